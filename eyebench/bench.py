@@ -1,0 +1,32 @@
+"""Measure inference speed on this machine: batch images/s on prepared input, and single-image latency."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+
+def _rate(fn, n_items: int, seconds: float) -> tuple[float, int]:
+    """Calls fn repeatedly for about `seconds`; returns (seconds per call, calls)."""
+    calls, t0 = 0, time.perf_counter()
+    while True:
+        fn()
+        calls += 1
+        elapsed = time.perf_counter() - t0
+        if elapsed >= seconds and calls >= 3:
+            return elapsed / calls, calls
+
+
+def bench_classifier(clf, batch_size: int = 256, seconds: float = 3.0, seed: int = 0) -> dict:
+    """Warm up, then time batch inference on prepared uint8 input and predict_proba on one raw crop."""
+    cfg = clf.data_config
+    rng = np.random.default_rng(seed)
+    batch = rng.integers(0, 256, (batch_size, cfg.input_size, cfg.input_size, cfg.channels), dtype=np.uint8)
+    raw = rng.integers(0, 256, (88, 88), dtype=np.uint8)  # a typical MRL crop size
+    clf.proba_prepared(batch)
+    clf.predict_proba([raw])
+    per_batch, _ = _rate(lambda: clf.proba_prepared(batch), batch_size, seconds)
+    per_single, _ = _rate(lambda: clf.predict_proba([raw]), 1, seconds)
+    return {"name": clf.name, "checkpoint": getattr(clf, "checkpoint", ""), "batch_size": batch_size,
+            "batch_images_per_second": batch_size / per_batch, "batch_ms_per_image": 1000 * per_batch / batch_size,
+            "single_ms_per_image": 1000 * per_single, "single_images_per_second": 1 / per_single}

@@ -1,0 +1,40 @@
+"""Fixed labels, data configuration dataclass and cache location shared by every module."""
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+CLASS_NAMES: tuple[str, ...] = ("open", "closed")
+OPEN, CLOSED = 0, 1
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """How a classifier wants its input: square size, channels (1 gray / 3 RGB) and normalisation."""
+
+    input_size: int = 64
+    channels: int = 1
+    mean: tuple[float, ...] = (0.5,)
+    std: tuple[float, ...] = (0.25,)
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "DataConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown data_config keys: {sorted(unknown)}")
+        kw = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+        return cls(**kw)
+
+
+def cache_dir() -> Path:
+    """Folder for decoded-image caches: $EYEBENCH_CACHE, else ~/.cache/eyebench."""
+    root = os.environ.get("EYEBENCH_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "eyebench")
+    path = Path(root)
+    path.mkdir(parents=True, exist_ok=True)
+    return path

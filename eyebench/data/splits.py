@@ -1,0 +1,66 @@
+"""Subject-disjoint train/val/test splits, stratified by class, with a leak check."""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.model_selection import StratifiedGroupKFold
+
+from .dataset import Dataset
+
+SPLITS = ("train", "val", "test")
+
+
+class SplitError(ValueError):
+    """A split that cannot be made honestly (too few subjects) or that leaks a subject."""
+
+
+def _pick_fold(y: np.ndarray, groups: np.ndarray, frac: float, seed: int) -> np.ndarray:
+    """Indices of one stratified group fold holding about `frac` of the samples."""
+    n_groups = len(np.unique(groups))
+    k = int(round(1 / frac))
+    k = max(2, min(k, n_groups))
+    if n_groups < 2:
+        raise SplitError(f"need at least 2 subjects to split, found {n_groups}")
+    y_strat = y if len(np.unique(y)) > 1 else np.zeros_like(y)
+    folds = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    _, held = next(folds.split(np.zeros(len(y)), y_strat, groups))
+    return held
+
+
+def split_by_subject(dataset: Dataset, val_frac: float = 0.15, test_frac: float = 0.15,
+                     seed: int = 0) -> dict[str, list[str]]:
+    """Assign every subject to train, val or test (per source, so each source appears in each split)."""
+    assignment = {name: [] for name in SPLITS}
+    subjects, y = dataset.subjects, dataset.labels
+    sources = np.array([s.source for s in dataset.samples])
+    for source in sorted(set(sources.tolist())):
+        idx = np.flatnonzero(sources == source)
+        groups, labels = subjects[idx], y[idx]
+        if len(np.unique(groups)) < 3:
+            raise SplitError(f"source {source!r} has {len(np.unique(groups))} subject(s); "
+                             "a person-disjoint train/val/test split needs at least 3")
+        test_idx = _pick_fold(labels, groups, test_frac, seed) if test_frac > 0 else np.array([], int)
+        rest = np.setdiff1d(np.arange(len(idx)), test_idx)
+        val_idx = rest[_pick_fold(labels[rest], groups[rest], val_frac / max(1 - test_frac, 1e-9), seed + 1)]
+        test_s, val_s = set(groups[test_idx].tolist()), set(groups[val_idx].tolist())
+        assignment["test"] += sorted(test_s)
+        assignment["val"] += sorted(val_s)
+        assignment["train"] += sorted(set(groups.tolist()) - test_s - val_s)
+    check_disjoint(assignment)
+    return assignment
+
+
+def check_disjoint(assignment: dict[str, list[str]]) -> None:
+    """Raise SplitError if any subject appears in two splits."""
+    for i, a in enumerate(SPLITS):
+        for b in SPLITS[i + 1:]:
+            shared = set(assignment.get(a, [])) & set(assignment.get(b, []))
+            if shared:
+                raise SplitError(f"subjects in both {a} and {b}: {sorted(shared)[:5]}")
+
+
+def apply_split(dataset: Dataset, assignment: dict[str, list[str]], name: str) -> Dataset:
+    """The part of `dataset` whose subjects the assignment puts in split `name`."""
+    if name not in SPLITS:
+        raise SplitError(f"unknown split {name!r}; choose from {SPLITS}")
+    keep = set(assignment.get(name, []))
+    return dataset.subset(np.array([s.subject in keep for s in dataset.samples], dtype=bool))

@@ -1,0 +1,91 @@
+"""Run classifiers over datasets and assemble the evaluation contract (overall, per source, per subject)."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..config import CLOSED
+from ..data.dataset import Dataset, load_images
+from ..data.splits import apply_split
+from .metrics import classification_metrics, per_group_accuracy
+from .thresholds import band_metrics
+
+
+def evaluate_arrays(clf, arrays: np.ndarray, dataset: Dataset) -> dict:
+    """Metrics of `clf` on prepared arrays aligned with `dataset.samples`."""
+    proba = clf.proba_prepared(arrays) if len(arrays) else np.zeros((0, 2))
+    return metrics_from_proba(dataset, proba)
+
+
+def metrics_from_proba(dataset: Dataset, proba: np.ndarray) -> dict:
+    """Overall metrics, one block per data source, per-subject accuracy (worst first) and the NLL."""
+    y = dataset.labels
+    if len(y) == 0:
+        return {"overall": {"n": 0}, "per_source": {}, "per_subject": {}, "worst_subject": None, "loss": None}
+    sources = np.array([s.source for s in dataset.samples])
+    p = np.clip(proba[:, CLOSED], 1e-7, 1 - 1e-7)
+    loss = float(-np.mean(np.where(y == CLOSED, np.log(p), np.log(1 - p))))
+    per_subject = per_group_accuracy(y, (proba[:, CLOSED] >= 0.5).astype(int), dataset.subjects)
+    worst = worst_group(per_subject)
+    return {
+        "overall": classification_metrics(y, proba),
+        "per_source": {s: classification_metrics(y[sources == s], proba[sources == s]) for s in sorted(set(sources))},
+        "per_subject": per_subject,
+        "worst_subject": worst,
+        "loss": loss,
+    }
+
+
+def worst_group(per_group: dict[str, dict], min_n: int = 20) -> dict | None:
+    """The lowest-accuracy group among those with at least `min_n` images (else among all)."""
+    if not per_group:
+        return None
+    big = {k: v for k, v in per_group.items() if v["n"] >= min_n} or per_group
+    name, row = min(big.items(), key=lambda kv: (kv[1]["accuracy"], -kv[1]["n"]))
+    return {"subject": name, **row, "min_n": min_n if big is not per_group else 0}
+
+
+def evaluate_checkpoint(clf, dataset: Dataset, split: str | None = None) -> tuple[dict, Dataset]:
+    """The contract row for one loaded classifier on `dataset` (optionally only its saved split's subjects)."""
+    t0 = time.time()
+    if split:
+        saved = clf.info.get("split")
+        if not saved:
+            raise ValueError(f"{clf.checkpoint}: has no saved split, so --split {split} cannot be applied")
+        dataset = apply_split(dataset, saved, split)
+        if not len(dataset):
+            raise ValueError(f"no image of {clf.checkpoint}'s {split} subjects is in the data given")
+    cfg = clf.data_config
+    arrays, dataset = load_images(dataset, cfg.input_size, cfg.channels)
+    proba = clf.proba_prepared(arrays) if len(arrays) else np.zeros((0, 2))
+    result = metrics_from_proba(dataset, proba)
+    row = {"name": clf.name, "checkpoint": str(getattr(clf, "checkpoint", "")), **result["overall"],
+           "seconds": round(time.time() - t0, 3), "per_source": result["per_source"],
+           "per_subject": result["per_subject"], "worst_subject": result["worst_subject"],
+           "uncertain": band_metrics(dataset.labels, proba[:, CLOSED], clf.uncertain_band) if clf.uncertain_band else None}
+    if split:
+        row["split"] = split
+    return row, dataset
+
+
+def format_table(rows: list[dict]) -> str:
+    """A readable fixed-width table of the main metrics, one line per model (and per source)."""
+    cols = [("model", 14), ("source", 10), ("n", 6), ("acc", 7), ("bal_acc", 8), ("rec_closed", 11),
+            ("rec_open", 9), ("auc", 7), ("worst subject", 24)]
+    lines = ["".join(f"{c:<{w}}" for c, w in cols)]
+
+    def fmt(v):
+        return "-" if v is None else f"{v:.4f}"
+
+    for r in rows:
+        worst = r.get("worst_subject") or {}
+        ws = f"{worst.get('subject', '-')} {fmt(worst.get('accuracy'))}" if worst else "-"
+        blocks = [("all", r)] + (list(r["per_source"].items()) if len(r.get("per_source", {})) > 1 else [])
+        for src, m in blocks:
+            vals = [Path(r["name"]).name if src == "all" else "", src, str(m["n"]), fmt(m["accuracy"]),
+                    fmt(m["balanced_accuracy"]), fmt(m["recall_closed"]), fmt(m["recall_open"]), fmt(m["roc_auc"]),
+                    ws if src == "all" else ""]
+            lines.append("".join(f"{v:<{w}}" for v, (_, w) in zip(vals, cols)))
+    return "\n".join(lines)

@@ -1,0 +1,114 @@
+"""The Classifier protocol and the base class that gives every family preprocessing, saving and calibration."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from ..config import CLASS_NAMES, DataConfig
+from ..data.images import to_model_input
+
+FORMAT = "eyebench-checkpoint"
+FORMAT_VERSION = 1
+
+
+@runtime_checkable
+class Classifier(Protocol):
+    """What the CLI, evaluation and the app rely on, whatever the backbone."""
+
+    name: str
+    class_names: tuple[str, ...]
+
+    def predict_proba(self, images: Sequence[np.ndarray]) -> np.ndarray: ...
+    def explain(self, image: np.ndarray, target: int | None = None) -> np.ndarray: ...
+    def save_pretrained(self, directory) -> None: ...
+
+
+class BaseClassifier:
+    """Shared behaviour: raw crops -> model input, probabilities from scores, and checkpoint folders."""
+
+    name: str = ""
+    family: str = ""
+    class_names: tuple[str, ...] = CLASS_NAMES
+
+    def __init__(self, data_config: DataConfig):
+        self.data_config = data_config
+        self.model_args: dict = {}
+        self.temperature = 1.0
+        self.uncertain_band: list[float] | None = None
+        self.info: dict = {}  # metrics, split, train command, ... written to config.json and the model card
+
+    # -- input -------------------------------------------------------------------------------------------
+    def prepare(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """Raw crops (any size, gray or RGB) -> uint8 (n, size, size, channels) as this model expects."""
+        cfg = self.data_config
+        if isinstance(images, np.ndarray) and images.ndim == 4 and images.shape[1:] == (cfg.input_size, cfg.input_size, cfg.channels) and images.dtype == np.uint8:
+            return images
+        return np.stack([to_model_input(im, cfg.input_size, cfg.channels) for im in images]) if len(images) else \
+            np.zeros((0, cfg.input_size, cfg.input_size, cfg.channels), np.uint8)
+
+    # -- scores ------------------------------------------------------------------------------------------
+    def scores_prepared(self, batch: np.ndarray) -> np.ndarray:
+        """Uncalibrated score of class `closed` (a logit) for prepared uint8 inputs, shape (n,)."""
+        raise NotImplementedError
+
+    def proba_prepared(self, batch: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities (n, 2) for prepared inputs."""
+        return proba_from_logits(self.scores_prepared(batch), self.temperature)
+
+    def predict_proba(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """Raw crops -> probabilities (n, 2) in `class_names` order."""
+        return self.proba_prepared(self.prepare(images))
+
+    def explain(self, image: np.ndarray, target: int | None = None) -> np.ndarray:
+        raise NotImplementedError
+
+    # -- checkpoint --------------------------------------------------------------------------------------
+    def state_tensors(self) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def load_state_tensors(self, tensors: dict[str, np.ndarray]) -> None:
+        raise NotImplementedError
+
+    def num_parameters(self) -> int:
+        return int(sum(np.asarray(v).size for v in self.state_tensors().values()))
+
+    def config(self) -> dict:
+        return {
+            "format": FORMAT, "format_version": FORMAT_VERSION,
+            "architecture": self.name, "family": self.family, "model_args": self.model_args,
+            "class_names": list(self.class_names), "data_config": self.data_config.to_dict(),
+            "temperature": self.temperature, "uncertain_band": self.uncertain_band,
+            "num_parameters": self.num_parameters(), **self.info,
+        }
+
+    def save_pretrained(self, directory) -> None:
+        """Write model.safetensors + config.json + README.md (model card) into `directory`."""
+        from safetensors.numpy import save_file
+
+        from .card import model_card
+
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        tensors = {k: np.ascontiguousarray(v) for k, v in self.state_tensors().items()}
+        save_file(tensors, str(out / "model.safetensors"), metadata={"format": FORMAT, "architecture": self.name})
+        config = self.config()
+        (out / "config.json").write_text(json.dumps(config, indent=2, default=_json_default) + "\n")
+        (out / "README.md").write_text(model_card(config))
+
+
+def proba_from_logits(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Closed-class logits (n,) -> probabilities (n, 2) as [p_open, p_closed]."""
+    z = np.asarray(logits, dtype=np.float64) / float(temperature)
+    p_closed = 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))
+    return np.stack([1.0 - p_closed, p_closed], axis=1)
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"not JSON serialisable: {type(o)}")

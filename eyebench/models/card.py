@@ -1,0 +1,70 @@
+"""Write a checkpoint's README.md model card from its config: use, data, split, person-disjoint results."""
+from __future__ import annotations
+
+
+def _pct(v) -> str:
+    return "-" if v is None else f"{100 * v:.2f}%"
+
+
+def _metrics_table(block: dict) -> list[str]:
+    lines = ["| data | n | accuracy | balanced acc. | closed recall | open recall | closed precision | ROC-AUC |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    rows = [("all", block["overall"])] + list(block.get("per_source", {}).items())
+    for name, m in rows:
+        if not m.get("n"):
+            continue
+        auc = "-" if m.get("roc_auc") is None else f"{m['roc_auc']:.4f}"
+        lines.append(f"| {name} | {m['n']} | {_pct(m['accuracy'])} | {_pct(m['balanced_accuracy'])} | "
+                     f"{_pct(m['recall_closed'])} | {_pct(m['recall_open'])} | {_pct(m['precision_closed'])} | {auc} |")
+    return lines
+
+
+def model_card(config: dict) -> str:
+    """Markdown model card; every number comes from config.json, written by `eyebench train`."""
+    name = config["architecture"]
+    dc = config["data_config"]
+    lines = [f"# {name}", "",
+             f"Eye-state classifier (`{', '.join(config['class_names'])}`) from eyebench; family `{config['family']}`, "
+             f"{config.get('num_parameters', 0):,} parameters, input {dc['input_size']}x{dc['input_size']} "
+             f"{'grayscale' if dc['channels'] == 1 else 'RGB'}.", "",
+             "## Intended use",
+             "Classifying single eye crops as open or closed (drowsiness research, demos). Not a safety device: "
+             "results on new people, cameras and lighting can be worse than the numbers below.", ""]
+    if config.get("train_command"):
+        lines += ["## How it was trained", "```", config["train_command"], "```", ""]
+    tr = config.get("trained") or {}
+    if tr:
+        lines += [f"Seed {tr.get('seed')}, epochs run {tr.get('epochs_run')}, batch {tr.get('batch_size')}, "
+                  f"learning rate {tr.get('lr')}, {tr.get('seconds')} s on the training machine. "
+                  f"Temperature (fitted on validation subjects): {config.get('temperature', 1.0):.3f}.", ""]
+    split = config.get("split")
+    if split:
+        lines += ["## Data split (person-disjoint)",
+                  f"Subjects are split with seed {split.get('seed')}; no subject is in two splits. "
+                  f"Images: {split.get('n_images')}.", ""]
+        for part in ("train", "val", "test"):
+            ids = split.get(part, [])
+            shown = ", ".join(ids[:40]) + (f", ... ({len(ids)} in all)" if len(ids) > 40 else "")
+            lines.append(f"- **{part}** ({len(ids)} subjects): {shown}")
+        lines += ["", "The full lists are in `config.json` (`split`) and `split.json`.", ""]
+    data = config.get("data")
+    if data:
+        lines += ["## Training data", ""]
+        for src, info in data.get("sources", {}).items():
+            lines.append(f"- `{src}`: {info.get('layout')} layout from `{info.get('root')}`; subjects from {info.get('subjects_from')}")
+        lines += [f"- read {data.get('n_read')} images, skipped {data.get('n_skipped')} {data.get('skipped_reasons') or ''}", ""]
+    metrics = config.get("metrics")
+    if metrics:
+        lines += ["## Results on held-out subjects", "",
+                  "Measured by `eyebench train` at the end of training on the test subjects of the split above "
+                  "(reproduce with `python -m eyebench evaluate --model <this folder> --data <same data> --split test`).", ""]
+        lines += ["### Test subjects"] + _metrics_table(metrics["test"]) + [""]
+        ws = metrics["test"].get("worst_subject")
+        if ws:
+            lines += [f"Worst test subject: `{ws['subject']}` with accuracy {_pct(ws['accuracy'])} over {ws['n']} images.", ""]
+        lines += ["### Validation subjects (used for model selection and calibration)"] + _metrics_table(metrics["val"]) + [""]
+    lines += ["## Limitations",
+              "- MRL is near-infrared, CEW is visible light at 24x24: other sensors and resolutions are out of domain.",
+              "- MRL has no head-angle label; angle robustness is not measured here.",
+              "- Half-closed eyes are ambiguous and their labels are noisy.", ""]
+    return "\n".join(lines)

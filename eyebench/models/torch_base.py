@@ -1,0 +1,69 @@
+"""Shared wrapper for torch backbones: normalisation, batched channels-last inference, Grad-CAM, weights I/O."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..config import DataConfig
+from .base import BaseClassifier
+from .checkpoint import check_tensors
+
+INFERENCE_BATCH = 64
+
+
+class TorchClassifier(BaseClassifier):
+    """A torch module that maps a normalised (n, C, H, W) batch to closed-class logits (n, 1) or (n, 2)."""
+
+    family = "torch"
+
+    def __init__(self, net: nn.Module, data_config: DataConfig, num_logits: int = 1):
+        super().__init__(data_config)
+        if num_logits not in (1, 2):
+            raise ValueError(f"num_logits must be 1 or 2, got {num_logits}")
+        self.net, self.num_logits = net.eval(), num_logits
+        self.net.to(memory_format=torch.channels_last)
+
+    def to_tensor(self, batch) -> torch.Tensor:
+        """uint8 (n, H, W, C) array or tensor -> normalised float (n, C, H, W), channels-last."""
+        return self.normalise(torch.as_tensor(batch).permute(0, 3, 1, 2).float().div_(255.0))
+
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        """Float (n, C, H, W) in [0, 1] -> the network's normalised, channels-last input."""
+        mean = torch.tensor(self.data_config.mean).view(1, -1, 1, 1)
+        std = torch.tensor(self.data_config.std).view(1, -1, 1, 1)
+        return ((x - mean) / std).contiguous(memory_format=torch.channels_last)
+
+    def closed_logit(self, out: torch.Tensor) -> torch.Tensor:
+        """Network output -> one closed-vs-open logit per image."""
+        return out[:, 0] if self.num_logits == 1 else out[:, 1] - out[:, 0]
+
+    def scores_prepared(self, batch: np.ndarray) -> np.ndarray:
+        self.net.eval()
+        outs = []
+        with torch.inference_mode():
+            for i in range(0, len(batch), INFERENCE_BATCH):
+                outs.append(self.closed_logit(self.net(self.to_tensor(batch[i:i + INFERENCE_BATCH]))).float())
+        return torch.cat(outs).numpy().astype(np.float64) if outs else np.zeros(0)
+
+    def cam_layers(self) -> list[nn.Module]:
+        """Layers Grad-CAM should look at (maps larger than 2x2 at our input size)."""
+        raise NotImplementedError
+
+    def explain(self, image: np.ndarray, target: int | None = None) -> np.ndarray:
+        from ..explain import gradcam_map
+
+        return gradcam_map(self, image, target)
+
+    def state_tensors(self) -> dict[str, np.ndarray]:
+        return {k: v.detach().cpu().numpy() for k, v in self.net.state_dict().items()}
+
+    def load_state_tensors(self, tensors: dict[str, np.ndarray]) -> None:
+        expected = {k: tuple(v.shape) for k, v in self.net.state_dict().items()}
+        check_tensors(tensors, expected)
+        state = {k: torch.from_numpy(np.asarray(v)).to(self.net.state_dict()[k].dtype) for k, v in tensors.items()}
+        self.net.load_state_dict(state, strict=True)
+        self.net.eval()
+
+    def num_parameters(self) -> int:
+        return int(sum(p.numel() for p in self.net.parameters()))
