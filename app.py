@@ -1,8 +1,445 @@
-"""Gradio app: every checkpoint in checkpoints/ side by side on an uploaded, webcam or sample eye/face image."""
-import gradio as gr
+"""Gradio app: every checkpoint in checkpoints/ side by side on eye or face pictures, with evaluation and tuning tabs."""
+from __future__ import annotations
 
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from eyebench.config import CLASS_NAMES, CLOSED
+from eyebench.data.dataset import load_images
+from eyebench.data.images import ImageError, decode_image
+from eyebench.data.splits import SplitError
+from eyebench.evaluate import plots
+from eyebench.evaluate.perturbations import ANGLE_NOTE
+from eyebench.evaluate.triage import write_csv
+from eyebench.models.checkpoint import CheckpointError
+from eyebench.models.profile import flops_per_image
+from eyebench.safezip import ZipError, extract_zip, remove_tree
+from eyebench import workbench
+
+ROOT = Path(__file__).resolve().parent
+CHECKPOINTS = Path(os.environ.get("EYEBENCH_CHECKPOINTS", ROOT / "checkpoints"))
+SAMPLES = ROOT / "sample_images"
+MODELS, NOTICES = workbench.load_all(CHECKPOINTS)
+USER_ERRORS = (ImageError, ValueError, KeyError, FileNotFoundError, CheckpointError, SplitError, ZipError)
+MAX_FILE_SIZE = "50mb"
+
+
+class SafeImage(gr.Image):
+    """gr.Image that hands undecodable uploads to our own checks (a clear message) instead of failing in Gradio."""
+
+    def preprocess(self, payload):
+        try:
+            return super().preprocess(payload)
+        except Exception:  # noqa: BLE001 - any decoding failure is reported by _read_image with its reason
+            return getattr(payload, "path", None)
+
+
+def _fail(exc: Exception):
+    """Turn an expected failure into a readable message in the UI (never a traceback)."""
+    raise gr.Error(str(exc) or exc.__class__.__name__, print_exception=False)
+
+
+def _read_image(path) -> np.ndarray:
+    if path is None:
+        raise gr.Error("Upload an image, take a webcam picture or pick an example first.", print_exception=False)
+    try:
+        return decode_image(path)
+    except ImageError as exc:
+        _fail(ImageError(f"Cannot use this file: {exc}"))
+
+
+# ---------------------------------------------------------------- predict
+def predict(image_path, whole_image=False):
+    """One picture -> annotated picture, message, JSON (per eye, per model), and one gallery per model."""
+    rgb = _read_image(image_path)
+    try:
+        res = workbench.predict_picture(MODELS, rgb, whole_image=bool(whole_image))
+    except USER_ERRORS as exc:
+        _fail(exc)
+    summary = {"message": res["message"], "eyes": [
+        {"side": e["side"], "box": e["box"], "models": {r["model"]: {
+            "label": r["decision"], "p_open": round(r["p_open"], 4), "p_closed": round(r["p_closed"], 4),
+            "band": r["band"], "ms": round(r["ms_predict"] + r["ms_map"], 1)} for r in e["results"]}}
+        for e in res["eyes"]]}
+    galleries = []
+    for name in MODELS:
+        items = []
+        for e in res["eyes"]:
+            r = next(r for r in e["results"] if r["model"] == name)
+            items.append((r["map"], f"{e['side']}: {r['decision'].upper()}  p(closed)={r['p_closed']:.3f}  "
+                                    f"{r['ms_predict'] + r['ms_map']:.0f} ms"))
+        galleries.append(items)
+    return res["annotated"], res["message"], summary, *galleries
+
+
+def build_predict_tab():
+    with gr.Row():
+        with gr.Column(scale=1):
+            image = SafeImage(sources=["upload", "webcam", "clipboard"], type="filepath", label="Eye crop or face picture")
+            whole = gr.Checkbox(label="treat the whole image as one eye crop (skip eye detection)")
+            run = gr.Button("Classify", variant="primary")
+            examples = sorted(str(p) for p in SAMPLES.glob("*") if p.suffix.lower() in (".png", ".jpg"))
+            gr.Examples(examples=examples, inputs=image, label="Sample images (made by eyebench; see sample_images/)")
+        with gr.Column(scale=1):
+            annotated = gr.Image(label="Detections", interactive=False)
+            message = gr.Markdown()
+    with gr.Row(equal_height=True):
+        galleries = []
+        for name, clf in MODELS.items():
+            with gr.Column(min_width=160):
+                band = clf.uncertain_band
+                gr.Markdown(f"**{name}**<br><small>band {'-' if not band else f'[{band[0]:.3f}, {band[1]:.3f}]'}</small>")
+                galleries.append(gr.Gallery(label=f"{name} maps", columns=1, height=260, object_fit="contain",
+                                            elem_classes=["model-maps"]))
+    details = gr.JSON(label="All results (per eye, per model)")
+    outputs = [annotated, message, details, *galleries]
+    run.click(predict, [image, whole], outputs, api_name="predict")
+    image.upload(predict, [image, whole], outputs, api_name=False)
+
+
+# ---------------------------------------------------------------- evaluate
+def _resolve_dataset(choice, zip_file):
+    """A dataset from an uploaded zip (extracted to a temp folder) or from a named choice; never a free path."""
+    if zip_file:
+        folder, skipped = extract_zip(zip_file)
+        try:
+            ds = workbench.open_dataset(folder)
+        except USER_ERRORS:
+            remove_tree(folder)
+            raise
+        ds.skipped += [(name, reason) for name, reason in skipped]
+        return ds, folder
+    choices = workbench.dataset_choices(SAMPLES)
+    if choice not in choices:
+        raise ValueError(f"unknown test set {choice!r}")
+    return workbench.open_dataset(choices[choice], SAMPLES), None
+
+
+def _pick(models_chosen):
+    chosen = {k: MODELS[k] for k in (models_chosen or []) if k in MODELS}
+    if not chosen:
+        raise gr.Error("Choose at least one model.", print_exception=False)
+    return chosen
+
+
+def evaluate(models_chosen, choice, zip_file, bootstrap=200, progress=gr.Progress()):
+    """Metrics table, confusion matrices, ROC + risk-coverage, worst mistakes, downloads; caches probabilities."""
+    chosen = _pick(models_chosen)
+    progress(0.05, desc="reading images")
+    folder = None
+    try:
+        ds, folder = _resolve_dataset(choice, zip_file)
+        progress(0.3, desc="running models")
+        result, cache = workbench.evaluate_models(chosen, ds, bootstrap=int(bootstrap or 0))
+        progress(0.8, desc="drawing")
+        gallery = _worst_mistakes(cache, ds)
+    except USER_ERRORS as exc:
+        _fail(exc)
+    finally:
+        if folder:
+            remove_tree(folder)
+    out_dir = Path(tempfile.mkdtemp(prefix="eyebench_eval_"))
+    (out_dir / "evaluation.json").write_text(json.dumps(_jsonable(result), indent=1))
+    rows = [{"path": Path(p).name, "subject": s, "label": CLASS_NAMES[y],
+             **{f"p_closed[{m}]": round(float(cache["proba"][m][i]), 6) for m in cache["proba"]}}
+            for i, (p, s, y) in enumerate(zip(cache["paths"], cache["subjects"], cache["y"]))]
+    write_csv(rows, out_dir / "predictions.csv")
+    d = result["data"]
+    note = (f"**{d['n_read']} images read, {d['n_skipped']} skipped** {d['skipped_reasons'] or ''}"
+            + "".join(f"<br>skipped `{Path(e['path']).name}`: {e['reason']}" for e in d["skipped_examples"]))
+    state = {"cache": cache, "models": list(chosen)}
+    return (note, _metrics_table(result), _confusions(result), _roc_rc(cache, result), gallery,
+            [str(out_dir / "evaluation.json"), str(out_dir / "predictions.csv")], state,
+            gr.update(choices=list(chosen), value=list(chosen)[0]))
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def _pct(v):
+    return None if v is None else round(100 * v, 2)
+
+
+def _metrics_table(result) -> pd.DataFrame:
+    rows = []
+    for name, r in result["models"].items():
+        ci = r.get("bootstrap_accuracy") or {}
+        rows.append({"model": name, "n": r["n"], "accuracy %": _pct(r["accuracy"]),
+                     "95% CI (subjects)": (f"{_pct(ci['low'])}-{_pct(ci['high'])}" if ci.get("low") is not None
+                                           else (ci.get("note") or "-")),
+                     "closed recall %": _pct(r["recall_closed"]), "open recall %": _pct(r["recall_open"]),
+                     "ROC-AUC": None if r["roc_auc"] is None else round(r["roc_auc"], 4), "ECE": round(r["ece"], 4),
+                     "AURC": round(r["risk_coverage"]["aurc"], 4),
+                     "uncertain %": None if not r.get("band") else _pct(1 - r["band"]["coverage"]),
+                     "worst subject": (r.get("worst_subject") or {}).get("subject")})
+    return pd.DataFrame(rows)
+
+
+def _confusions(result) -> go.Figure:
+    names = list(result["models"])
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=names)
+    for i, name in enumerate(names, 1):
+        cm = result["models"][name]["confusion_matrix"]
+        sub = plots.confusion_figure(cm)
+        fig.add_trace(sub.data[0], row=1, col=i)
+        fig.update_yaxes(autorange="reversed", row=1, col=i)
+    fig.update_layout(title="Confusion matrices (rows = true, columns = predicted)", template="plotly_white",
+                      height=320, margin=dict(l=60, r=20, t=70, b=40))
+    return fig
+
+
+def _roc_rc(cache, result) -> go.Figure:
+    from sklearn.metrics import roc_curve
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("ROC (closed = positive)", "Risk-coverage"))
+    y = cache["y"] == CLOSED
+    for name, p in cache["proba"].items():
+        if y.any() and (~y).any():
+            fpr, tpr, _ = roc_curve(y, p)
+            fig.add_trace(go.Scatter(x=fpr, y=tpr, name=f"{name} ROC", mode="lines"), row=1, col=1)
+        rc = result["models"][name]["risk_coverage"]
+        step = max(1, len(rc["coverage"]) // 300)
+        fig.add_trace(go.Scatter(x=rc["coverage"][::step], y=rc["risk"][::step], name=f"{name} RC", mode="lines"),
+                      row=1, col=2)
+    fig.update_xaxes(title_text="false positive rate", row=1, col=1)
+    fig.update_yaxes(title_text="true positive rate", row=1, col=1)
+    fig.update_xaxes(title_text="coverage", row=1, col=2)
+    fig.update_yaxes(title_text="selective risk", row=1, col=2)
+    fig.update_layout(template="plotly_white", height=360, margin=dict(l=50, r=20, t=50, b=45))
+    return fig
+
+
+def _worst_mistakes(cache, ds, k: int = 12) -> list:
+    """The most confident mistakes over all chosen models, with the crop and a caption."""
+    rows = []
+    for name, p in cache["proba"].items():
+        wrong = (p >= 0.5) != (cache["y"] == CLOSED)
+        rows += [(max(p[i], 1 - p[i]), i, name) for i in np.flatnonzero(wrong)]
+    rows = sorted(rows, reverse=True)[:k]
+    if not rows:
+        return []
+    by_path = {s.path: n for n, s in enumerate(ds.samples)}
+    idx = sorted({i for _, i, _ in rows})
+    images, _ = load_images(ds.subset([by_path[cache["paths"][i]] for i in idx]), 96, 3, progress=False)
+    crops = dict(zip(idx, images))
+    return [(crops[i], f"{name}: true {CLASS_NAMES[cache['y'][i]]}, p(closed)={cache['proba'][name][i]:.2f}")
+            for _, i, name in rows]
+
+
+def build_evaluate_tab(choices):
+    with gr.Row():
+        models = gr.CheckboxGroup(list(MODELS), value=list(MODELS), label="Models")
+        dataset = gr.Dropdown(list(choices), value=next(iter(choices)), label="Test set",
+                              info="sample_images, or folders under EYEBENCH_DATA")
+        zip_file = gr.File(label="...or upload a .zip (MRL names, open/closed folders, or manifest.csv)",
+                           file_types=[".zip"], type="filepath")
+        bootstrap = gr.Slider(0, 2000, value=200, step=100, label="bootstrap resamples (subject-level CI)")
+    run = gr.Button("Evaluate", variant="primary")
+    note = gr.Markdown()
+    table = gr.Dataframe(label="Metrics", interactive=False, elem_id="metrics-table")
+    conf = gr.Plot(label="Confusion matrices", elem_id="confusion-plot")
+    curves = gr.Plot(label="ROC and risk-coverage")
+    gallery = gr.Gallery(label="Most confident mistakes", columns=6, height=260)
+    files = gr.File(label="Downloads", file_count="multiple", interactive=False)
+    return run, [models, dataset, zip_file, bootstrap], [note, table, conf, curves, gallery, files]
+
+
+# ---------------------------------------------------------------- threshold
+def threshold(state, model, low, high):
+    """Band statistics from cached probabilities (no model runs): fast enough to follow a slider."""
+    if not state or model not in state.get("cache", {}).get("proba", {}):
+        raise gr.Error("Run an evaluation first (Evaluate tab), then tune its models here.", print_exception=False)
+    s = workbench.threshold_stats(state["cache"], model, float(low), float(high))
+    text = (f"**band [{min(low, high):.3f}, {max(low, high):.3f}]** · coverage **{_pct(s['coverage'])}%** · "
+            f"accuracy on accepted **{_pct(s['accepted_accuracy'])}%** · closed recall (accepted) "
+            f"{_pct(s['closed_recall_accepted'])}% · uncertain {s['n_uncertain']} of {s['n']} · rejected open "
+            f"{_pct(s['rejection_rate']['open'])}%, closed {_pct(s['rejection_rate']['closed'])}%")
+    subsets = pd.DataFrame([{**r, "rejected %": _pct(r.pop("rejected"))} for r in s["subset_rejection"]])
+    risk = None if s["selective_risk"] is None else s["selective_risk"]
+    fig = go.Figure()
+    cache = state["cache"]
+    p = cache["proba"][model]
+    conf = np.maximum(p, 1 - p)
+    order = np.argsort(-conf, kind="stable")
+    errors = ((p >= 0.5) != (cache["y"] == CLOSED))[order]
+    k = np.arange(1, len(p) + 1)
+    step = max(1, len(p) // 300)
+    fig.add_trace(go.Scatter(x=(k / len(p))[::step], y=(np.cumsum(errors) / k)[::step], mode="lines", name="risk-coverage"))
+    if risk is not None:
+        fig.add_trace(go.Scatter(x=[s["coverage"]], y=[risk], mode="markers", marker=dict(size=12, color="red"),
+                                 name="this band"))
+    fig.update_layout(template="plotly_white", height=300, xaxis_title="coverage", yaxis_title="selective risk",
+                      margin=dict(l=50, r=20, t=30, b=40))
+    return text, subsets, fig, {k2: v for k2, v in s.items() if k2 != "subset_rejection"}
+
+
+def suggest(state, model, target):
+    if not state or model not in state.get("cache", {}).get("proba", {}):
+        raise gr.Error("Run an evaluation first.", print_exception=False)
+    low, high = workbench.suggest_band(state["cache"], model, float(target) / 100)
+    return low, high
+
+
+def reset_band(model):
+    clf = MODELS.get(model)
+    band = clf.uncertain_band if clf and clf.uncertain_band else [0.5, 0.5]
+    return band[0], band[1]
+
+
+def export_uncertain(state, model, low, high):
+    if not state or model not in state.get("cache", {}).get("proba", {}):
+        raise gr.Error("Run an evaluation first.", print_exception=False)
+    rows = workbench.uncertain_rows(state["cache"], model, float(low), float(high))
+    path = Path(tempfile.mkdtemp(prefix="eyebench_band_")) / f"uncertain_{model}.csv"
+    write_csv(rows, path)
+    return str(path)
+
+
+def build_threshold_tab(state):
+    first = next(iter(MODELS), None)
+    band = (MODELS[first].uncertain_band or [0.5, 0.5]) if first else [0.5, 0.5]
+    gr.Markdown("Tune the **uncertain band** on p(closed): below *low* = open, above *high* = closed, between = "
+                "uncertain. Uses the probabilities of the last evaluation (no model runs), so it updates instantly.")
+    with gr.Row():
+        model = gr.Dropdown(list(MODELS), value=first, label="Model")
+        low = gr.Slider(0, 1, value=band[0], step=0.001, label="low (p(closed) at or below = open)", elem_id="band-low")
+        high = gr.Slider(0, 1, value=band[1], step=0.001, label="high (p(closed) at or above = closed)", elem_id="band-high")
+    with gr.Row():
+        target = gr.Number(value=1.0, label="target selective risk %")
+        suggest_btn = gr.Button("Suggest band for target risk")
+        reset_btn = gr.Button("Reset to the model's stored band")
+        export_btn = gr.Button("Export uncertain images (CSV)")
+    stats = gr.Markdown(elem_id="band-stats")
+    with gr.Row():
+        rc = gr.Plot(label="Risk-coverage")
+        subsets = gr.Dataframe(label="Rejection per subset", interactive=False)
+    raw = gr.JSON(visible=False)
+    csv_out = gr.File(label="Uncertain images", interactive=False)
+    ins, outs = [state, model, low, high], [stats, subsets, rc, raw]
+    low.release(threshold, ins, outs, api_name="threshold", show_progress="hidden")
+    high.release(threshold, ins, outs, api_name=False, show_progress="hidden")
+    model.change(reset_band, model, [low, high], api_name="reset_band")
+    suggest_btn.click(suggest, [state, model, target], [low, high], api_name="suggest_band").then(
+        threshold, ins, outs, api_name=False)
+    reset_btn.click(reset_band, model, [low, high], api_name=False).then(threshold, ins, outs, api_name=False)
+    export_btn.click(export_uncertain, ins, csv_out, api_name="export_uncertain")
+    return model
+
+
+# ---------------------------------------------------------------- robustness
+def robustness(models_chosen, choice, zip_file, sweep_images=200, progress=gr.Progress()):
+    """Subset table + bar chart and perturbation sweep curves for the chosen models."""
+    chosen = _pick(models_chosen)
+    folder = None
+    progress(0.05, desc="reading images")
+    try:
+        ds, folder = _resolve_dataset(choice, zip_file)
+        from eyebench.evaluate.analysis import analyse_models
+
+        progress(0.2, desc="subsets and sweeps")
+        result = analyse_models(list(chosen.values()), ds, sweeps=True, sweep_max=int(sweep_images), progress=False)
+    except USER_ERRORS as exc:
+        _fail(exc)
+    finally:
+        if folder:
+            remove_tree(folder)
+    rows = [{"model": n, **r} for n, m in result["models"].items() for r in m["subsets"]]
+    table = pd.DataFrame([{k: (_pct(v) if k in ("accuracy", "recall_closed", "recall_open", "rejection_rate",
+                                                   "selective_risk") else v) for k, v in r.items()} for r in rows])
+    bars = plots.subset_figure(rows, "recall_closed") if rows else go.Figure()
+    sweeps = result["sweeps"]["sweeps"]
+    fig = make_subplots(rows=2, cols=4, subplot_titles=list(sweeps))
+    for i, (name, block) in enumerate(sweeps.items()):
+        for j, (model, res) in enumerate(block["models"].items()):
+            fig.add_trace(go.Scatter(x=[str(v) for v in block["levels"]], y=res["accuracy"], mode="lines+markers",
+                                     name=model, legendgroup=model, showlegend=i == 0,
+                                     line=dict(color=plots_colour(j))), row=i // 4 + 1, col=i % 4 + 1)
+    fig.update_yaxes(range=[0, 1.02])
+    fig.update_layout(template="plotly_white", height=560, title="Accuracy per perturbation level",
+                      margin=dict(l=40, r=20, t=80, b=40))
+    summary = {"subsets": rows, "sweeps": result["sweeps"]}
+    return f"{ANGLE_NOTE} Sweeps use {result['sweeps']['n']} images per level.", table, bars, fig, summary
+
+
+def plots_colour(i: int) -> str:
+    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+    return palette[i % len(palette)]
+
+
+def build_robustness_tab(choices):
+    gr.Markdown(f"Subsets come from the data's metadata (MRL names: glasses, reflections, lighting, sensor, gender; "
+                f"a manifest's extra columns such as `angle`). {ANGLE_NOTE}")
+    with gr.Row():
+        models = gr.CheckboxGroup(list(MODELS), value=list(MODELS), label="Models")
+        dataset = gr.Dropdown(list(choices), value=next(iter(choices)), label="Test set")
+        zip_file = gr.File(label="...or upload a .zip", file_types=[".zip"], type="filepath")
+        n = gr.Slider(20, 2000, value=200, step=20, label="images per sweep level")
+    run = gr.Button("Run robustness", variant="primary")
+    note = gr.Markdown()
+    table = gr.Dataframe(label="Subsets", interactive=False)
+    bars = gr.Plot(label="Closed recall per subset")
+    sweeps = gr.Plot(label="Sweeps")
+    raw = gr.JSON(visible=False)
+    run.click(robustness, [models, dataset, zip_file, n], [note, table, bars, sweeps, raw], api_name="robustness")
+
+
+# ---------------------------------------------------------------- models
+def build_models_tab():
+    if NOTICES:
+        gr.Markdown("\n".join(f"- ⚠ {n}" for n in NOTICES))
+    for name, clf in MODELS.items():
+        with gr.Accordion(f"{name} ({clf.name})", open=False):
+            flops = flops_per_image(clf)
+            speed = (clf.info.get("bench") or {})
+            gr.Markdown(f"**parameters** {clf.num_parameters():,} · **FLOPs/image** "
+                        f"{'-' if flops is None else f'{flops / 1e6:.2f} M'} · **input** "
+                        f"{clf.data_config.input_size}px, {clf.data_config.channels} channel(s)"
+                        + (f" · **speed** {speed.get('batch_images_per_second', 0):.0f} img/s batch" if speed else ""))
+            hist = Path(clf.checkpoint) / "history.json"
+            if hist.exists():
+                history = json.loads(hist.read_text())
+                if isinstance(history, list) and history:
+                    gr.Plot(plots.history_figure(history, f"{name}: training curves"))
+            card = Path(clf.checkpoint) / "README.md"
+            gr.Markdown(card.read_text() if card.exists() else "(no model card)")
+
+
+# ---------------------------------------------------------------- layout
+CHOICES = workbench.dataset_choices(SAMPLES)
 with gr.Blocks(title="eyebench") as demo:
-    gr.Markdown("# eyebench\nOpen/closed eye-state workbench. The full app lands with the app issue.")
+    gr.Markdown("# eyebench · open/closed eye workbench\nEvery trained model side by side: predictions, where each "
+                "model looked, test-set evaluation, uncertain-band tuning and robustness. "
+                + (f"Loaded {len(MODELS)} model(s): {', '.join(MODELS)}." if MODELS else "**No model loaded.**")
+                + ("".join(f"<br>⚠ {n}" for n in NOTICES)))
+    eval_state = gr.State({})
+    with gr.Tabs():
+        with gr.Tab("Predict", id="predict"):
+            build_predict_tab()
+        with gr.Tab("Evaluate", id="evaluate"):
+            run_eval, eval_in, eval_out = build_evaluate_tab(CHOICES)
+        with gr.Tab("Threshold", id="threshold"):
+            band_model = build_threshold_tab(eval_state)
+        with gr.Tab("Robustness", id="robustness"):
+            build_robustness_tab(CHOICES)
+        with gr.Tab("Models", id="models"):
+            build_models_tab()
+    run_eval.click(evaluate, eval_in, [*eval_out, eval_state, band_model], api_name="evaluate")
+demo.queue(default_concurrency_limit=2, max_size=64)
 
 if __name__ == "__main__":
-    demo.launch()
+    demo.launch(max_file_size=MAX_FILE_SIZE)

@@ -1,4 +1,4 @@
-"""Command-line interface: `eyebench train|evaluate|predict|bench|summary` (argument parsing and printing only)."""
+"""Command-line interface: `eyebench train|evaluate|predict|bench|summary|robustness|report|explain|cv|triage|export`."""
 from __future__ import annotations
 
 import argparse
@@ -6,6 +6,10 @@ import json
 import shlex
 import sys
 from pathlib import Path
+
+import numpy as np
+
+from .config import CLASS_NAMES
 
 EPILOG = """Data layouts accepted by --data (detected automatically):
   1. MRL Eye Dataset names anywhere below a folder (sSSSS_IIIII_G_L_E_R_Q_NN.png; metadata from the name)
@@ -34,7 +38,10 @@ def cmd_train(args) -> int:
     command = "python -m eyebench " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if args.command is None else args.command
     run_training(args.model, args.data, args.out, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                  seed=args.seed, val_frac=args.val_frac, test_frac=args.test_frac, patience=args.patience,
-                 model_args=_model_args(args.model_arg), target_risk=args.target_risk, command=command)
+                 model_args=_model_args(args.model_arg), target_risk=args.target_risk, command=command,
+                 resume=args.resume, teachers=args.teacher, kd_alpha=args.kd_alpha, kd_temperature=args.kd_temperature,
+                 epoch_size=args.epoch_size, pretrained=args.pretrained, init_weights=args.init_weights,
+                 storage_dtype=args.storage_dtype)
     return 0
 
 
@@ -52,10 +59,20 @@ def cmd_evaluate(args) -> int:
     dataset = load_dataset(args.data)
     rows, data_report = [], None
     for clf in models:
-        row, used = evaluate_checkpoint(clf, dataset, args.split)
+        row, used = evaluate_checkpoint(clf, dataset, args.split, args.bootstrap)
         rows.append(row)
         data_report = data_report or used.report()
     print(format_table(rows))
+    for r in rows:
+        ci = r.get("bootstrap_accuracy")
+        if ci:
+            print(f"{r['name']}: accuracy 95% CI over subjects " + (f"[{100 * ci['low']:.2f}%, {100 * ci['high']:.2f}%] "
+                  f"({ci['n_subjects']} subjects, {ci['n_boot']} resamples)" if ci["low"] is not None else ci["note"]))
+        if r.get("uncertain"):
+            u = r["uncertain"]
+            print(f"{r['name']}: uncertain band {[round(b, 4) for b in u['band']]} -> {u['n_uncertain']} uncertain "
+                  f"(coverage {100 * u['coverage']:.2f}%, selective risk "
+                  + ("-" if u["selective_risk"] is None else f"{100 * u['selective_risk']:.2f}%") + ")")
     rep = data_report or dataset.report()
     print(f"\nimages read: {rep['n_read']}, skipped: {rep['n_skipped']} {rep['skipped_reasons'] or ''}")
     for ex in rep["skipped_examples"]:
@@ -109,6 +126,129 @@ def cmd_summary(args) -> int:
     return 0
 
 
+def cmd_robustness(args) -> int:
+    from .data.dataset import load_dataset
+    from .evaluate.analysis import analyse_models, restrict
+
+    models = _load_models(args.model)
+    dataset = restrict(load_dataset(args.data), models, args.split)
+    result = analyse_models(models, dataset, sweep_max=args.sweep_images, seed=args.seed)
+    slim = {"models": {n: {"subsets": r["subsets"], "accuracy": r["accuracy"], "recall_closed": r["recall_closed"],
+                           "n": r["n"]} for n, r in result["models"].items()},
+            "sweeps": result["sweeps"], "data": result["data"]}
+    Path(args.json).write_text(json.dumps(slim, indent=1))
+    for name, r in slim["models"].items():
+        print(f"\n{name}: subsets (accuracy / closed recall / rejected by band)")
+        for row in r["subsets"]:
+            rej = "-" if row.get("rejection_rate") is None else f"{100 * row['rejection_rate']:.1f}%"
+            rc = "-" if row["recall_closed"] is None else f"{100 * row['recall_closed']:.1f}%"
+            print(f"  {row['factor']:>12}={row['value']:<10} n={row['n']:<6} acc {100 * row['accuracy']:.1f}%  "
+                  f"closed recall {rc}  rejected {rej}")
+    print(f"\nsweeps on {result['sweeps']['n']} images ({result['sweeps']['note']})")
+    for sweep, block in result["sweeps"]["sweeps"].items():
+        for name, res in block["models"].items():
+            accs = " ".join(f"{lvl}:{100 * a:.1f}" for lvl, a in zip(block["levels"], res["accuracy"]))
+            print(f"  {sweep:<13} {name:<14} accuracy % per level  {accs}")
+    if args.csv:
+        from .evaluate.triage import write_csv
+
+        out = Path(args.csv)
+        out.mkdir(parents=True, exist_ok=True)
+        write_csv([{"model": n, **row} for n, r in slim["models"].items() for row in r["subsets"]], out / "subsets.csv")
+        write_csv([{"sweep": s, "level": lvl, "model": n, "accuracy": res["accuracy"][i],
+                    "recall_closed": res["recall_closed"][i]}
+                   for s, b in slim["sweeps"]["sweeps"].items() for n, res in b["models"].items()
+                   for i, lvl in enumerate(b["levels"])], out / "sweeps.csv")
+    print(f"wrote {args.json}" + (f" and CSV files in {args.csv}" if args.csv else ""))
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .data.dataset import load_dataset, load_images
+    from .evaluate.analysis import analyse_models, restrict
+    from .evaluate.html import render_report
+
+    models = _load_models(args.model)
+    dataset = restrict(load_dataset(args.data), models, args.split)
+    result = analyse_models(models, dataset, bootstrap=args.bootstrap, sweep_max=args.sweep_images, seed=args.seed)
+    rng = np.random.default_rng(args.seed)
+    y = dataset.labels
+    pick = np.concatenate([rng.choice(np.flatnonzero(y == c), min(3, int((y == c).sum())), replace=False)
+                           for c in (0, 1) if (y == c).any()])
+    images, _ = load_images(dataset.subset(pick), 96, 3, progress=False)
+    labels = [CLASS_NAMES[y[i]] for i in pick]
+    command = "python -m eyebench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    Path(args.out).write_text(render_report(result, models, (list(images), labels), command=command))
+    print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_explain(args) -> int:
+    from .data.images import decode_image
+    from .explain import deletion_curve, overlay
+
+    image = decode_image(args.image)
+    tiles = [overlay(image, np.zeros(image.shape[:2]), 0)]
+    for clf in _load_models(args.model):
+        heat = clf.explain(image)
+        p = clf.predict_proba([image])[0, 1]
+        d = deletion_curve(clf, image, heat)
+        print(f"{clf.name}: p(closed)={p:.4f}; deletion AUC {d['auc_saliency']:.3f} (random order {d['auc_random']:.3f})")
+        tiles.append(overlay(image, heat))
+    side = 160
+    import cv2
+
+    strip = np.hstack([cv2.resize(t, (side, side), interpolation=cv2.INTER_LINEAR) for t in tiles])
+    cv2.imwrite(args.out, cv2.cvtColor(strip, cv2.COLOR_RGB2BGR))
+    print(f"wrote {args.out} (input, then one map per model)")
+    return 0
+
+
+def cmd_cv(args) -> int:
+    from .crossval import cross_validate
+
+    res = cross_validate(args.model, args.data, args.out, k=args.folds, seed=args.seed, epochs=args.epochs,
+                         batch_size=args.batch_size, lr=args.lr, model_args=_model_args(args.model_arg),
+                         epoch_size=args.epoch_size)
+    for f in res["folds"]:
+        print(f"fold {f['fold']}: accuracy {100 * f['accuracy']:.2f}%  closed recall {100 * f['recall_closed']:.2f}%  n={f['n']}")
+    ws = res["worst_subject"]
+    print(f"accuracy {100 * res['accuracy_mean']:.2f}% +- {100 * res['accuracy_std']:.2f} over {res['k']} folds; "
+          f"worst fold {res['worst_fold']['fold']} ({100 * res['worst_fold']['accuracy']:.2f}%); "
+          f"worst subject {ws['subject']} ({100 * ws['accuracy']:.2f}%, n={ws['n']})")
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=1))
+    return 0
+
+
+def cmd_triage(args) -> int:
+    from .data.dataset import load_dataset, load_images
+    from .evaluate.analysis import restrict
+    from .evaluate.triage import triage_rows, write_csv
+
+    clf = _load_models([args.model])[0]
+    dataset = restrict(load_dataset(args.data), [clf], args.split)
+    arrays, dataset = load_images(dataset, clf.data_config.input_size, clf.data_config.channels)
+    rows = triage_rows(dataset, clf.proba_prepared(arrays), clf.uncertain_band)
+    write_csv(rows, args.csv)
+    n_wrong = sum(r["reason"] == "misclassified" for r in rows)
+    print(f"{len(rows)} of {len(dataset)} images listed ({n_wrong} misclassified, {len(rows) - n_wrong} uncertain) "
+          f"-> {args.csv}")
+    for r in rows[:10]:
+        print(f"  {r['p_true_class']:.4f}  {r['label']:<6} -> {r['decision']:<9} {r['path']}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .export import export_onnx
+
+    clf = _load_models([args.model])[0]
+    meta = export_onnx(clf, args.onnx)
+    print(f"wrote {args.onnx}: input 'input' (batch, {clf.data_config.channels}, {clf.data_config.input_size}, "
+          f"{clf.data_config.input_size}) float32, output 'p_closed'\npreprocessing: {meta['preprocessing']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .models.registry import list_classifiers
 
@@ -132,6 +272,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="selective risk the uncertain band is fitted for on validation (default 0.01 = 1%%)")
     t.add_argument("--model-arg", action="append", metavar="KEY=VALUE",
                    help="model option, JSON value (e.g. balance=class_weight, standardize=false, widths=[16,32,64,128])")
+    t.add_argument("--epoch-size", type=int, default=None,
+                   help="images drawn per epoch by the balanced sampler (default: the training set size)")
+    t.add_argument("--resume", action="store_true", help="continue from OUT/resume.pt written after each epoch")
+    t.add_argument("--teacher", action="append", metavar="DIR",
+                   help="checkpoint to distil from (repeatable; logits are averaged): soft targets + temperature")
+    t.add_argument("--kd-alpha", type=float, default=0.7, help="weight of the distillation loss (default 0.7)")
+    t.add_argument("--kd-temperature", type=float, default=2.0, help="distillation temperature (default 2)")
+    t.add_argument("--pretrained", action="store_true", help="start from timm hub weights (needs the internet)")
+    t.add_argument("--init-weights", metavar="FILE", help="start from a .safetensors state dict (offline)")
+    t.add_argument("--storage-dtype", choices=["float32", "float16"], default="float32",
+                   help="precision of the saved weights; metrics are measured on the rounded weights")
     t.add_argument("--command", default=None, help=argparse.SUPPRESS)
     t.set_defaults(func=cmd_train)
 
@@ -142,6 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--split", choices=["train", "val", "test"], default=None,
                    help="only the subjects the checkpoint's saved split put in this part (e.g. test)")
     e.add_argument("--json", help="write the results as JSON to this file")
+    e.add_argument("--bootstrap", type=int, default=0, metavar="N",
+                   help="add a subject-level bootstrap 95%% CI of accuracy with N resamples")
     e.set_defaults(func=cmd_evaluate)
 
     pr = sub.add_parser("predict", help="label and probabilities for image files")
@@ -159,6 +312,63 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("summary", help="markdown table of the held-out test results stored in checkpoints")
     s.add_argument("checkpoints", nargs="+", help="checkpoint folders")
     s.set_defaults(func=cmd_summary)
+
+    def data_args(sp, split=True):
+        sp.add_argument("--model", action="append", required=True, help="checkpoint folder (repeatable)")
+        sp.add_argument("--data", action="append", required=True, help="data folder or CSV manifest (repeatable)")
+        if split:
+            sp.add_argument("--split", choices=["train", "val", "test"], default=None,
+                            help="only subjects that every model's saved split put in this part (e.g. test)")
+        sp.add_argument("--seed", type=int, default=0, help="seed of image sampling (default 0)")
+
+    r = sub.add_parser("robustness", help="metrics per metadata subset and per perturbation level, per model",
+                       epilog="Subsets: every metadata factor (MRL: glasses, reflections, lighting, sensor, gender; "
+                              "manifest: every extra column). Sweeps: rotation, simulated yaw, glasses/glare, blur, "
+                              "gamma, noise, JPEG, down-scaling. MRL has no head-angle label: angles are simulated.")
+    data_args(r)
+    r.add_argument("--json", required=True, help="write subsets and sweeps here")
+    r.add_argument("--csv", metavar="DIR", help="also write subsets.csv and sweeps.csv into DIR")
+    r.add_argument("--sweep-images", type=int, default=1000, help="images per sweep level (class-stratified, default 1000)")
+    r.set_defaults(func=cmd_robustness)
+
+    rp = sub.add_parser("report", help="one self-contained HTML report (metrics, plots, subsets, sweeps, maps)")
+    data_args(rp)
+    rp.add_argument("--out", required=True, help="HTML file to write")
+    rp.add_argument("--bootstrap", type=int, default=1000, help="subject-level bootstrap resamples (default 1000)")
+    rp.add_argument("--sweep-images", type=int, default=1000, help="images per sweep level (default 1000)")
+    rp.set_defaults(func=cmd_report)
+
+    x = sub.add_parser("explain", help="explanation map (Grad-CAM / occlusion) of every model for one image")
+    x.add_argument("--model", action="append", required=True, help="checkpoint folder (repeatable)")
+    x.add_argument("image", help="eye crop image file")
+    x.add_argument("--out", required=True, help="PNG to write: the input and one overlay per model")
+    x.set_defaults(func=cmd_explain)
+
+    cv = sub.add_parser("cv", help="K-fold cross-validation by person: mean +- std, worst fold, worst subject")
+    cv.add_argument("model", choices=list_classifiers())
+    cv.add_argument("--data", action="append", required=True)
+    cv.add_argument("--out", required=True, help="folder for the fold checkpoints")
+    cv.add_argument("--folds", type=int, default=5)
+    cv.add_argument("--epochs", type=int, default=20)
+    cv.add_argument("--epoch-size", type=int, default=None)
+    cv.add_argument("--batch-size", type=int, default=128)
+    cv.add_argument("--lr", type=float, default=3e-3)
+    cv.add_argument("--seed", type=int, default=0)
+    cv.add_argument("--model-arg", action="append", metavar="KEY=VALUE")
+    cv.add_argument("--json", help="write the fold results here")
+    cv.set_defaults(func=cmd_cv)
+
+    tg = sub.add_parser("triage", help="CSV of uncertain and misclassified images, worst first (data cleaning)")
+    tg.add_argument("--model", required=True, help="checkpoint folder")
+    tg.add_argument("--data", action="append", required=True)
+    tg.add_argument("--split", choices=["train", "val", "test"], default=None)
+    tg.add_argument("--csv", required=True, help="CSV file to write")
+    tg.set_defaults(func=cmd_triage)
+
+    ex = sub.add_parser("export", help="export a torch checkpoint to ONNX (dynamic batch; preprocessing in metadata)")
+    ex.add_argument("--model", required=True, help="checkpoint folder")
+    ex.add_argument("--onnx", required=True, help="ONNX file to write")
+    ex.set_defaults(func=cmd_export)
     return p
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from pathlib import Path
 
@@ -12,13 +13,14 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .data.dataset import Dataset, load_dataset, load_images
-from .data.splits import SPLITS, split_by_subject
+from .data.splits import SPLITS, check_disjoint, split_by_subject
 from .data.transforms import augment
 from .config import CLOSED
 from .evaluate.calibration import ECE_DEFINITION, expected_calibration_error, fit_temperature
 from .evaluate.thresholds import fit_band
 from .models.base import proba_from_logits
 from .evaluate.report import evaluate_arrays
+from .models.checkpoint import load_classifier
 from .models.registry import create_classifier
 from .models.torch_base import TorchClassifier
 
@@ -50,35 +52,93 @@ def warmup_fraction(total_steps: int, pct: float = 0.2) -> float:
     return pct if abs(pct * total_steps - 1.0) > 1e-9 else 1.25 * pct
 
 
+def _distributed() -> tuple[int, int]:
+    """(rank, world size) under torchrun, initialising the process group once (gloo on CPU, nccl on CUDA)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return dist.get_rank(), world
+
+
+def distill_loss(student_logit: torch.Tensor, teacher_logit: torch.Tensor, T: float) -> torch.Tensor:
+    """Soft-target loss between closed-vs-open logits at temperature T (scaled by T^2, Hinton et al.)."""
+    soft = torch.sigmoid(teacher_logit / T)
+    return F.binary_cross_entropy_with_logits(student_logit / T, soft) * T * T
+
+
+def teacher_logits(teachers: list[TorchClassifier], x01: torch.Tensor) -> torch.Tensor:
+    """Mean calibrated closed logit of the teachers on a [0, 1] batch, adapted to each teacher's input."""
+    outs = []
+    with torch.no_grad():
+        for t in teachers:
+            cfg = t.data_config
+            x = F.interpolate(x01, size=(cfg.input_size, cfg.input_size), mode="bilinear", align_corners=False) \
+                if x01.shape[-1] != cfg.input_size else x01
+            x = x.mean(1, keepdim=True) if cfg.channels == 1 and x.shape[1] == 3 else x.expand(-1, cfg.channels, -1, -1)
+            outs.append(t.closed_logit(t.net(t.normalise(x)).float()) / t.temperature)
+    return torch.stack(outs).mean(0)
+
+
 def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Dataset, epochs: int = 20,
                 batch_size: int = 128, lr: float = 3e-3, weight_decay: float = 1e-4, patience: int = 6,
-                seed: int = 0, aug_strength: float = 1.0, out: Path | None = None, log=print) -> list[dict]:
-    """AdamW + OneCycleLR + balanced sampling + augmentation; keeps the epoch with the best validation score."""
+                seed: int = 0, aug_strength: float = 1.0, out: Path | None = None, resume: bool = False,
+                teachers: list[TorchClassifier] | None = None, kd_alpha: float = 0.7, kd_temperature: float = 2.0,
+                epoch_size: int | None = None, log=print) -> list[dict]:
+    """AdamW + OneCycleLR + balanced sampling + augmentation (+ distillation); keeps the best validation epoch.
+
+    Saves a resumable state (`resume.pt`, tensors only, loaded with weights_only=True) after every epoch.
+    Under torchrun each process takes its share of every batch and gradients are averaged (DDP).
+    """
+    rank, world = _distributed()
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    net = clf.net
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    net.to(device)
-    steps = max(1, len(train) // batch_size)
-    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps,
-                                                pct_start=warmup_fraction(epochs * steps))
+    device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else "cpu")
+    net = clf.net.to(device)
+    model = net
+    if world > 1:
+        model = torch.nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
+    for t in teachers or []:
+        t.net.to(device).eval()
+    steps = max(1, (epoch_size or len(train)) // batch_size)
+    opt = torch.optim.AdamW(clf.param_groups(lr, weight_decay))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g["lr"] for g in opt.param_groups],
+                                                total_steps=epochs * steps, pct_start=warmup_fraction(epochs * steps))
     scaler = torch.amp.GradScaler(enabled=device.type == "cuda")
     weights = torch.as_tensor(balanced_weights(train))
     xt, yt = torch.as_tensor(x_train), torch.as_tensor(train.labels)
-    history, best, bad_epochs = [], (-1.0, None), 0
-    for epoch in range(1, epochs + 1):
-        net.train()
+    history, best_score, best_state, bad_epochs, start = [], -1.0, None, 0, 1
+    resume_file = Path(out) / "resume.pt" if out is not None else None
+    if resume and resume_file is not None and resume_file.exists():
+        state = torch.load(resume_file, map_location="cpu", weights_only=True)
+        net.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        gen.set_state(state["generator"])
+        best_state, best_score = state["best_model"], float(state["best_score"])
+        bad_epochs, start = int(state["bad_epochs"]), int(state["epoch"]) + 1
+        history = json.loads((Path(out) / "history.json").read_text())[: start - 1]
+        log(f"resumed from {resume_file} after epoch {start - 1}")
+    for epoch in range(start, epochs + 1):
+        stage = clf.set_stage(epoch, epochs)
+        model.train()
         idx = torch.multinomial(weights, steps * batch_size, replacement=True, generator=gen).view(steps, batch_size)
+        idx = idx[:, rank::world]  # every process draws the same batches and keeps its share
         tot_loss = tot_ok = seen = 0
-        bar = tqdm(idx, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False)
+        bar = tqdm(idx, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False, disable=rank != 0)
         for b in bar:
-            x = augment(xt[b].permute(0, 3, 1, 2).float().div_(255.0), gen, aug_strength)
-            x, y = clf.normalise(x).to(device), yt[b].to(device)
+            x01 = augment(xt[b].permute(0, 3, 1, 2).float().div_(255.0), gen, aug_strength).to(device)
+            y = yt[b].to(device)
             with torch.autocast(device.type, enabled=device.type == "cuda"):
-                logits = net(x)
+                logits = model(clf.normalise(x01))
                 loss = (F.binary_cross_entropy_with_logits(logits[:, 0], y.float()) if clf.num_logits == 1
                         else F.cross_entropy(logits, y))
+                if teachers:
+                    kd = distill_loss(clf.closed_logit(logits.float()), teacher_logits(teachers, x01), kd_temperature)
+                    loss = kd_alpha * kd + (1 - kd_alpha) * loss
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(opt)
@@ -88,49 +148,71 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
                 ok = ((clf.closed_logit(logits.float()) > 0).long() == y).sum().item()
             tot_loss, tot_ok, seen = tot_loss + loss.item() * len(y), tot_ok + ok, seen + len(y)
             bar.set_postfix(loss=f"{tot_loss / seen:.4f}", acc=f"{tot_ok / seen:.4f}")
-        net.to("cpu")
-        val_eval = evaluate_arrays(clf, x_val, val)
-        row = {"epoch": epoch, "train_loss": tot_loss / seen, "train_accuracy": tot_ok / seen,
-               "val_loss": val_eval["loss"], "val_accuracy": val_eval["overall"]["accuracy"],
-               "val_balanced_accuracy": val_eval["overall"]["balanced_accuracy"],
-               "val_score": selection_score(val_eval["per_source"]), "lr": sched.get_last_lr()[0]}
-        history.append(row)
-        improved = row["val_score"] > best[0]
-        log(f"epoch {epoch}: train loss {row['train_loss']:.4f} acc {row['train_accuracy']:.4f} | "
-            f"val loss {row['val_loss']:.4f} acc {row['val_accuracy']:.4f} score {row['val_score']:.4f}"
-            + (" *" if improved else ""))
-        if improved:
-            best, bad_epochs = (row["val_score"], {k: v.clone() for k, v in net.state_dict().items()}), 0
-            if out is not None:  # keep the best weights on disk as training goes
-                clf.save_pretrained(out)
-        else:
-            bad_epochs += 1
-        if out is not None:
-            (Path(out) / "history.json").write_text(json.dumps(history, indent=1))
-        if bad_epochs >= patience:
-            log(f"early stop: no validation improvement for {patience} epochs")
+        stop = False
+        if rank == 0:
+            net.to("cpu")
+            val_eval = evaluate_arrays(clf, x_val, val)
+            row = {"epoch": epoch, "stage": stage, "train_loss": tot_loss / seen, "train_accuracy": tot_ok / seen,
+                   "val_loss": val_eval["loss"], "val_accuracy": val_eval["overall"]["accuracy"],
+                   "val_balanced_accuracy": val_eval["overall"]["balanced_accuracy"],
+                   "val_score": selection_score(val_eval["per_source"]), "lr": sched.get_last_lr()[-1]}
+            history.append(row)
+            improved = row["val_score"] > best_score
+            log(f"epoch {epoch} [{stage}]: train loss {row['train_loss']:.4f} acc {row['train_accuracy']:.4f} | "
+                f"val loss {row['val_loss']:.4f} acc {row['val_accuracy']:.4f} score {row['val_score']:.4f}"
+                + (" *" if improved else ""))
+            if improved:
+                best_score, best_state, bad_epochs = row["val_score"], {k: v.clone() for k, v in net.state_dict().items()}, 0
+                if out is not None:  # keep the best weights on disk as training goes
+                    clf.save_pretrained(out)
+            else:
+                bad_epochs += 1
+            if out is not None:
+                (Path(out) / "history.json").write_text(json.dumps(history, indent=1))
+                torch.save({"model": net.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                            "generator": gen.get_state(), "best_model": best_state, "best_score": best_score,
+                            "bad_epochs": bad_epochs, "epoch": epoch}, resume_file)
+            net.to(device)
+            stop = bad_epochs >= patience
+            if stop:
+                log(f"early stop: no validation improvement for {patience} epochs")
+        if world > 1:  # every process stops together
+            import torch.distributed as dist
+
+            flag = torch.tensor([int(stop)], device=device)
+            dist.broadcast(flag, 0)
+            stop = bool(flag.item())
+        if stop:
             break
-        net.to(device)
-    net.to("cpu").load_state_dict(best[1])
+    net.to("cpu")
+    if best_state is not None:
+        net.load_state_dict(best_state)
     net.eval()
     return history
 
 
 def run_training(model: str, data: list[str], out: str, epochs: int = 20, batch_size: int = 128, lr: float = 3e-3,
                  seed: int = 0, val_frac: float = 0.15, test_frac: float = 0.15, patience: int = 6,
-                 model_args: dict | None = None, target_risk: float = 0.01, command: str = "", log=print) -> dict:
+                 model_args: dict | None = None, target_risk: float = 0.01, command: str = "",
+                 resume: bool = False, teachers: list[str] | None = None, kd_alpha: float = 0.7,
+                 kd_temperature: float = 2.0, epoch_size: int | None = None, pretrained: bool = False,
+                 init_weights: str | None = None, storage_dtype: str = "float32", split: dict | None = None,
+                 log=print) -> dict | None:
     """Train `model` on person-disjoint splits of `data`, calibrate on val, test once, save to `out`."""
     t0 = time.time()
     torch.manual_seed(seed)
     np.random.seed(seed)
     clf = create_classifier(model, **(model_args or {}))
+    clf.storage_dtype = storage_dtype
+    init = initialise(clf, pretrained, init_weights, log)
     dataset = load_dataset(data)
     cfg = clf.data_config
     arrays, dataset = load_images(dataset, cfg.input_size, cfg.channels)
     if dataset.skipped:
         log(f"skipped {len(dataset.skipped)} files: {dataset.report()['skipped_reasons']} "
             f"(first: {dataset.skipped[0][0]})")
-    split = split_by_subject(dataset, val_frac, test_frac, seed)
+    split = split or split_by_subject(dataset, val_frac, test_frac, seed)
+    check_disjoint(split)
     parts = {}
     for name in SPLITS:
         keep = set(split[name])
@@ -141,8 +223,13 @@ def run_training(model: str, data: list[str], out: str, epochs: int = 20, batch_
     out_dir = Path(out)
     history: list[dict] | dict
     if isinstance(clf, TorchClassifier):
+        teacher_models = [load_classifier(t) for t in teachers or []]
         history = train_torch(clf, x_tr, d_tr, x_va, d_va, epochs=epochs, batch_size=batch_size, lr=lr,
-                              patience=patience, seed=seed, out=out_dir, log=log)
+                              patience=patience, seed=seed, out=out_dir, resume=resume, teachers=teacher_models,
+                              kd_alpha=kd_alpha, kd_temperature=kd_temperature, epoch_size=epoch_size, log=log)
+        if _distributed()[0] != 0:
+            return None
+        clf.round_to_storage()
     else:
         history = clf.fit(x_tr, d_tr.labels, x_va, d_va.labels, seed=seed, log=log)
     calibration = calibrate(clf, x_va, d_va.labels, target_risk)
@@ -153,7 +240,10 @@ def run_training(model: str, data: list[str], out: str, epochs: int = 20, batch_
     clf.info = {
         "train_command": command,
         "trained": {"epochs_run": len(history) if isinstance(history, list) else None, "seed": seed,
-                    "batch_size": batch_size, "lr": lr, "seconds": round(time.time() - t0, 1)},
+                    "batch_size": batch_size, "lr": lr, "seconds": round(time.time() - t0, 1),
+                    "initialisation": init, "storage_dtype": storage_dtype,
+                    "distillation": {"teachers": teachers, "alpha": kd_alpha, "temperature": kd_temperature}
+                    if teachers else None},
         "data": dataset.report(),
         "split": {**split, "seed": seed, "val_frac": val_frac, "test_frac": test_frac,
                   "n_images": {k: len(v[1]) for k, v in parts.items()}},
@@ -163,8 +253,29 @@ def run_training(model: str, data: list[str], out: str, epochs: int = 20, batch_
     clf.save_pretrained(out_dir)
     (out_dir / "history.json").write_text(json.dumps(history, indent=1))
     (out_dir / "split.json").write_text(json.dumps(split, indent=1))
+    (out_dir / "resume.pt").unlink(missing_ok=True)  # training finished: the resumable state is not needed
     log(f"saved {out_dir} in {time.time() - t0:.0f}s; test accuracy {test_eval['overall']['accuracy']:.4f}")
-    return clf.info
+    return {**clf.info, "metrics": {**clf.info["metrics"], "test": {**clf.info["metrics"]["test"],
+                                                                   "per_subject_all": test_eval["per_subject"]}}}
+
+
+def initialise(clf, pretrained: bool, init_weights: str | None, log=print) -> str:
+    """Start from hub weights (--pretrained), a safetensors file (--init-weights), or from scratch."""
+    if pretrained and init_weights:
+        raise ValueError("give either --pretrained or --init-weights, not both")
+    if (pretrained or init_weights) and not hasattr(clf, "init_from_state"):
+        raise ValueError(f"{clf.name} cannot take pretrained weights")
+    if init_weights:
+        from safetensors.torch import load_file
+
+        info = clf.init_from_state(load_file(init_weights))
+        log(f"initialised from {init_weights}: {info['loaded']} tensors")
+        return f"init-weights {Path(init_weights).name} ({info['loaded']} tensors)"
+    if pretrained:
+        info = clf.init_pretrained_hub()
+        log(f"initialised from timm hub {clf.hub_name}: {info['loaded']} tensors")
+        return f"timm hub {clf.hub_name}"
+    return "random (from scratch)"
 
 
 def calibrate(clf, x_val: np.ndarray, y_val: np.ndarray, target_risk: float = 0.01) -> dict:

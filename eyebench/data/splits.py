@@ -13,7 +13,7 @@ class SplitError(ValueError):
     """A split that cannot be made honestly (too few subjects) or that leaks a subject."""
 
 
-def _pick_fold(y: np.ndarray, groups: np.ndarray, frac: float, seed: int) -> np.ndarray:
+def pick_group_fold(y: np.ndarray, groups: np.ndarray, frac: float, seed: int) -> np.ndarray:
     """Indices of one stratified group fold holding about `frac` of the samples."""
     n_groups = len(np.unique(groups))
     k = int(round(1 / frac))
@@ -38,9 +38,9 @@ def split_by_subject(dataset: Dataset, val_frac: float = 0.15, test_frac: float 
         if len(np.unique(groups)) < 3:
             raise SplitError(f"source {source!r} has {len(np.unique(groups))} subject(s); "
                              "a person-disjoint train/val/test split needs at least 3")
-        test_idx = _pick_fold(labels, groups, test_frac, seed) if test_frac > 0 else np.array([], int)
+        test_idx = pick_group_fold(labels, groups, test_frac, seed) if test_frac > 0 else np.array([], int)
         rest = np.setdiff1d(np.arange(len(idx)), test_idx)
-        val_idx = rest[_pick_fold(labels[rest], groups[rest], val_frac / max(1 - test_frac, 1e-9), seed + 1)]
+        val_idx = rest[pick_group_fold(labels[rest], groups[rest], val_frac / max(1 - test_frac, 1e-9), seed + 1)]
         test_s, val_s = set(groups[test_idx].tolist()), set(groups[val_idx].tolist())
         assignment["test"] += sorted(test_s)
         assignment["val"] += sorted(val_s)

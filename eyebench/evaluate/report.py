@@ -9,6 +9,7 @@ import numpy as np
 from ..config import CLOSED
 from ..data.dataset import Dataset, load_images
 from ..data.splits import apply_split
+from .confidence import subject_bootstrap
 from .metrics import classification_metrics, per_group_accuracy
 from .thresholds import band_metrics
 
@@ -47,7 +48,7 @@ def worst_group(per_group: dict[str, dict], min_n: int = 20) -> dict | None:
     return {"subject": name, **row, "min_n": min_n if big is not per_group else 0}
 
 
-def evaluate_checkpoint(clf, dataset: Dataset, split: str | None = None) -> tuple[dict, Dataset]:
+def evaluate_checkpoint(clf, dataset: Dataset, split: str | None = None, bootstrap: int = 0) -> tuple[dict, Dataset]:
     """The contract row for one loaded classifier on `dataset` (optionally only its saved split's subjects)."""
     t0 = time.time()
     if split:
@@ -67,6 +68,9 @@ def evaluate_checkpoint(clf, dataset: Dataset, split: str | None = None) -> tupl
            "uncertain": band_metrics(dataset.labels, proba[:, CLOSED], clf.uncertain_band) if clf.uncertain_band else None}
     if split:
         row["split"] = split
+    if bootstrap:
+        row["bootstrap_accuracy"] = subject_bootstrap(dataset.labels, (proba[:, CLOSED] >= 0.5).astype(int),
+                                                      dataset.subjects, n_boot=bootstrap)
     return row, dataset
 
 

@@ -5,6 +5,8 @@ import cv2
 import numpy as np
 import torch
 
+from ..models.torch_base import TorchClassifier
+
 
 class _ClosedScore:
     """Grad-CAM target: the closed logit for class 1, its negative for class 0 (works for 1 or 2 logits)."""
@@ -25,7 +27,8 @@ def gradcam_map(clf, image: np.ndarray, target: int | None = None) -> np.ndarray
         target = int(clf.proba_prepared(batch)[0, 1] >= 0.5)
     x = clf.to_tensor(batch).contiguous()
     net = clf.net.eval()
-    with torch.enable_grad(), GradCAM(model=net, target_layers=clf.cam_layers()) as cam:
+    reshape = clf.cam_reshape if type(clf).cam_reshape is not TorchClassifier.cam_reshape else None
+    with torch.enable_grad(), GradCAM(model=net, target_layers=clf.cam_layers(), reshape_transform=reshape) as cam:
         heat = cam(input_tensor=x, targets=[_ClosedScore(clf, target)])[0]
     return normalise_map(heat, np.asarray(image).shape[:2])
 

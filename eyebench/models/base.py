@@ -38,6 +38,7 @@ class BaseClassifier:
         self.model_args: dict = {}
         self.temperature = 1.0
         self.uncertain_band: list[float] | None = None
+        self.storage_dtype = "float32"  # "float16" halves checkpoint size; weights are rounded before evaluation
         self.info: dict = {}  # metrics, split, train command, ... written to config.json and the model card
 
     # -- input -------------------------------------------------------------------------------------------
@@ -75,12 +76,29 @@ class BaseClassifier:
     def num_parameters(self) -> int:
         return int(sum(np.asarray(v).size for v in self.state_tensors().values()))
 
+    def stored_tensors(self) -> dict[str, np.ndarray]:
+        """State arrays as written to disk: floating arrays cast to `storage_dtype` when it is not the default.
+
+        The default "float32" keeps every array's own precision (the SVM's float64 included), so a checkpoint
+        reloads to exactly the model that was saved, as `round_to_storage` assumes.
+        """
+        if self.storage_dtype == "float32":
+            return self.state_tensors()
+        dtype = np.dtype(self.storage_dtype)
+        return {k: (v.astype(dtype) if np.issubdtype(v.dtype, np.floating) else v)
+                for k, v in self.state_tensors().items()}
+
+    def round_to_storage(self) -> None:
+        """Round the weights to their storage precision, so evaluation sees exactly what is saved."""
+        if self.storage_dtype != "float32":
+            self.load_state_tensors(self.stored_tensors())
+
     def config(self) -> dict:
         return {
             "format": FORMAT, "format_version": FORMAT_VERSION,
             "architecture": self.name, "family": self.family, "model_args": self.model_args,
             "class_names": list(self.class_names), "data_config": self.data_config.to_dict(),
-            "temperature": self.temperature, "uncertain_band": self.uncertain_band,
+            "temperature": self.temperature, "uncertain_band": self.uncertain_band, "storage_dtype": self.storage_dtype,
             "num_parameters": self.num_parameters(), **self.info,
         }
 
@@ -92,7 +110,9 @@ class BaseClassifier:
 
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
-        tensors = {k: np.ascontiguousarray(v) for k, v in self.state_tensors().items()}
+        # np.asarray(order="C"), not np.ascontiguousarray: the latter turns 0-d arrays (BatchNorm's
+        # num_batches_tracked) into shape (1,), which then no longer matches the model when loading
+        tensors = {k: np.asarray(v, order="C") for k, v in self.stored_tensors().items()}
         save_file(tensors, str(out / "model.safetensors"), metadata={"format": FORMAT, "architecture": self.name})
         config = self.config()
         (out / "config.json").write_text(json.dumps(config, indent=2, default=_json_default) + "\n")

@@ -59,6 +59,7 @@ def load_classifier(directory):
         clf.load_state_tensors(tensors)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise CheckpointError(f"checkpoint {folder}: weights do not match config.json ({_short(exc)})") from None
+    clf.storage_dtype = str(config.get("storage_dtype", "float32"))
     clf.temperature = float(config.get("temperature", 1.0))
     band = config.get("uncertain_band")
     clf.uncertain_band = [float(b) for b in band] if band else None
@@ -68,7 +69,7 @@ def load_classifier(directory):
 
 
 _OWN_KEYS = {"format", "format_version", "architecture", "family", "model_args", "class_names", "data_config",
-             "temperature", "uncertain_band", "num_parameters"}
+             "temperature", "uncertain_band", "num_parameters", "storage_dtype"}
 
 
 def _short(exc: Exception, limit: int = 300) -> str:

@@ -60,9 +60,35 @@ class LbpHogSvm(BaseClassifier):
         return self.platt[0] * self.decision(self.features(batch)) + self.platt[1]
 
     def explain(self, image: np.ndarray, target: int | None = None) -> np.ndarray:
-        from ..explain import occlusion_map
+        """Feature-contribution map: w_i * standardised x_i for the target class, summed over each feature's cells."""
+        from ..explain.gradcam import normalise_map
 
-        return occlusion_map(self, image, target)
+        batch = self.prepare([image])
+        feats = self.features(batch)[0]
+        if target is None:
+            target = int(self.proba_prepared(batch)[0, 1] >= 0.5)
+        sign = 1.0 if target == CLOSED else -1.0
+        contrib = sign * self.coef * (feats - self.mean) / self.scale
+        return normalise_map(np.maximum(self._cell_map(contrib), 0), np.asarray(image).shape[:2])
+
+    def _cell_map(self, contrib: np.ndarray) -> np.ndarray:
+        """Spread per-feature contributions back onto the pixels their LBP cell or HOG block covers."""
+        size = self.data_config.input_size
+        p, _, grid = self.lbp
+        out = np.zeros((size, size))
+        n_lbp = grid * grid * (p + 2)
+        step = size // grid
+        for k, v in enumerate(contrib[:n_lbp].reshape(grid * grid, p + 2).sum(1)):
+            i, j = divmod(k, grid)
+            out[i * step:(i + 1) * step, j * step:(j + 1) * step] += v
+        cell, orient = self.hog
+        n_cells = size // cell
+        n_blocks = n_cells - 1
+        blocks = contrib[n_lbp:].reshape(n_blocks, n_blocks, 2 * 2 * orient).sum(2)
+        for i in range(n_blocks):
+            for j in range(n_blocks):
+                out[i * cell:(i + 2) * cell, j * cell:(j + 2) * cell] += blocks[i, j] / 4
+        return out
 
     def fit(self, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
             seed: int = 0, log=print) -> dict:
@@ -78,7 +104,10 @@ class LbpHogSvm(BaseClassifier):
             n_min = np.bincount(y_train).min()
             idx = np.concatenate([rng.choice(np.flatnonzero(y_train == c), n_min, replace=False) for c in (0, 1)])
         if self.standardize:
-            self.mean, self.scale = f_train[idx].mean(0), f_train[idx].std(0) + 1e-6
+            # float64 like every other state array (and like a reloaded checkpoint): float32 statistics
+            # would make the fitted model's scores differ from the reloaded one's
+            self.mean = f_train[idx].mean(0).astype(np.float64)
+            self.scale = f_train[idx].std(0).astype(np.float64) + 1e-6
         grid = [self.C] if self.C else [0.001, 0.01, 0.1, 1.0]
         history = []
         best = None

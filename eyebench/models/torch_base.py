@@ -50,6 +50,20 @@ class TorchClassifier(BaseClassifier):
         """Layers Grad-CAM should look at (maps larger than 2x2 at our input size)."""
         raise NotImplementedError
 
+    def cam_reshape(self, tensor: torch.Tensor) -> torch.Tensor | None:
+        """Reshape a token activation into a (n, C, h, w) map; CNNs need none."""
+        return None
+
+    def param_groups(self, lr: float, weight_decay: float) -> list[dict]:
+        """Optimizer parameter groups; ViT fine-tunes override for layer-wise learning-rate decay."""
+        return [{"params": list(self.net.parameters()), "lr": lr, "weight_decay": weight_decay}]
+
+    def set_stage(self, epoch: int, epochs: int) -> str:
+        """Which parameters train at this epoch (staged unfreezing); by default all of them."""
+        for p in self.net.parameters():
+            p.requires_grad_(True)
+        return "all"
+
     def explain(self, image: np.ndarray, target: int | None = None) -> np.ndarray:
         from ..explain import gradcam_map
 
@@ -60,6 +74,9 @@ class TorchClassifier(BaseClassifier):
 
     def load_state_tensors(self, tensors: dict[str, np.ndarray]) -> None:
         expected = {k: tuple(v.shape) for k, v in self.net.state_dict().items()}
+        # checkpoints written before the 0-d fix in save_pretrained hold scalars (num_batches_tracked) as (1,)
+        tensors = {k: np.asarray(v).reshape(()) if expected.get(k) == () and np.shape(v) == (1,) else v
+                   for k, v in tensors.items()}
         check_tensors(tensors, expected)
         state = {k: torch.from_numpy(np.asarray(v)).to(self.net.state_dict()[k].dtype) for k, v in tensors.items()}
         self.net.load_state_dict(state, strict=True)

@@ -1,0 +1,68 @@
+"""Full analysis of several models on the same images: metrics, calibration, risk-coverage, CIs, subsets, sweeps."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from ..config import CLOSED
+from ..data.dataset import Dataset, load_images
+from ..data.splits import apply_split
+from .calibration import ECE_DEFINITION, brier_score, expected_calibration_error, reliability_bins
+from .confidence import mcnemar, subject_bootstrap
+from .report import metrics_from_proba
+from .robustness import model_key, stratified_sample, subset_table, sweep_models
+from .thresholds import band_metrics, risk_coverage
+
+BASE_SIZE = 96  # perturbations are drawn on RGB crops at this size, then each model resizes as it likes
+
+
+def restrict(dataset: Dataset, models: list, split: str | None) -> Dataset:
+    """With --split, keep the subjects that EVERY model's saved split put in that part (same images for all)."""
+    if not split:
+        return dataset
+    for clf in models:
+        saved = clf.info.get("split")
+        if not saved:
+            raise ValueError(f"{getattr(clf, 'checkpoint', clf.name)} has no saved split; drop --split")
+        dataset = apply_split(dataset, saved, split)
+    if not len(dataset):
+        raise ValueError(f"no image belongs to the {split} subjects of all the models given")
+    return dataset
+
+
+def analyse_models(models: list, dataset: Dataset, bootstrap: int = 0, sweeps: bool = True, sweep_max: int = 1000,
+                   subsets: bool = True, seed: int = 0, progress: bool = True) -> dict:
+    """Everything the report and the app show, as plain data (JSON-serialisable)."""
+    _, dataset = load_images(dataset, BASE_SIZE, 3, progress=progress)  # drops unreadable files for every model
+    y = dataset.labels
+    results, preds = {}, {}
+    for clf in models:
+        name = model_key(clf)
+        cfg = clf.data_config
+        arrays, _ = load_images(dataset, cfg.input_size, cfg.channels, progress=progress)  # same input as `evaluate`
+        proba = clf.proba_prepared(arrays)
+        m = metrics_from_proba(dataset, proba)
+        row = {"name": clf.name, "checkpoint": getattr(clf, "checkpoint", ""), **m["overall"],
+               "per_source": m["per_source"], "worst_subject": m["worst_subject"],
+               "per_subject": m["per_subject"],
+               "ece": expected_calibration_error(y, proba), "ece_definition": ECE_DEFINITION,
+               "brier": brier_score(y, proba), "reliability": reliability_bins(y, proba),
+               "risk_coverage": risk_coverage(y, proba),
+               "band": band_metrics(y, proba[:, CLOSED], clf.uncertain_band) if clf.uncertain_band else None}
+        preds[name] = (proba[:, CLOSED] >= 0.5).astype(int)
+        if bootstrap:
+            row["bootstrap_accuracy"] = subject_bootstrap(y, preds[name], dataset.subjects, n_boot=bootstrap, seed=seed)
+            row["bootstrap_recall_closed"] = subject_bootstrap(
+                y, preds[name], dataset.subjects, n_boot=bootstrap, seed=seed,
+                metric=lambda t, p: float(np.mean(p[t == CLOSED] == CLOSED)) if np.any(t == CLOSED) else float("nan"))
+        if subsets:
+            row["subsets"] = subset_table(dataset, proba, clf.uncertain_band)
+        results[name] = row
+    out = {"models": results, "data": dataset.report(),
+           "paired": [{"a": a, "b": b, **mcnemar(y, preds[a], preds[b])} for a, b in itertools.combinations(preds, 2)]}
+    if sweeps:
+        idx = stratified_sample(y, sweep_max, seed)
+        base, _ = load_images(dataset.subset(idx), BASE_SIZE, 3, progress=progress)  # perturbed, then resized per model
+        out["sweeps"] = sweep_models(models, base, y[idx], progress=progress)
+    return out

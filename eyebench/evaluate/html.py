@@ -1,0 +1,108 @@
+"""One self-contained HTML report (plotly.js inlined, images as data URIs) from an analysis result."""
+from __future__ import annotations
+
+import html
+import json
+
+import numpy as np
+import plotly.io as pio
+from plotly.offline import get_plotlyjs
+
+from ..explain.overlay import overlay, png_data_uri
+from . import plots
+
+CSS = """body{font-family:system-ui,sans-serif;margin:24px;max-width:1200px;color:#222}
+table{border-collapse:collapse;font-size:13px;margin:8px 0}td,th{border:1px solid #ddd;padding:4px 8px;text-align:right}
+th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}.grid{display:flex;flex-wrap:wrap;gap:8px}
+.cell{text-align:center;font-size:11px}.note{color:#666;font-size:13px}.fig{display:inline-block;width:49%;min-width:480px}"""
+
+
+def _pct(v) -> str:
+    return "-" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{100 * v:.2f}%"
+
+
+def _table(headers: list[str], rows: list[list]) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _fig(fig) -> str:
+    return f'<div class="fig">{pio.to_html(fig, full_html=False, include_plotlyjs=False)}</div>'
+
+
+def map_grid(models: list, images: list[np.ndarray], labels: list[str]) -> str:
+    """HTML grid: each example image with every model's explanation overlay and p(closed)."""
+    from .robustness import model_key
+
+    cells = []
+    for img, lab in zip(images, labels):
+        cells.append(f'<div class="cell"><img src="{png_data_uri(overlay(img, np.zeros(img.shape[:2])), 96)}"><br>'
+                     f"true: {html.escape(lab)}</div>")
+        for clf in models:
+            p = clf.predict_proba([img])[0, 1]
+            cells.append(f'<div class="cell"><img src="{png_data_uri(overlay(img, clf.explain(img)), 96)}"><br>'
+                         f"{html.escape(model_key(clf))}<br>p(closed)={p:.2f}</div>")
+        cells.append('<div style="flex-basis:100%"></div>')
+    return f'<div class="grid">{"".join(cells)}</div>'
+
+
+def render_report(analysis: dict, models: list, examples: tuple[list, list] | None = None,
+                  title: str = "eyebench report", command: str = "") -> str:
+    """The whole report as one HTML string."""
+    res = analysis["models"]
+    parts = [f"<h1>{html.escape(title)}</h1>"]
+    if command:
+        parts.append(f'<p class="note">Made by <code>{html.escape(command)}</code></p>')
+    d = analysis["data"]
+    parts.append(f'<p class="note">Images read: {d["n_read"]}, skipped: {d["n_skipped"]} '
+                 f'{html.escape(json.dumps(d["skipped_reasons"]))}; subjects: {d["n_subjects"]}.</p>')
+    parts.append("<h2>Metrics</h2>")
+    rows = []
+    for name, r in res.items():
+        ci = r.get("bootstrap_accuracy") or {}
+        ci_txt = f"[{_pct(ci.get('low'))}, {_pct(ci.get('high'))}]" if ci.get("low") is not None else (ci.get("note") or "-")
+        band = r.get("band") or {}
+        rows.append([name, r["n"], _pct(r["accuracy"]), ci_txt, _pct(r["balanced_accuracy"]), _pct(r["recall_closed"]),
+                     _pct(r["recall_open"]), f"{r['roc_auc']:.4f}" if r["roc_auc"] is not None else "-",
+                     f"{r['ece']:.4f}", f"{r['brier']:.4f}", f"{r['risk_coverage']['aurc']:.4f}",
+                     _pct(r["risk_coverage"]["coverage_at_1pct_risk"]),
+                     f"{band.get('band')} cov {_pct(band.get('coverage'))}" if band else "-",
+                     f"{(r.get('worst_subject') or {}).get('subject', '-')} {_pct((r.get('worst_subject') or {}).get('accuracy'))}"])
+    parts.append(_table(["model", "n", "accuracy", "95% CI (subjects)", "balanced acc.", "closed recall", "open recall",
+                         "ROC-AUC", "ECE", "Brier", "AURC", "coverage @1% risk", "uncertain band", "worst subject"], rows))
+    parts.append(f'<p class="note">ECE: {html.escape(next(iter(res.values()))["ece_definition"])}. '
+                 "CIs resample subjects, not images.</p>" if res else "")
+    if analysis.get("paired"):
+        parts.append("<h3>Paired comparison (McNemar, same images)</h3>")
+        parts.append(_table(["A", "B", "A right, B wrong", "A wrong, B right", "p-value", "test"],
+                            [[p["a"], p["b"], p["a_right_b_wrong"], p["a_wrong_b_right"], f"{p['p_value']:.3g}",
+                              p["method"]] for p in analysis["paired"]]))
+    parts.append("<h2>Confusion matrices</h2>")
+    parts += [_fig(plots.confusion_figure(r["confusion_matrix"], f"{name}")) for name, r in res.items()]
+    parts.append("<h2>Risk-coverage and calibration</h2>")
+    parts.append(_fig(plots.risk_coverage_figure({n: r["risk_coverage"] for n, r in res.items()})))
+    parts.append(_fig(plots.reliability_figure({n: r["reliability"] for n, r in res.items()})))
+    sub_rows = [{**row, "model": n} for n, r in res.items() for row in r.get("subsets", [])]
+    if sub_rows:
+        parts.append("<h2>Subsets</h2>")
+        parts.append(_fig(plots.subset_figure(sub_rows, "accuracy")))
+        parts.append(_fig(plots.subset_figure(sub_rows, "recall_closed")))
+        parts.append(_table(["model", "factor", "value", "n", "open", "closed", "accuracy", "closed recall", "open recall",
+                             "rejected (band)"],
+                            [[r["model"], r["factor"], r["value"], r["n"], r["n_open"], r["n_closed"], _pct(r["accuracy"]),
+                              _pct(r["recall_closed"]), _pct(r["recall_open"]), _pct(r.get("rejection_rate"))]
+                             for r in sub_rows]))
+    sw = analysis.get("sweeps")
+    if sw:
+        parts.append("<h2>Perturbation sweeps</h2>")
+        parts.append(f'<p class="note">{html.escape(sw["note"])} {sw["n"]} images per level.</p>')
+        for name, block in sw["sweeps"].items():
+            parts.append(_fig(plots.sweep_figure(name, block, "accuracy")))
+            parts.append(_fig(plots.sweep_figure(name, block, "recall_closed")))
+    if examples and models:
+        parts.append("<h2>Where each model looks</h2>")
+        parts.append(map_grid(models, *examples))
+    plotly_js = f"<script>{get_plotlyjs()}</script>"  # inlined: the report opens offline
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{CSS}</style>{plotly_js}</head><body>{''.join(parts)}</body></html>")

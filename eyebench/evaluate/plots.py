@@ -1,0 +1,78 @@
+"""Plotly figures for evaluation results (computed elsewhere): confusion, risk-coverage, reliability, sweeps, curves."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ..config import CLASS_NAMES
+
+LAYOUT = dict(template="plotly_white", margin=dict(l=50, r=20, t=50, b=45), height=360)
+
+
+def confusion_figure(cm, title: str = "Confusion matrix") -> go.Figure:
+    """Rows = true class, columns = predicted class, with counts and row percentages."""
+    totals = [max(1, sum(r)) for r in cm]
+    text = [[f"{v}<br>{100 * v / totals[i]:.1f}%" for v in row] for i, row in enumerate(cm)]
+    fig = go.Figure(go.Heatmap(z=cm, x=[f"pred {c}" for c in CLASS_NAMES], y=[f"true {c}" for c in CLASS_NAMES],
+                               text=text, texttemplate="%{text}", colorscale="Blues", showscale=False))
+    fig.update_layout(title=title, **{**LAYOUT, "height": 300})
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def risk_coverage_figure(curves: dict[str, dict]) -> go.Figure:
+    """Selective risk against coverage per model (lower is better); AURC in the legend."""
+    fig = go.Figure()
+    for name, rc in curves.items():
+        step = max(1, len(rc["coverage"]) // 400)
+        fig.add_trace(go.Scatter(x=rc["coverage"][::step], y=rc["risk"][::step], mode="lines",
+                                 name=f"{name} (AURC {rc['aurc']:.4f})"))
+    fig.add_hline(y=0.01, line_dash="dot", annotation_text="1% risk")
+    fig.update_layout(title="Risk-coverage", xaxis_title="coverage", yaxis_title="selective risk (error rate)", **LAYOUT)
+    return fig
+
+
+def reliability_figure(bins_by_model: dict[str, list[dict]]) -> go.Figure:
+    """Accuracy against confidence per bin (15 bins, top-label); the diagonal is perfect calibration."""
+    fig = go.Figure(go.Scatter(x=[0.5, 1], y=[0.5, 1], mode="lines", line=dict(dash="dot", color="grey"),
+                               name="perfect"))
+    for name, bins in bins_by_model.items():
+        pts = [b for b in bins if b["n"]]
+        fig.add_trace(go.Scatter(x=[b["confidence"] for b in pts], y=[b["accuracy"] for b in pts],
+                                 mode="lines+markers", name=name, text=[f"n={b['n']}" for b in pts]))
+    fig.update_layout(title="Reliability diagram", xaxis_title="confidence", yaxis_title="accuracy", **LAYOUT)
+    return fig
+
+
+def sweep_figure(name: str, block: dict, metric: str = "accuracy") -> go.Figure:
+    """One perturbation sweep: metric per level, one line per model."""
+    fig = go.Figure()
+    for model, res in block["models"].items():
+        fig.add_trace(go.Scatter(x=[str(v) for v in block["levels"]], y=res[metric], mode="lines+markers", name=model))
+    fig.update_layout(title=f"{name}: {metric.replace('_', ' ')}", xaxis_title=name, yaxis_title=metric,
+                      yaxis_range=[0, 1.02], **LAYOUT)
+    return fig
+
+
+def history_figure(history: list[dict], title: str = "Training curves") -> go.Figure:
+    """Loss and accuracy per epoch, train and validation."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("loss", "accuracy"))
+    ep = [h["epoch"] for h in history]
+    for key, col, dash in [("train_loss", 1, None), ("val_loss", 1, "dot"), ("train_accuracy", 2, None),
+                           ("val_accuracy", 2, "dot")]:
+        if history and key in history[0]:
+            fig.add_trace(go.Scatter(x=ep, y=[h[key] for h in history], name=key, line=dict(dash=dash)), row=1, col=col)
+    fig.update_layout(title=title, **LAYOUT)
+    return fig
+
+
+def subset_figure(rows: list[dict], metric: str = "accuracy") -> go.Figure:
+    """Grouped bars: a metric per subset value (x) and model (colour); rows carry a `model` key."""
+    fig = go.Figure()
+    models = sorted({r["model"] for r in rows})
+    for m in models:
+        rs = [r for r in rows if r["model"] == m]
+        fig.add_trace(go.Bar(x=[f"{r['factor']}={r['value']}" for r in rs], y=[r[metric] for r in rs], name=m,
+                             text=[f"n={r['n']}" for r in rs]))
+    fig.update_layout(title=f"Subsets: {metric.replace('_', ' ')}", yaxis_range=[0, 1.02], barmode="group", **LAYOUT)
+    return fig

@@ -1,0 +1,84 @@
+"""Robustness: metrics per metadata subset (glasses, reflections, ...) and per perturbation level, per model."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..config import CLOSED
+from ..data.dataset import Dataset
+from .metrics import classification_metrics
+from .perturbations import ANGLE_NOTE, SWEEPS, perturb_batch
+from .thresholds import band_metrics
+
+SKIP_FACTORS = {"image_id", "path"}
+MAX_LEVELS = 30  # a column with more distinct values is not a subset factor (ids, free text)
+
+
+def subset_factors(dataset: Dataset) -> dict[str, list[str]]:
+    """Metadata columns usable as subsets, with their values (sorted)."""
+    values: dict[str, set] = defaultdict(set)
+    for s in dataset.samples:
+        for k, v in s.meta.items():
+            if k not in SKIP_FACTORS and v not in ("", None):
+                values[k].add(str(v))
+    values["source"] = {s.source for s in dataset.samples}
+    return {k: sorted(v) for k, v in sorted(values.items()) if 1 <= len(v) <= MAX_LEVELS}
+
+
+def subset_table(dataset: Dataset, proba: np.ndarray, band=None) -> list[dict]:
+    """One row per factor value: n, class counts, accuracy, closed/open recall, and rejection under the band."""
+    y = dataset.labels
+    rows = []
+    for factor, levels in subset_factors(dataset).items():
+        col = np.array([s.source if factor == "source" else str(s.meta.get(factor, "")) for s in dataset.samples])
+        for level in levels:
+            m = col == level
+            met = classification_metrics(y[m], proba[m])
+            row = {"factor": factor, "value": level, "n": int(m.sum()), "n_open": int((y[m] != CLOSED).sum()),
+                   "n_closed": int((y[m] == CLOSED).sum()), "accuracy": met["accuracy"],
+                   "recall_closed": met["recall_closed"], "recall_open": met["recall_open"]}
+            if band:
+                bm = band_metrics(y[m], proba[m, CLOSED], band)
+                row.update(rejection_rate=1 - bm["coverage"], selective_risk=bm["selective_risk"])
+            rows.append(row)
+    return rows
+
+
+def sweep_models(models: list, images: np.ndarray, y: np.ndarray, sweeps: dict | None = None,
+                 progress: bool = True) -> dict:
+    """Accuracy and closed recall per perturbation level for every model, on the same perturbed images."""
+    sweeps = sweeps or {k: v[1] for k, v in SWEEPS.items()}
+    out = {"note": ANGLE_NOTE, "n": int(len(y)), "sweeps": {}}
+    total = sum(len(v) for v in sweeps.values())
+    bar = tqdm(total=total, desc="perturbation sweeps", unit="level", disable=not progress, leave=False)
+    for name, levels in sweeps.items():
+        block = {"levels": list(levels), "models": {}}
+        for level in levels:
+            batch = perturb_batch(images, name, level)
+            for clf in models:
+                met = classification_metrics(y, clf.predict_proba(batch))
+                res = block["models"].setdefault(model_key(clf), {"accuracy": [], "recall_closed": [], "recall_open": []})
+                for k in res:
+                    res[k].append(met[k])
+            bar.update(1)
+        out["sweeps"][name] = block
+    bar.close()
+    return out
+
+
+def model_key(clf) -> str:
+    """Display name of a loaded model: its checkpoint folder name, else its registry name."""
+    ckpt = getattr(clf, "checkpoint", "")
+    return ckpt.rstrip("/").split("/")[-1] if ckpt else clf.name
+
+
+def stratified_sample(y: np.ndarray, n_max: int, seed: int = 0) -> np.ndarray:
+    """Up to n_max indices keeping the class ratio (all of them when there are fewer)."""
+    if len(y) <= n_max:
+        return np.arange(len(y))
+    rng = np.random.default_rng(seed)
+    picks = [rng.choice(np.flatnonzero(y == c), max(1, int(round(n_max * np.mean(y == c)))), replace=False)
+             for c in np.unique(y)]
+    return np.sort(np.concatenate(picks))

@@ -1,0 +1,154 @@
+"""What the app does, without the UI: load every checkpoint, predict pictures with maps, evaluate sets, tune bands."""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .config import CLASS_NAMES, CLOSED
+from .data.dataset import Dataset, load_images, scan_folder
+from .evaluate.analysis import analyse_models
+from .evaluate.robustness import model_key
+from .evaluate.thresholds import DECISION_NAMES, apply_band, band_metrics, fit_band
+from .explain.overlay import overlay
+from .faces import draw_eyes, find_eyes
+from .models.checkpoint import CheckpointError, load_classifier
+
+
+def load_all(folder="checkpoints") -> tuple[dict, list[str]]:
+    """Every loadable checkpoint under `folder`, by folder name, plus a notice for each one that failed."""
+    models, notices = {}, []
+    root = Path(folder)
+    if not root.is_dir():
+        return models, [f"no checkpoint folder at {root}"]
+    for d in sorted(p for p in root.iterdir() if p.is_dir()):
+        try:
+            models[d.name] = load_classifier(d)
+        except CheckpointError as exc:
+            notices.append(f"skipped {d.name}: {exc}")
+    return models, notices
+
+
+def predict_picture(models: dict, rgb: np.ndarray, whole_image: bool = False) -> dict:
+    """Find eyes (unless `whole_image`), then each model's decision, probabilities, map and latency per eye."""
+    eyes = find_eyes(rgb)
+    message = ""
+    if whole_image or not eyes:
+        if not eyes and not whole_image:
+            message = "No eye found in this picture. Tick 'treat the whole image as one eye crop' to classify it anyway."
+            return {"eyes": [], "annotated": rgb, "message": message}
+        h, w = rgb.shape[:2]
+        from .faces import EyeBox
+
+        eyes = [EyeBox(0, 0, w, h, "crop", rgb)]
+    out = []
+    for eye in eyes:
+        rows = []
+        for name, clf in models.items():
+            t0 = time.perf_counter()
+            p = clf.predict_proba([eye.crop])[0]
+            t1 = time.perf_counter()
+            heat = clf.explain(eye.crop)
+            t2 = time.perf_counter()
+            decision = DECISION_NAMES[apply_band([p[CLOSED]], clf.uncertain_band)[0]]
+            rows.append({"model": name, "decision": decision, "p_open": float(p[0]), "p_closed": float(p[1]),
+                         "band": clf.uncertain_band, "ms_predict": 1000 * (t1 - t0), "ms_map": 1000 * (t2 - t1),
+                         "map": overlay(eye.crop, heat)})
+        out.append({"side": eye.side, "box": [eye.x, eye.y, eye.w, eye.h], "crop": eye.crop, "results": rows})
+    labels = [_eye_label(e) for e in out]
+    found = sum(e["side"] != "crop" for e in out)
+    message = message or (f"{found} eye(s) found." if found else "Classified the whole image as one eye crop.")
+    return {"eyes": out, "annotated": draw_eyes(rgb, eyes, labels), "message": message}
+
+
+def _eye_label(eye: dict) -> str:
+    votes = [r["decision"] for r in eye["results"]]
+    return max(set(votes), key=votes.count) if votes else ""
+
+
+def data_roots() -> list[Path]:
+    """Folders the app may evaluate, from EYEBENCH_DATA (colon-separated); never arbitrary server paths."""
+    return [Path(p).resolve() for p in os.environ.get("EYEBENCH_DATA", "").split(":") if p and Path(p).is_dir()]
+
+
+def dataset_choices(sample_dir="sample_images") -> dict[str, Path]:
+    """Named test sets offered by the app: the sample images plus every folder directly under the data roots."""
+    choices = {"sample_images (shipped)": Path(sample_dir)}
+    for root in data_roots():
+        choices[f"{root.name} (EYEBENCH_DATA)"] = root
+        for sub in sorted(p for p in root.iterdir() if p.is_dir()):
+            choices[f"{root.name}/{sub.name} (EYEBENCH_DATA)"] = sub
+    return choices
+
+
+def sample_dataset(sample_dir="sample_images") -> Dataset:
+    """The shipped sample images with their labels from samples.json (unlabelled pictures left out)."""
+    import json
+
+    from .data.dataset import Sample
+
+    root = Path(sample_dir)
+    rows = json.loads((root / "samples.json").read_text())
+    samples = [Sample(str(root / r["file"]), CLASS_NAMES.index(r["label"]), r["file"].rsplit("_", 1)[0], "sample_images",
+                      {"kind": r["file"].split("_")[0]}) for r in rows if r["label"]]
+    return Dataset(samples, [], {"sample_images": {"root": str(root), "layout": "samples.json", "subjects_from": "file names"}})
+
+
+def open_dataset(path, sample_dir="sample_images") -> Dataset:
+    """A dataset from a folder (any layout); the sample folder uses its samples.json labels."""
+    path = Path(path)
+    if path.resolve() == Path(sample_dir).resolve():
+        return sample_dataset(sample_dir)
+    return scan_folder(path)
+
+
+def evaluate_models(models: dict, dataset: Dataset, bootstrap: int = 200, sweeps: bool = False,
+                    sweep_max: int = 300) -> tuple[dict, dict]:
+    """Analysis of the chosen models, plus per-image probabilities cached for the threshold tab."""
+    chosen = list(models.values())
+    result = analyse_models(chosen, dataset, bootstrap=bootstrap, sweeps=sweeps, sweep_max=sweep_max, progress=False)
+    _, kept = load_images(dataset, 96, 3, progress=False)
+    cache = {"y": kept.labels, "subjects": kept.subjects, "paths": [s.path for s in kept.samples],
+             "meta": [s.meta for s in kept.samples], "proba": {}}
+    for clf in chosen:
+        arrays, _ = load_images(kept, clf.data_config.input_size, clf.data_config.channels, progress=False)
+        cache["proba"][model_key(clf)] = clf.proba_prepared(arrays)[:, CLOSED]
+    return result, cache
+
+
+def threshold_stats(cache: dict, model: str, low: float, high: float) -> dict:
+    """Band statistics from cached probabilities: coverage, accepted accuracy, closed recall, rejections."""
+    if low > high:
+        low, high = high, low
+    y, p = cache["y"], cache["proba"][model]
+    bm = band_metrics(y, p, (low, high))
+    d = apply_band(p, (low, high))
+    acc = d != 2
+    closed = y == CLOSED
+    bm["accepted_accuracy"] = float((d[acc] == y[acc]).mean()) if acc.any() else None
+    bm["closed_recall_accepted"] = float((d[acc & closed] == CLOSED).mean()) if (acc & closed).any() else None
+    bm["closed_recall_overall"] = float((d[closed] == CLOSED).mean()) if closed.any() else None
+    factors = {}
+    for i, meta in enumerate(cache["meta"]):
+        for k, v in meta.items():
+            if k not in ("image_id",):
+                factors.setdefault((k, str(v)), []).append(i)
+    bm["subset_rejection"] = [{"factor": k, "value": v, "n": len(ix), "rejected": float((~acc[ix]).mean())}
+                              for (k, v), ix in sorted(factors.items()) if len(ix) > 0]
+    return bm
+
+
+def suggest_band(cache: dict, model: str, target_risk: float = 0.01) -> list[float]:
+    """The widest band whose selective risk on this set is at most `target_risk`."""
+    return fit_band(cache["y"], cache["proba"][model], target_risk)["band"]
+
+
+def uncertain_rows(cache: dict, model: str, low: float, high: float) -> list[dict]:
+    """Images inside the band (the data-cleaning list), most ambiguous first."""
+    p = cache["proba"][model]
+    d = apply_band(p, (min(low, high), max(low, high)))
+    rows = [{"path": cache["paths"][i], "subject": cache["subjects"][i], "label": CLASS_NAMES[cache["y"][i]],
+             "p_closed": round(float(p[i]), 6)} for i in np.flatnonzero(d == 2)]
+    return sorted(rows, key=lambda r: abs(r["p_closed"] - 0.5))

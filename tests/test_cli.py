@@ -1,0 +1,209 @@
+"""End-to-end CLI on the synthetic data: train, evaluate (JSON contract, layouts, --split, broken files),
+predict and bench."""
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import IMAGES_PER_SUBJECT, N_SUBJECTS, REPO_ROOT, write_broken_files, write_png
+from eyebench.cli import main
+
+N_IMAGES = N_SUBJECTS * IMAGES_PER_SUBJECT
+MODEL_KEYS = {"name", "checkpoint", "n", "accuracy", "balanced_accuracy", "recall_open", "recall_closed",
+              "precision_open", "precision_closed", "f1_closed", "roc_auc", "confusion_matrix", "seconds"}
+VOLATILE = {"seconds"}  # differs between runs of the same evaluation
+
+
+def run(capsys, *argv):
+    """Run the CLI in-process; returns (exit code, stdout, stderr)."""
+    rc = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def evaluate(capsys, tmp_path, model, *data, extra=()):
+    """`eyebench evaluate --json` on the given data; returns the parsed JSON and stdout."""
+    json_file = tmp_path / f"eval_{len(list(tmp_path.glob('eval_*.json')))}.json"
+    args = ["evaluate", "--model", model, *[a for d in data for a in ("--data", d)], "--json", json_file, *extra]
+    rc, out, err = run(capsys, *args)
+    assert rc == 0, err
+    return json.loads(json_file.read_text()), out
+
+
+def stable(row):
+    return {k: v for k, v in row.items() if k not in VOLATILE}
+
+
+def assert_contract(result, n):
+    assert {"models", "data"} <= set(result)
+    assert result["data"]["n_read"] == n
+    assert isinstance(result["data"]["n_skipped"], int)
+    for row in result["models"]:
+        assert MODEL_KEYS <= set(row), MODEL_KEYS - set(row)
+        assert row["n"] == n
+        cm = row["confusion_matrix"]
+        assert len(cm) == 2 and all(len(r) == 2 for r in cm)
+        assert sum(map(sum, cm)) == n
+        for key in MODEL_KEYS - {"name", "checkpoint", "n", "confusion_matrix", "seconds"}:
+            assert row[key] is None or 0.0 <= row[key] <= 1.0, key
+        assert row["accuracy"] == pytest.approx((cm[0][0] + cm[1][1]) / n)
+        assert row["seconds"] >= 0
+
+
+# -- train ------------------------------------------------------------------------------------------------
+def test_train_writes_a_complete_checkpoint(trained_cnn, mrl_dir):
+    names = {p.name for p in trained_cnn.iterdir()}
+    assert {"config.json", "model.safetensors", "README.md", "history.json", "split.json"} <= names
+    assert "resume.pt" not in names
+    cfg = json.loads((trained_cnn / "config.json").read_text())
+    split = cfg["split"]
+    parts = [set(split[n]) for n in ("train", "val", "test")]
+    assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
+    assert set().union(*parts) == {p.name for p in mrl_dir.iterdir()}
+    assert sum(split["n_images"].values()) == N_IMAGES
+    assert json.loads((trained_cnn / "split.json").read_text())["test"] == split["test"]
+    assert cfg["trained"]["epochs_run"] == 1
+    assert cfg["data"]["n_read"] == N_IMAGES
+    assert cfg["metrics"]["test"]["overall"]["n"] == split["n_images"]["test"]
+    assert len(json.loads((trained_cnn / "history.json").read_text())) == 1
+    card = (trained_cnn / "README.md").read_text()
+    assert "Results on held-out subjects" in card and split["test"][0] in card
+
+
+def test_train_svm_through_cli(capsys, tmp_path, mrl_dir):
+    out = tmp_path / "svm"
+    rc, stdout, err = run(capsys, "train", "lbp_hog_svm", "--data", mrl_dir, "--out", out)
+    assert rc == 0, err
+    assert "saved" in stdout
+    result, _ = evaluate(capsys, tmp_path, out, mrl_dir, extra=["--split", "test"])
+    assert result["models"][0]["name"] == "lbp_hog_svm"
+
+
+def test_train_error_is_reported(capsys, tmp_path, mrl_dir):
+    one_subject = tmp_path / "one"
+    shutil.copytree(mrl_dir / "s0001", one_subject / "s0001")
+    rc, _, err = run(capsys, "train", "small_cnn", "--data", one_subject, "--out", tmp_path / "x", "--epochs", "1")
+    assert rc == 2 and "needs at least 3" in err
+
+
+# -- evaluate ---------------------------------------------------------------------------------------------
+def test_evaluate_json_contract(capsys, tmp_path, trained_cnn, mrl_dir):
+    result, out = evaluate(capsys, tmp_path, trained_cnn, mrl_dir)
+    assert_contract(result, N_IMAGES)
+    row = result["models"][0]
+    assert row["name"] == "small_cnn" and row["checkpoint"] == str(trained_cnn)
+    assert result["data"]["n_skipped"] == 0
+    assert set(row["per_subject"]) == {p.name for p in mrl_dir.iterdir()}
+    assert "small_cnn" in out and "images read: 48" in out
+
+
+@pytest.mark.parametrize("layout", ["classes", "manifest"])
+def test_evaluate_other_layouts_give_the_same_metrics(capsys, tmp_path, trained_cnn, synthetic, layout):
+    reference, _ = evaluate(capsys, tmp_path, trained_cnn, synthetic["mrl"])
+    result, _ = evaluate(capsys, tmp_path, trained_cnn, synthetic[layout])
+    assert_contract(result, N_IMAGES)
+    # the same pixels under another layout: identical overall metrics (subjects and source names differ)
+    ref, row = reference["models"][0], result["models"][0]
+    for key in MODEL_KEYS - {"seconds"}:
+        assert row[key] == ref[key], key
+
+
+def test_evaluate_two_models_and_two_sources(capsys, tmp_path, trained_cnn, synthetic):
+    result, out = evaluate(capsys, tmp_path, trained_cnn, synthetic["mrl"], synthetic["classes"])
+    assert_contract(result, 2 * N_IMAGES)
+    assert set(result["models"][0]["per_source"]) == {"mrl", "classes"}
+    assert result["data"]["per_source"] == {"mrl": N_IMAGES, "classes": N_IMAGES}
+
+
+def test_evaluate_test_split(capsys, tmp_path, trained_cnn, mrl_dir):
+    test_subjects = json.loads((trained_cnn / "config.json").read_text())["split"]["test"]
+    n_test = sum(len(list((mrl_dir / s).glob("*.png"))) for s in test_subjects)
+    assert 0 < n_test < N_IMAGES
+    result, _ = evaluate(capsys, tmp_path, trained_cnn, mrl_dir, extra=["--split", "test"])
+    assert_contract(result, n_test)
+    row = result["models"][0]
+    assert row["split"] == "test" and set(row["per_subject"]) == set(test_subjects)
+    # the numbers `eyebench train` stored for the test subjects are reproduced
+    stored = json.loads((trained_cnn / "config.json").read_text())["metrics"]["test"]["overall"]
+    for key in ("n", "accuracy", "balanced_accuracy", "confusion_matrix"):
+        assert row[key] == stored[key], key
+
+
+def test_evaluate_split_needs_those_subjects(capsys, trained_cnn, synthetic):
+    rc, _, err = run(capsys, "evaluate", "--model", trained_cnn, "--data", synthetic["classes"], "--split", "test")
+    assert rc == 2 and "test subjects" in err
+
+
+def test_evaluate_skips_broken_files(capsys, tmp_path, trained_cnn, mrl_dir):
+    clean, _ = evaluate(capsys, tmp_path, trained_cnn, mrl_dir)
+    dirty = tmp_path / "dirty" / mrl_dir.name  # same folder name, so the source name is the same
+    shutil.copytree(mrl_dir, dirty)
+    broken = write_broken_files(dirty / "s0003")  # unreadable files with labelled names, among good ones
+    write_png(dirty / "s0001" / "holiday.png", np.zeros((32, 32), np.uint8))  # not a labelled name
+    result, out = evaluate(capsys, tmp_path, trained_cnn, dirty)
+    assert_contract(result, N_IMAGES)
+    data = result["data"]
+    assert data["n_skipped"] == len(broken) + 1
+    reasons = data["skipped_reasons"]
+    assert reasons.get("unlabelled: not an MRL file name") == 1
+    assert sum(v for k, v in reasons.items() if k.startswith("unreadable")) == len(broken)
+    skipped_paths = {ex["path"] for ex in data["skipped_examples"]}
+    assert {str(p) for p in broken.values()} <= skipped_paths
+    assert "skipped" in out and "unreadable" in out
+    # the broken files change nothing in the metrics
+    for key in set(clean["models"][0]) - VOLATILE:
+        assert result["models"][0][key] == clean["models"][0][key], key
+
+
+def test_evaluate_missing_checkpoint(capsys, tmp_path, mrl_dir):
+    rc, _, err = run(capsys, "evaluate", "--model", tmp_path / "nope", "--data", mrl_dir)
+    assert rc == 2 and "error" in err and "nope" in err
+
+
+def test_evaluate_missing_data(capsys, tmp_path, trained_cnn):
+    rc, _, err = run(capsys, "evaluate", "--model", trained_cnn, "--data", tmp_path / "absent")
+    assert rc == 2 and "does not exist" in err
+
+
+# -- predict and bench ------------------------------------------------------------------------------------
+def test_predict_prints_a_line_per_image(capsys, trained_cnn, records):
+    paths = [r["path"] for r in records[:4]]
+    rc, out, _ = run(capsys, "predict", "--model", trained_cnn, *paths)
+    assert rc == 0
+    lines = out.strip().splitlines()
+    assert len(lines) == len(paths)
+    for path, line in zip(paths, lines):
+        fields = line.split("\t")
+        assert fields[0] == str(path) and fields[1] == "small_cnn"
+        assert fields[2] in ("open", "closed", "uncertain")
+        p_open, p_closed = (float(f.split("=")[1]) for f in fields[3:5])
+        assert p_open + p_closed == pytest.approx(1.0, abs=2e-4)
+        if fields[2] != "uncertain":
+            assert fields[2] == ("closed" if p_closed >= 0.5 else "open")
+
+
+def test_predict_unreadable_file(capsys, tmp_path, trained_cnn, records):
+    broken = write_broken_files(tmp_path)["random"]
+    rc, out, _ = run(capsys, "predict", "--model", trained_cnn, records[0]["path"], broken)
+    assert rc == 1
+    lines = out.strip().splitlines()
+    assert len(lines) == 2 and lines[1].startswith(f"{broken}: cannot read: ")
+
+
+def test_bench_prints_speed(capsys, tmp_path, trained_cnn):
+    json_file = tmp_path / "bench.json"
+    rc, out, _ = run(capsys, "bench", "--model", trained_cnn, "--seconds", "0.2", "--batch-size", "16",
+                     "--json", json_file)
+    assert rc == 0 and "img/s" in out and out.startswith("small_cnn")
+    row = json.loads(json_file.read_text())[0]
+    assert row["batch_size"] == 16 and row["batch_images_per_second"] > 0 and row["single_ms_per_image"] > 0
+
+
+def test_python_m_eyebench_entry_point(trained_cnn, records):
+    proc = subprocess.run([sys.executable, "-m", "eyebench", "predict", "--model", str(trained_cnn),
+                           str(records[1]["path"])], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(str(records[1]["path"]) + "\tsmall_cnn\t")

@@ -1,0 +1,26 @@
+"""DataConfig serialisation and the cache location."""
+import pytest
+
+from eyebench.config import CLASS_NAMES, DataConfig, cache_dir
+
+
+def test_class_names_order():
+    assert CLASS_NAMES == ("open", "closed")
+
+
+def test_data_config_round_trip():
+    cfg = DataConfig(input_size=96, channels=3, mean=(0.4, 0.5, 0.6), std=(0.2, 0.2, 0.2))
+    d = cfg.to_dict()
+    assert d == {"input_size": 96, "channels": 3, "mean": [0.4, 0.5, 0.6], "std": [0.2, 0.2, 0.2]}
+    assert DataConfig.from_dict(d) == cfg
+
+
+def test_data_config_unknown_key():
+    with pytest.raises(ValueError, match="unknown data_config keys"):
+        DataConfig.from_dict({"input_size": 64, "colour": True})
+
+
+def test_cache_dir_follows_env(isolated_cache):
+    assert not isolated_cache.exists()
+    assert cache_dir() == isolated_cache
+    assert isolated_cache.is_dir()

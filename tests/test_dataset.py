@@ -1,0 +1,232 @@
+"""Scanning the three data layouts, skipped-file reporting and the decoded-image cache."""
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import eyebench.data.dataset as dataset_mod
+from conftest import (CLASS_FOLDERS, IMAGES_PER_SUBJECT, N_SUBJECTS, PERSONS, write_broken_files, write_manifest,
+                      write_png)
+from eyebench.config import CLOSED, OPEN
+from eyebench.data.dataset import class_from_folder, load_dataset, load_images, parse_label, scan_folder
+
+N_IMAGES = N_SUBJECTS * IMAGES_PER_SUBJECT
+
+
+def by_name(ds):
+    return {Path(s.path).name: s for s in ds.samples}
+
+
+# -- layouts ------------------------------------------------------------------------------------------------
+def test_scan_mrl_layout(mrl_dir, records):
+    ds = scan_folder(mrl_dir)
+    assert len(ds) == N_IMAGES and ds.skipped == []
+    assert ds.sources == {"mrl": {"root": str(mrl_dir), "layout": "mrl", "subjects_from": "MRL file names"}}
+    samples = by_name(ds)
+    for r in records:
+        s = samples[r["path"].name]
+        assert (s.label, s.subject, s.source) == (r["label"], r["subject"], "mrl")
+        assert s.meta["glasses"] == r["glasses"] and s.meta["lighting"] == "good"
+    assert sorted(set(ds.subjects)) == [f"s{i:04d}" for i in range(1, N_SUBJECTS + 1)]
+    assert np.bincount(ds.labels).tolist() == [N_IMAGES // 2, N_IMAGES // 2]
+
+
+def test_scan_class_folders_with_aliases(synthetic):
+    ds = scan_folder(synthetic["classes"])
+    assert len(ds) == N_IMAGES and ds.skipped == []
+    assert ds.sources["classes"]["layout"] == "class-folders"
+    for s in ds.samples:
+        assert s.path.split("/")[-2] == CLASS_FOLDERS[s.label]
+        assert s.meta == {}
+    # left and right eyes (and every photo) of one person share a subject
+    assert sorted(set(ds.subjects)) == sorted(PERSONS)
+
+
+@pytest.mark.parametrize("folder, label", [
+    ("open", OPEN), ("Open_Eyes", OPEN), ("openLeftEyes", OPEN), ("closed", CLOSED), ("Closed_Eyes", CLOSED),
+    ("closedRightEyes", CLOSED), ("eyes-closed", CLOSED), ("other", None), ("0", None),
+])
+def test_class_folder_aliases(folder, label):
+    assert class_from_folder(folder) == label
+
+
+@pytest.mark.parametrize("value, label", [("open", OPEN), (" Closed ", CLOSED), ("OPENED", OPEN), ("1", None),
+                                          ("0", None), ("", None), ("maybe", None)])
+def test_manifest_labels(value, label):
+    assert parse_label(value) == label
+
+
+def test_scan_manifest_extra_columns_become_meta(synthetic, records):
+    ds = scan_folder(synthetic["manifest"])
+    assert len(ds) == N_IMAGES and ds.skipped == []
+    assert ds.sources["eyes"]["layout"] == "manifest"
+    assert ds.sources["eyes"]["subjects_from"] == "manifest column 'subject'"
+    samples = by_name(ds)
+    for r in records:
+        s = samples[r["path"].name]
+        assert (s.label, s.subject) == (r["label"], r["person"])
+        assert s.meta == {"glasses": r["glasses"], "angle": r["angle"]}
+        assert Path(s.path).resolve() == r["path"].resolve()
+
+
+def test_manifest_named_manifest_csv_in_folder_wins(tmp_path, records):
+    write_manifest(tmp_path / "manifest.csv", records[:4])
+    ds = scan_folder(tmp_path)
+    assert len(ds) == 4 and ds.sources[tmp_path.name]["layout"] == "manifest"
+
+
+def test_manifest_without_subject_groups_by_file_name(tmp_path):
+    (tmp_path / "m.csv").write_text("path,label\nimgs/Aaron_Guiel_0001_L.png,open\nimgs/Aaron_Guiel_0001_R.png,open\n")
+    ds = scan_folder(tmp_path / "m.csv")
+    assert ds.subjects.tolist() == ["Aaron_Guiel", "Aaron_Guiel"]
+    assert ds.sources["m"]["subjects_from"].startswith("file names")
+
+
+def test_manifest_bad_rows_are_skipped(tmp_path):
+    (tmp_path / "m.csv").write_text("path,label,subject\n"
+                                    "a.png,open,p1\n"
+                                    "b.png,1,p1\n"            # numeric labels are ambiguous
+                                    "c.png,half,p2\n"
+                                    "d.png,closed,p2,surplus\n")  # more fields than the header
+    ds = scan_folder(tmp_path / "m.csv")
+    assert [s.path.split("/")[-1] for s in ds.samples] == ["a.png"]
+    reasons = dict(ds.skipped)
+    assert reasons[str(tmp_path / "b.png")].startswith("unlabelled")
+    assert reasons[str(tmp_path / "c.png")].startswith("unlabelled")
+    assert "more fields than the header" in reasons[f"{tmp_path / 'm.csv'}:5"]
+
+
+def test_manifest_needs_path_and_label(tmp_path):
+    (tmp_path / "m.csv").write_text("file,class\na.png,open\n")
+    with pytest.raises(ValueError, match="'path' and 'label'"):
+        scan_folder(tmp_path / "m.csv")
+
+
+def test_unlabelled_files_reported(tmp_path, records):
+    mixed = tmp_path / "mixed"
+    shutil.copytree(records[0]["path"].parent, mixed / "s0001")
+    write_png(mixed / "notes.png", np.zeros((16, 16), np.uint8))
+    (mixed / "readme.txt").write_text("not an image")
+    ds = scan_folder(mixed)
+    assert len(ds) == IMAGES_PER_SUBJECT
+    assert ds.skipped == [(str(mixed / "notes.png"), "unlabelled: not an MRL file name")]
+
+    loose = tmp_path / "loose"
+    write_png(loose / "open" / "a_L.png", np.zeros((16, 16), np.uint8))
+    write_png(loose / "unsorted" / "b_L.png", np.zeros((16, 16), np.uint8))
+    ds = scan_folder(loose)
+    assert len(ds) == 1
+    assert ds.skipped == [(str(loose / "unsorted" / "b_L.png"), "unlabelled: not inside an open/closed class folder")]
+
+
+def test_scan_errors(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        scan_folder(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no images found"):
+        scan_folder(tmp_path / "empty")
+    (tmp_path / "x.png").write_bytes(b"")
+    with pytest.raises(ValueError, match="folder or a CSV"):
+        scan_folder(tmp_path / "x.png")
+
+
+def test_load_dataset_combines_sources_with_unique_names(tmp_path, mrl_dir, synthetic):
+    other = tmp_path / "mrl"
+    shutil.copytree(mrl_dir / "s0001", other / "s0001")
+    ds = load_dataset([mrl_dir, synthetic["classes"], other])
+    assert set(ds.sources) == {"mrl", "classes", "mrl_"}
+    assert len(ds) == 2 * N_IMAGES + IMAGES_PER_SUBJECT
+    rep = ds.report()
+    assert rep["per_source"] == {"mrl": N_IMAGES, "classes": N_IMAGES, "mrl_": IMAGES_PER_SUBJECT}
+    assert rep["n_subjects"] == N_SUBJECTS + len(PERSONS)
+
+
+def test_load_dataset_without_labelled_images(tmp_path):
+    write_png(tmp_path / "d" / "misc" / "x.png", np.zeros((16, 16), np.uint8))
+    with pytest.raises(ValueError, match="no labelled images"):
+        load_dataset(tmp_path / "d")
+
+
+# -- decoding -----------------------------------------------------------------------------------------------
+def test_load_images_shapes(mrl_dir, isolated_cache):
+    ds = scan_folder(mrl_dir)
+    arr, used = load_images(ds, 32, 1, progress=False)
+    assert arr.shape == (N_IMAGES, 32, 32, 1) and arr.dtype == np.uint8
+    assert used is ds
+    rgb, _ = load_images(ds, 24, 3, progress=False)
+    assert rgb.shape == (N_IMAGES, 24, 24, 3)
+    assert np.array_equal(rgb[..., 0], rgb[..., 2])  # gray copied to three channels
+    assert len(list(isolated_cache.glob("*.npy"))) == 2  # one cache entry per size/channels
+
+
+def test_unreadable_files_skipped_with_reason(tmp_path, records):
+    folder = tmp_path / "data"
+    shutil.copytree(records[0]["path"].parent, folder / "s0001")
+    broken = write_broken_files(folder / "s0099")
+    ds = scan_folder(folder)
+    assert len(ds) == IMAGES_PER_SUBJECT + len(broken)
+    arr, used = load_images(ds, 64, 1, progress=False)
+    assert len(arr) == len(used) == IMAGES_PER_SUBJECT
+    assert all(s.subject == "s0001" for s in used.samples)
+    reasons = dict(used.skipped)
+    assert set(reasons) == {str(p) for p in broken.values()}
+    assert all(r.startswith("unreadable: ") for r in reasons.values())
+    assert "not a readable image" in reasons[str(broken["empty"])]
+    assert "not a readable image" in reasons[str(broken["random"])]
+    assert "truncated" in reasons[str(broken["truncated"])]
+    rep = used.report()
+    assert rep["n_read"] == IMAGES_PER_SUBJECT and rep["n_skipped"] == 3
+    assert sum(rep["skipped_reasons"].values()) == 3
+
+
+def test_decode_cache_reused(tmp_path, records, monkeypatch):
+    folder = tmp_path / "data"
+    shutil.copytree(records[0]["path"].parent, folder / "s0001")
+    write_broken_files(folder / "s0099")
+    ds = scan_folder(folder)
+    first, used1 = load_images(ds, 64, 1, progress=False)
+
+    def fail(*_a, **_k):
+        raise AssertionError("decode_image called although the cache is valid")
+
+    monkeypatch.setattr(dataset_mod, "decode_image", fail)
+    second, used2 = load_images(ds, 64, 1, progress=False)
+    assert np.array_equal(first, second)
+    assert used2.skipped == used1.skipped and [s.path for s in used2.samples] == [s.path for s in used1.samples]
+    with pytest.raises(AssertionError, match="cache is valid"):
+        load_images(ds, 64, 1, use_cache=False, progress=False)
+    with pytest.raises(AssertionError, match="cache is valid"):
+        load_images(ds, 48, 1, progress=False)  # another size is another cache entry
+
+
+def test_cache_invalidated_when_file_changes(tmp_path, records):
+    folder = tmp_path / "data"
+    shutil.copytree(records[0]["path"].parent, folder / "s0001")
+    ds = scan_folder(folder)
+    before, _ = load_images(ds, 64, 1, progress=False)
+    target = ds.samples[0].path
+    write_png(Path(target), np.full((50, 50), 255, np.uint8))
+    after, _ = load_images(ds, 64, 1, progress=False)
+    assert (after[0] == 255).all() and not np.array_equal(before[0], after[0])
+    assert np.array_equal(before[1:], after[1:])
+
+
+def test_damaged_cache_is_rebuilt(tmp_path, records, isolated_cache):
+    folder = tmp_path / "data"
+    shutil.copytree(records[0]["path"].parent, folder / "s0001")
+    ds = scan_folder(folder)
+    first, _ = load_images(ds, 64, 1, progress=False)
+    for f in isolated_cache.glob("*.npy"):
+        f.write_bytes(b"garbage")
+    again, _ = load_images(ds, 64, 1, progress=False)
+    assert np.array_equal(first, again)
+
+
+def test_subset_keeps_skipped(mrl_dir):
+    ds = scan_folder(mrl_dir)
+    ds.skipped.append(("x", "unlabelled: test"))
+    sub = ds.subset(ds.labels == OPEN)
+    assert len(sub) == N_IMAGES // 2 and set(sub.labels) == {OPEN}
+    assert sub.skipped == [("x", "unlabelled: test")]
+    assert [s.path for s in ds.subset([2, 0]).samples] == [ds.samples[2].path, ds.samples[0].path]

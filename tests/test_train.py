@@ -1,0 +1,74 @@
+"""Training helpers: OneCycle warm-up, balanced sampling weights, temperature fitting, and a tiny torch run."""
+import numpy as np
+import pytest
+import torch
+
+from conftest import prepared_arrays
+from eyebench import create_classifier
+from eyebench.data.dataset import Dataset, Sample
+from eyebench.train import balanced_weights, fit_temperature, train_torch, warmup_fraction
+
+
+def dataset_of(records):
+    return Dataset([Sample(str(r["path"]), r["label"], r["subject"], "mrl") for r in records])
+
+
+@pytest.mark.parametrize("total_steps", [1, 2, 3, 4, 5, 6, 10, 37])
+def test_one_cycle_schedule_runs_for_any_length(total_steps):
+    opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-3, total_steps=total_steps,
+                                                pct_start=warmup_fraction(total_steps))
+    for _ in range(total_steps):  # pct_start * total_steps == 1 used to divide by zero (5 steps at 0.2)
+        opt.step()
+        sched.step()
+
+
+def test_tiny_torch_run_with_five_steps(records):
+    """1 epoch x 5 batches: the schedule length that used to crash OneCycleLR."""
+    train = [r for r in records if r["subject"] <= "s0005"]
+    val = [r for r in records if r["subject"] == "s0006"]
+    (x_tr, _), (x_va, _) = prepared_arrays(train), prepared_arrays(val)
+    clf = create_classifier("small_cnn", widths=[4, 4, 8, 8])
+    history = train_torch(clf, x_tr, dataset_of(train), x_va, dataset_of(val), epochs=1, batch_size=len(train) // 5,
+                          log=lambda *_: None)
+    assert len(history) == 1 and history[0]["epoch"] == 1
+    assert 0 <= history[0]["val_accuracy"] <= 1 and np.isfinite(history[0]["train_loss"])
+    assert not clf.net.training
+
+
+def test_resume_state_loads_safely(records, tmp_path):
+    train = [r for r in records if r["subject"] <= "s0004"]
+    val = [r for r in records if r["subject"] >= "s0005"]
+    (x_tr, _), (x_va, _) = prepared_arrays(train), prepared_arrays(val)
+    args = (x_tr, dataset_of(train), x_va, dataset_of(val))
+    clf = create_classifier("small_cnn", widths=[4, 4, 8, 8])
+    first = train_torch(clf, *args, epochs=2, batch_size=16, out=tmp_path, log=lambda *_: None)
+    assert (tmp_path / "resume.pt").is_file() and (tmp_path / "config.json").is_file()
+    again = create_classifier("small_cnn", widths=[4, 4, 8, 8])
+    resumed = train_torch(again, *args, epochs=2, batch_size=16, out=tmp_path, resume=True, log=lambda *_: None)
+    assert resumed == first  # nothing left to train: the history comes back from disk
+    for k, v in clf.net.state_dict().items():
+        assert torch.equal(v, again.net.state_dict()[k]), k
+
+
+def test_balanced_weights():
+    samples = ([Sample(f"a{i}", int(i < 2), f"p{i}", "big") for i in range(90)]
+               + [Sample(f"b{i}", int(i < 5), f"q{i}", "small") for i in range(10)])
+    ds = Dataset(samples)
+    w = balanced_weights(ds)
+    assert w.sum() == pytest.approx(1.0) and (w > 0).all()
+    src = np.array([s.source for s in samples])
+    for name in ("big", "small"):
+        m = src == name
+        # both classes equally likely within a source
+        assert w[m & (ds.labels == 0)].sum() == pytest.approx(w[m & (ds.labels == 1)].sum())
+    # sources weigh by the square root of their size: 90 vs 10 images -> 3:1
+    assert w[src == "big"].sum() / w[src == "small"].sum() == pytest.approx(3.0)
+
+
+def test_fit_temperature_recovers_scale():
+    rng = np.random.default_rng(0)
+    z = rng.normal(0, 3, 4000)
+    y = (rng.random(4000) < 1 / (1 + np.exp(-z))).astype(int)  # labels drawn from sigmoid(z)
+    assert fit_temperature(2.5 * z, y) == pytest.approx(2.5, rel=0.15)
+    assert fit_temperature(z, y) == pytest.approx(1.0, rel=0.15)

@@ -1,0 +1,50 @@
+"""Training augmentation: shape, range, determinism for a generator seed."""
+import pytest
+import torch
+
+from eyebench.data.transforms import augment
+
+
+def batch(n=16, c=1, size=64, seed=0):
+    return torch.rand((n, c, size, size), generator=torch.Generator().manual_seed(seed))
+
+
+def gen(seed):
+    return torch.Generator().manual_seed(seed)
+
+
+@pytest.mark.parametrize("shape", [(16, 1, 64, 64), (8, 3, 48, 48), (4, 1, 24, 24)])
+def test_shape_dtype_and_range(shape):
+    x = torch.rand(shape, generator=gen(1))
+    out = augment(x, gen(0))
+    assert out.shape == x.shape and out.dtype == torch.float32
+    assert out.min() >= 0 and out.max() <= 1
+
+
+@pytest.mark.parametrize("strength", [0.5, 1.0, 2.0])
+def test_deterministic_for_seed(strength):
+    x = batch()
+    a, b = augment(x.clone(), gen(42), strength), augment(x.clone(), gen(42), strength)
+    assert torch.equal(a, b)
+    assert not torch.equal(a, augment(x.clone(), gen(43), strength))
+
+
+def test_input_not_modified():
+    x = batch()
+    before = x.clone()
+    augment(x, gen(0))
+    assert torch.equal(x, before)
+
+
+def test_changes_the_images():
+    x = batch()
+    assert (augment(x, gen(0)) - x).abs().mean() > 0.01
+
+
+def test_zero_strength_is_identity_up_to_flip():
+    x = batch(size=32) * 0.98 + 0.01
+    out = augment(x, gen(0), strength=0.0)
+    for i in range(len(x)):
+        same = torch.allclose(out[i], x[i], atol=1e-4)
+        flipped = torch.allclose(out[i], x[i].flip(-1), atol=1e-4)
+        assert same or flipped
