@@ -30,3 +30,32 @@ def bench_classifier(clf, batch_size: int = 256, seconds: float = 3.0, seed: int
     return {"name": clf.name, "checkpoint": getattr(clf, "checkpoint", ""), "batch_size": batch_size,
             "batch_images_per_second": batch_size / per_batch, "batch_ms_per_image": 1000 * per_batch / batch_size,
             "single_ms_per_image": 1000 * per_single, "single_images_per_second": 1 / per_single}
+
+
+def bench_picture(models: dict, rgb: np.ndarray, repeats: int = 5) -> dict:
+    """Median wall time of the app's predict path (eye finding, every model, every map) for one picture."""
+    from .workbench import predict_picture
+
+    predict_picture(models, rgb)  # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        predict_picture(models, rgb)
+        times.append(time.perf_counter() - t0)
+    return {"models": list(models), "repeats": repeats, "median_ms": 1000 * float(np.median(times)),
+            "max_ms": 1000 * float(np.max(times))}
+
+
+def bench_threshold(n_images: int = 10_000, repeats: int = 20, seed: int = 0) -> dict:
+    """Median time of one threshold-slider update on cached probabilities of `n_images` images."""
+    from .workbench import threshold_stats
+
+    rng = np.random.default_rng(seed)
+    cache = {"y": rng.integers(0, 2, n_images), "proba": {"m": rng.random(n_images)},
+             "meta": [{"glasses": str(i % 2), "sensor": str(i % 3)} for i in range(n_images)]}
+    times = []
+    for i in range(repeats):
+        t0 = time.perf_counter()
+        threshold_stats(cache, "m", 0.1 + 0.01 * i, 0.9)
+        times.append(time.perf_counter() - t0)
+    return {"n_images": n_images, "median_ms": 1000 * float(np.median(times))}

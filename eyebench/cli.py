@@ -41,7 +41,7 @@ def cmd_train(args) -> int:
                  model_args=_model_args(args.model_arg), target_risk=args.target_risk, command=command,
                  resume=args.resume, teachers=args.teacher, kd_alpha=args.kd_alpha, kd_temperature=args.kd_temperature,
                  epoch_size=args.epoch_size, pretrained=args.pretrained, init_weights=args.init_weights,
-                 storage_dtype=args.storage_dtype)
+                 storage_dtype=args.storage_dtype, aug_strength=args.aug_strength)
     return 0
 
 
@@ -105,8 +105,19 @@ def cmd_predict(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .bench import bench_classifier
+    from .bench import bench_classifier, bench_picture, bench_threshold
 
+    if args.picture:
+        from .data.images import decode_image
+        from .models.checkpoint import load_classifier
+
+        models = {Path(d).name: load_classifier(d) for d in args.model}
+        r = bench_picture(models, decode_image(args.picture))
+        t = bench_threshold()
+        print(f"app predict ({', '.join(models)}; eyes + every model + every map): median {r['median_ms']:.0f} ms, "
+              f"max {r['max_ms']:.0f} ms over {r['repeats']} runs")
+        print(f"threshold update on {t['n_images']} cached images: median {t['median_ms']:.1f} ms")
+        return 0
     rows = []
     for clf in _load_models(args.model):
         r = bench_classifier(clf, batch_size=args.batch_size, seconds=args.seconds)
@@ -116,6 +127,19 @@ def cmd_bench(args) -> int:
               f"({r['single_images_per_second']:.0f} img/s)")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
+    if args.record:
+        import os
+        import platform
+
+        import torch
+
+        from .models.checkpoint import update_record
+
+        machine = f"{os.cpu_count()} CPU cores ({platform.machine()}), torch {torch.__version__}, {torch.get_num_threads()} threads"
+        command = "python -m eyebench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        for r in rows:
+            update_record(r["checkpoint"], "bench", {**r, "command": command, "machine": machine})
+        print("recorded in each checkpoint's config.json and model card")
     return 0
 
 
@@ -274,6 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="model option, JSON value (e.g. balance=class_weight, standardize=false, widths=[16,32,64,128])")
     t.add_argument("--epoch-size", type=int, default=None,
                    help="images drawn per epoch by the balanced sampler (default: the training set size)")
+    t.add_argument("--aug-strength", type=float, default=1.0,
+                   help="scale of every augmentation range (0 = none, 1 = default)")
     t.add_argument("--resume", action="store_true", help="continue from OUT/resume.pt written after each epoch")
     t.add_argument("--teacher", action="append", metavar="DIR",
                    help="checkpoint to distil from (repeatable; logits are averaged): soft targets + temperature")
@@ -307,6 +333,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--batch-size", type=int, default=256, help="batch size of the batch measurement (default 256)")
     b.add_argument("--seconds", type=float, default=3.0, help="time spent per measurement (default 3)")
     b.add_argument("--json", help="write the measurements as JSON to this file")
+    b.add_argument("--picture", metavar="IMAGE",
+                   help="instead: time the app's predict path (all models with maps) on this picture, and a threshold move")
+    b.add_argument("--record", action="store_true", help="store the result in each checkpoint's config.json and card")
     b.set_defaults(func=cmd_bench)
 
     s = sub.add_parser("summary", help="markdown table of the held-out test results stored in checkpoints")

@@ -98,32 +98,53 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
     gen = torch.Generator().manual_seed(seed)
     device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else "cpu")
     net = clf.net.to(device)
-    model = net
-    if world > 1:
-        model = torch.nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
+    model, ddp_trainable = net, None  # under torchrun: a DDP wrapper, (re)built when the trainable set changes
     for t in teachers or []:
         t.net.to(device).eval()
     steps = max(1, (epoch_size or len(train)) // batch_size)
+    size = clf.data_config.input_size  # x_train may be larger (distillation: the teachers' input size)
+    total_steps = epochs * steps
     opt = torch.optim.AdamW(clf.param_groups(lr, weight_decay))
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g["lr"] for g in opt.param_groups],
-                                                total_steps=epochs * steps, pct_start=warmup_fraction(epochs * steps))
+    max_lrs = [g["lr"] for g in opt.param_groups]
     scaler = torch.amp.GradScaler(enabled=device.type == "cuda")
     weights = torch.as_tensor(balanced_weights(train))
     xt, yt = torch.as_tensor(x_train), torch.as_tensor(train.labels)
     history, best_score, best_state, bad_epochs, start = [], -1.0, None, 0, 1
     resume_file = Path(out) / "resume.pt" if out is not None else None
+    state = None
     if resume and resume_file is not None and resume_file.exists():
         state = torch.load(resume_file, map_location="cpu", weights_only=True)
         net.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
+    saved_sched = state["scheduler"] if state is not None else None
+    same_length = saved_sched is not None and int(saved_sched["total_steps"]) == total_steps
+    first_step = 0
+    if saved_sched is not None and not same_length:
+        # resumed with another length (more --epochs, another --batch-size): the new one-cycle schedule goes on
+        # from the step already reached (the old scheduler state would stop at its own total and raise)
+        opt.load_state_dict(state["optimizer"])  # before the scheduler, which reads the groups' initial_lr
+        first_step = min(int(saved_sched["last_epoch"]), total_steps)
+        log(f"resume: schedule length changed ({saved_sched['total_steps']} -> {total_steps} steps); "
+            f"continuing the new schedule at step {first_step}")
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lrs, total_steps=total_steps,
+                                                pct_start=warmup_fraction(total_steps), last_epoch=first_step - 1)
+    if state is not None:
+        if same_length:  # after creating the scheduler, which sets the lr and momentum of step 0
+            opt.load_state_dict(state["optimizer"])
+            sched.load_state_dict(saved_sched)
         gen.set_state(state["generator"])
+        if "torch_rng" in state:  # dropout and drop-path draw from the global generator
+            torch.set_rng_state(state["torch_rng"])
         best_state, best_score = state["best_model"], float(state["best_score"])
         bad_epochs, start = int(state["bad_epochs"]), int(state["epoch"]) + 1
         history = json.loads((Path(out) / "history.json").read_text())[: start - 1]
         log(f"resumed from {resume_file} after epoch {start - 1}")
     for epoch in range(start, epochs + 1):
         stage = clf.set_stage(epoch, epochs)
+        trainable = tuple(p.requires_grad for p in net.parameters())
+        if world > 1 and trainable != ddp_trainable:
+            # DDP fixes the parameters it reduces when it is built: staged unfreezing needs a new wrapper
+            model, ddp_trainable = torch.nn.parallel.DistributedDataParallel(
+                net, device_ids=[device.index] if device.type == "cuda" else None), trainable
         model.train()
         idx = torch.multinomial(weights, steps * batch_size, replacement=True, generator=gen).view(steps, batch_size)
         idx = idx[:, rank::world]  # every process draws the same batches and keeps its share
@@ -132,8 +153,9 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
         for b in bar:
             x01 = augment(xt[b].permute(0, 3, 1, 2).float().div_(255.0), gen, aug_strength).to(device)
             y = yt[b].to(device)
+            x_in = x01 if x01.shape[-1] == size else F.interpolate(x01, size=(size, size), mode="area")
             with torch.autocast(device.type, enabled=device.type == "cuda"):
-                logits = model(clf.normalise(x01))
+                logits = model(clf.normalise(x_in))
                 loss = (F.binary_cross_entropy_with_logits(logits[:, 0], y.float()) if clf.num_logits == 1
                         else F.cross_entropy(logits, y))
                 if teachers:
@@ -170,8 +192,8 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
             if out is not None:
                 (Path(out) / "history.json").write_text(json.dumps(history, indent=1))
                 torch.save({"model": net.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                            "generator": gen.get_state(), "best_model": best_state, "best_score": best_score,
-                            "bad_epochs": bad_epochs, "epoch": epoch}, resume_file)
+                            "generator": gen.get_state(), "torch_rng": torch.get_rng_state(), "best_model": best_state,
+                            "best_score": best_score, "bad_epochs": bad_epochs, "epoch": epoch}, resume_file)
             net.to(device)
             stop = bad_epochs >= patience
             if stop:
@@ -197,6 +219,7 @@ def run_training(model: str, data: list[str], out: str, epochs: int = 20, batch_
                  resume: bool = False, teachers: list[str] | None = None, kd_alpha: float = 0.7,
                  kd_temperature: float = 2.0, epoch_size: int | None = None, pretrained: bool = False,
                  init_weights: str | None = None, storage_dtype: str = "float32", split: dict | None = None,
+                 aug_strength: float = 1.0,
                  log=print) -> dict | None:
     """Train `model` on person-disjoint splits of `data`, calibrate on val, test once, save to `out`."""
     t0 = time.time()
@@ -205,28 +228,35 @@ def run_training(model: str, data: list[str], out: str, epochs: int = 20, batch_
     clf = create_classifier(model, **(model_args or {}))
     clf.storage_dtype = storage_dtype
     init = initialise(clf, pretrained, init_weights, log)
+    teacher_models = [load_classifier(t) for t in teachers or []]
+    if teacher_models and split is None:  # a student must not be tested on people its teachers learned from
+        split = shared_split(teacher_models)
     dataset = load_dataset(data)
     cfg = clf.data_config
     arrays, dataset = load_images(dataset, cfg.input_size, cfg.channels)
     if dataset.skipped:
         log(f"skipped {len(dataset.skipped)} files: {dataset.report()['skipped_reasons']} "
             f"(first: {dataset.skipped[0][0]})")
+    # training images at the largest input any teacher needs; the student's own size is made from them
+    train_size = max([cfg.input_size] + [t.data_config.input_size for t in teacher_models])
+    train_arrays = arrays if train_size == cfg.input_size else load_images(dataset, train_size, cfg.channels)[0]
     split = split or split_by_subject(dataset, val_frac, test_frac, seed)
     check_disjoint(split)
-    parts = {}
+    parts, masks = {}, {}
     for name in SPLITS:
         keep = set(split[name])
-        mask = np.array([s.subject in keep for s in dataset.samples])
-        parts[name] = (arrays[mask], dataset.subset(mask))
-        log(f"{name}: {mask.sum()} images, {len(keep)} subjects, {parts[name][1].report()['per_class']}")
-    (x_tr, d_tr), (x_va, d_va), (x_te, d_te) = parts["train"], parts["val"], parts["test"]
+        masks[name] = np.array([s.subject in keep for s in dataset.samples])
+        parts[name] = (arrays[masks[name]], dataset.subset(masks[name]))
+        log(f"{name}: {masks[name].sum()} images, {len(keep)} subjects, {parts[name][1].report()['per_class']}")
+    (_, d_tr), (x_va, d_va), (x_te, d_te) = parts["train"], parts["val"], parts["test"]
+    x_tr = train_arrays[masks["train"]]
     out_dir = Path(out)
     history: list[dict] | dict
     if isinstance(clf, TorchClassifier):
-        teacher_models = [load_classifier(t) for t in teachers or []]
         history = train_torch(clf, x_tr, d_tr, x_va, d_va, epochs=epochs, batch_size=batch_size, lr=lr,
                               patience=patience, seed=seed, out=out_dir, resume=resume, teachers=teacher_models,
-                              kd_alpha=kd_alpha, kd_temperature=kd_temperature, epoch_size=epoch_size, log=log)
+                              kd_alpha=kd_alpha, kd_temperature=kd_temperature, epoch_size=epoch_size,
+                              aug_strength=aug_strength, log=log)
         if _distributed()[0] != 0:
             return None
         clf.round_to_storage()
@@ -241,6 +271,7 @@ def run_training(model: str, data: list[str], out: str, epochs: int = 20, batch_
         "train_command": command,
         "trained": {"epochs_run": len(history) if isinstance(history, list) else None, "seed": seed,
                     "batch_size": batch_size, "lr": lr, "seconds": round(time.time() - t0, 1),
+                    "aug_strength": aug_strength, "epoch_size": epoch_size,
                     "initialisation": init, "storage_dtype": storage_dtype,
                     "distillation": {"teachers": teachers, "alpha": kd_alpha, "temperature": kd_temperature}
                     if teachers else None},
@@ -257,6 +288,14 @@ def run_training(model: str, data: list[str], out: str, epochs: int = 20, batch_
     log(f"saved {out_dir} in {time.time() - t0:.0f}s; test accuracy {test_eval['overall']['accuracy']:.4f}")
     return {**clf.info, "metrics": {**clf.info["metrics"], "test": {**clf.info["metrics"]["test"],
                                                                    "per_subject_all": test_eval["per_subject"]}}}
+
+
+def shared_split(teachers: list) -> dict:
+    """The split every teacher was trained with (they must agree), reused for the student."""
+    splits = [{k: t.info.get("split", {}).get(k) for k in SPLITS} for t in teachers]
+    if not splits[0]["train"] or any(s != splits[0] for s in splits):
+        raise ValueError("teachers must share one saved split (train them on the same data and seed)")
+    return splits[0]
 
 
 def initialise(clf, pretrained: bool, init_weights: str | None, log=print) -> str:

@@ -96,12 +96,12 @@ def sample_dataset(sample_dir="sample_images") -> Dataset:
     return Dataset(samples, [], {"sample_images": {"root": str(root), "layout": "samples.json", "subjects_from": "file names"}})
 
 
-def open_dataset(path, sample_dir="sample_images") -> Dataset:
+def open_dataset(path, sample_dir="sample_images", source: str | None = None) -> Dataset:
     """A dataset from a folder (any layout); the sample folder uses its samples.json labels."""
     path = Path(path)
     if path.resolve() == Path(sample_dir).resolve():
         return sample_dataset(sample_dir)
-    return scan_folder(path)
+    return scan_folder(path, source)
 
 
 def evaluate_models(models: dict, dataset: Dataset, bootstrap: int = 200, sweeps: bool = False,
@@ -109,12 +109,13 @@ def evaluate_models(models: dict, dataset: Dataset, bootstrap: int = 200, sweeps
     """Analysis of the chosen models, plus per-image probabilities cached for the threshold tab."""
     chosen = list(models.values())
     result = analyse_models(chosen, dataset, bootstrap=bootstrap, sweeps=sweeps, sweep_max=sweep_max, progress=False)
+    result["models"] = {name: result["models"][model_key(clf)] for name, clf in models.items()}
     _, kept = load_images(dataset, 96, 3, progress=False)
     cache = {"y": kept.labels, "subjects": kept.subjects, "paths": [s.path for s in kept.samples],
              "meta": [s.meta for s in kept.samples], "proba": {}}
-    for clf in chosen:
+    for name, clf in models.items():  # keyed like `models` (the app's names), whatever the checkpoint path
         arrays, _ = load_images(kept, clf.data_config.input_size, clf.data_config.channels, progress=False)
-        cache["proba"][model_key(clf)] = clf.proba_prepared(arrays)[:, CLOSED]
+        cache["proba"][name] = clf.proba_prepared(arrays)[:, CLOSED]
     return result, cache
 
 

@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -213,11 +214,22 @@ def load_images(dataset: Dataset, size: int, channels: int, use_cache: bool = Tr
         except ImageError as exc:
             failed[i] = str(exc)
     if use_cache:
-        tmp = folder / f"{key}.tmp.npy"
-        np.save(tmp, arr, allow_pickle=False)
-        os.replace(tmp, arr_file)
-        meta_file.write_text(json.dumps({"failed": failed, "n": len(paths)}))
+        _write_atomic(arr_file, lambda fh: np.save(fh, arr, allow_pickle=False))
+        _write_atomic(meta_file, lambda fh: fh.write(json.dumps({"failed": failed, "n": len(paths)}).encode()))
     return _finish(arr, dataset, failed)
+
+
+def _write_atomic(path: Path, write) -> None:
+    """Write through a temp file of its own, then rename: torchrun ranks or app threads that decode the same
+    data at once each write their own temp file (a shared temp name let one rename the other's away)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _finish(arr: np.ndarray, dataset: Dataset, failed: dict[int, str]) -> tuple[np.ndarray, Dataset]:

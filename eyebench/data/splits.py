@@ -58,9 +58,14 @@ def check_disjoint(assignment: dict[str, list[str]]) -> None:
                 raise SplitError(f"subjects in both {a} and {b}: {sorted(shared)[:5]}")
 
 
-def apply_split(dataset: Dataset, assignment: dict[str, list[str]], name: str) -> Dataset:
-    """The part of `dataset` whose subjects the assignment puts in split `name`."""
+def split_mask(dataset: Dataset, assignment: dict[str, list[str]], name: str) -> np.ndarray:
+    """Boolean mask of the samples whose subjects the assignment puts in split `name`."""
     if name not in SPLITS:
         raise SplitError(f"unknown split {name!r}; choose from {SPLITS}")
     keep = set(assignment.get(name, []))
-    return dataset.subset(np.array([s.subject in keep for s in dataset.samples], dtype=bool))
+    return np.array([s.subject in keep for s in dataset.samples], dtype=bool)
+
+
+def apply_split(dataset: Dataset, assignment: dict[str, list[str]], name: str) -> Dataset:
+    """The part of `dataset` whose subjects the assignment puts in split `name`."""
+    return dataset.subset(split_mask(dataset, assignment, name))

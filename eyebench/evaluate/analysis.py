@@ -11,7 +11,7 @@ from ..data.splits import apply_split
 from .calibration import ECE_DEFINITION, brier_score, expected_calibration_error, reliability_bins
 from .confidence import mcnemar, subject_bootstrap
 from .report import metrics_from_proba
-from .robustness import model_key, stratified_sample, subset_table, sweep_models
+from .robustness import model_keys, stratified_sample, subset_table, sweep_models
 from .thresholds import band_metrics, risk_coverage
 
 BASE_SIZE = 96  # perturbations are drawn on RGB crops at this size, then each model resizes as it likes
@@ -37,8 +37,7 @@ def analyse_models(models: list, dataset: Dataset, bootstrap: int = 0, sweeps: b
     _, dataset = load_images(dataset, BASE_SIZE, 3, progress=progress)  # drops unreadable files for every model
     y = dataset.labels
     results, preds = {}, {}
-    for clf in models:
-        name = model_key(clf)
+    for clf, name in zip(models, model_keys(models)):  # distinct keys, even for two folders of the same name
         cfg = clf.data_config
         arrays, _ = load_images(dataset, cfg.input_size, cfg.channels, progress=progress)  # same input as `evaluate`
         proba = clf.proba_prepared(arrays)

@@ -33,16 +33,16 @@ def _fig(fig) -> str:
 
 def map_grid(models: list, images: list[np.ndarray], labels: list[str]) -> str:
     """HTML grid: each example image with every model's explanation overlay and p(closed)."""
-    from .robustness import model_key
+    from .robustness import model_keys
 
     cells = []
     for img, lab in zip(images, labels):
         cells.append(f'<div class="cell"><img src="{png_data_uri(overlay(img, np.zeros(img.shape[:2])), 96)}"><br>'
                      f"true: {html.escape(lab)}</div>")
-        for clf in models:
+        for clf, key in zip(models, model_keys(models)):
             p = clf.predict_proba([img])[0, 1]
             cells.append(f'<div class="cell"><img src="{png_data_uri(overlay(img, clf.explain(img)), 96)}"><br>'
-                         f"{html.escape(model_key(clf))}<br>p(closed)={p:.2f}</div>")
+                         f"{html.escape(key)}<br>p(closed)={p:.2f}</div>")
         cells.append('<div style="flex-basis:100%"></div>')
     return f'<div class="grid">{"".join(cells)}</div>'
 

@@ -11,7 +11,7 @@ ANGLE_NOTE = ("MRL has no head-angle label: rotation and yaw are simulated by wa
 def rotate(img: np.ndarray, degrees: float) -> np.ndarray:
     """In-plane rotation about the centre, borders replicated."""
     h, w = img.shape[:2]
-    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    m = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), degrees, 1.0)  # pixel centres run 0 .. w - 1
     return cv2.warpAffine(img, m, (w, h), borderMode=cv2.BORDER_REPLICATE)
 
 

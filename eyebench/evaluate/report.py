@@ -8,7 +8,8 @@ import numpy as np
 
 from ..config import CLOSED
 from ..data.dataset import Dataset, load_images
-from ..data.splits import apply_split
+from ..data.splits import split_mask
+from .calibration import expected_calibration_error
 from .confidence import subject_bootstrap
 from .metrics import classification_metrics, per_group_accuracy
 from .thresholds import band_metrics
@@ -17,7 +18,12 @@ from .thresholds import band_metrics
 def evaluate_arrays(clf, arrays: np.ndarray, dataset: Dataset) -> dict:
     """Metrics of `clf` on prepared arrays aligned with `dataset.samples`."""
     proba = clf.proba_prepared(arrays) if len(arrays) else np.zeros((0, 2))
-    return metrics_from_proba(dataset, proba)
+    result = metrics_from_proba(dataset, proba)
+    if len(arrays):
+        result["ece"] = expected_calibration_error(dataset.labels, proba)
+    if clf.uncertain_band and len(arrays):
+        result["band"] = band_metrics(dataset.labels, proba[:, CLOSED], clf.uncertain_band)
+    return result
 
 
 def metrics_from_proba(dataset: Dataset, proba: np.ndarray) -> dict:
@@ -51,15 +57,16 @@ def worst_group(per_group: dict[str, dict], min_n: int = 20) -> dict | None:
 def evaluate_checkpoint(clf, dataset: Dataset, split: str | None = None, bootstrap: int = 0) -> tuple[dict, Dataset]:
     """The contract row for one loaded classifier on `dataset` (optionally only its saved split's subjects)."""
     t0 = time.time()
+    cfg = clf.data_config
+    arrays, dataset = load_images(dataset, cfg.input_size, cfg.channels)  # whole folder: one cache per folder
     if split:
         saved = clf.info.get("split")
         if not saved:
             raise ValueError(f"{clf.checkpoint}: has no saved split, so --split {split} cannot be applied")
-        dataset = apply_split(dataset, saved, split)
-        if not len(dataset):
+        mask = split_mask(dataset, saved, split)
+        if not mask.any():
             raise ValueError(f"no image of {clf.checkpoint}'s {split} subjects is in the data given")
-    cfg = clf.data_config
-    arrays, dataset = load_images(dataset, cfg.input_size, cfg.channels)
+        arrays, dataset = arrays[mask], dataset.subset(mask)
     proba = clf.proba_prepared(arrays) if len(arrays) else np.zeros((0, 2))
     result = metrics_from_proba(dataset, proba)
     row = {"name": clf.name, "checkpoint": str(getattr(clf, "checkpoint", "")), **result["overall"],

@@ -52,14 +52,15 @@ def sweep_models(models: list, images: np.ndarray, y: np.ndarray, sweeps: dict |
     sweeps = sweeps or {k: v[1] for k, v in SWEEPS.items()}
     out = {"note": ANGLE_NOTE, "n": int(len(y)), "sweeps": {}}
     total = sum(len(v) for v in sweeps.values())
+    keys = model_keys(models)
     bar = tqdm(total=total, desc="perturbation sweeps", unit="level", disable=not progress, leave=False)
     for name, levels in sweeps.items():
         block = {"levels": list(levels), "models": {}}
         for level in levels:
             batch = perturb_batch(images, name, level)
-            for clf in models:
+            for clf, key in zip(models, keys):
                 met = classification_metrics(y, clf.predict_proba(batch))
-                res = block["models"].setdefault(model_key(clf), {"accuracy": [], "recall_closed": [], "recall_open": []})
+                res = block["models"].setdefault(key, {"accuracy": [], "recall_closed": [], "recall_open": []})
                 for k in res:
                     res[k].append(met[k])
             bar.update(1)
@@ -72,6 +73,28 @@ def model_key(clf) -> str:
     """Display name of a loaded model: its checkpoint folder name, else its registry name."""
     ckpt = getattr(clf, "checkpoint", "")
     return ckpt.rstrip("/").split("/")[-1] if ckpt else clf.name
+
+
+def model_keys(models: list) -> list[str]:
+    """Distinct display names for models compared together: folder names, with parent folders added where two
+    checkpoints share a name (runs/a/small_cnn, runs/b/small_cnn -> a/small_cnn, b/small_cnn), else numbered."""
+    parts = [[p for p in str(getattr(clf, "checkpoint", "") or "").replace("\\", "/").split("/") if p] or [clf.name]
+             for clf in models]
+    keys = [p[-1] for p in parts]
+    for key in set(keys):
+        group = [i for i, k in enumerate(keys) if k == key]
+        for depth in range(2, max(len(parts[i]) for i in group) + 1) if len(group) > 1 else ():
+            longer = ["/".join(parts[i][-depth:]) for i in group]
+            if len(set(longer)) == len(group):
+                for i, k in zip(group, longer):
+                    keys[i] = k
+                break
+    seen: dict[str, int] = defaultdict(int)
+    out = []
+    for k in keys:  # the same checkpoint twice: number the repeats
+        seen[k] += 1
+        out.append(k if seen[k] == 1 else f"{k} ({seen[k]})")
+    return out
 
 
 def stratified_sample(y: np.ndarray, n_max: int, seed: int = 0) -> np.ndarray:

@@ -76,6 +76,12 @@ class BaseClassifier:
     def num_parameters(self) -> int:
         return int(sum(np.asarray(v).size for v in self.state_tensors().values()))
 
+    def flops(self) -> int | None:
+        """Forward FLOPs for one prepared image (see models/profile.py)."""
+        from .profile import flops_per_image
+
+        return flops_per_image(self)
+
     def stored_tensors(self) -> dict[str, np.ndarray]:
         """State arrays as written to disk: floating arrays cast to `storage_dtype` when it is not the default.
 
@@ -99,7 +105,7 @@ class BaseClassifier:
             "architecture": self.name, "family": self.family, "model_args": self.model_args,
             "class_names": list(self.class_names), "data_config": self.data_config.to_dict(),
             "temperature": self.temperature, "uncertain_band": self.uncertain_band, "storage_dtype": self.storage_dtype,
-            "num_parameters": self.num_parameters(), **self.info,
+            "num_parameters": self.num_parameters(), "flops_per_image": self.flops(), **self.info,
         }
 
     def save_pretrained(self, directory) -> None:

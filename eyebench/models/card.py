@@ -25,8 +25,11 @@ def model_card(config: dict) -> str:
     dc = config["data_config"]
     lines = [f"# {name}", "",
              f"Eye-state classifier (`{', '.join(config['class_names'])}`) from eyebench; family `{config['family']}`, "
-             f"{config.get('num_parameters', 0):,} parameters, input {dc['input_size']}x{dc['input_size']} "
-             f"{'grayscale' if dc['channels'] == 1 else 'RGB'}.", "",
+             f"{config.get('num_parameters', 0):,} parameters, "
+             + (f"{config['flops_per_image'] / 1e6:.1f} MFLOPs per image, " if config.get("flops_per_image") else "")
+             + f"input {dc['input_size']}x{dc['input_size']} {'grayscale' if dc['channels'] == 1 else 'RGB'}"
+             + (", weights stored in float16 (metrics below are measured on the stored weights)"
+                if config.get("storage_dtype") == "float16" else "") + ".", "",
              "## Intended use",
              "Classifying single eye crops as open or closed (drowsiness research, demos). Not a safety device: "
              "results on new people, cameras and lighting can be worse than the numbers below.", ""]
@@ -37,6 +40,25 @@ def model_card(config: dict) -> str:
         lines += [f"Seed {tr.get('seed')}, epochs run {tr.get('epochs_run')}, batch {tr.get('batch_size')}, "
                   f"learning rate {tr.get('lr')}, {tr.get('seconds')} s on the training machine. "
                   f"Temperature (fitted on validation subjects): {config.get('temperature', 1.0):.3f}.", ""]
+    cal = config.get("calibration")
+    if cal:
+        band = cal["band"]
+        lines += ["## Calibration and the uncertain band (fitted on validation subjects)",
+                  f"Temperature {cal['temperature']:.3f}; ECE {cal['ece_before']:.4f} before, {cal['ece_after']:.4f} after "
+                  f"({cal['ece_definition']}).",
+                  f"Uncertain band on p(closed): [{band['band'][0]:.4f}, {band['band'][1]:.4f}], chosen for selective "
+                  f"risk <= {100 * band['target_risk']:.1f}% on validation (reached: {band['reached']}); validation "
+                  f"coverage {100 * band['coverage']:.2f}%.", ""]
+        test_band = (config.get("metrics") or {}).get("test", {}).get("band")
+        if test_band:
+            lines += [f"On the test subjects the band keeps {100 * test_band['coverage']:.2f}% of images with accuracy "
+                      f"{100 * (1 - test_band['selective_risk']):.2f}% on them; rejected: open "
+                      f"{_pct(test_band['rejection_rate']['open'])}, closed {_pct(test_band['rejection_rate']['closed'])}.", ""]
+    bench = config.get("bench")
+    if bench:
+        lines += ["## Speed", f"Measured by `{bench['command']}` on {bench['machine']}: "
+                  f"{bench['batch_images_per_second']:.0f} images/s in batches of {bench['batch_size']} (prepared input), "
+                  f"{bench['single_ms_per_image']:.2f} ms for one raw crop.", ""]
     split = config.get("split")
     if split:
         lines += ["## Data split (person-disjoint)",

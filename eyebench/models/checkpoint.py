@@ -69,7 +69,7 @@ def load_classifier(directory):
 
 
 _OWN_KEYS = {"format", "format_version", "architecture", "family", "model_args", "class_names", "data_config",
-             "temperature", "uncertain_band", "num_parameters", "storage_dtype"}
+             "temperature", "uncertain_band", "num_parameters", "storage_dtype", "flops_per_image"}
 
 
 def _short(exc: Exception, limit: int = 300) -> str:
@@ -85,3 +85,14 @@ def check_tensors(tensors: dict[str, np.ndarray], expected: dict[str, tuple]) ->
            if k in tensors and tuple(tensors[k].shape) != tuple(expected[k])]
     if missing or extra or bad:
         raise ValueError(f"missing {missing[:5]}, unexpected {extra[:5]}, wrong shapes {bad[:5]}")
+
+
+def update_record(directory, key: str, value) -> None:
+    """Store a measurement (e.g. `bench`) in a checkpoint's config.json and rewrite its model card."""
+    from .card import model_card
+
+    folder = Path(directory)
+    config = read_config(folder)
+    config[key] = value
+    (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    (folder / "README.md").write_text(model_card(config))

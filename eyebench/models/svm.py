@@ -108,7 +108,7 @@ class LbpHogSvm(BaseClassifier):
             # would make the fitted model's scores differ from the reloaded one's
             self.mean = f_train[idx].mean(0).astype(np.float64)
             self.scale = f_train[idx].std(0).astype(np.float64) + 1e-6
-        grid = [self.C] if self.C else [0.001, 0.01, 0.1, 1.0]
+        grid = [self.C] if self.C else [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.1]
         history = []
         best = None
         for c in grid:
