@@ -33,13 +33,23 @@ MAX_FILE_SIZE = "50mb"
 
 
 class SafeImage(gr.Image):
-    """gr.Image that hands undecodable uploads to our own checks (a clear message) instead of failing in Gradio."""
+    """gr.Image that hands every upload to our own decoder (a clear message) instead of failing in Gradio.
+
+    Create it with `image_mode=None` and `type="filepath"`: the uploaded file then reaches `decode_image` as it is
+    (Gradio's default "RGB" mode re-saves RGBA and 16-bit files itself, dropping transparency and clipping 16-bit
+    values). No `__init__` override here: Gradio builds the component's config from `__init__`'s signature.
+    """
+
+    is_template = True  # the browser draws it with gr.Image's own code (else it looks for a custom "safeimage")
 
     def preprocess(self, payload):
         try:
             return super().preprocess(payload)
         except Exception:  # noqa: BLE001 - any decoding failure is reported by _read_image with its reason
-            return getattr(payload, "path", None)
+            path = getattr(payload, "path", None)
+            if path is None:
+                raise gr.Error("Cannot use this file: not a readable image.", print_exception=False) from None
+            return path
 
 
 def _fail(exc: Exception):
@@ -58,7 +68,8 @@ def _read_image(path) -> np.ndarray:
 
 # ---------------------------------------------------------------- predict
 def predict(image_path, whole_image=False):
-    """One picture -> annotated picture, message, JSON (per eye, per model), and one gallery per model."""
+    """One picture -> annotated picture, message, JSON (per eye, per model), one map gallery per model, then one
+    label text per model (the galleries first, so their positions in the API output do not depend on the labels)."""
     rgb = _read_image(image_path)
     try:
         res = workbench.predict_picture(MODELS, rgb, whole_image=bool(whole_image))
@@ -69,40 +80,46 @@ def predict(image_path, whole_image=False):
             "label": r["decision"], "p_open": round(r["p_open"], 4), "p_closed": round(r["p_closed"], 4),
             "band": r["band"], "ms": round(r["ms_predict"] + r["ms_map"], 1)} for r in e["results"]}}
         for e in res["eyes"]]}
-    galleries = []
+    galleries, labels = [], []
     for name in MODELS:
-        items = []
+        items, lines = [], []
         for e in res["eyes"]:
             r = next(r for r in e["results"] if r["model"] == name)
-            items.append((r["map"], f"{e['side']}: {r['decision'].upper()}  p(closed)={r['p_closed']:.3f}  "
-                                    f"{r['ms_predict'] + r['ms_map']:.0f} ms"))
+            ms = r["ms_predict"] + r["ms_map"]
+            items.append((r["map"], f"{e['side']}: {r['decision'].upper()}  p(closed)={r['p_closed']:.3f}  {ms:.0f} ms"))
+            lines.append(f"{e['side']}: **{r['decision'].upper()}** · p(closed) {r['p_closed']:.3f} · {ms:.0f} ms")
         galleries.append(items)
-    return res["annotated"], res["message"], summary, *galleries
+        labels.append("<br>".join(lines) or "no eye classified")
+    return res["annotated"], res["message"], summary, *galleries, *labels
 
 
 def build_predict_tab():
     with gr.Row():
         with gr.Column(scale=1):
-            image = SafeImage(sources=["upload", "webcam", "clipboard"], type="filepath", label="Eye crop or face picture")
+            image = SafeImage(sources=["upload", "webcam", "clipboard"], type="filepath", image_mode=None,
+                              label="Eye crop or face picture", height=320, elem_id="predict-image")
             whole = gr.Checkbox(label="treat the whole image as one eye crop (skip eye detection)")
             run = gr.Button("Classify", variant="primary")
             examples = sorted(str(p) for p in SAMPLES.glob("*") if p.suffix.lower() in (".png", ".jpg"))
-            gr.Examples(examples=examples, inputs=image, label="Sample images (made by eyebench; see sample_images/)")
+            samples = gr.Examples(examples=examples, inputs=image, api_name="load_example",
+                                  label="Sample images (made by eyebench; see sample_images/): click one to classify it")
         with gr.Column(scale=1):
-            annotated = gr.Image(label="Detections", interactive=False)
-            message = gr.Markdown()
+            annotated = gr.Image(label="Detections", interactive=False, height=320, elem_id="detections")
+            message = gr.Markdown(elem_id="predict-message")
     with gr.Row(equal_height=True):
-        galleries = []
-        for name, clf in MODELS.items():
-            with gr.Column(min_width=160):
+        galleries, labels = [], []
+        for i, (name, clf) in enumerate(MODELS.items()):
+            with gr.Column(min_width=200):
                 band = clf.uncertain_band
                 gr.Markdown(f"**{name}**<br><small>band {'-' if not band else f'[{band[0]:.3f}, {band[1]:.3f}]'}</small>")
-                galleries.append(gr.Gallery(label=f"{name} maps", columns=1, height=260, object_fit="contain",
-                                            elem_classes=["model-maps"]))
+                labels.append(gr.Markdown(elem_id=f"model-result-{i}"))
+                galleries.append(gr.Gallery(label=f"{name} maps", columns=2, fit_columns=False, height=320,
+                                            object_fit="contain", elem_id=f"model-maps-{i}"))
     details = gr.JSON(label="All results (per eye, per model)")
-    outputs = [annotated, message, details, *galleries]
+    outputs = [annotated, message, details, *galleries, *labels]
     run.click(predict, [image, whole], outputs, api_name="predict")
-    image.upload(predict, [image, whole], outputs, api_name=False)
+    image.upload(predict, [image, whole], outputs, api_name=False)  # also a webcam picture or a pasted image
+    samples.load_input_event.then(predict, [image, whole], outputs, api_name=False)
 
 
 # ---------------------------------------------------------------- evaluate
@@ -111,11 +128,11 @@ def _resolve_dataset(choice, zip_file):
     if zip_file:
         folder, skipped = extract_zip(zip_file)
         try:
-            ds = workbench.open_dataset(folder)
+            ds = workbench.open_dataset(folder, source=Path(zip_file).stem)
         except USER_ERRORS:
             remove_tree(folder)
             raise
-        ds.skipped += [(name, reason) for name, reason in skipped]
+        ds.skipped[:0] = list(skipped)  # the archive's own refusals first, so the note shows them
         return ds, folder
     choices = workbench.dataset_choices(SAMPLES)
     if choice not in choices:
@@ -153,12 +170,17 @@ def evaluate(models_chosen, choice, zip_file, bootstrap=200, progress=gr.Progres
             for i, (p, s, y) in enumerate(zip(cache["paths"], cache["subjects"], cache["y"]))]
     write_csv(rows, out_dir / "predictions.csv")
     d = result["data"]
-    note = (f"**{d['n_read']} images read, {d['n_skipped']} skipped** {d['skipped_reasons'] or ''}"
-            + "".join(f"<br>skipped `{Path(e['path']).name}`: {e['reason']}" for e in d["skipped_examples"]))
+    reasons = "; ".join(f"{reason} ({n})" for reason, n in d["skipped_reasons"].items())
+    ci_notes = sorted({(r.get("bootstrap_accuracy") or {}).get("note") for r in result["models"].values()} - {None})
+    note = (f"**{d['n_read']} images read, {d['n_skipped']} skipped**" + (f": {reasons}" if reasons else "")
+            + "".join(f"<br>skipped `{Path(e['path']).name}`: {e['reason']}" for e in d["skipped_examples"])
+            + "".join(f"<br>95% CI: {n}" for n in ci_notes))
     state = {"cache": cache, "models": list(chosen)}
+    first = list(chosen)[0]
+    low, high = reset_band(first)
     return (note, _metrics_table(result), _confusions(result), _roc_rc(cache, result), gallery,
             [str(out_dir / "evaluation.json"), str(out_dir / "predictions.csv")], state,
-            gr.update(choices=list(chosen), value=list(chosen)[0]))
+            gr.update(choices=list(chosen), value=first), low, high)
 
 
 def _jsonable(obj):
@@ -175,13 +197,17 @@ def _pct(v):
     return None if v is None else round(100 * v, 2)
 
 
+def _pct_text(v) -> str:
+    return "-" if v is None else f"{100 * v:.2f}%"
+
+
 def _metrics_table(result) -> pd.DataFrame:
     rows = []
     for name, r in result["models"].items():
         ci = r.get("bootstrap_accuracy") or {}
         rows.append({"model": name, "n": r["n"], "accuracy %": _pct(r["accuracy"]),
                      "95% CI (subjects)": (f"{_pct(ci['low'])}-{_pct(ci['high'])}" if ci.get("low") is not None
-                                           else (ci.get("note") or "-")),
+                                           else "-"),  # why not: in the note above the table
                      "closed recall %": _pct(r["recall_closed"]), "open recall %": _pct(r["recall_open"]),
                      "ROC-AUC": None if r["roc_auc"] is None else round(r["roc_auc"], 4), "ECE": round(r["ece"], 4),
                      "AURC": round(r["risk_coverage"]["aurc"], 4),
@@ -250,11 +276,12 @@ def build_evaluate_tab(choices):
                            file_types=[".zip"], type="filepath")
         bootstrap = gr.Slider(0, 2000, value=200, step=100, label="bootstrap resamples (subject-level CI)")
     run = gr.Button("Evaluate", variant="primary")
-    note = gr.Markdown()
+    note = gr.Markdown(elem_id="eval-note")
     table = gr.Dataframe(label="Metrics", interactive=False, elem_id="metrics-table")
     conf = gr.Plot(label="Confusion matrices", elem_id="confusion-plot")
     curves = gr.Plot(label="ROC and risk-coverage")
-    gallery = gr.Gallery(label="Most confident mistakes", columns=6, height=260)
+    # a numeric height: "auto" keeps Gradio's 450 px minimum, mostly empty for a few small crops
+    gallery = gr.Gallery(label="Most confident mistakes", columns=6, fit_columns=False, height=280)
     files = gr.File(label="Downloads", file_count="multiple", interactive=False)
     return run, [models, dataset, zip_file, bootstrap], [note, table, conf, curves, gallery, files]
 
@@ -264,12 +291,15 @@ def threshold(state, model, low, high):
     """Band statistics from cached probabilities (no model runs): fast enough to follow a slider."""
     if not state or model not in state.get("cache", {}).get("proba", {}):
         raise gr.Error("Run an evaluation first (Evaluate tab), then tune its models here.", print_exception=False)
-    s = workbench.threshold_stats(state["cache"], model, float(low), float(high))
-    text = (f"**band [{min(low, high):.3f}, {max(low, high):.3f}]** · coverage **{_pct(s['coverage'])}%** · "
-            f"accuracy on accepted **{_pct(s['accepted_accuracy'])}%** · closed recall (accepted) "
-            f"{_pct(s['closed_recall_accepted'])}% · uncertain {s['n_uncertain']} of {s['n']} · rejected open "
-            f"{_pct(s['rejection_rate']['open'])}%, closed {_pct(s['rejection_rate']['closed'])}%")
-    subsets = pd.DataFrame([{**r, "rejected %": _pct(r.pop("rejected"))} for r in s["subset_rejection"]])
+    low, high = float(low), float(high)
+    s = workbench.threshold_stats(state["cache"], model, low, high)
+    text = (f"**{model}** · band **[{min(low, high):.3f}, {max(low, high):.3f}]** · coverage "
+            f"**{_pct_text(s['coverage'])}** · accuracy on accepted **{_pct_text(s['accepted_accuracy'])}** · "
+            f"closed recall (accepted) {_pct_text(s['closed_recall_accepted'])} · uncertain {s['n_uncertain']} of "
+            f"{s['n']} · rejected open {_pct_text(s['rejection_rate']['open'])}, closed "
+            f"{_pct_text(s['rejection_rate']['closed'])}")
+    subsets = pd.DataFrame([{"factor": r["factor"], "value": r["value"], "n": r["n"], "rejected %": _pct(r["rejected"])}
+                            for r in s["subset_rejection"]], columns=["factor", "value", "n", "rejected %"])
     risk = None if s["selective_risk"] is None else s["selective_risk"]
     fig = go.Figure()
     cache = state["cache"]
@@ -286,6 +316,14 @@ def threshold(state, model, low, high):
     fig.update_layout(template="plotly_white", height=300, xaxis_title="coverage", yaxis_title="selective risk",
                       margin=dict(l=50, r=20, t=30, b=40))
     return text, subsets, fig, {k2: v for k2, v in s.items() if k2 != "subset_rejection"}
+
+
+def threshold_live(state, model, low, high):
+    """The sliders' live update: like `threshold`, but before any evaluation it says so in the text (no pop-up)."""
+    if not state or model not in state.get("cache", {}).get("proba", {}):
+        return ("*Run an evaluation first (Evaluate tab), then tune its models here.*", gr.skip(), gr.skip(),
+                gr.skip())
+    return threshold(state, model, low, high)
 
 
 def suggest(state, model, target):
@@ -326,19 +364,26 @@ def build_threshold_tab(state):
         export_btn = gr.Button("Export uncertain images (CSV)")
     stats = gr.Markdown(elem_id="band-stats")
     with gr.Row():
-        rc = gr.Plot(label="Risk-coverage")
-        subsets = gr.Dataframe(label="Rejection per subset", interactive=False)
+        with gr.Column():
+            rc = gr.Plot(label="Risk-coverage")
+        with gr.Column():
+            subsets = gr.Dataframe(label="Rejection per subset", interactive=False)
+            csv_out = gr.File(label="Uncertain images (CSV)", interactive=False, height=120)
     raw = gr.JSON(visible=False)
-    csv_out = gr.File(label="Uncertain images", interactive=False)
     ins, outs = [state, model, low, high], [stats, subsets, rc, raw]
-    low.release(threshold, ins, outs, api_name="threshold", show_progress="hidden")
-    high.release(threshold, ins, outs, api_name=False, show_progress="hidden")
-    model.change(reset_band, model, [low, high], api_name="reset_band")
-    suggest_btn.click(suggest, [state, model, target], [low, high], api_name="suggest_band").then(
-        threshold, ins, outs, api_name=False)
-    reset_btn.click(reset_band, model, [low, high], api_name=False).then(threshold, ins, outs, api_name=False)
+    live = dict(trigger_mode="always_last", show_progress="hidden")
+    # `change` follows every move (pointer, keyboard, typed number, and values set by suggest/reset/evaluate);
+    # `release` (pointer up, number box left) is the public endpoint and reports a missing evaluation as an error
+    low.change(threshold_live, ins, outs, api_name=False, **live)
+    high.change(threshold_live, ins, outs, api_name=False, **live)
+    low.release(threshold, ins, outs, api_name="threshold", **live)
+    high.release(threshold, ins, outs, api_name=False, **live)
+    model.change(reset_band, model, [low, high], api_name=False).then(threshold_live, ins, outs, api_name=False,
+                                                                      **live)
+    suggest_btn.click(suggest, [state, model, target], [low, high], api_name="suggest_band")
+    reset_btn.click(reset_band, model, [low, high], api_name="reset_band")
     export_btn.click(export_uncertain, ins, csv_out, api_name="export_uncertain")
-    return model
+    return model, low, high, ins, outs
 
 
 # ---------------------------------------------------------------- robustness
@@ -390,10 +435,10 @@ def build_robustness_tab(choices):
         zip_file = gr.File(label="...or upload a .zip", file_types=[".zip"], type="filepath")
         n = gr.Slider(20, 2000, value=200, step=20, label="images per sweep level")
     run = gr.Button("Run robustness", variant="primary")
-    note = gr.Markdown()
+    note = gr.Markdown(elem_id="robustness-note")
     table = gr.Dataframe(label="Subsets", interactive=False)
     bars = gr.Plot(label="Closed recall per subset")
-    sweeps = gr.Plot(label="Sweeps")
+    sweeps = gr.Plot(label="Sweeps", elem_id="robustness-sweeps")
     raw = gr.JSON(visible=False)
     run.click(robustness, [models, dataset, zip_file, n], [note, table, bars, sweeps, raw], api_name="robustness")
 
@@ -433,12 +478,13 @@ with gr.Blocks(title="eyebench") as demo:
         with gr.Tab("Evaluate", id="evaluate"):
             run_eval, eval_in, eval_out = build_evaluate_tab(CHOICES)
         with gr.Tab("Threshold", id="threshold"):
-            band_model = build_threshold_tab(eval_state)
+            band_model, band_low, band_high, band_in, band_out = build_threshold_tab(eval_state)
         with gr.Tab("Robustness", id="robustness"):
             build_robustness_tab(CHOICES)
         with gr.Tab("Models", id="models"):
             build_models_tab()
-    run_eval.click(evaluate, eval_in, [*eval_out, eval_state, band_model], api_name="evaluate")
+    run_eval.click(evaluate, eval_in, [*eval_out, eval_state, band_model, band_low, band_high],
+                   api_name="evaluate").success(threshold, band_in, band_out, api_name=False, show_progress="hidden")
 demo.queue(default_concurrency_limit=2, max_size=64)
 
 if __name__ == "__main__":

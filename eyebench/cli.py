@@ -144,9 +144,11 @@ def cmd_bench(args) -> int:
 
 
 def cmd_summary(args) -> int:
-    from .models.summary import results_table
+    from .models.summary import model_table, results_table
 
     print(results_table(args.checkpoints))
+    print()
+    print(model_table(args.checkpoints))
     return 0
 
 

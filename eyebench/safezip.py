@@ -5,6 +5,7 @@ import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from .config import IMAGE_EXTENSIONS
@@ -47,9 +48,19 @@ def extract_zip(path, dest=None, max_entries: int = MAX_ENTRIES, max_total: int 
                 skipped.append((name, reason))
                 continue
             target = out.joinpath(*PurePosixPath(name).parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(info) as src, open(target, "wb") as dst:
-                copied = _copy_limited(src, dst, MAX_ENTRY_BYTES)
+            try:  # a hostile or damaged entry costs that entry, never the whole upload
+                target.parent.mkdir(parents=True, exist_ok=True)
+                dst = open(target, "wb")
+            except OSError as exc:  # e.g. `a.png` and `a.png/b.png` in one archive
+                skipped.append((name, f"cannot be written ({exc.strerror or exc}): not extracted"))
+                continue
+            try:
+                with dst, zf.open(info) as src:
+                    copied = _copy_limited(src, dst, MAX_ENTRY_BYTES)
+            except (zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError, zlib.error) as exc:
+                target.unlink(missing_ok=True)  # bad CRC, truncated data, unsupported compression
+                skipped.append((name, f"cannot be read ({exc}): not extracted"))
+                continue
             if copied < 0:
                 target.unlink(missing_ok=True)
                 skipped.append((name, f"entry larger than {MAX_ENTRY_BYTES:,} bytes when expanded"))
@@ -63,6 +74,8 @@ def _refuse(info: zipfile.ZipInfo) -> str | None:
         return "unsafe path (absolute or '..'): not extracted"
     if stat.S_ISLNK(info.external_attr >> 16):
         return "symbolic link: not extracted"
+    if info.flag_bits & 0x1:
+        return "encrypted (needs a password): not extracted"
     suffix = PurePosixPath(name).suffix.lower()
     if suffix in (".zip", ".tar", ".gz", ".tgz", ".7z", ".rar"):
         return "nested archive: ignored"

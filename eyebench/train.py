@@ -277,7 +277,9 @@ def run_training(model: str, data: list[str], out: str, epochs: int = 20, batch_
                     if teachers else None},
         "data": dataset.report(),
         "split": {**split, "seed": seed, "val_frac": val_frac, "test_frac": test_frac,
-                  "n_images": {k: len(v[1]) for k, v in parts.items()}},
+                  "n_images": {k: len(v[1]) for k, v in parts.items()},
+                  "by_source": {src: {k: sorted({s.subject for s in v[1].samples if s.source == src}) for k, v in parts.items()}
+                                for src in dataset.sources}},
         "calibration": calibration,
         "metrics": {"val": _strip(val_eval), "test": _strip(test_eval)},
     }

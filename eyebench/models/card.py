@@ -36,10 +36,16 @@ def model_card(config: dict) -> str:
     if config.get("train_command"):
         lines += ["## How it was trained", "```", config["train_command"], "```", ""]
     tr = config.get("trained") or {}
-    if tr:
-        lines += [f"Seed {tr.get('seed')}, epochs run {tr.get('epochs_run')}, batch {tr.get('batch_size')}, "
-                  f"learning rate {tr.get('lr')}, {tr.get('seconds')} s on the training machine. "
-                  f"Temperature (fitted on validation subjects): {config.get('temperature', 1.0):.3f}.", ""]
+    if tr and config.get("family") == "torch":
+        lines += [f"Seed {tr.get('seed')}, {tr.get('epochs_run')} epochs run (best epoch by validation kept), batch "
+                  f"{tr.get('batch_size')}, peak learning rate {tr.get('lr')}, augmentation strength "
+                  f"{tr.get('aug_strength', 1.0)}, initialisation: {tr.get('initialisation', 'random')}; "
+                  f"{tr.get('seconds')} s on the training machine (2 CPU cores)."
+                  + (f" Distilled from {', '.join(tr['distillation']['teachers'])} (alpha {tr['distillation']['alpha']}, "
+                     f"temperature {tr['distillation']['temperature']})." if tr.get("distillation") else ""), ""]
+    elif tr:
+        lines += [f"Seed {tr.get('seed')}; SVM C chosen on validation balanced accuracy: "
+                  f"{config.get('model_args', {}).get('C')}; {tr.get('seconds')} s on the training machine.", ""]
     cal = config.get("calibration")
     if cal:
         band = cal["band"]
@@ -64,10 +70,12 @@ def model_card(config: dict) -> str:
         lines += ["## Data split (person-disjoint)",
                   f"Subjects are split with seed {split.get('seed')}; no subject is in two splits. "
                   f"Images: {split.get('n_images')}.", ""]
-        for part in ("train", "val", "test"):
-            ids = split.get(part, [])
-            shown = ", ".join(ids[:40]) + (f", ... ({len(ids)} in all)" if len(ids) > 40 else "")
-            lines.append(f"- **{part}** ({len(ids)} subjects): {shown}")
+        by_source = split.get("by_source") or {"all": {p: split.get(p, []) for p in ("train", "val", "test")}}
+        for source, parts in by_source.items():
+            for part in ("train", "val", "test"):
+                ids = parts.get(part, [])
+                shown = ", ".join(ids[:30]) + (f", ... ({len(ids)} in all)" if len(ids) > 30 else "")
+                lines.append(f"- `{source}` **{part}** ({len(ids)} subjects): {shown}")
         lines += ["", "The full lists are in `config.json` (`split`) and `split.json`.", ""]
     data = config.get("data")
     if data:

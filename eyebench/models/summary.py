@@ -1,4 +1,4 @@
-"""A markdown results table built from checkpoint configs (the README's table comes from here)."""
+"""Markdown tables built from checkpoint configs (the README's tables come from here)."""
 from __future__ import annotations
 
 from .checkpoint import read_config
@@ -9,9 +9,9 @@ def _pct(v) -> str:
 
 
 def results_table(directories) -> str:
-    """One row per checkpoint and data source: person-disjoint test metrics recorded at training time."""
-    lines = ["| model | params | test data | n | accuracy % | closed recall % | open recall % | worst test subject |",
-             "|---|---:|---|---:|---:|---:|---:|---|"]
+    """Per checkpoint and data source: person-disjoint test metrics recorded at training time."""
+    lines = ["| model | test data | n | accuracy % | closed recall % | open recall % | worst test subject (n >= 20) |",
+             "|---|---|---:|---:|---:|---:|---|"]
     for d in directories:
         cfg = read_config(d)
         test = (cfg.get("metrics") or {}).get("test")
@@ -20,7 +20,26 @@ def results_table(directories) -> str:
         ws = test.get("worst_subject") or {}
         worst = f"{ws.get('subject')} ({_pct(ws.get('accuracy'))}%, n={ws.get('n')})" if ws else "-"
         for src, m in [("all", test["overall"])] + sorted(test.get("per_source", {}).items()):
-            lines.append(f"| {cfg['architecture']} | {cfg.get('num_parameters', 0):,} | {src} | {m['n']} | "
-                         f"{_pct(m['accuracy'])} | {_pct(m['recall_closed'])} | {_pct(m['recall_open'])} | "
-                         f"{worst if src == 'all' else ''} |")
+            lines.append(f"| {cfg['architecture']} | {src} | {m['n']} | {_pct(m['accuracy'])} | "
+                         f"{_pct(m['recall_closed'])} | {_pct(m['recall_open'])} | {worst if src == 'all' else ''} |")
+    return "\n".join(lines)
+
+
+def model_table(directories) -> str:
+    """Per checkpoint: size, cost, calibration, the band's coverage and accuracy on test, and measured speed."""
+    lines = ["| model | params | MFLOPs/img | ECE val (before -> after T) | band | test coverage % | "
+             "test accuracy on accepted % | batch img/s | single ms |", "|---|---:|---:|---|---|---:|---:|---:|---:|"]
+    for d in directories:
+        cfg = read_config(d)
+        cal = cfg.get("calibration") or {}
+        band = ((cfg.get("metrics") or {}).get("test") or {}).get("band") or {}
+        bench = cfg.get("bench") or {}
+        flops = cfg.get("flops_per_image")
+        b = cfg.get("uncertain_band")
+        lines.append(
+            f"| {cfg['architecture']} | {cfg.get('num_parameters', 0):,} | {'-' if not flops else f'{flops / 1e6:.1f}'} | "
+            + (f"{cal['ece_before']:.4f} -> {cal['ece_after']:.4f}" if cal else "-") + " | "
+            + (f"[{b[0]:.3f}, {b[1]:.3f}]" if b else "-") + f" | {_pct(band.get('coverage'))} | "
+            + ("-" if band.get("selective_risk") is None else _pct(1 - band["selective_risk"])) + " | "
+            + (f"{bench['batch_images_per_second']:.0f} | {bench['single_ms_per_image']:.2f}" if bench else "- | -") + " |")
     return "\n".join(lines)
