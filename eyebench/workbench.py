@@ -10,7 +10,7 @@ import numpy as np
 from .config import CLASS_NAMES, CLOSED
 from .data.dataset import Dataset, load_images, scan_folder
 from .evaluate.analysis import analyse_models
-from .evaluate.robustness import model_key
+from .evaluate.robustness import model_keys
 from .evaluate.thresholds import DECISION_NAMES, apply_band, band_metrics, fit_band
 from .explain.overlay import overlay
 from .faces import draw_eyes, find_eyes
@@ -109,7 +109,8 @@ def evaluate_models(models: dict, dataset: Dataset, bootstrap: int = 200, sweeps
     """Analysis of the chosen models, plus per-image probabilities cached for the threshold tab."""
     chosen = list(models.values())
     result = analyse_models(chosen, dataset, bootstrap=bootstrap, sweeps=sweeps, sweep_max=sweep_max, progress=False)
-    result["models"] = {name: result["models"][model_key(clf)] for name, clf in models.items()}
+    keys = model_keys(chosen)  # the analysis names models by checkpoint; the app by its own names
+    result["models"] = {name: result["models"][key] for name, key in zip(models, keys)}
     _, kept = load_images(dataset, 96, 3, progress=False)
     cache = {"y": kept.labels, "subjects": kept.subjects, "paths": [s.path for s in kept.samples],
              "meta": [s.meta for s in kept.samples], "proba": {}}

@@ -116,12 +116,20 @@ def write_broken_files(folder: Path, subject: int = 99) -> dict[str, Path]:
     return files
 
 
-def prepared_arrays(records: list[dict], size: int = 64) -> tuple[np.ndarray, np.ndarray]:
-    """uint8 (n, size, size, 1) inputs and labels for the given records (as `load_images` would give)."""
+def prepared_arrays(records: list[dict], size: int = 64, channels: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 (n, size, size, channels) inputs and labels for the given records (as `load_images` would give)."""
     from eyebench.data.images import decode_image, to_model_input
 
-    x = np.stack([to_model_input(decode_image(r["path"]), size, 1) for r in records])
+    x = np.stack([to_model_input(decode_image(r["path"]), size, channels) for r in records])
     return x, np.array([r["label"] for r in records], dtype=np.int64)
+
+
+def dataset_of(records: list[dict], source: str = "mrl"):
+    """An in-memory `Dataset` of the given records (subject and label from the record, MRL-like metadata)."""
+    from eyebench.data.dataset import Dataset, Sample
+
+    return Dataset([Sample(str(r["path"]), r["label"], r["subject"], source,
+                           {"glasses": r["glasses"], "angle": r["angle"]}) for r in records])
 
 
 def real_data_dir(name: str) -> Path:
@@ -200,3 +208,14 @@ def untrained_cnn():
 
     torch.manual_seed(0)
     return create_classifier("small_cnn")
+
+
+@pytest.fixture(scope="session")
+def svm_checkpoint(fitted_svm, tmp_path_factory) -> Path:
+    """The fitted SVM saved as a checkpoint folder, with the split it was fitted on (s0001-4 / s0005 / s0006)."""
+    out = tmp_path_factory.mktemp("ckpt") / "lbp_hog_svm"
+    fitted_svm.info = {"split": {"train": ["s0001", "s0002", "s0003", "s0004"], "val": ["s0005"], "test": ["s0006"]}}
+    fitted_svm.uncertain_band = [0.3, 0.7]
+    fitted_svm.save_pretrained(out)
+    fitted_svm.info, fitted_svm.uncertain_band = {}, None  # the session fixture stays as it was
+    return out

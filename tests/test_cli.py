@@ -1,5 +1,5 @@
-"""End-to-end CLI on the synthetic data: train, evaluate (JSON contract, layouts, --split, broken files),
-predict and bench."""
+"""End-to-end CLI on the synthetic data: train, evaluate (JSON contract, layouts, --split, broken files, --bootstrap),
+predict, bench, robustness, explain, triage, cv and summary (report and export: test_report.py, test_export.py)."""
 import json
 import shutil
 import subprocess
@@ -207,3 +207,144 @@ def test_python_m_eyebench_entry_point(trained_cnn, records):
                            str(records[1]["path"])], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith(str(records[1]["path"]) + "\tsmall_cnn\t")
+
+
+# -- evaluate --bootstrap, robustness, explain, triage, cv, summary ---------------------------------------
+def test_evaluate_bootstrap(capsys, tmp_path, trained_cnn, mrl_dir):
+    result, out = evaluate(capsys, tmp_path, trained_cnn, mrl_dir, extra=["--bootstrap", "50"])
+    row = result["models"][0]
+    ci = row["bootstrap_accuracy"]
+    assert ci["n_boot"] == 50 and ci["n_subjects"] == N_SUBJECTS and ci["note"] is None
+    assert ci["estimate"] == row["accuracy"] and ci["low"] <= row["accuracy"] <= ci["high"]
+    assert f"accuracy 95% CI over subjects [{100 * ci['low']:.2f}%, {100 * ci['high']:.2f}%]" in out
+    assert "(6 subjects, 50 resamples)" in out
+
+
+SWEEP_NAMES = {"rotation_deg", "yaw_deg", "glasses", "blur_sigma", "gamma", "noise_sigma", "jpeg_quality",
+               "downscale_px"}
+
+
+def test_robustness_json_and_csv(capsys, tmp_path, trained_cnn, synthetic):
+    import csv
+
+    json_file, csv_dir = tmp_path / "rob.json", tmp_path / "csv"
+    rc, out, err = run(capsys, "robustness", "--model", trained_cnn, "--data", synthetic["manifest"],
+                       "--json", json_file, "--csv", csv_dir, "--sweep-images", "6")
+    assert rc == 0, err
+    res = json.loads(json_file.read_text())
+    assert set(res) == {"models", "sweeps", "data"}
+    model = res["models"]["small_cnn"]
+    assert model["n"] == N_IMAGES and 0 <= model["accuracy"] <= 1
+    factors = {r["factor"] for r in model["subsets"]}
+    assert factors == {"glasses", "angle", "source"}  # the manifest's extra columns are subsets
+    assert all("rejection_rate" in r for r in model["subsets"])  # the checkpoint's band is applied
+    sweeps = res["sweeps"]
+    assert set(sweeps["sweeps"]) == SWEEP_NAMES and sweeps["n"] == 6 and "head-angle" in sweeps["note"]
+    for block in sweeps["sweeps"].values():
+        assert len(block["models"]["small_cnn"]["accuracy"]) == len(block["levels"])
+    with open(csv_dir / "subsets.csv", newline="") as fh:
+        subsets = list(csv.DictReader(fh))
+    with open(csv_dir / "sweeps.csv", newline="") as fh:
+        sweep_rows = list(csv.DictReader(fh))
+    assert len(subsets) == len(model["subsets"]) and subsets[0]["model"] == "small_cnn"
+    assert len(sweep_rows) == sum(len(b["levels"]) for b in sweeps["sweeps"].values())
+    assert {r["sweep"] for r in sweep_rows} == SWEEP_NAMES
+    assert "glasses=yes" in out and "accuracy % per level" in out and "CSV files in" in out
+
+
+def test_robustness_on_the_test_split(capsys, tmp_path, trained_cnn, mrl_dir):
+    json_file = tmp_path / "rob.json"
+    rc, _, err = run(capsys, "robustness", "--model", trained_cnn, "--data", mrl_dir, "--split", "test",
+                     "--json", json_file, "--sweep-images", "4")
+    assert rc == 0, err
+    res = json.loads(json_file.read_text())
+    test_subjects = json.loads((trained_cnn / "config.json").read_text())["split"]["test"]
+    assert res["data"]["n_subjects"] == len(test_subjects)
+    assert res["models"]["small_cnn"]["n"] == res["data"]["n_read"] < N_IMAGES
+
+
+def test_explain_writes_a_strip(capsys, tmp_path, trained_cnn, svm_checkpoint, records):
+    import cv2
+
+    out_png = tmp_path / "maps.png"
+    rc, out, err = run(capsys, "explain", "--model", trained_cnn, "--model", svm_checkpoint, records[0]["path"],
+                       "--out", out_png)
+    assert rc == 0, err
+    strip = cv2.imread(str(out_png))
+    assert strip.shape == (160, 3 * 160, 3)  # the input, then one overlay per model
+    assert not np.array_equal(strip[:, :160], strip[:, 160:320])
+    lines = [line for line in out.splitlines() if "deletion AUC" in line]
+    assert [line.split(":")[0] for line in lines] == ["small_cnn", "lbp_hog_svm"]
+
+
+def test_explain_unreadable_image(capsys, tmp_path, trained_cnn):
+    broken = write_broken_files(tmp_path)["truncated"]
+    rc, _, err = run(capsys, "explain", "--model", trained_cnn, broken, "--out", tmp_path / "x.png")
+    assert rc == 2 and "error" in err and not (tmp_path / "x.png").exists()
+
+
+def test_triage_csv(capsys, tmp_path, trained_cnn, mrl_dir):
+    import csv
+
+    from eyebench import load_classifier
+    from eyebench.evaluate.thresholds import apply_band
+
+    csv_file = tmp_path / "triage.csv"
+    rc, out, err = run(capsys, "triage", "--model", trained_cnn, "--data", mrl_dir, "--csv", csv_file)
+    assert rc == 0, err
+    with open(csv_file, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    band = load_classifier(trained_cnn).uncertain_band
+    for r in rows:
+        p = float(r["p_closed"])
+        wrong = (p >= 0.5) != (r["label"] == "closed")
+        uncertain = apply_band([p], band)[0] == 2
+        assert wrong or uncertain
+        assert r["reason"] == ("misclassified" if wrong else "uncertain")
+    assert [float(r["p_true_class"]) for r in rows] == sorted(float(r["p_true_class"]) for r in rows)
+    assert f"{len(rows)} of {N_IMAGES} images listed" in out
+
+
+def test_cv_two_folds(capsys, tmp_path, mrl_dir):
+    json_file, out_dir = tmp_path / "cv.json", tmp_path / "cv"
+    rc, out, err = run(capsys, "cv", "small_cnn", "--data", mrl_dir, "--out", out_dir, "--folds", "2", "--epochs", "1",
+                       "--batch-size", "32", "--model-arg", "widths=[4,4,8,8]", "--json", json_file)
+    assert rc == 0, err
+    res = json.loads(json_file.read_text())
+    assert res["k"] == 2 and len(res["folds"]) == 2
+    tests = [set(f["test_subjects"]) for f in res["folds"]]
+    assert not tests[0] & tests[1] and tests[0] | tests[1] == {f"s{i:04d}" for i in range(1, N_SUBJECTS + 1)}
+    assert sum(f["n"] for f in res["folds"]) == N_IMAGES  # every image is tested exactly once
+    accs = [f["accuracy"] for f in res["folds"]]
+    assert res["accuracy_mean"] == pytest.approx(np.mean(accs)) and res["accuracy_std"] == pytest.approx(np.std(accs, ddof=1))
+    assert res["worst_fold"]["accuracy"] == min(accs)
+    assert res["worst_subject"]["subject"] in tests[0] | tests[1]
+    for i in (1, 2):
+        cfg = json.loads((out_dir / f"fold_{i}" / "config.json").read_text())
+        assert sorted(cfg["split"]["test"]) == sorted(res["folds"][i - 1]["test_subjects"])
+    assert "fold 1:" in out and "fold 2:" in out and "over 2 folds" in out
+
+
+def markdown_tables(text: str) -> list[list[dict]]:
+    """The markdown tables in `text`, each as a list of {column header: cell} rows."""
+    tables = []
+    for block in text.strip().split("\n\n"):
+        lines = [line for line in block.splitlines() if line.startswith("|")]
+        if len(lines) < 2 or not lines[1].startswith("|-"):
+            continue
+        cells = [[c.strip() for c in line.strip().strip("|").split("|")] for line in lines]
+        tables.append([dict(zip(cells[0], row)) for row in cells[2:]])
+    return tables
+
+
+def test_summary_table(capsys, trained_cnn, svm_checkpoint):
+    rc, out, _ = run(capsys, "summary", trained_cnn, svm_checkpoint)
+    assert rc == 0
+    results = markdown_tables(out)[0]
+    test = json.loads((trained_cnn / "config.json").read_text())["metrics"]["test"]
+    # the CNN's test subjects, all data then per source; the SVM checkpoint stores no test metrics: no row
+    assert [(r["model"], r["test data"]) for r in results] == [("small_cnn", "all"), ("small_cnn", "mrl")]
+    assert int(results[0]["n"]) == test["overall"]["n"]
+    assert results[0]["accuracy %"] == f"{100 * test['overall']['accuracy']:.2f}"
+    worst = next(v for k, v in results[0].items() if k.startswith("worst test subject"))
+    assert worst.startswith(test["worst_subject"]["subject"])

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import eyebench.data.dataset as dataset_mod
-from conftest import (CLASS_FOLDERS, IMAGES_PER_SUBJECT, N_SUBJECTS, PERSONS, write_broken_files, write_manifest,
-                      write_png)
+from conftest import (CLASS_FOLDERS, IMAGES_PER_SUBJECT, N_SUBJECTS, PERSONS, dataset_of, write_broken_files,
+                      write_manifest, write_png)
 from eyebench.config import CLOSED, OPEN
 from eyebench.data.dataset import class_from_folder, load_dataset, load_images, parse_label, scan_folder
 
@@ -221,6 +221,26 @@ def test_damaged_cache_is_rebuilt(tmp_path, records, isolated_cache):
         f.write_bytes(b"garbage")
     again, _ = load_images(ds, 64, 1, progress=False)
     assert np.array_equal(first, again)
+
+
+def test_cache_write_survives_a_concurrent_writer(records, isolated_cache, monkeypatch):
+    """Two torchrun ranks (or two app users) decoding the same data at once: each writes its own temp file."""
+    ds = dataset_of(records[:6])
+    real_replace = dataset_mod.os.replace
+    raced = []
+
+    def replace(src, dst):  # the other writer saves and renames between our save and our rename
+        if not raced:
+            raced.append(src)
+            load_images(ds, 32, 1, progress=False)
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(dataset_mod.os, "replace", replace)
+    arrays, kept = load_images(ds, 32, 1, progress=False)
+    monkeypatch.undo()
+    assert raced and arrays.shape == (6, 32, 32, 1) and len(kept) == 6
+    np.testing.assert_array_equal(load_images(ds, 32, 1, progress=False)[0], arrays)  # the cache reads back
+    assert not [p.name for p in isolated_cache.iterdir() if "tmp" in p.name]  # no temp file left behind
 
 
 def test_subset_keeps_skipped(mrl_dir):

@@ -1,4 +1,5 @@
-"""Explanation maps: Grad-CAM for small_cnn and occlusion for lbp_hog_svm, at the input's own size."""
+"""Explanation maps of every family (Grad-CAM for CNNs and ViTs, feature contributions for the SVM, occlusion),
+deletion curves and overlays; maps always have the input's own size."""
 import numpy as np
 import pytest
 
@@ -46,3 +47,109 @@ def test_occlusion_works_for_torch_models_too(untrained_cnn):
 def test_gradcam_function_matches_method(untrained_cnn):
     image = eye((64, 64))
     np.testing.assert_allclose(gradcam_map(untrained_cnn, image, 1), untrained_cnn.explain(image, 1), atol=1e-6)
+
+
+# -- every family through the same `explain` call ---------------------------------------------------------
+def tiny_model(name):
+    """Seed-fixed, untrained (small) torch models; `fitted_svm` stands for the SVM."""
+    import torch
+
+    from eyebench import create_classifier
+
+    torch.manual_seed(0)
+    kw = {"tiny": True} if name.startswith("dinov2") else {"depth": 2} if name == "vit_scratch" else {}
+    return create_classifier(name, **kw)
+
+
+@pytest.fixture(params=["small_cnn", "lbp_hog_svm", "resnet18", "vit_scratch", "dinov2_vits14"])
+def any_model(request, fitted_svm):
+    return fitted_svm if request.param == "lbp_hog_svm" else tiny_model(request.param)
+
+
+def test_maps_fit_the_input_and_differ_between_images(any_model):
+    rng = np.random.default_rng(11)
+    open_eye, closed_eye = draw_eye(True, rng, 64), draw_eye(False, rng, 64)
+    maps = [any_model.explain(im) for im in (open_eye, closed_eye)]
+    for heat in maps:
+        assert_valid_map(heat, (64, 64))
+        assert heat.max() == pytest.approx(1.0)  # scaled to [0, 1], not all zeros
+    assert np.abs(maps[0] - maps[1]).mean() > 0.01  # the map depends on the image
+    # any size, gray or RGB: the map has the input's (H, W)
+    assert_valid_map(any_model.explain(eye((50, 44, 3))), (50, 44))
+    assert_valid_map(any_model.explain(eye((90, 70))), (90, 70))
+
+
+@pytest.mark.parametrize("name, prefix, grid", [("vit_scratch", 1, 8), ("dinov2_vits14", 5, 5)])
+def test_vit_gradcam_drops_every_prefix_token(name, prefix, grid):
+    import torch
+
+    clf = tiny_model(name)
+    assert clf.net.num_prefix_tokens == prefix  # DINOv2 with registers: cls + 4 register tokens
+    assert [type(m).__name__ for m in clf.cam_layers()] == ["LayerNorm"]
+    assert clf.cam_layers()[0] is clf.net.blocks[-1].norm1
+    assert all(not blk.attn.fused_attn for blk in clf.net.blocks)
+    dim = clf.net.embed_dim
+    tokens = torch.arange(2 * (prefix + grid * grid) * dim, dtype=torch.float32).view(2, prefix + grid * grid, dim)
+    tokens[:, :prefix] = -1.0  # mark the prefix tokens
+    maps = clf.cam_reshape(tokens)
+    assert maps.shape == (2, dim, grid, grid)
+    assert (maps >= 0).all()  # no prefix token made it into the spatial map
+    # patch (row 0, col 1) is the token right after the prefix tokens and patch (0, 0)
+    assert torch.equal(maps[0, :, 0, 1], tokens[0, prefix + 1])
+
+
+def test_svm_map_is_a_signed_feature_contribution(fitted_svm):
+    from eyebench.explain import occlusion_map
+
+    image = eye((64, 64))  # the model's own input size: no resizing blurs the supports
+    closed, opened = fitted_svm.explain(image, target=1), fitted_svm.explain(image, target=0)
+    # evidence for "closed" is evidence against "open": the two maps never overlap
+    assert closed.max() > 0 and opened.max() > 0
+    assert not ((closed > 0) & (opened > 0)).any()
+    assert not np.allclose(closed, occlusion_map(fitted_svm, image, target=1))  # not an occlusion map
+
+
+def test_deletion_curve(untrained_cnn):
+    from eyebench.explain import deletion_curve
+
+    image = eye((64, 64))
+    heat = untrained_cnn.explain(image)
+    d = deletion_curve(untrained_cnn, image, heat, steps=5)
+    assert set(d) == {"target", "fractions", "saliency", "random", "auc_saliency", "auc_random"}
+    assert d["target"] in (0, 1)
+    assert d["fractions"] == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert len(d["saliency"]) == len(d["random"]) == 6
+    assert all(0.0 <= v <= 1.0 for v in d["saliency"] + d["random"])
+    p0 = untrained_cnn.predict_proba([image])[0, d["target"]]
+    assert d["saliency"][0] == pytest.approx(p0, abs=1e-6) and d["random"][0] == pytest.approx(p0, abs=1e-6)
+    assert d["saliency"][-1] == pytest.approx(d["random"][-1])  # everything removed: the same image
+    assert d["auc_saliency"] == pytest.approx(np.mean(d["saliency"])) and 0 <= d["auc_random"] <= 1
+
+
+@pytest.mark.parametrize("shape", [(40, 30), (40, 30, 1), (40, 30, 3), (40, 30, 4)])
+def test_overlay_is_rgb_uint8(shape):
+    from eyebench.explain import overlay
+
+    image = np.full(shape, 100, np.uint8)
+    heat = np.zeros((7, 9), np.float32)
+    heat[3, 4] = 1.0
+    out = overlay(image, heat)
+    assert out.shape == (40, 30, 3) and out.dtype == np.uint8
+    assert not (out == out[0, 0]).all()  # the hot spot shows
+    plain = overlay(image, heat, alpha=0.0)
+    assert (plain == 100).all()
+
+
+def test_png_data_uri_round_trip():
+    import base64
+
+    import cv2
+
+    from eyebench.explain import png_data_uri
+
+    rgb = np.zeros((20, 30, 3), np.uint8)
+    rgb[..., 0] = 255  # red
+    uri = png_data_uri(rgb, size=48)
+    assert uri.startswith("data:image/png;base64,")
+    back = cv2.imdecode(np.frombuffer(base64.b64decode(uri.split(",", 1)[1]), np.uint8), cv2.IMREAD_COLOR)
+    assert back.shape == (48, 48, 3) and (back[..., 2] == 255).all() and (back[..., :2] == 0).all()  # BGR on disk

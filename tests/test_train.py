@@ -1,16 +1,14 @@
-"""Training helpers: OneCycle warm-up, balanced sampling weights, temperature fitting, and a tiny torch run."""
+"""Training helpers: OneCycle warm-up, balanced sampling weights, temperature fitting, a tiny torch run, resume."""
+import json
+
 import numpy as np
 import pytest
 import torch
 
-from conftest import prepared_arrays
+from conftest import dataset_of, prepared_arrays
 from eyebench import create_classifier
 from eyebench.data.dataset import Dataset, Sample
 from eyebench.train import balanced_weights, fit_temperature, train_torch, warmup_fraction
-
-
-def dataset_of(records):
-    return Dataset([Sample(str(r["path"]), r["label"], r["subject"], "mrl") for r in records])
 
 
 @pytest.mark.parametrize("total_steps", [1, 2, 3, 4, 5, 6, 10, 37])
@@ -49,6 +47,57 @@ def test_resume_state_loads_safely(records, tmp_path):
     assert resumed == first  # nothing left to train: the history comes back from disk
     for k, v in clf.net.state_dict().items():
         assert torch.equal(v, again.net.state_dict()[k]), k
+
+
+class Interrupt(Exception):
+    """Stands for Ctrl-C / a killed job in the middle of a run."""
+
+
+def resume_args(records):
+    train = [r for r in records if r["subject"] <= "s0004"]
+    val = [r for r in records if r["subject"] >= "s0005"]
+    (x_tr, _), (x_va, _) = prepared_arrays(train), prepared_arrays(val)
+    return x_tr, dataset_of(train), x_va, dataset_of(val)
+
+
+def fresh_cnn():
+    torch.manual_seed(123)  # the same initial weights every time
+    return create_classifier("small_cnn", widths=[4, 4, 8, 8])
+
+
+def test_interrupted_run_resumes_exactly(records, tmp_path):
+    args, kw = resume_args(records), dict(epochs=3, batch_size=16, patience=99)
+    reference = fresh_cnn()
+    expected = train_torch(reference, *args, out=tmp_path / "ref", log=lambda *_: None, **kw)
+
+    def stop_in_epoch_2(msg):  # epoch 2 trains, then the job dies before its state is saved
+        if msg.startswith("epoch 2 "):
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        train_torch(fresh_cnn(), *args, out=tmp_path / "run", log=stop_in_epoch_2, **kw)
+    assert torch.load(tmp_path / "run" / "resume.pt", weights_only=True)["epoch"] == 1
+    messages = []
+    resumed = fresh_cnn()
+    history = train_torch(resumed, *args, out=tmp_path / "run", resume=True, log=messages.append, **kw)
+    assert any("resumed from" in m and "after epoch 1" in m for m in messages)
+    # the same batches, augmentations, dropout masks, learning rates and optimizer state as without the break
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    assert history == expected
+    for k, v in reference.net.state_dict().items():
+        assert torch.equal(v, resumed.net.state_dict()[k]), k
+
+
+def test_resume_with_more_epochs_continues(records, tmp_path):
+    args = resume_args(records)
+    first = train_torch(fresh_cnn(), *args, epochs=1, batch_size=16, out=tmp_path, log=lambda *_: None)
+    messages = []
+    history = train_torch(fresh_cnn(), *args, epochs=2, batch_size=16, out=tmp_path, resume=True,
+                          log=messages.append)
+    assert [h["epoch"] for h in history] == [1, 2] and history[0] == first[0]
+    assert any("schedule length changed (2 -> 4 steps)" in m for m in messages)
+    assert json.loads((tmp_path / "history.json").read_text()) == history
+    assert torch.load(tmp_path / "resume.pt", weights_only=True)["epoch"] == 2
 
 
 def test_balanced_weights():

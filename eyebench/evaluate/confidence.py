@@ -29,7 +29,14 @@ def subject_bootstrap(y_true, y_pred, subjects, metric=None, n_boot: int = 1000,
         pick = rng.integers(0, len(names), len(names))
         idx = np.concatenate([members[i] for i in pick])
         stats.append(metric(y_true[idx], y_pred[idx]))
-    out["low"], out["high"] = (float(v) for v in np.quantile(stats, [alpha / 2, 1 - alpha / 2]))
+    stats = np.asarray(stats, dtype=float)
+    defined = np.isfinite(stats)  # e.g. closed recall of a resample that drew no closed eye: left out, not NaN
+    if not defined.any():
+        out["note"] = "the metric is undefined on every resample"
+        return out
+    if not defined.all():
+        out["note"] = f"{int((~defined).sum())} of {n_boot} resamples left out: the metric is undefined on them"
+    out["low"], out["high"] = (float(v) for v in np.quantile(stats[defined], [alpha / 2, 1 - alpha / 2]))
     return out
 
 

@@ -1,0 +1,128 @@
+"""Robustness: subset factors from metadata (MRL names, manifest columns) and perturbation sweeps per model."""
+import copy
+
+import numpy as np
+import pytest
+
+from conftest import IMAGES_PER_SUBJECT, N_SUBJECTS, draw_eye
+from eyebench.data.dataset import Dataset, Sample, load_dataset
+from eyebench.evaluate.metrics import classification_metrics
+from eyebench.evaluate.perturbations import ANGLE_NOTE, SWEEPS
+from eyebench.evaluate.robustness import (MAX_LEVELS, model_key, model_keys, stratified_sample, subset_factors,
+                                          subset_table, sweep_models)
+
+N = N_SUBJECTS * IMAGES_PER_SUBJECT
+
+
+def proba_of(p_closed):
+    p = np.asarray(p_closed, float)
+    return np.stack([1 - p, p], axis=1)
+
+
+def test_subset_factors_from_mrl_names(mrl_dir):
+    factors = subset_factors(load_dataset(mrl_dir))
+    # every MRL metadata field except the image id, plus the source
+    assert set(factors) == {"gender", "glasses", "reflections", "lighting", "sensor", "source"}
+    assert factors["glasses"] == ["no", "yes"] and factors["gender"] == ["man", "woman"]
+    assert factors["lighting"] == ["good"] and factors["source"] == ["mrl"]
+
+
+def test_subset_factors_from_manifest_columns(synthetic):
+    factors = subset_factors(load_dataset(synthetic["manifest"]))
+    # the manifest's extra columns (glasses, angle) become factors; path/label/subject do not
+    assert set(factors) == {"glasses", "angle", "source"}
+    assert factors["angle"] == sorted(str(5 * k) for k in range(IMAGES_PER_SUBJECT))
+    assert factors["source"] == ["eyes"]
+
+
+def test_subset_factors_skip_ids_free_text_and_empty_values():
+    samples = [Sample(f"{i}.png", i % 2, f"p{i % 3}", "src",
+                      {"note": f"free text {i}", "angle": "" if i < 5 else str(i % 3), "image_id": i, "path": "x"})
+               for i in range(MAX_LEVELS + 5)]
+    factors = subset_factors(Dataset(samples))
+    assert "note" not in factors  # more than MAX_LEVELS distinct values: an id or free text
+    assert "image_id" not in factors and "path" not in factors
+    assert factors["angle"] == ["0", "1", "2"]  # empty values are not a level
+
+
+def test_subset_table(synthetic):
+    ds = load_dataset(synthetic["manifest"])
+    y = ds.labels
+    rng = np.random.default_rng(0)
+    p = np.clip(np.where(y == 1, 0.7, 0.3) + rng.normal(0, 0.25, len(y)), 0, 1)
+    rows = subset_table(ds, proba_of(p))
+    glasses = {r["value"]: r for r in rows if r["factor"] == "glasses"}
+    assert set(glasses) == {"no", "yes"}
+    assert sum(r["n"] for r in glasses.values()) == N
+    mask = np.array([s.meta["glasses"] == "yes" for s in ds.samples])
+    expected = classification_metrics(y[mask], proba_of(p[mask]))
+    row = glasses["yes"]
+    assert row["n"] == mask.sum() and row["n_open"] + row["n_closed"] == row["n"]
+    assert row["n_closed"] == int((y[mask] == 1).sum())
+    for key in ("accuracy", "recall_closed", "recall_open"):
+        assert row[key] == pytest.approx(expected[key])
+    assert "rejection_rate" not in row  # no band, no rejection
+    angle_rows = [r for r in rows if r["factor"] == "angle"]
+    assert len(angle_rows) == IMAGES_PER_SUBJECT and all(r["n"] == N_SUBJECTS for r in angle_rows)
+
+
+def test_subset_table_with_a_band():
+    samples = [Sample(f"{i}.png", i % 2, "p", "src", {"glasses": "yes" if i < 4 else "no"}) for i in range(8)]
+    p = np.array([0.1, 0.5, 0.2, 0.9, 0.45, 0.55, 0.05, 0.95])
+    rows = {(r["factor"], r["value"]): r for r in subset_table(Dataset(samples), proba_of(p), [0.3, 0.7])}
+    yes, no = rows[("glasses", "yes")], rows[("glasses", "no")]
+    assert yes["rejection_rate"] == pytest.approx(1 / 4) and yes["selective_risk"] == 0.0
+    assert no["rejection_rate"] == pytest.approx(2 / 4)
+    assert rows[("source", "src")]["rejection_rate"] == pytest.approx(3 / 8)
+
+
+def test_sweep_models_gives_one_value_per_level_and_model(untrained_cnn, fitted_svm):
+    rng = np.random.default_rng(1)
+    images = np.stack([np.repeat(draw_eye(i % 2 == 0, rng, 96)[..., None], 3, axis=2) for i in range(4)])
+    y = np.array([0, 1, 0, 1])
+    out = sweep_models([untrained_cnn, fitted_svm], images, y, progress=False)
+    assert out["note"] == ANGLE_NOTE and out["n"] == 4
+    assert set(out["sweeps"]) == set(SWEEPS) and len(SWEEPS) == 8
+    for name, block in out["sweeps"].items():
+        assert block["levels"] == list(SWEEPS[name][1])
+        assert set(block["models"]) == {"small_cnn", "lbp_hog_svm"}
+        for res in block["models"].values():
+            assert set(res) == {"accuracy", "recall_closed", "recall_open"}
+            for values in res.values():
+                assert len(values) == len(block["levels"])
+                assert all(0 <= v <= 1 for v in values)
+    # the identity levels reproduce the model's accuracy on the untouched images
+    clean = classification_metrics(y, fitted_svm.predict_proba(images))["accuracy"]
+    block = out["sweeps"]["rotation_deg"]
+    assert block["models"]["lbp_hog_svm"]["accuracy"][block["levels"].index(0)] == clean
+
+
+def test_sweep_models_with_chosen_sweeps(untrained_cnn):
+    images = np.zeros((2, 32, 32, 3), np.uint8)
+    out = sweep_models([untrained_cnn], images, np.array([0, 1]), sweeps={"blur_sigma": [0, 2]}, progress=False)
+    assert list(out["sweeps"]) == ["blur_sigma"]
+    assert out["sweeps"]["blur_sigma"]["models"]["small_cnn"]["accuracy"] == [0.5, 0.5]
+
+
+def test_models_with_the_same_folder_name_stay_apart(untrained_cnn):
+    # two checkpoints called small_cnn in different folders: each keeps its own results
+    a, b = copy.deepcopy(untrained_cnn), copy.deepcopy(untrained_cnn)
+    a.checkpoint, b.checkpoint = "runs/mrl/small_cnn", "runs/mrl_cew/small_cnn/"
+    assert model_key(a) == model_key(b) == "small_cnn"
+    assert model_keys([a, b]) == ["mrl/small_cnn", "mrl_cew/small_cnn"]
+    assert model_keys([a, a]) == ["small_cnn", "small_cnn (2)"]
+    assert model_keys([a, untrained_cnn]) == ["mrl/small_cnn", "small_cnn"]  # a registry name (no folder)
+    images = np.zeros((2, 32, 32, 3), np.uint8)
+    out = sweep_models([a, b], images, np.array([0, 1]), sweeps={"gamma": [1.0, 2.0]}, progress=False)
+    models = out["sweeps"]["gamma"]["models"]
+    assert set(models) == {"mrl/small_cnn", "mrl_cew/small_cnn"}
+    assert all(len(v) == 2 for res in models.values() for v in res.values())
+
+
+def test_stratified_sample():
+    y = np.array([0] * 90 + [1] * 10)
+    idx = stratified_sample(y, 20, seed=0)
+    assert len(idx) == 20 and (np.diff(idx) > 0).all()
+    assert (y[idx] == 1).sum() == 2  # the class ratio is kept
+    np.testing.assert_array_equal(idx, stratified_sample(y, 20, seed=0))
+    np.testing.assert_array_equal(stratified_sample(y, 500), np.arange(100))

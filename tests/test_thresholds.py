@@ -1,0 +1,103 @@
+"""The uncertain band on p(closed): applying it, its metrics, fitting it for a target risk, risk-coverage."""
+import numpy as np
+import pytest
+
+from eyebench.evaluate.thresholds import DECISION_NAMES, UNCERTAIN, apply_band, band_metrics, fit_band, risk_coverage
+
+
+def test_apply_band():
+    p = [0.0, 0.2, 0.21, 0.5, 0.79, 0.8, 1.0]
+    assert apply_band(p, [0.2, 0.8]).tolist() == [0, 0, UNCERTAIN, UNCERTAIN, UNCERTAIN, 1, 1]  # bounds inclusive
+    assert apply_band(p, None).tolist() == [0, 0, 0, 1, 1, 1, 1]  # no band: threshold 0.5
+    # an empty band is the plain 0.5 threshold (p == 0.5 is closed either way)
+    assert apply_band(p, [0.5, 0.5]).tolist() == apply_band(p, None).tolist()
+    assert DECISION_NAMES[UNCERTAIN] == "uncertain"
+
+
+def test_band_metrics_hand_computed():
+    y = np.array([0, 0, 0, 1, 1, 1])
+    p = np.array([0.1, 0.5, 0.9, 0.05, 0.6, 0.95])
+    m = band_metrics(y, p, [0.3, 0.7])
+    # accepted: 0.1 -> open (right), 0.9 -> closed (wrong), 0.05 -> open (wrong), 0.95 -> closed (right)
+    assert m["n"] == 6 and m["n_uncertain"] == 2
+    assert m["coverage"] == pytest.approx(4 / 6)
+    assert m["selective_risk"] == pytest.approx(2 / 4)
+    assert m["rejection_rate"] == {"open": pytest.approx(1 / 3), "closed": pytest.approx(1 / 3)}
+    assert m["band"] == [0.3, 0.7]
+
+
+def test_band_metrics_when_nothing_is_accepted_or_a_class_is_absent():
+    m = band_metrics([0, 1], [0.4, 0.6], [0.1, 0.9])
+    assert m["coverage"] == 0.0 and m["selective_risk"] is None and m["n_uncertain"] == 2
+    m = band_metrics([0, 0], [0.1, 0.2], [0.3, 0.7])
+    assert m["rejection_rate"] == {"open": 0.0, "closed": None}
+    assert band_metrics([0, 1], [0.2, 0.7], None)["coverage"] == 1.0
+
+
+def test_fit_band_reaches_the_target_with_the_widest_coverage():
+    # confident images are right; one closed eye at 0.4 and one open eye at 0.6 are wrong
+    p_open = [0.05, 0.1, 0.15, 0.3, 0.45]
+    p_closed = [0.55, 0.7, 0.85, 0.9, 0.95]
+    y = np.array([0] * 5 + [1] * 5 + [1, 0])
+    p = np.array(p_open + p_closed + [0.4, 0.6])
+    fit = fit_band(y, p, target_risk=0.0)
+    low, high = fit["band"]
+    assert fit["reached"] is True and fit["target_risk"] == 0.0
+    assert fit["selective_risk"] == 0.0
+    # the widest error-free band accepts everything except the two mistakes and the images between them
+    assert 0.3 <= low < 0.4 and 0.6 < high <= 0.7
+    assert fit["coverage"] == pytest.approx(8 / 12)
+    assert apply_band(p, fit["band"]).tolist() == [0, 0, 0, 0, 2, 2, 1, 1, 1, 1, 2, 2]
+    # a looser target accepts more
+    loose = fit_band(y, p, target_risk=0.2)
+    assert loose["reached"] and loose["coverage"] > fit["coverage"] and loose["selective_risk"] <= 0.2
+
+
+def test_fit_band_reports_an_unreachable_target():
+    # the most confident image on each side is wrong: every non-empty band keeps an error
+    y = np.array([1, 0, 0, 1, 1, 0])
+    p = np.array([0.01, 0.2, 0.3, 0.7, 0.8, 0.99])
+    fit = fit_band(y, p, target_risk=0.01)
+    assert fit["reached"] is False
+    assert fit["selective_risk"] == pytest.approx(1 / 3)  # the lowest risk any band gets here
+    assert fit["coverage"] == 1.0  # ... and among those bands, the widest
+
+
+def test_fit_band_with_one_side_only():
+    fit = fit_band([0, 0, 0], [0.1, 0.2, 0.3], target_risk=0.01)
+    assert fit["reached"] and fit["coverage"] == 1.0 and fit["selective_risk"] == 0.0
+
+
+def test_risk_coverage_hand_computed():
+    y = [0, 1, 0, 1]
+    p = np.array([0.1, 0.3, 0.6, 0.95])
+    proba = np.stack([1 - p, p], axis=1)
+    rc = risk_coverage(y, proba)
+    # by confidence: 0.95 right, 0.9 right, 0.7 wrong, 0.6 wrong
+    assert rc["coverage"] == [0.25, 0.5, 0.75, 1.0]
+    assert rc["risk"] == pytest.approx([0, 0, 1 / 3, 1 / 2])
+    assert rc["aurc"] == pytest.approx((0 + 0 + 1 / 3 + 1 / 2) / 4)  # 5/24
+    assert rc["coverage_at_1pct_risk"] == 0.5
+
+
+def test_coverage_at_1pct_risk():
+    n = 1000
+    y = np.zeros(n, int)
+    conf = np.linspace(0.99, 0.51, n)  # decreasing confidence, all predicted open
+    proba = np.stack([conf, 1 - conf], axis=1)
+    y[[400, 500, 600, 700, 800, 900]] = 1  # errors at ranks 401, 501, ...
+    rc = risk_coverage(y, proba)
+    # every prefix stays at or under 1% risk (the worst is 1/401 ... 6/901): full coverage
+    assert rc["coverage_at_1pct_risk"] == 1.0
+    y[:20] = 1  # twenty confident mistakes: no prefix reaches 1% until the errors are diluted enough
+    rc = risk_coverage(y, proba)
+    assert rc["coverage_at_1pct_risk"] == 0.0
+    assert risk_coverage([], np.zeros((0, 2)))["aurc"] is None
+
+
+def test_aurc_of_a_perfect_ranking_is_lower_than_of_a_reversed_one():
+    y = np.array([0] * 8 + [1] * 2)
+    good = np.array([0.05] * 8 + [0.45] * 2)  # errors are the least confident (predicted open, truly closed)
+    bad = np.array([0.45] * 8 + [0.05] * 2)  # errors are the most confident
+    aurc = lambda p: risk_coverage(y, np.stack([1 - p, p], 1))["aurc"]
+    assert aurc(good) < aurc(bad)
