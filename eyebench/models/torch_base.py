@@ -9,7 +9,7 @@ from ..config import DataConfig
 from .base import BaseClassifier
 from .checkpoint import check_tensors
 
-INFERENCE_BATCH = 64
+INFERENCE_PIXELS = 131_072  # images per inference chunk = this / (H * W): keeps activations in cache (measured)
 
 
 class TorchClassifier(BaseClassifier):
@@ -39,12 +39,32 @@ class TorchClassifier(BaseClassifier):
         return out[:, 0] if self.num_logits == 1 else out[:, 1] - out[:, 0]
 
     def scores_prepared(self, batch: np.ndarray) -> np.ndarray:
-        self.net.eval()
+        net = self.inference_net()
+        chunk = max(8, min(256, INFERENCE_PIXELS // self.data_config.input_size ** 2))
         outs = []
         with torch.inference_mode():
-            for i in range(0, len(batch), INFERENCE_BATCH):
-                outs.append(self.closed_logit(self.net(self.to_tensor(batch[i:i + INFERENCE_BATCH]))).float())
+            for i in range(0, len(batch), chunk):
+                outs.append(self.closed_logit(net(self.to_tensor(batch[i:i + chunk]))).float())
         return torch.cat(outs).numpy().astype(np.float64) if outs else np.zeros(0)
+
+    def inference_net(self) -> nn.Module:
+        """The network in eval mode with BatchNorm folded into the convolutions (about 2x faster on CPU).
+
+        The folded copy is rebuilt whenever a weight changed (tensor versions), so training and loading stay exact;
+        models that torch.fx cannot trace run unfolded.
+        """
+        self.net.eval()
+        version = tuple(t._version for t in self.net.state_dict().values()) + (id(self.net),)
+        cached = getattr(self, "_folded", None)
+        if cached is None or cached[0] != version:
+            try:
+                from torch.fx.experimental.optimization import fuse
+
+                folded = fuse(self.net).to(memory_format=torch.channels_last)
+            except Exception:  # noqa: BLE001 - not traceable: use the network as it is
+                folded = self.net
+            self._folded = (version, folded)
+        return self._folded[1]
 
     def cam_layers(self) -> list[nn.Module]:
         """Layers Grad-CAM should look at (maps larger than 2x2 at our input size)."""
