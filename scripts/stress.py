@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 import zipfile
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -75,9 +76,14 @@ def hostile_inputs(n: int, folder: Path, seed: int = 0) -> list[tuple[str, Path]
         return rng.choice(["x.png", "x.jpg", "x.gif", "x.bmp"]), os.urandom(rng.randint(0, 5000))
 
     def huge(i):
+        """A small file whose PNG header claims a huge picture (a decompression bomb)."""
         buf = io.BytesIO()
-        Image.new("L", (rng.choice([20000, 30000]), rng.choice([20000, 12000]))).save(buf, "PNG")
-        return "huge.png", buf.getvalue()
+        Image.new("L", (8, 8)).save(buf, "PNG")
+        data = bytearray(buf.getvalue())
+        w, h = rng.choice([20000, 30000, 65000]), rng.choice([20000, 12000, 65000])
+        data[16:24] = w.to_bytes(4, "big") + h.to_bytes(4, "big")  # IHDR width, height
+        data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")  # IHDR CRC over type + fields
+        return "huge.png", bytes(data)
 
     def odd_mode(i):
         mode, size = rng.choice([("I;16", (64, 64)), ("RGBA", (40, 40)), ("P", (50, 50)), ("CMYK", (60, 60)),
