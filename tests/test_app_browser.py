@@ -11,20 +11,12 @@ from pathlib import Path
 import pytest
 
 from app_server import MODEL_NAMES, SAMPLES, AppServer, make_checkpoints
+from chromium import CHROMIUM, CHROMIUM_ARGS, require_browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 TIMEOUT_MS = 60_000  # two busy cores: model runs and first page load can be slow
 LABEL = re.compile(r"\b(OPEN|CLOSED|UNCERTAIN)\b")
-
-if not CHROMIUM.exists():
-    pytest.skip(f"browser tests need Debian chromium at {CHROMIUM} (apt-get install chromium; .ci/run does it)",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need the `playwright` Python package "
-                                                            "(pip install -r requirements.txt)")
+sync_api = require_browser()
 expect = sync_api.expect
 
 

@@ -104,3 +104,30 @@ def test_report_without_saved_split_is_an_error(svm_checkpoint, tmp_path, mrl_di
     rc = main(["report", "--model", str(bare), "--data", str(mrl_dir), "--split", "test", "--out", str(tmp_path / "r.html")])
     assert rc == 2 and "has no saved split" in capsys.readouterr().err
     assert not (tmp_path / "r.html").exists()
+
+
+def test_report_renders_offline_in_chromium(report, tmp_path):
+    """The report opens from disk with every network request refused, and plotly draws each figure."""
+    from chromium import CHROMIUM, CHROMIUM_ARGS, require_browser
+
+    sync_api = require_browser()
+    text, _ = report
+    path = tmp_path / "report.html"
+    path.write_text(text, encoding="utf-8")
+    n_figures = text.count('class="plotly-graph-div"')
+    assert n_figures >= 8
+    refused = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.route(lambda url: not url.startswith(("file:", "data:")),
+                   lambda route: (refused.append(route.request.url), route.abort()))
+        page.goto(path.as_uri())
+        page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {n_figures}",
+                               timeout=60_000)
+        headings = page.locator("h2").all_inner_texts()
+        images_ok = page.evaluate("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
+        browser.close()
+    assert {"Metrics", "Confusion matrices", "Subsets", "Perturbation sweeps"} <= set(headings)
+    assert images_ok
+    assert refused == []
