@@ -1,11 +1,14 @@
 """Gradio app: every checkpoint in checkpoints/ side by side on eye or face pictures, with evaluation and tuning tabs."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
+import threading
 from pathlib import Path
 
+import cv2
 import gradio as gr
 import numpy as np
 import pandas as pd
@@ -30,6 +33,8 @@ SAMPLES = ROOT / "sample_images"
 MODELS, NOTICES = workbench.load_all(CHECKPOINTS)
 USER_ERRORS = (ImageError, ValueError, KeyError, FileNotFoundError, CheckpointError, SplitError, ZipError)
 MAX_FILE_SIZE = "50mb"
+OUTPUTS = Path(tempfile.gettempdir()) / "eyebench_app_outputs"
+OUTPUTS.mkdir(exist_ok=True)
 
 
 class SafeImage(gr.Image):
@@ -66,6 +71,22 @@ def _read_image(path) -> np.ndarray:
         _fail(ImageError(f"Cannot use this file: {exc}"))
 
 
+def _png(rgb: np.ndarray) -> str:
+    """Write an output picture once, named by its content, and return its path.
+
+    Gradio rewrites the cache file of an array output on every request, so a second request with the same picture
+    can truncate it while the first is still being downloaded; a path output is copied atomically instead.
+    """
+    ok, buf = cv2.imencode(".png", cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR) if rgb.ndim == 3 else rgb)
+    data = buf.tobytes()
+    path = OUTPUTS / f"{hashlib.sha1(data).hexdigest()}.png"
+    if not path.exists():
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    return str(path)
+
+
 # ---------------------------------------------------------------- predict
 def predict(image_path, whole_image=False):
     """One picture -> annotated picture, message, JSON (per eye, per model), one map gallery per model, then one
@@ -86,11 +107,11 @@ def predict(image_path, whole_image=False):
         for e in res["eyes"]:
             r = next(r for r in e["results"] if r["model"] == name)
             ms = r["ms_predict"] + r["ms_map"]
-            items.append((r["map"], f"{e['side']}: {r['decision'].upper()}  p(closed)={r['p_closed']:.3f}  {ms:.0f} ms"))
+            items.append((_png(r["map"]), f"{e['side']}: {r['decision'].upper()}  p(closed)={r['p_closed']:.3f}  {ms:.0f} ms"))
             lines.append(f"{e['side']}: **{r['decision'].upper()}** · p(closed) {r['p_closed']:.3f} · {ms:.0f} ms")
         galleries.append(items)
         labels.append("<br>".join(lines) or "no eye classified")
-    return res["annotated"], res["message"], summary, *galleries, *labels
+    return _png(res["annotated"]), res["message"], summary, *galleries, *labels
 
 
 def build_predict_tab():
@@ -263,7 +284,7 @@ def _worst_mistakes(cache, ds, k: int = 12) -> list:
     idx = sorted({i for _, i, _ in rows})
     images, _ = load_images(ds.subset([by_path[cache["paths"][i]] for i in idx]), 96, 3, progress=False)
     crops = dict(zip(idx, images))
-    return [(crops[i], f"{name}: true {CLASS_NAMES[cache['y'][i]]}, p(closed)={cache['proba'][name][i]:.2f}")
+    return [(_png(crops[i]), f"{name}: true {CLASS_NAMES[cache['y'][i]]}, p(closed)={cache['proba'][name][i]:.2f}")
             for _, i, name in rows]
 
 
@@ -466,7 +487,7 @@ def build_models_tab():
 
 # ---------------------------------------------------------------- layout
 CHOICES = workbench.dataset_choices(SAMPLES)
-with gr.Blocks(title="eyebench") as demo:
+with gr.Blocks(title="eyebench", delete_cache=(3600, 3600)) as demo:
     gr.Markdown("# eyebench · open/closed eye workbench\nEvery trained model side by side: predictions, where each "
                 "model looked, test-set evaluation, uncertain-band tuning and robustness. "
                 + (f"Loaded {len(MODELS)} model(s): {', '.join(MODELS)}." if MODELS else "**No model loaded.**")

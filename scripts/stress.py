@@ -34,7 +34,9 @@ def start_app(port: int) -> subprocess.Popen:
     """Run app.py on 127.0.0.1:port in a child process and wait until it answers."""
     code = (f"import app; app.demo.launch(server_name='127.0.0.1', server_port={port}, "
             f"max_file_size=app.MAX_FILE_SIZE, prevent_thread_lock=False, quiet=True)")
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = tempfile.NamedTemporaryFile(prefix="eyebench_app_", suffix=".log", delete=False)  # a pipe could fill up
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    proc.log_path = log.name
     deadline = time.time() + 120
     while time.time() < deadline:
         try:
@@ -42,7 +44,7 @@ def start_app(port: int) -> subprocess.Popen:
                 return proc
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError(f"app exited: {proc.stderr.read().decode()[-2000:]}")
+                raise RuntimeError(f"app exited: {Path(log.name).read_text()[-2000:]}")
             time.sleep(0.5)
     proc.kill()
     raise RuntimeError("app did not start within 120 s")

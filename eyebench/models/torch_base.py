@@ -1,6 +1,8 @@
 """Shared wrapper for torch backbones: normalisation, batched channels-last inference, Grad-CAM, weights I/O."""
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import torch
 from torch import nn
@@ -22,6 +24,7 @@ class TorchClassifier(BaseClassifier):
         if num_logits not in (1, 2):
             raise ValueError(f"num_logits must be 1 or 2, got {num_logits}")
         self.net, self.num_logits = net.eval(), num_logits
+        self._explain_lock = threading.Lock()
         self.net.to(memory_format=torch.channels_last)
 
     def to_tensor(self, batch) -> torch.Tensor:
@@ -87,7 +90,8 @@ class TorchClassifier(BaseClassifier):
     def explain(self, image: np.ndarray, target: int | None = None) -> np.ndarray:
         from ..explain import gradcam_map
 
-        return gradcam_map(self, image, target)
+        with self._explain_lock:  # Grad-CAM hooks live on the shared network: one map at a time per model
+            return gradcam_map(self, image, target)
 
     def state_tensors(self) -> dict[str, np.ndarray]:
         return {k: v.detach().cpu().numpy() for k, v in self.net.state_dict().items()}
