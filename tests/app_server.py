@@ -11,6 +11,7 @@ import socket
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 REPO_ROOT = Path(__file__).parents[1]
@@ -79,3 +80,11 @@ class AppServer:
         if self.module is not None:
             self.module.demo.close()
             sys.modules.pop("app", None)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, fitted_svm):
+    """The app on a free loopback port with two tiny models and one broken checkpoint (one per test module)."""
+    srv = AppServer(make_checkpoints(tmp_path_factory.mktemp("app_checkpoints"), fitted_svm)).start()
+    yield srv
+    srv.close()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app_server import BROKEN, MODEL_NAMES, SAMPLES, AppServer, make_checkpoints
+from app_server import BROKEN, MODEL_NAMES, SAMPLES, server  # noqa: F401  (module-scoped app fixture)
 from conftest import write_broken_files
 
 gradio_client = pytest.importorskip("gradio_client")
@@ -19,13 +19,6 @@ from gradio_client.exceptions import AppError  # noqa: E402
 
 SAMPLE_SET = "sample_images (shipped)"
 PUBLIC_ENDPOINTS = {"predict", "evaluate", "threshold", "suggest_band", "reset_band", "export_uncertain", "robustness"}
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, fitted_svm):
-    srv = AppServer(make_checkpoints(tmp_path_factory.mktemp("app_checkpoints"), fitted_svm)).start()
-    yield srv
-    srv.close()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app_server import MODEL_NAMES, SAMPLES, AppServer, make_checkpoints
+from app_server import MODEL_NAMES, SAMPLES, server  # noqa: F401  (module-scoped app fixture)
 from chromium import CHROMIUM, CHROMIUM_ARGS, require_browser
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -18,13 +18,6 @@ TIMEOUT_MS = 60_000  # two busy cores: model runs and first page load can be slo
 LABEL = re.compile(r"\b(OPEN|CLOSED|UNCERTAIN)\b")
 sync_api = require_browser()
 expect = sync_api.expect
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, fitted_svm):
-    srv = AppServer(make_checkpoints(tmp_path_factory.mktemp("app_checkpoints"), fitted_svm)).start()
-    yield srv
-    srv.close()
 
 
 @pytest.fixture(scope="module")

@@ -72,6 +72,7 @@ class Dataset:
             "n_skipped": len(self.skipped),
             "skipped_reasons": dict(reasons),
             "skipped_examples": [{"path": p, "reason": r} for p, r in self.skipped[:n_examples]],
+            "skipped_files": [{"path": p, "reason": r} for p, r in self.skipped],
             "per_class": {CLASS_NAMES[k]: int(v) for k, v in sorted(Counter(self.labels.tolist()).items())},
             "per_source": dict(Counter(s.source for s in self.samples)),
             "n_subjects": len(set(self.subjects.tolist())),
