@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 
 import numpy as np
 import torch
@@ -11,6 +12,7 @@ from ..config import DataConfig
 from .base import BaseClassifier
 from .checkpoint import check_tensors
 
+_CAM_LOCKS: "weakref.WeakKeyDictionary[nn.Module, threading.Lock]" = weakref.WeakKeyDictionary()
 INFERENCE_PIXELS = 131_072  # images per inference chunk = this / (H * W): keeps activations in cache (measured)
 
 
@@ -24,7 +26,6 @@ class TorchClassifier(BaseClassifier):
         if num_logits not in (1, 2):
             raise ValueError(f"num_logits must be 1 or 2, got {num_logits}")
         self.net, self.num_logits = net.eval(), num_logits
-        self._explain_lock = threading.Lock()
         self.net.to(memory_format=torch.channels_last)
 
     def to_tensor(self, batch) -> torch.Tensor:
@@ -90,7 +91,7 @@ class TorchClassifier(BaseClassifier):
     def explain(self, image: np.ndarray, target: int | None = None) -> np.ndarray:
         from ..explain import gradcam_map
 
-        with self._explain_lock:  # Grad-CAM hooks live on the shared network: one map at a time per model
+        with _CAM_LOCKS.setdefault(self.net, threading.Lock()):  # Grad-CAM hooks live on the network: one at a time
             return gradcam_map(self, image, target)
 
     def state_tensors(self) -> dict[str, np.ndarray]:
