@@ -6,5 +6,5 @@ set -euo pipefail
 DATA="--data ../shared/data/mrl --data ../shared/data/cew"
 python -m eyebench train lbp_hog_svm $DATA --out checkpoints/lbp_hog_svm
 python -m eyebench train small_cnn $DATA --out checkpoints/small_cnn --epochs 30 --patience 10 --model-arg 'widths=[32,64,128,128]'
-python -m eyebench train student $DATA --out checkpoints/student --epochs 30 --patience 10 --teacher checkpoints/small_cnn
+python -m eyebench train student $DATA --out checkpoints/student --epochs 30 --patience 10 --teacher checkpoints/small_cnn --target-risk 0.005
 python -m eyebench bench --model checkpoints/lbp_hog_svm --model checkpoints/small_cnn --model checkpoints/student --record
