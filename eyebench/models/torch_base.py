@@ -99,9 +99,6 @@ class TorchClassifier(BaseClassifier):
 
     def load_state_tensors(self, tensors: dict[str, np.ndarray]) -> None:
         expected = {k: tuple(v.shape) for k, v in self.net.state_dict().items()}
-        # checkpoints written before the 0-d fix in save_pretrained hold scalars (num_batches_tracked) as (1,)
-        tensors = {k: np.asarray(v).reshape(()) if expected.get(k) == () and np.shape(v) == (1,) else v
-                   for k, v in tensors.items()}
         check_tensors(tensors, expected)
         state = {k: torch.from_numpy(np.asarray(v)).to(self.net.state_dict()[k].dtype) for k, v in tensors.items()}
         self.net.load_state_dict(state, strict=True)
