@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import html
-import json
 
 import numpy as np
 import plotly.io as pio
@@ -55,8 +54,9 @@ def render_report(analysis: dict, models: list, examples: tuple[list, list] | No
     if command:
         parts.append(f'<p class="note">Made by <code>{html.escape(command)}</code></p>')
     d = analysis["data"]
-    parts.append(f'<p class="note">Images read: {d["n_read"]}, skipped: {d["n_skipped"]} '
-                 f'{html.escape(json.dumps(d["skipped_reasons"]))}; subjects: {d["n_subjects"]}.</p>')
+    reasons = "; ".join(f"{k}: {v}" for k, v in d["skipped_reasons"].items())
+    parts.append(f'<p class="note">Images read: {d["n_read"]}, skipped: {d["n_skipped"]}'
+                 f'{" (" + html.escape(reasons) + ")" if reasons else ""}; subjects: {d["n_subjects"]}.</p>')
     parts.append("<h2>Metrics</h2>")
     rows = []
     for name, r in res.items():
@@ -67,7 +67,7 @@ def render_report(analysis: dict, models: list, examples: tuple[list, list] | No
                      _pct(r["recall_open"]), f"{r['roc_auc']:.4f}" if r["roc_auc"] is not None else "-",
                      f"{r['ece']:.4f}", f"{r['brier']:.4f}", f"{r['risk_coverage']['aurc']:.4f}",
                      _pct(r["risk_coverage"]["coverage_at_1pct_risk"]),
-                     f"{band.get('band')} cov {_pct(band.get('coverage'))}" if band else "-",
+                     f"[{band['band'][0]:.3f}, {band['band'][1]:.3f}] coverage {_pct(band.get('coverage'))}" if band else "-",
                      f"{(r.get('worst_subject') or {}).get('subject', '-')} {_pct((r.get('worst_subject') or {}).get('accuracy'))}"])
     parts.append(_table(["model", "n", "accuracy", "95% CI (subjects)", "balanced acc.", "closed recall", "open recall",
                          "ROC-AUC", "ECE", "Brier", "AURC", "coverage @1% risk", "uncertain band", "worst subject"], rows))
