@@ -321,21 +321,11 @@ def threshold(state, model, low, high):
             f"{_pct_text(s['rejection_rate']['closed'])}")
     subsets = pd.DataFrame([{"factor": r["factor"], "value": r["value"], "n": r["n"], "rejected %": _pct(r["rejected"])}
                             for r in s["subset_rejection"]], columns=["factor", "value", "n", "rejected %"])
-    risk = None if s["selective_risk"] is None else s["selective_risk"]
-    fig = go.Figure()
-    cache = state["cache"]
-    p = cache["proba"][model]
-    conf = np.maximum(p, 1 - p)
-    order = np.argsort(-conf, kind="stable")
-    errors = ((p >= 0.5) != (cache["y"] == CLOSED))[order]
-    k = np.arange(1, len(p) + 1)
-    step = max(1, len(p) // 300)
-    fig.add_trace(go.Scatter(x=(k / len(p))[::step], y=(np.cumsum(errors) / k)[::step], mode="lines", name="risk-coverage"))
-    if risk is not None:
-        fig.add_trace(go.Scatter(x=[s["coverage"]], y=[risk], mode="markers", marker=dict(size=12, color="red"),
-                                 name="this band"))
-    fig.update_layout(template="plotly_white", height=300, xaxis_title="coverage", yaxis_title="selective risk",
-                      margin=dict(l=50, r=20, t=30, b=40))
+    fig = plots.risk_coverage_figure({model: state["cache"]["risk_coverage"][model]})  # computed once, at evaluation
+    if s["selective_risk"] is not None:
+        fig.add_trace(go.Scatter(x=[s["coverage"]], y=[s["selective_risk"]], mode="markers",
+                                 marker=dict(size=12, color="red"), name="this band"))
+    fig.update_layout(height=300)
     return text, subsets, fig, {k2: v for k2, v in s.items() if k2 != "subset_rejection"}
 
 

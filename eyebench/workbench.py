@@ -1,6 +1,7 @@
 """What the app does, without the UI: load every checkpoint, predict pictures with maps, evaluate sets, tune bands."""
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -8,12 +9,12 @@ from pathlib import Path
 import numpy as np
 
 from .config import CLASS_NAMES, CLOSED
-from .data.dataset import Dataset, load_images, scan_folder
+from .data.dataset import Dataset, Sample, scan_folder
 from .evaluate.analysis import analyse_models
 from .evaluate.robustness import model_keys
 from .evaluate.thresholds import DECISION_NAMES, apply_band, band_metrics, fit_band
 from .explain.overlay import overlay
-from .faces import draw_eyes, find_eyes
+from .faces import EyeBox, draw_eyes, find_eyes
 from .models.checkpoint import CheckpointError, load_classifier
 
 
@@ -40,8 +41,6 @@ def predict_picture(models: dict, rgb: np.ndarray, whole_image: bool = False) ->
             message = "No eye found in this picture. Tick 'treat the whole image as one eye crop' to classify it anyway."
             return {"eyes": [], "annotated": rgb, "message": message}
         h, w = rgb.shape[:2]
-        from .faces import EyeBox
-
         eyes = [EyeBox(0, 0, w, h, "crop", rgb)]
     out = []
     for eye in eyes:
@@ -85,10 +84,6 @@ def dataset_choices(sample_dir="sample_images") -> dict[str, Path]:
 
 def sample_dataset(sample_dir="sample_images") -> Dataset:
     """The shipped sample images with their labels from samples.json (unlabelled pictures left out)."""
-    import json
-
-    from .data.dataset import Sample
-
     root = Path(sample_dir)
     rows = json.loads((root / "samples.json").read_text())
     samples = [Sample(str(root / r["file"]), CLASS_NAMES.index(r["label"]), r["file"].rsplit("_", 1)[0], "sample_images",
@@ -108,15 +103,16 @@ def evaluate_models(models: dict, dataset: Dataset, bootstrap: int = 200, sweeps
                     sweep_max: int = 300) -> tuple[dict, dict]:
     """Analysis of the chosen models, plus per-image probabilities cached for the threshold tab."""
     chosen = list(models.values())
-    result = analyse_models(chosen, dataset, bootstrap=bootstrap, sweeps=sweeps, sweep_max=sweep_max, progress=False)
+    result = analyse_models(chosen, dataset, bootstrap=bootstrap, sweeps=sweeps, sweep_max=sweep_max, progress=False,
+                            keep_predictions=True)
+    predictions = result.pop("predictions")
     keys = model_keys(chosen)  # the analysis names models by checkpoint; the app by its own names
     result["models"] = {name: result["models"][key] for name, key in zip(models, keys)}
-    _, kept = load_images(dataset, 96, 3, progress=False)
+    kept = predictions["dataset"]
     cache = {"y": kept.labels, "subjects": kept.subjects, "paths": [s.path for s in kept.samples],
-             "meta": [s.meta for s in kept.samples], "proba": {}}
-    for name, clf in models.items():  # keyed like `models` (the app's names), whatever the checkpoint path
-        arrays, _ = load_images(kept, clf.data_config.input_size, clf.data_config.channels, progress=False)
-        cache["proba"][name] = clf.proba_prepared(arrays)[:, CLOSED]
+             "meta": [s.meta for s in kept.samples],
+             "proba": {name: predictions["p_closed"][key] for name, key in zip(models, keys)},
+             "risk_coverage": {name: result["models"][name]["risk_coverage"] for name in models}}
     return result, cache
 
 

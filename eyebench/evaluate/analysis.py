@@ -32,11 +32,15 @@ def restrict(dataset: Dataset, models: list, split: str | None) -> Dataset:
 
 
 def analyse_models(models: list, dataset: Dataset, bootstrap: int = 0, sweeps: bool = True, sweep_max: int = 1000,
-                   subsets: bool = True, seed: int = 0, progress: bool = True) -> dict:
-    """Everything the report and the app show, as plain data (JSON-serialisable)."""
+                   subsets: bool = True, seed: int = 0, progress: bool = True, keep_predictions: bool = False) -> dict:
+    """Everything the report and the app show, as plain data (JSON-serialisable).
+
+    With `keep_predictions`, `predictions` also holds the images used (a Dataset) and each model's p(closed)
+    array, for callers that work on per-image results (not JSON-serialisable: pop it before saving).
+    """
     _, dataset = load_images(dataset, BASE_SIZE, 3, progress=progress)  # drops unreadable files for every model
     y = dataset.labels
-    results, preds = {}, {}
+    results, preds, p_closed = {}, {}, {}
     for clf, name in zip(models, model_keys(models)):  # distinct keys, even for two folders of the same name
         cfg = clf.data_config
         arrays, _ = load_images(dataset, cfg.input_size, cfg.channels, progress=progress)  # same input as `evaluate`
@@ -49,7 +53,8 @@ def analyse_models(models: list, dataset: Dataset, bootstrap: int = 0, sweeps: b
                "brier": brier_score(y, proba), "reliability": reliability_bins(y, proba),
                "risk_coverage": risk_coverage(y, proba),
                "band": band_metrics(y, proba[:, CLOSED], clf.uncertain_band) if clf.uncertain_band else None}
-        preds[name] = (proba[:, CLOSED] >= 0.5).astype(int)
+        p_closed[name] = proba[:, CLOSED]
+        preds[name] = (p_closed[name] >= 0.5).astype(int)
         if bootstrap:
             row["bootstrap_accuracy"] = subject_bootstrap(y, preds[name], dataset.subjects, n_boot=bootstrap, seed=seed)
             row["bootstrap_recall_closed"] = subject_bootstrap(
@@ -60,6 +65,8 @@ def analyse_models(models: list, dataset: Dataset, bootstrap: int = 0, sweeps: b
         results[name] = row
     out = {"models": results, "data": dataset.report(),
            "paired": [{"a": a, "b": b, **mcnemar(y, preds[a], preds[b])} for a, b in itertools.combinations(preds, 2)]}
+    if keep_predictions:
+        out["predictions"] = {"dataset": dataset, "p_closed": p_closed}
     if sweeps:
         idx = stratified_sample(y, sweep_max, seed)
         base, _ = load_images(dataset.subset(idx), BASE_SIZE, 3, progress=progress)  # perturbed, then resized per model

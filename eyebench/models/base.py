@@ -64,7 +64,10 @@ class BaseClassifier:
         return self.proba_prepared(self.prepare(images))
 
     def explain(self, image: np.ndarray, target: int | None = None) -> np.ndarray:
-        raise NotImplementedError
+        """(H, W) map in [0, 1]; families without a cheaper map fall back to occlusion."""
+        from ..explain.occlusion import occlusion_map
+
+        return occlusion_map(self, image, target)
 
     # -- checkpoint --------------------------------------------------------------------------------------
     def state_tensors(self) -> dict[str, np.ndarray]:
