@@ -1,0 +1,52 @@
+"""The checkpoints shipped in checkpoints/: they load without pickle, stay small, document how they were made, and work."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from eyebench.config import CLASS_NAMES
+from eyebench.data.images import decode_image
+from eyebench.data.splits import check_disjoint
+from eyebench.models.checkpoint import load_classifier
+
+REPO_ROOT = Path(__file__).parents[1]
+SHIPPED = sorted(p.parent for p in (REPO_ROOT / "checkpoints").glob("*/config.json"))
+SAMPLES = REPO_ROOT / "sample_images"
+MAX_BYTES = 50 * 1024 * 1024
+
+
+def test_checkpoints_are_shipped():
+    assert SHIPPED, "checkpoints/ holds no checkpoint folder"
+
+
+@pytest.mark.parametrize("folder", SHIPPED, ids=[p.name for p in SHIPPED])
+def test_shipped_checkpoint_is_documented_and_small(folder):
+    config = json.loads((folder / "config.json").read_text())
+    assert (folder / "model.safetensors").stat().st_size < MAX_BYTES
+    command = config["train_command"]
+    assert command.startswith(f"python -m eyebench train {config['architecture']} ")
+    card = (folder / "README.md").read_text()
+    assert command in card, "the model card must record the exact train command"
+    split = json.loads((folder / "split.json").read_text())
+    check_disjoint(split)
+    assert split["test"] and split["val"] and split["train"]
+    low, high = config["uncertain_band"]
+    assert 0.0 <= low <= high <= 1.0
+
+
+@pytest.mark.parametrize("folder", SHIPPED, ids=[p.name for p in SHIPPED])
+def test_shipped_checkpoint_classifies_the_real_sample_eyes(folder):
+    clf = load_classifier(folder)
+    labelled = [s for s in json.loads((SAMPLES / "samples.json").read_text())
+                if s["label"] and s["file"].startswith("astronaut")]  # real photos, not drawings
+    images = [decode_image(SAMPLES / s["file"]) for s in labelled]
+    proba = clf.predict_proba(images)
+    assert proba.shape == (len(images), len(CLASS_NAMES))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+    predicted = [CLASS_NAMES[i] for i in proba.argmax(axis=1)]
+    assert predicted == [s["label"] for s in labelled]
+    heat = clf.explain(images[0])
+    assert heat.ndim == 2 and np.isfinite(heat).all()
