@@ -10,4 +10,4 @@ python -m eyebench train student $DATA --out checkpoints/student --epochs 30 --p
 python -m eyebench train resnet18 $DATA --out checkpoints/resnet18 --epochs 14 --patience 6 --storage-dtype float16
 python -m eyebench train vit_scratch $DATA --out checkpoints/vit_scratch --epochs 30 --patience 10 --lr 1e-3
 python -m eyebench train resnet34 $DATA --out checkpoints/resnet34 --epochs 10 --patience 6 --storage-dtype float16
-python -m eyebench bench --model checkpoints/lbp_hog_svm --model checkpoints/small_cnn --model checkpoints/student --record
+python -m eyebench bench --model checkpoints/lbp_hog_svm --model checkpoints/small_cnn --model checkpoints/resnet18 --model checkpoints/resnet34 --model checkpoints/vit_scratch --model checkpoints/student --record
