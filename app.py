@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tempfile
 import threading
@@ -127,15 +128,21 @@ def build_predict_tab():
         with gr.Column(scale=1):
             annotated = gr.Image(label="Detections", interactive=False, height=320, elem_id="detections")
             message = gr.Markdown(elem_id="predict-message")
-    with gr.Row(equal_height=True):
-        galleries, labels = [], []
-        for i, (name, clf) in enumerate(MODELS.items()):
-            with gr.Column(min_width=200):
-                band = clf.uncertain_band
-                gr.Markdown(f"**{name}**<br><small>band {'-' if not band else f'[{band[0]:.3f}, {band[1]:.3f}]'}</small>")
-                labels.append(gr.Markdown(elem_id=f"model-result-{i}"))
-                galleries.append(gr.Gallery(label=f"{name} maps", columns=2, fit_columns=False, height=320,
-                                            object_fit="contain", elem_id=f"model-maps-{i}"))
+    galleries, labels = [], []
+    items = list(MODELS.items())
+    per_row = math.ceil(len(items) / max(1, math.ceil(len(items) / 4)))  # balanced rows of at most 4 models
+    for start in range(0, len(items), per_row):
+        with gr.Row(equal_height=True):
+            for i, (name, clf) in enumerate(items[start:start + per_row], start):
+                with gr.Column(min_width=200):
+                    band = clf.uncertain_band
+                    gr.Markdown(f"**{name}**<br><small>band {'-' if not band else f'[{band[0]:.3f}, {band[1]:.3f}]'}</small>")
+                    labels.append(gr.Markdown(elem_id=f"model-result-{i}"))
+                    galleries.append(gr.Gallery(label=f"{name} maps", columns=2, fit_columns=False, height=320,
+                                                object_fit="contain", elem_id=f"model-maps-{i}"))
+            for _ in range(per_row - len(items[start:start + per_row])):  # keep the last row's columns the same width
+                with gr.Column(min_width=200):
+                    pass
     details = gr.JSON(label="All results (per eye, per model)")
     outputs = [annotated, message, details, *galleries, *labels]
     run.click(predict, [image, whole], outputs, api_name="predict")
