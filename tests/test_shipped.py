@@ -11,6 +11,7 @@ from eyebench.config import CLASS_NAMES
 from eyebench.data.images import decode_image
 from eyebench.data.splits import check_disjoint
 from eyebench.models.checkpoint import load_classifier
+from eyebench.workbench import sample_dataset
 
 REPO_ROOT = Path(__file__).parents[1]
 SHIPPED = sorted(p.parent for p in (REPO_ROOT / "checkpoints").glob("*/config.json"))
@@ -40,13 +41,12 @@ def test_shipped_checkpoint_is_documented_and_small(folder):
 @pytest.mark.parametrize("folder", SHIPPED, ids=[p.name for p in SHIPPED])
 def test_shipped_checkpoint_classifies_the_real_sample_eyes(folder):
     clf = load_classifier(folder)
-    labelled = [s for s in json.loads((SAMPLES / "samples.json").read_text())
-                if s["label"] and s["file"].startswith("astronaut")]  # real photos, not drawings
-    images = [decode_image(SAMPLES / s["file"]) for s in labelled]
+    real = [s for s in sample_dataset(SAMPLES).samples if s.meta["kind"] == "astronaut"]  # photos, not drawings
+    assert real, "sample_images/ lost its labelled real eye photos"
+    images = [decode_image(s.path) for s in real]
     proba = clf.predict_proba(images)
     assert proba.shape == (len(images), len(CLASS_NAMES))
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
-    predicted = [CLASS_NAMES[i] for i in proba.argmax(axis=1)]
-    assert predicted == [s["label"] for s in labelled]
+    assert proba.argmax(axis=1).tolist() == [s.label for s in real]
     heat = clf.explain(images[0])
     assert heat.ndim == 2 and np.isfinite(heat).all()
