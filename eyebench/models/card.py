@@ -40,12 +40,14 @@ def model_card(config: dict) -> str:
         lines += [f"Seed {tr.get('seed')}, {tr.get('epochs_run')} epochs run (best epoch by validation kept), batch "
                   f"{tr.get('batch_size')}, peak learning rate {tr.get('lr')}, augmentation strength "
                   f"{tr.get('aug_strength', 1.0)}, initialisation: {tr.get('initialisation', 'random')}; "
-                  f"{tr.get('seconds')} s on the training machine (2 CPU cores)."
+                  f"{tr.get('seconds')} s on {tr.get('machine', 'the training machine')}."
                   + (f" Distilled from {', '.join(tr['distillation']['teachers'])} (alpha {tr['distillation']['alpha']}, "
                      f"temperature {tr['distillation']['temperature']})." if tr.get("distillation") else ""), ""]
     elif tr:
         lines += [f"Seed {tr.get('seed')}; SVM C chosen on validation balanced accuracy: "
                   f"{config.get('model_args', {}).get('C')}; {tr.get('seconds')} s on the training machine.", ""]
+    if tr.get("provenance"):
+        lines += [tr["provenance"], ""]
     cal = config.get("calibration")
     if cal:
         band = cal["band"]

@@ -12,7 +12,7 @@ def flops_per_image(clf) -> int | None:
         from torch.utils.flop_counter import FlopCounterMode
 
         cfg = clf.data_config
-        x = torch.zeros(1, cfg.channels, cfg.input_size, cfg.input_size)
+        x = torch.zeros(1, cfg.channels, cfg.input_size, cfg.input_size, device=next(clf.net.parameters()).device)
         with FlopCounterMode(display=False) as counter, torch.no_grad():
             clf.net.eval()(x)
         return int(counter.get_total_flops())

@@ -34,8 +34,8 @@ class TorchClassifier(BaseClassifier):
 
     def normalise(self, x: torch.Tensor) -> torch.Tensor:
         """Float (n, C, H, W) in [0, 1] -> the network's normalised, channels-last input."""
-        mean = torch.tensor(self.data_config.mean).view(1, -1, 1, 1)
-        std = torch.tensor(self.data_config.std).view(1, -1, 1, 1)
+        mean = torch.tensor(self.data_config.mean, device=x.device).view(1, -1, 1, 1)
+        std = torch.tensor(self.data_config.std, device=x.device).view(1, -1, 1, 1)
         return ((x - mean) / std).contiguous(memory_format=torch.channels_last)
 
     def closed_logit(self, out: torch.Tensor) -> torch.Tensor:
@@ -44,11 +44,15 @@ class TorchClassifier(BaseClassifier):
 
     def scores_prepared(self, batch: np.ndarray) -> np.ndarray:
         net = self.inference_net()
+        device = next(net.parameters()).device  # the CPU, or the GPU during training
         chunk = max(8, min(256, INFERENCE_PIXELS // self.data_config.input_size ** 2))
+        if device.type != "cpu":
+            chunk *= 16
         outs = []
         with torch.inference_mode():
             for i in range(0, len(batch), chunk):
-                outs.append(self.closed_logit(net(self.to_tensor(batch[i:i + chunk]))).float())
+                x = self.to_tensor(batch[i:i + chunk]).to(device)
+                outs.append(self.closed_logit(net(x)).float().cpu())
         return torch.cat(outs).numpy().astype(np.float64) if outs else np.zeros(0)
 
     def inference_net(self) -> nn.Module:
