@@ -24,8 +24,8 @@ run resnet18_a resnet18 $D --out checkpoints/resnet18 --epochs ${R18_EPOCHS:-36}
 run resnet18_b resnet18 $D --out checkpoints/resnet18 --epochs ${R18_EPOCHS:-36} --patience 15 --storage-dtype float16 --aug-strength 1.5
 run resnet34_a resnet34 $D --out checkpoints/resnet34 --epochs ${R34_EPOCHS:-24} --patience 12 --storage-dtype float16
 run resnet34_b resnet34 $D --out checkpoints/resnet34 --epochs ${R34_EPOCHS:-24} --patience 12 --storage-dtype float16 --aug-strength 1.5
-run vit_a vit_scratch $D --out checkpoints/vit_scratch --epochs ${VIT_EPOCHS:-100} --patience 30 --lr 1e-3
-run vit_b vit_scratch $D --out checkpoints/vit_scratch --epochs ${VIT_EPOCHS:-100} --patience 30 --lr 5e-4
+run vit_a vit_scratch $D --out checkpoints/vit_scratch --epochs ${VIT_EPOCHS:-45} --patience 30 --lr 1e-3
+run vit_b vit_scratch $D --out checkpoints/vit_scratch --epochs ${VIT_EPOCHS:-45} --patience 30 --lr 5e-4
 run small_cnn_a small_cnn $D --out checkpoints/small_cnn --epochs ${CNN_EPOCHS:-60} --patience 20 --model-arg 'widths=[32,64,128,128]'
 run small_cnn_b small_cnn $D --out checkpoints/small_cnn --epochs ${CNN_EPOCHS:-60} --patience 20 --model-arg 'widths=[32,64,128,128]' --aug-strength 1.5
 wait
