@@ -11,7 +11,7 @@ python -m eyebench train vit_scratch $DATA --out checkpoints/vit_scratch --epoch
 # 64-px copy of the data (two recipes per model, the better one on validation kept). On a GPU machine:
 python scripts/pack_images.py ../shared/data/mrl .devdata/mrl --size 64
 rm -rf .devdata/cew && cp -r ../shared/data/cew .devdata/cew
-bash scripts/device_train.sh device_results   # then copy each picked run's checkpoints/<model> into checkpoints/
+bash scripts/device_train.sh device_results   # (data copies are git-ignored) then copy each picked run's checkpoints/<model> into checkpoints/
 # (on a CPU the same three commands, with $DATA for the .devdata paths, take about 1 h / 1 h / 1.5 h:)
 #   python -m eyebench train small_cnn $DATA --out checkpoints/small_cnn --epochs 60 --patience 20 --model-arg 'widths=[32,64,128,128]'
 #   python -m eyebench train resnet18 $DATA --out checkpoints/resnet18 --epochs 36 --patience 15 --storage-dtype float16
