@@ -170,7 +170,7 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
             tot_loss, tot_ok, seen = tot_loss + loss.item() * len(y), tot_ok + ok, seen + len(y)
             bar.set_postfix(loss=f"{tot_loss / seen:.4f}", acc=f"{tot_ok / seen:.4f}")
         stop = False
-        if rank == 0:  # validation runs where the network is (the GPU's float32 scores match the CPU's to ~1e-6)
+        if rank == 0:  # per-epoch validation runs where the network is; calibration and the test run on the CPU
             val_eval = evaluate_arrays(clf, x_val, val)
             row = {"epoch": epoch, "stage": stage, "train_loss": tot_loss / seen, "train_accuracy": tot_ok / seen,
                    "val_loss": val_eval["loss"], "val_accuracy": val_eval["overall"]["accuracy"],
