@@ -1,4 +1,4 @@
-"""Command-line interface: `eyebench train|evaluate|predict|bench|summary|robustness|report|explain|cv|triage|export`."""
+"""Command-line interface: `eyebench train|calibrate|evaluate|predict|bench|summary|robustness|report|explain|cv|triage|export`."""
 from __future__ import annotations
 
 import argparse
@@ -41,7 +41,17 @@ def cmd_train(args) -> int:
                  model_args=_model_args(args.model_arg), target_risk=args.target_risk, command=command,
                  resume=args.resume, teachers=args.teacher, kd_alpha=args.kd_alpha, kd_temperature=args.kd_temperature,
                  epoch_size=args.epoch_size, pretrained=args.pretrained, init_weights=args.init_weights,
-                 storage_dtype=args.storage_dtype, aug_strength=args.aug_strength)
+                 storage_dtype=args.storage_dtype, aug_strength=args.aug_strength, ema_decay=args.ema,
+                 band_rule=args.band_rule)
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    from .train import recalibrate
+
+    command = "python -m eyebench " + " ".join(shlex.quote(a) for a in args.argv)
+    for model in args.model:
+        recalibrate(model, args.data, args.target_risk, args.band_rule, command)
     return 0
 
 
@@ -296,12 +306,17 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--test-frac", type=float, default=0.15, help="share of subjects held out for test (default 0.15)")
     t.add_argument("--target-risk", type=float, default=0.01,
                    help="selective risk the uncertain band is fitted for on validation (default 0.01 = 1%%)")
+    t.add_argument("--band-rule", choices=("per-person", "pooled"), default="per-person",
+                   help="per-person (default): the band keeps the target risk for every validation person with >= 50 "
+                        "images and for each source's pool of smaller ones; pooled: over all validation images")
     t.add_argument("--model-arg", action="append", metavar="KEY=VALUE",
                    help="model option, JSON value (e.g. balance=class_weight, standardize=false, widths=[16,32,64,128])")
     t.add_argument("--epoch-size", type=int, default=None,
                    help="images drawn per epoch by the balanced sampler (default: the training set size)")
     t.add_argument("--aug-strength", type=float, default=1.0,
                    help="scale of every augmentation range (0 = none, 1 = default)")
+    t.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+                   help="validate and keep an exponential moving average of the weights (e.g. 0.998; default off)")
     t.add_argument("--resume", action="store_true", help="continue from OUT/resume.pt written after each epoch")
     t.add_argument("--teacher", action="append", metavar="DIR",
                    help="checkpoint to distil from (repeatable; logits are averaged): soft targets + temperature")
@@ -313,6 +328,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="precision of the saved weights; metrics are measured on the rounded weights")
     t.add_argument("--command", default=None, help=argparse.SUPPRESS)
     t.set_defaults(func=cmd_train)
+
+    c = sub.add_parser("calibrate", help="refit temperature and uncertain band of checkpoints on their validation "
+                                         "subjects (rewrites config.json and the model card; weights unchanged)",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    c.add_argument("--model", action="append", required=True, help="checkpoint folder (repeatable)")
+    c.add_argument("--data", action="append", required=True, help="the data folders the checkpoint was trained on")
+    c.add_argument("--target-risk", type=float, default=0.01, help="selective risk on validation (default 0.01)")
+    c.add_argument("--band-rule", choices=("per-person", "pooled"), default="per-person",
+                   help="per-person (default): the risk holds for every validation person; pooled: on average")
+    c.set_defaults(func=cmd_calibrate)
 
     e = sub.add_parser("evaluate", help="metrics of one or more checkpoints on a dataset",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -409,6 +434,7 @@ def main(argv=None) -> int:
     from .models.checkpoint import CheckpointError
 
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded by commands that rewrite checkpoints
     try:
         return args.func(args)
     except (CheckpointError, SplitError, ImageError, FileNotFoundError, ValueError, KeyError) as exc:

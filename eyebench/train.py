@@ -12,11 +12,11 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .data.dataset import Dataset, load_dataset, load_images
-from .data.splits import SPLITS, check_disjoint, split_by_subject
+from .data.splits import SPLITS, check_disjoint, split_by_subject, split_mask
 from .data.transforms import augment
 from .config import CLOSED
 from .evaluate.calibration import ECE_DEFINITION, expected_calibration_error, fit_temperature
-from .evaluate.thresholds import fit_band
+from .evaluate.thresholds import band_groups, fit_band
 from .models.base import proba_from_logits
 from .evaluate.report import evaluate_arrays
 from .models.checkpoint import load_classifier
@@ -49,6 +49,17 @@ def selection_score(metrics_by_source: dict) -> float:
 def warmup_fraction(total_steps: int, pct: float = 0.2) -> float:
     """OneCycleLR's warm-up share; nudged where pct * total_steps == 1, which makes OneCycleLR divide by zero."""
     return pct if abs(pct * total_steps - 1.0) > 1e-9 else 1.25 * pct
+
+
+def ema_update(ema: dict, net: torch.nn.Module, decay: float, step: int) -> None:
+    """Move the running average of `net`'s weights and BN statistics toward them (warm-up: early steps weigh more)."""
+    d = min(decay, (1 + step) / (10 + step))
+    with torch.no_grad():
+        for k, v in net.state_dict().items():
+            if v.dtype.is_floating_point:
+                ema[k].mul_(d).add_(v.detach(), alpha=1 - d)
+            else:
+                ema[k].copy_(v)
 
 
 def _distributed() -> tuple[int, int]:
@@ -86,8 +97,10 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
                 batch_size: int = 128, lr: float = 3e-3, weight_decay: float = 1e-4, patience: int = 6,
                 seed: int = 0, aug_strength: float = 1.0, out: Path | None = None, resume: bool = False,
                 teachers: list[TorchClassifier] | None = None, kd_alpha: float = 0.7, kd_temperature: float = 2.0,
-                epoch_size: int | None = None, log=print) -> list[dict]:
-    """AdamW + OneCycleLR + balanced sampling + augmentation (+ distillation); keeps the best validation epoch.
+                epoch_size: int | None = None, ema_decay: float = 0.0, log=print) -> list[dict]:
+    """AdamW + OneCycleLR + balanced sampling + augmentation (+ distillation, + weight EMA); keeps the best val epoch.
+
+    With `ema_decay` > 0 an exponential moving average of the weights is what is validated and kept.
 
     Saves a resumable state (`resume.pt`, tensors only, loaded with weights_only=True) after every epoch.
     Under torchrun each process takes its share of every batch and gradients are averaged (DDP).
@@ -110,10 +123,14 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
     xt, yt = torch.as_tensor(x_train), torch.as_tensor(train.labels)
     history, best_score, best_state, bad_epochs, start = [], -1.0, None, 0, 1
     resume_file = Path(out) / "resume.pt" if out is not None else None
-    state = None
+    state, ema = None, None
     if resume and resume_file is not None and resume_file.exists():
         state = torch.load(resume_file, map_location="cpu", weights_only=True)
         net.load_state_dict(state["model"])
+    if ema_decay:
+        ema = {k: v.detach().clone() for k, v in (state["ema"] if state is not None and "ema" in state
+                                                  else net.state_dict()).items()}
+        ema = {k: v.to(device) for k, v in ema.items()}
     saved_sched = state["scheduler"] if state is not None else None
     same_length = saved_sched is not None and int(saved_sched["total_steps"]) == total_steps
     first_step = 0
@@ -165,12 +182,18 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
             scaler.step(opt)
             scaler.update()
             sched.step()
+            if ema is not None:
+                ema_update(ema, net, ema_decay, sched.last_epoch)
             with torch.no_grad():
                 ok = ((clf.closed_logit(logits.float()) > 0).long() == y).sum().item()
             tot_loss, tot_ok, seen = tot_loss + loss.item() * len(y), tot_ok + ok, seen + len(y)
             bar.set_postfix(loss=f"{tot_loss / seen:.4f}", acc=f"{tot_ok / seen:.4f}")
         stop = False
         if rank == 0:  # per-epoch validation runs where the network is; calibration and the test run on the CPU
+            live = None
+            if ema is not None:  # validate (and keep) the averaged weights; training goes on from the live ones
+                live = {k: v.clone() for k, v in net.state_dict().items()}
+                net.load_state_dict(ema)
             val_eval = evaluate_arrays(clf, x_val, val)
             row = {"epoch": epoch, "stage": stage, "train_loss": tot_loss / seen, "train_accuracy": tot_ok / seen,
                    "val_loss": val_eval["loss"], "val_accuracy": val_eval["overall"]["accuracy"],
@@ -187,11 +210,14 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
                     clf.save_pretrained(out)
             else:
                 bad_epochs += 1
+            if live is not None:
+                net.load_state_dict(live)
             if out is not None:
                 (Path(out) / "history.json").write_text(json.dumps(history, indent=1))
                 torch.save({"model": net.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                             "generator": gen.get_state(), "torch_rng": torch.get_rng_state(), "best_model": best_state,
-                            "best_score": best_score, "bad_epochs": bad_epochs, "epoch": epoch}, resume_file)
+                            "best_score": best_score, "bad_epochs": bad_epochs, "epoch": epoch,
+                            **({"ema": ema} if ema is not None else {})}, resume_file)
             stop = bad_epochs >= patience
             if stop:
                 log(f"early stop: no validation improvement for {patience} epochs")
@@ -216,7 +242,7 @@ def run_training(model: str, data: list[str], out: str, epochs: int = 20, batch_
                  resume: bool = False, teachers: list[str] | None = None, kd_alpha: float = 0.7,
                  kd_temperature: float = 2.0, epoch_size: int | None = None, pretrained: bool = False,
                  init_weights: str | None = None, storage_dtype: str = "float32", split: dict | None = None,
-                 aug_strength: float = 1.0,
+                 aug_strength: float = 1.0, ema_decay: float = 0.0, band_rule: str = "per-person",
                  log=print) -> dict | None:
     """Train `model` on person-disjoint splits of `data`, calibrate on val, test once, save to `out`."""
     t0 = time.time()
@@ -253,13 +279,13 @@ def run_training(model: str, data: list[str], out: str, epochs: int = 20, batch_
         history = train_torch(clf, x_tr, d_tr, x_va, d_va, epochs=epochs, batch_size=batch_size, lr=lr,
                               patience=patience, seed=seed, out=out_dir, resume=resume, teachers=teacher_models,
                               kd_alpha=kd_alpha, kd_temperature=kd_temperature, epoch_size=epoch_size,
-                              aug_strength=aug_strength, log=log)
+                              aug_strength=aug_strength, ema_decay=ema_decay, log=log)
         if _distributed()[0] != 0:
             return None
         clf.round_to_storage()
     else:
         history = clf.fit(x_tr, d_tr.labels, x_va, d_va.labels, seed=seed, log=log)
-    calibration = calibrate(clf, x_va, d_va.labels, target_risk)
+    calibration = calibrate(clf, x_va, d_va.labels, target_risk, groups=validation_groups(d_va, band_rule))
     log(f"calibrated on validation: temperature {clf.temperature:.3f}, ECE {calibration['ece_before']:.4f} -> "
         f"{calibration['ece_after']:.4f}; uncertain band {calibration['band']['band']} "
         f"(coverage {calibration['band']['coverage']:.3f}, risk {calibration['band']['selective_risk']})")
@@ -269,7 +295,7 @@ def run_training(model: str, data: list[str], out: str, epochs: int = 20, batch_
         "trained": {"epochs_run": len(history) if isinstance(history, list) else None, "seed": seed,
                     "batch_size": batch_size, "lr": lr, "seconds": round(time.time() - t0, 1),
                     "machine": training_machine(),
-                    "aug_strength": aug_strength, "epoch_size": epoch_size,
+                    "aug_strength": aug_strength, "epoch_size": epoch_size, "ema_decay": ema_decay or None,
                     "initialisation": init, "storage_dtype": storage_dtype,
                     "distillation": {"teachers": teachers, "alpha": kd_alpha, "temperature": kd_temperature}
                     if teachers else None},
@@ -324,18 +350,58 @@ def initialise(clf, pretrained: bool, init_weights: str | None, log=print) -> st
     return "random (from scratch)"
 
 
-def calibrate(clf, x_val: np.ndarray, y_val: np.ndarray, target_risk: float = 0.01) -> dict:
-    """Fit the temperature (torch models) and the uncertain band on validation subjects; store both on `clf`."""
+def calibrate(clf, x_val: np.ndarray, y_val: np.ndarray, target_risk: float = 0.01, groups=None) -> dict:
+    """Fit the temperature (torch models) and the uncertain band on validation subjects; store both on `clf`.
+
+    `groups` (band_groups of the validation images) makes the band hold the target risk for every person.
+    """
     scores = clf.scores_prepared(x_val)
     before = proba_from_logits(scores, clf.temperature)
     if isinstance(clf, TorchClassifier):
         clf.temperature = fit_temperature(scores, y_val)
     after = proba_from_logits(scores, clf.temperature)
-    band = fit_band(y_val, after[:, CLOSED], target_risk)
+    band = fit_band(y_val, after[:, CLOSED], target_risk, groups=groups)
     clf.uncertain_band = band["band"]
     return {"fitted_on": "validation subjects", "temperature": clf.temperature,
             "ece_before": expected_calibration_error(y_val, before),
             "ece_after": expected_calibration_error(y_val, after), "ece_definition": ECE_DEFINITION, "band": band}
+
+
+def recalibrate(checkpoint: str, data: list[str], target_risk: float = 0.01, band_rule: str = "per-person",
+                command: str = "", log=print) -> dict:
+    """Refit a saved checkpoint's temperature and band on its own validation subjects; rewrite config and card."""
+    clf = load_classifier(checkpoint)
+    split = clf.info.get("split")
+    if not split:
+        raise ValueError(f"{checkpoint}: has no saved split, so its validation subjects are unknown")
+    cfg = clf.data_config
+    arrays, dataset = load_images(load_dataset(data), cfg.input_size, cfg.channels)
+    parts = {name: split_mask(dataset, split, name) for name in ("val", "test")}
+    expected = split.get("n_images", {})
+    for name, mask in parts.items():
+        if name in expected and int(mask.sum()) != int(expected[name]):
+            raise ValueError(f"{checkpoint}: the data given holds {int(mask.sum())} {name} images, training had "
+                             f"{expected[name]}: pass the same --data folders it was trained on")
+    (x_va, d_va), (x_te, d_te) = [(arrays[m], dataset.subset(m)) for m in parts.values()]
+    if isinstance(clf, TorchClassifier):
+        clf.temperature = 1.0  # refitted from the raw logits, as after training
+    calibration = calibrate(clf, x_va, d_va.labels, target_risk, groups=validation_groups(d_va, band_rule))
+    if command:
+        calibration["command"] = command
+    clf.info["calibration"] = calibration
+    clf.info["metrics"] = {"val": _strip(evaluate_arrays(clf, x_va, d_va)), "test": _strip(evaluate_arrays(clf, x_te, d_te))}
+    clf.save_pretrained(checkpoint)
+    b = calibration["band"]
+    log(f"{checkpoint}: temperature {clf.temperature:.3f}, band {[round(v, 4) for v in b['band']]} ({b['rule']}; "
+        f"validation coverage {100 * b['coverage']:.2f}%, reached: {b['reached']})")
+    return calibration
+
+
+def validation_groups(val: Dataset, band_rule: str = "per-person"):
+    """The groups the band must hold its risk in: each person (`per-person`), or none (`pooled`)."""
+    if band_rule not in ("per-person", "pooled"):
+        raise ValueError(f"unknown band rule {band_rule!r}: use per-person or pooled")
+    return band_groups(val.subjects, [s.source for s in val.samples]) if band_rule == "per-person" else None
 
 
 def _strip(ev: dict) -> dict:

@@ -348,3 +348,33 @@ def test_summary_table(capsys, trained_cnn, svm_checkpoint):
     assert results[0]["accuracy %"] == f"{100 * test['overall']['accuracy']:.2f}"
     worst = next(v for k, v in results[0].items() if k.startswith("worst test subject"))
     assert worst.startswith(test["worst_subject"]["subject"])
+
+
+def test_calibrate_refits_the_band_per_person_and_keeps_the_weights(capsys, tmp_path, trained_cnn, mrl_dir):
+    ckpt = tmp_path / "small_cnn"
+    shutil.copytree(trained_cnn, ckpt)
+    weights = (ckpt / "model.safetensors").read_bytes()
+    before = json.loads((ckpt / "config.json").read_text())
+    assert main(["calibrate", "--model", str(ckpt), "--data", str(mrl_dir), "--band-rule", "pooled",
+                 "--target-risk", "0.05"]) == 0
+    cal = json.loads((ckpt / "config.json").read_text())["calibration"]
+    assert cal["band"]["rule"] == "pooled" and cal["band"]["target_risk"] == 0.05
+    assert cal["temperature"] == pytest.approx(before["calibration"]["temperature"])  # refitted from raw logits
+    assert "calibrate" in cal["command"] and "eyebench calibrate" in (ckpt / "README.md").read_text().replace("-m ", "")
+    assert main(["calibrate", "--model", str(ckpt), "--data", str(mrl_dir)]) == 0
+    after = json.loads((ckpt / "config.json").read_text())
+    assert after["calibration"]["band"]["rule"] == "per person" and after["uncertain_band"] == after["calibration"]["band"]["band"]
+    assert after["metrics"]["test"]["band"]["band"] == after["uncertain_band"]
+    assert (ckpt / "model.safetensors").read_bytes() == weights
+    assert after["split"] == before["split"] and after["train_command"] == before["train_command"]
+
+
+def test_calibrate_refuses_other_data(capsys, tmp_path, trained_cnn, synthetic):
+    ckpt = tmp_path / "small_cnn"
+    shutil.copytree(trained_cnn, ckpt)
+    part = tmp_path / "part"
+    part.mkdir()
+    for f in sorted(synthetic["mrl"].rglob("*.png"))[::2]:
+        shutil.copy(f, part / f.name)
+    assert main(["calibrate", "--model", str(ckpt), "--data", str(part)]) == 2
+    assert "pass the same --data folders" in capsys.readouterr().err

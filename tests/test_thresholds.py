@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from eyebench.evaluate.thresholds import DECISION_NAMES, UNCERTAIN, apply_band, band_metrics, fit_band, risk_coverage
+from eyebench.evaluate.thresholds import (DECISION_NAMES, UNCERTAIN, apply_band, band_groups, band_metrics, fit_band,
+                                         risk_coverage)
 
 
 def test_apply_band():
@@ -61,6 +62,29 @@ def test_fit_band_reports_an_unreachable_target():
     assert fit["reached"] is False
     assert fit["selective_risk"] == pytest.approx(1 / 3)  # the lowest risk any band gets here
     assert fit["coverage"] == 1.0  # ... and among those bands, the widest
+
+
+def test_per_person_band_does_not_let_a_hard_person_hide_behind_easy_ones():
+    # "easy": 96 confident, right images; "hard": 4 images, one closed eye wrongly at p(closed) 0.3
+    y_easy, p_easy = np.array([0] * 48 + [1] * 48), np.array([0.02] * 48 + [0.98] * 48)
+    y_hard, p_hard = np.array([0, 0, 1, 1]), np.array([0.1, 0.2, 0.3, 0.9])
+    y, p = np.concatenate([y_easy, y_hard]), np.concatenate([p_easy, p_hard])
+    groups = np.array(["easy"] * 96 + ["hard"] * 4)
+    pooled = fit_band(y, p, target_risk=0.02)
+    assert pooled["rule"] == "pooled" and pooled["coverage"] == 1.0  # 1 error in 100 is within 2% on average
+    per_person = fit_band(y, p, target_risk=0.02, groups=groups)
+    assert per_person["rule"] == "per person" and per_person["reached"]
+    assert apply_band([0.3], per_person["band"])[0] == UNCERTAIN  # the hard person's mistake is no longer accepted
+    assert band_metrics(y_hard, p_hard, per_person["band"])["selective_risk"] <= 0.02
+    assert per_person["worst_group"]["selective_risk"] <= 0.02
+    assert per_person["coverage"] == pytest.approx(99 / 100)  # only the mistake at 0.3 is left uncertain
+
+
+def test_band_groups_pool_small_subjects_per_source():
+    subjects = ["s1"] * 3 + ["a", "b", "c"]
+    sources = ["mrl"] * 3 + ["cew"] * 3
+    g = band_groups(subjects, sources, min_n=3).tolist()
+    assert g == ["s1"] * 3 + ["cew: people with < 3 images"] * 3
 
 
 def test_fit_band_with_one_side_only():

@@ -121,3 +121,31 @@ def test_fit_temperature_recovers_scale():
     y = (rng.random(4000) < 1 / (1 + np.exp(-z))).astype(int)  # labels drawn from sigmoid(z)
     assert fit_temperature(2.5 * z, y) == pytest.approx(2.5, rel=0.15)
     assert fit_temperature(z, y) == pytest.approx(1.0, rel=0.15)
+
+
+def test_ema_weights_are_what_is_validated_and_kept(records, tmp_path):
+    args = resume_args(records)
+    clf = fresh_cnn()
+    train_torch(clf, *args, epochs=1, batch_size=16, out=tmp_path, ema_decay=0.9, log=lambda *_: None)
+    state = torch.load(tmp_path / "resume.pt", weights_only=True)
+    kept, ema, live = clf.net.state_dict(), state["ema"], state["model"]
+    assert all(torch.equal(kept[k], ema[k].cpu()) for k in kept)  # one epoch: its average is the best and kept
+    w = "blocks.0.0.weight"
+    assert not torch.equal(ema[w].cpu(), live[w])  # and it is not the live weights training goes on from
+
+
+def test_ema_run_resumes_exactly(records, tmp_path):
+    args, kw = resume_args(records), dict(epochs=3, batch_size=16, patience=99, ema_decay=0.9)
+    reference = fresh_cnn()
+    expected = train_torch(reference, *args, out=tmp_path / "ref", log=lambda *_: None, **kw)
+
+    def stop_in_epoch_2(msg):
+        if msg.startswith("epoch 2 "):
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        train_torch(fresh_cnn(), *args, out=tmp_path / "run", log=stop_in_epoch_2, **kw)
+    resumed = fresh_cnn()
+    assert train_torch(resumed, *args, out=tmp_path / "run", resume=True, log=lambda *_: None, **kw) == expected
+    for k, v in reference.net.state_dict().items():
+        assert torch.equal(v, resumed.net.state_dict()[k]), k

@@ -34,33 +34,57 @@ def band_metrics(y_true, p_closed, band) -> dict:
             "rejection_rate": rejection}
 
 
-def fit_band(y_true, p_closed, target_risk: float = 0.01, n_grid: int = 200) -> dict:
+def band_groups(subjects, sources, min_n: int = 50) -> np.ndarray:
+    """Group of each image for the per-person band rule: its subject if they have >= min_n images, else a pool of
+    its source's smaller subjects (CEW people have 2-4 crops each: too few to hold a risk on their own)."""
+    subjects, sources = np.asarray(subjects, dtype=object), np.asarray(sources, dtype=object)
+    names, counts = np.unique(subjects.astype(str), return_counts=True)
+    big = set(names[counts >= min_n].tolist())
+    return np.array([str(s) if str(s) in big else f"{src}: people with < {min_n} images"
+                     for s, src in zip(subjects, sources)], dtype=object)
+
+
+def _band_counts(y: np.ndarray, p: np.ndarray, lows: np.ndarray, highs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Accepted images and errors for every (low, high) pair of the grid."""
+    below, above = p[None, :] <= lows[:, None], p[None, :] >= highs[:, None]
+    acc = below.sum(1)[:, None] + above.sum(1)[None, :]
+    err = (below & (y[None, :] == CLOSED)).sum(1)[:, None] + (above & (y[None, :] != CLOSED)).sum(1)[None, :]
+    return acc, err
+
+
+def fit_band(y_true, p_closed, target_risk: float = 0.01, n_grid: int = 200, groups=None) -> dict:
     """Widest-coverage band [low, high] whose selective risk on these (validation) images is <= target_risk.
 
-    If no band reaches the target, the band with the lowest risk is returned with `reached: False`.
+    With `groups` (see band_groups) the risk must also stay <= target_risk within every group, so that one
+    hard person cannot hide behind easy ones. If no band reaches the target, the band with the lowest (worst-group)
+    risk is returned with `reached: False`.
     """
     y, p = np.asarray(y_true), np.asarray(p_closed, float)
     lows = np.unique(np.concatenate([[0.0], np.quantile(p[p < 0.5], np.linspace(0, 1, n_grid))])) if (p < 0.5).any() else np.array([0.0])
     highs = np.unique(np.concatenate([[1.0], np.quantile(p[p >= 0.5], np.linspace(0, 1, n_grid))])) if (p >= 0.5).any() else np.array([1.0])
     lows, highs = lows[lows < 0.5], highs[highs >= 0.5]
-    # accepted-as-open counts and their errors (true closed) per low; accepted-as-closed and errors per high
-    acc_o = (p[None, :] <= lows[:, None]).sum(1)
-    err_o = ((p[None, :] <= lows[:, None]) & (y[None, :] == CLOSED)).sum(1)
-    acc_c = (p[None, :] >= highs[:, None]).sum(1)
-    err_c = ((p[None, :] >= highs[:, None]) & (y[None, :] != CLOSED)).sum(1)
-    acc = acc_o[:, None] + acc_c[None, :]
-    err = err_o[:, None] + err_c[None, :]
+    acc, err = _band_counts(y, p, lows, highs)
     risk = np.where(acc > 0, err / np.maximum(acc, 1), np.inf)
-    ok = risk <= target_risk
-    if ok.any():
-        i, j = np.unravel_index(np.argmax(np.where(ok, acc, -1)), acc.shape)
-        reached = True
-    else:
-        best = risk.min()
-        i, j = np.unravel_index(np.argmax(np.where(risk == best, acc, -1)), acc.shape)
-        reached = False
+    worst = risk.copy()
+    names = sorted(set(np.asarray(groups).tolist())) if groups is not None else []
+    group_risk = {}
+    for g in names:
+        m = np.asarray(groups) == g
+        a, e = _band_counts(y[m], p[m], lows, highs)
+        group_risk[g] = np.where(a > 0, e / np.maximum(a, 1), 0.0)  # a group with nothing accepted risks nothing
+        worst = np.maximum(worst, group_risk[g])
+    ok = worst <= target_risk
+    reached = bool(ok.any())
+    if not reached:
+        ok = worst == worst.min()
+    i, j = np.unravel_index(np.argmax(np.where(ok, acc, -1)), acc.shape)
     band = [float(lows[i]), float(highs[j])]
-    return {"band": band, "target_risk": target_risk, "reached": reached, **band_metrics(y, p, band)}
+    out = {"band": band, "target_risk": target_risk, "reached": reached,
+           "rule": "per person" if names else "pooled", **band_metrics(y, p, band)}
+    if names:
+        g = max(names, key=lambda n: group_risk[n][i, j])
+        out["worst_group"] = {"group": g, "n": int((np.asarray(groups) == g).sum()), "selective_risk": float(group_risk[g][i, j])}
+    return out
 
 
 def risk_coverage(y_true, proba) -> dict:

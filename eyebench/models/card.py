@@ -55,8 +55,14 @@ def model_card(config: dict) -> str:
                   f"Temperature {cal['temperature']:.3f}; ECE {cal['ece_before']:.4f} before, {cal['ece_after']:.4f} after "
                   f"({cal['ece_definition']}).",
                   f"Uncertain band on p(closed): [{band['band'][0]:.4f}, {band['band'][1]:.4f}], chosen for selective "
-                  f"risk <= {100 * band['target_risk']:.1f}% on validation (reached: {band['reached']}); validation "
-                  f"coverage {100 * band['coverage']:.2f}%.", ""]
+                  f"risk <= {100 * band['target_risk']:.1f}% on validation "
+                  + ("for every validation person with at least 50 images and for each source's pool of the others "
+                     if band.get("rule") == "per person" else "over all validation images pooled ")
+                  + f"(reached: {band['reached']}); validation coverage {100 * band['coverage']:.2f}%"
+                  + (f", riskiest group `{band['worst_group']['group']}` at {_pct(band['worst_group']['selective_risk'])}"
+                     if band.get("worst_group") else "") + ".", ""]
+        if cal.get("command"):
+            lines += ["Refitted after training (same weights) with:", "```", cal["command"], "```", ""]
         test_band = (config.get("metrics") or {}).get("test", {}).get("band")
         if test_band:
             lines += [f"On the test subjects the band keeps {100 * test_band['coverage']:.2f}% of images with accuracy "
