@@ -390,7 +390,7 @@ def recalibrate(checkpoint: str, data: list[str], target_risk: float = 0.01, ban
         calibration["command"] = command
     clf.info["calibration"] = calibration
     clf.info["metrics"] = {"val": _strip(evaluate_arrays(clf, x_va, d_va)), "test": _strip(evaluate_arrays(clf, x_te, d_te))}
-    clf.save_pretrained(checkpoint)
+    clf.save_pretrained(checkpoint, weights=False)  # the weights are untouched: only config.json and the card change
     b = calibration["band"]
     log(f"{checkpoint}: temperature {clf.temperature:.3f}, band {[round(v, 4) for v in b['band']]} ({b['rule']}; "
         f"validation coverage {100 * b['coverage']:.2f}%, reached: {b['reached']})")

@@ -23,7 +23,7 @@ class Classifier(Protocol):
 
     def predict_proba(self, images: Sequence[np.ndarray]) -> np.ndarray: ...
     def explain(self, image: np.ndarray, target: int | None = None) -> np.ndarray: ...
-    def save_pretrained(self, directory) -> None: ...
+    def save_pretrained(self, directory, weights: bool = True) -> None: ...
 
 
 class BaseClassifier:
@@ -111,8 +111,8 @@ class BaseClassifier:
             "num_parameters": self.num_parameters(), "flops_per_image": self.flops(), **self.info,
         }
 
-    def save_pretrained(self, directory) -> None:
-        """Write model.safetensors + config.json + README.md (model card) into `directory`."""
+    def save_pretrained(self, directory, weights: bool = True) -> None:
+        """Write model.safetensors (unless `weights` is False) + config.json + README.md (model card) into `directory`."""
         from safetensors.numpy import save_file
 
         from .card import model_card
@@ -121,8 +121,9 @@ class BaseClassifier:
         out.mkdir(parents=True, exist_ok=True)
         # np.asarray(order="C"), not np.ascontiguousarray: the latter turns 0-d arrays (BatchNorm's
         # num_batches_tracked) into shape (1,), which then no longer matches the model when loading
-        tensors = {k: np.asarray(v, order="C") for k, v in self.stored_tensors().items()}
-        save_file(tensors, str(out / "model.safetensors"), metadata={"format": FORMAT, "architecture": self.name})
+        if weights:
+            tensors = {k: np.asarray(v, order="C") for k, v in self.stored_tensors().items()}
+            save_file(tensors, str(out / "model.safetensors"), metadata={"format": FORMAT, "architecture": self.name})
         config = self.config()
         (out / "config.json").write_text(json.dumps(config, indent=2, default=_json_default) + "\n")
         (out / "README.md").write_text(model_card(config))
