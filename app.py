@@ -344,10 +344,15 @@ def threshold_live(state, model, low, high):
     return threshold(state, model, low, high)
 
 
-def suggest(state, model, target):
+PER_PERSON, POOLED = "for every person", "over all images"
+
+
+def suggest(state, model, target, rule=PER_PERSON):
     if not state or model not in state.get("cache", {}).get("proba", {}):
         raise gr.Error("Run an evaluation first.", print_exception=False)
-    low, high = workbench.suggest_band(state["cache"], model, float(target) / 100)
+    if target is None or not 0 <= float(target) < 100:
+        raise gr.Error("The target selective risk is a percentage from 0 to 100.", print_exception=False)
+    low, high = workbench.suggest_band(state["cache"], model, float(target) / 100, per_person=rule == PER_PERSON)
     return low, high
 
 
@@ -377,6 +382,8 @@ def build_threshold_tab(state):
         high = gr.Slider(0, 1, value=band[1], step=0.001, label="high (p(closed) at or above = closed)", elem_id="band-high")
     with gr.Row():
         target = gr.Number(value=1.0, label="target selective risk %")
+        rule = gr.Radio([PER_PERSON, POOLED], value=PER_PERSON, label="the risk must hold",
+                        info="per person: no single person (with 50+ images) above the target; pooled: on average")
         suggest_btn = gr.Button("Suggest band for target risk")
         reset_btn = gr.Button("Reset to the model's stored band")
         export_btn = gr.Button("Export uncertain images (CSV)")
@@ -398,7 +405,7 @@ def build_threshold_tab(state):
     high.release(threshold, ins, outs, api_name=False, **live)
     model.change(reset_band, model, [low, high], api_name=False).then(threshold_live, ins, outs, api_name=False,
                                                                       **live)
-    suggest_btn.click(suggest, [state, model, target], [low, high], api_name="suggest_band")
+    suggest_btn.click(suggest, [state, model, target, rule], [low, high], api_name="suggest_band")
     reset_btn.click(reset_band, model, [low, high], api_name="reset_band")
     export_btn.click(export_uncertain, ins, csv_out, api_name="export_uncertain")
     return model, low, high, ins, outs

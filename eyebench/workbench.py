@@ -12,7 +12,7 @@ from .config import CLASS_NAMES, CLOSED
 from .data.dataset import Dataset, Sample, scan_folder
 from .evaluate.analysis import analyse_models
 from .evaluate.robustness import model_keys
-from .evaluate.thresholds import DECISION_NAMES, apply_band, band_metrics, fit_band
+from .evaluate.thresholds import DECISION_NAMES, apply_band, band_groups, band_metrics, fit_band
 from .explain.overlay import overlay
 from .faces import EyeBox, draw_eyes, find_eyes
 from .models.checkpoint import CheckpointError, load_classifier
@@ -109,7 +109,8 @@ def evaluate_models(models: dict, dataset: Dataset, bootstrap: int = 200, sweeps
     keys = model_keys(chosen)  # the analysis names models by checkpoint; the app by its own names
     result["models"] = {name: result["models"][key] for name, key in zip(models, keys)}
     kept = predictions["dataset"]
-    cache = {"y": kept.labels, "subjects": kept.subjects, "paths": [s.path for s in kept.samples],
+    cache = {"y": kept.labels, "subjects": kept.subjects, "sources": [s.source for s in kept.samples],
+             "paths": [s.path for s in kept.samples],
              "meta": [s.meta for s in kept.samples],
              "proba": {name: predictions["p_closed"][key] for name, key in zip(models, keys)},
              "risk_coverage": {name: result["models"][name]["risk_coverage"] for name in models}}
@@ -138,9 +139,10 @@ def threshold_stats(cache: dict, model: str, low: float, high: float) -> dict:
     return bm
 
 
-def suggest_band(cache: dict, model: str, target_risk: float = 0.01) -> list[float]:
-    """The widest band whose selective risk on this set is at most `target_risk`."""
-    return fit_band(cache["y"], cache["proba"][model], target_risk)["band"]
+def suggest_band(cache: dict, model: str, target_risk: float = 0.01, per_person: bool = True) -> list[float]:
+    """The widest band whose selective risk on this set is at most `target_risk` (for every person, by default)."""
+    groups = band_groups(cache["subjects"], cache["sources"]) if per_person else None
+    return fit_band(cache["y"], cache["proba"][model], target_risk, groups=groups)["band"]
 
 
 def uncertain_rows(cache: dict, model: str, low: float, high: float) -> list[dict]:

@@ -229,8 +229,12 @@ def test_threshold_needs_an_evaluation_first(server):
 
 def test_suggest_reset_and_export_band(evaluated):
     c, _ = evaluated
-    low, high = c.predict(MODEL_NAMES[1], 5.0, api_name="/suggest_band")
+    low, high = c.predict(MODEL_NAMES[1], 5.0, api_name="/suggest_band")  # default rule: for every person
     assert 0 <= low <= high <= 1
+    pooled = c.predict(MODEL_NAMES[1], 5.0, "over all images", api_name="/suggest_band")
+    assert 0 <= pooled[0] <= pooled[1] <= 1
+    with pytest.raises(AppError, match="percentage"):
+        c.predict(MODEL_NAMES[1], 150.0, api_name="/suggest_band")
     assert c.predict(MODEL_NAMES[0], api_name="/reset_band") == (0.3, 0.7)
     assert c.predict(MODEL_NAMES[1], api_name="/reset_band") == (0.5, 0.5)  # no stored band
     path = _path(c.predict(MODEL_NAMES[0], 0.0, 1.0, api_name="/export_uncertain"))
