@@ -17,6 +17,8 @@ REPO_ROOT = Path(__file__).parents[1]
 SHIPPED = sorted(p.parent for p in (REPO_ROOT / "checkpoints").glob("*/config.json"))
 SAMPLES = REPO_ROOT / "sample_images"
 MAX_BYTES = 50 * 1024 * 1024
+DATA = "--data ../shared/data/mrl --data ../shared/data/cew"
+DEVDATA = "--data .devdata/mrl --data .devdata/cew"
 
 
 def test_checkpoints_are_shipped():
@@ -36,6 +38,22 @@ def test_shipped_checkpoint_is_documented_and_small(folder):
     assert split["test"] and split["val"] and split["train"]
     low, high = config["uncertain_band"]
     assert 0.0 <= low <= high <= 1.0
+    recalibrated = config["calibration"].get("command")
+    if recalibrated:
+        assert recalibrated in card and f"--model {folder.relative_to(REPO_ROOT)}" in recalibrated
+
+
+@pytest.mark.parametrize("folder", SHIPPED, ids=[p.name for p in SHIPPED])
+def test_train_all_script_holds_every_recorded_command(folder):
+    """scripts/train_all.sh retrains what ships: each card's train (and calibrate) command is in it."""
+    script = (REPO_ROOT / "scripts" / "train_all.sh").read_text().replace("$DATA", DATA)
+    config = json.loads((folder / "config.json").read_text())
+    # the GPU route trains on a pixel-identical copy in .devdata (see the script); on a CPU the same command uses $DATA
+    command = config["train_command"].replace(DEVDATA, DATA)
+    assert command in script or command.replace("python -m", "#   python -m") in script
+    recalibrated = config["calibration"].get("command")
+    if recalibrated:
+        assert recalibrated in script
 
 
 @pytest.mark.parametrize("folder", SHIPPED, ids=[p.name for p in SHIPPED])
