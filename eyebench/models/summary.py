@@ -27,7 +27,7 @@ def results_table(directories) -> str:
 
 def model_table(directories) -> str:
     """Per checkpoint: size, cost, calibration, the band's coverage and accuracy on test, and measured speed."""
-    lines = ["| model | params | MFLOPs/img | ECE val (before -> after T) | band | test coverage % | "
+    lines = ["| model | params | MFLOPs/img | ECE val (before -> after T) | band (validation risk, rule) | test coverage % | "
              "test accuracy on accepted % | batch img/s | single ms |", "|---|---:|---:|---|---|---:|---:|---:|---:|"]
     for d in directories:
         cfg = read_config(d)
@@ -36,10 +36,12 @@ def model_table(directories) -> str:
         bench = cfg.get("bench") or {}
         flops = cfg.get("flops_per_image")
         b = cfg.get("uncertain_band")
+        fit = cal.get("band") or {}
+        how = f" ({100 * fit['target_risk']:g}%, {fit.get('rule', 'pooled')})" if fit.get("target_risk") is not None else ""
         lines.append(
             f"| {cfg['architecture']} | {cfg.get('num_parameters', 0):,} | {'-' if not flops else f'{flops / 1e6:.1f}'} | "
             + (f"{cal['ece_before']:.4f} -> {cal['ece_after']:.4f}" if cal else "-") + " | "
-            + (f"[{b[0]:.3f}, {b[1]:.3f}]" if b else "-") + f" | {_pct(band.get('coverage'))} | "
+            + (f"[{b[0]:.3f}, {b[1]:.3f}]{how}" if b else "-") + f" | {_pct(band.get('coverage'))} | "
             + ("-" if band.get("selective_risk") is None else _pct(1 - band["selective_risk"])) + " | "
             + (f"{bench['batch_images_per_second']:.0f} | {bench['single_ms_per_image']:.2f}" if bench else "- | -") + " |")
     return "\n".join(lines)
