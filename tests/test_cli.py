@@ -378,3 +378,12 @@ def test_calibrate_refuses_other_data(capsys, tmp_path, trained_cnn, synthetic):
         shutil.copy(f, part / f.name)
     assert main(["calibrate", "--model", str(ckpt), "--data", str(part)]) == 2
     assert "pass the same --data folders" in capsys.readouterr().err
+
+
+def test_train_with_ema_records_it(capsys, tmp_path, mrl_dir):
+    out = tmp_path / "ema"
+    assert main(["train", "small_cnn", "--data", str(mrl_dir), "--out", str(out), "--epochs", "1", "--batch-size", "16",
+                 "--model-arg", "widths=[4,4,8,8]", "--ema", "0.99"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["trained"]["ema_decay"] == 0.99
+    assert "moving average of the weights (decay 0.99)" in (out / "README.md").read_text()

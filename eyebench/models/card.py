@@ -39,7 +39,9 @@ def model_card(config: dict) -> str:
     if tr and config.get("family") == "torch":
         lines += [f"Seed {tr.get('seed')}, {tr.get('epochs_run')} epochs run (best epoch by validation kept), batch "
                   f"{tr.get('batch_size')}, peak learning rate {tr.get('lr')}, augmentation strength "
-                  f"{tr.get('aug_strength', 1.0)}, initialisation: {tr.get('initialisation', 'random')}; "
+                  f"{tr.get('aug_strength', 1.0)}, initialisation: {tr.get('initialisation', 'random')}"
+                  + (f", exponential moving average of the weights (decay {tr['ema_decay']}) validated and kept"
+                     if tr.get("ema_decay") else "") + "; "
                   f"{tr.get('seconds')} s on {tr.get('machine', 'the training machine')}."
                   + (f" Distilled from {', '.join(tr['distillation']['teachers'])} (alpha {tr['distillation']['alpha']}, "
                      f"temperature {tr['distillation']['temperature']})." if tr.get("distillation") else ""), ""]
