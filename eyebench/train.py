@@ -127,10 +127,9 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
     if resume and resume_file is not None and resume_file.exists():
         state = torch.load(resume_file, map_location="cpu", weights_only=True)
         net.load_state_dict(state["model"])
-    if ema_decay:
-        ema = {k: v.detach().clone() for k, v in (state["ema"] if state is not None and "ema" in state
-                                                  else net.state_dict()).items()}
-        ema = {k: v.to(device) for k, v in ema.items()}
+    if ema_decay:  # the average starts from the weights training starts from (or the saved average on resume)
+        start_from = state["ema"] if state is not None and "ema" in state else net.state_dict()
+        ema = {k: v.detach().clone().to(device) for k, v in start_from.items()}
     saved_sched = state["scheduler"] if state is not None else None
     same_length = saved_sched is not None and int(saved_sched["total_steps"]) == total_steps
     first_step = 0

@@ -66,10 +66,11 @@ def fit_band(y_true, p_closed, target_risk: float = 0.01, n_grid: int = 200, gro
     acc, err = _band_counts(y, p, lows, highs)
     risk = np.where(acc > 0, err / np.maximum(acc, 1), np.inf)
     worst = risk.copy()
-    names = sorted(set(np.asarray(groups).tolist())) if groups is not None else []
+    groups = np.asarray(groups) if groups is not None else np.array([], dtype=object)
+    names = sorted(set(groups.tolist()))
     group_risk = {}
     for g in names:
-        m = np.asarray(groups) == g
+        m = groups == g
         a, e = _band_counts(y[m], p[m], lows, highs)
         group_risk[g] = np.where(a > 0, e / np.maximum(a, 1), 0.0)  # a group with nothing accepted risks nothing
         worst = np.maximum(worst, group_risk[g])
@@ -83,7 +84,7 @@ def fit_band(y_true, p_closed, target_risk: float = 0.01, n_grid: int = 200, gro
            "rule": "per person" if names else "pooled", **band_metrics(y, p, band)}
     if names:
         g = max(names, key=lambda n: group_risk[n][i, j])
-        out["worst_group"] = {"group": g, "n": int((np.asarray(groups) == g).sum()), "selective_risk": float(group_risk[g][i, j])}
+        out["worst_group"] = {"group": g, "n": int((groups == g).sum()), "selective_risk": float(group_risk[g][i, j])}
     return out
 
 
