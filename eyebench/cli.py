@@ -245,7 +245,8 @@ def cmd_cv(args) -> int:
 
     res = cross_validate(args.model, args.data, args.out, k=args.folds, seed=args.seed, epochs=args.epochs,
                          batch_size=args.batch_size, lr=args.lr, model_args=_model_args(args.model_arg),
-                         epoch_size=args.epoch_size)
+                         epoch_size=args.epoch_size, aug_strength=args.aug_strength, ema_decay=args.ema,
+                         patience=args.patience)
     for f in res["folds"]:
         print(f"fold {f['fold']}: accuracy {100 * f['accuracy']:.2f}%  closed recall {100 * f['recall_closed']:.2f}%  n={f['n']}")
     ws = res["worst_subject"]
@@ -409,6 +410,9 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--epoch-size", type=int, default=None)
     cv.add_argument("--batch-size", type=int, default=128)
     cv.add_argument("--lr", type=float, default=3e-3)
+    cv.add_argument("--patience", type=int, default=6, help="early stop after this many epochs without val gain")
+    cv.add_argument("--aug-strength", type=float, default=1.0, help="scale of every augmentation range")
+    cv.add_argument("--ema", type=float, default=0.0, metavar="DECAY", help="keep a moving average of the weights")
     cv.add_argument("--seed", type=int, default=0)
     cv.add_argument("--model-arg", action="append", metavar="KEY=VALUE")
     cv.add_argument("--json", help="write the fold results here")

@@ -308,7 +308,8 @@ def test_triage_csv(capsys, tmp_path, trained_cnn, mrl_dir):
 def test_cv_two_folds(capsys, tmp_path, mrl_dir):
     json_file, out_dir = tmp_path / "cv.json", tmp_path / "cv"
     rc, out, err = run(capsys, "cv", "small_cnn", "--data", mrl_dir, "--out", out_dir, "--folds", "2", "--epochs", "1",
-                       "--batch-size", "32", "--model-arg", "widths=[4,4,8,8]", "--json", json_file)
+                       "--batch-size", "32", "--model-arg", "widths=[4,4,8,8]", "--json", json_file, "--ema", "0.9",
+                       "--aug-strength", "0.5")
     assert rc == 0, err
     res = json.loads(json_file.read_text())
     assert res["k"] == 2 and len(res["folds"]) == 2
@@ -322,6 +323,7 @@ def test_cv_two_folds(capsys, tmp_path, mrl_dir):
     for i in (1, 2):
         cfg = json.loads((out_dir / f"fold_{i}" / "config.json").read_text())
         assert sorted(cfg["split"]["test"]) == sorted(res["folds"][i - 1]["test_subjects"])
+        assert cfg["trained"]["ema_decay"] == 0.9 and cfg["trained"]["aug_strength"] == 0.5  # recipe options reach each fold
     assert "fold 1:" in out and "fold 2:" in out and "over 2 folds" in out
 
 
