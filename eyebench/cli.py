@@ -308,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--target-risk", type=float, default=0.01,
                    help="selective risk the uncertain band is fitted for on validation (default 0.01 = 1%%)")
     t.add_argument("--band-rule", choices=("per-person", "pooled"), default="per-person",
-                   help="per-person (default): the band keeps the target risk for every validation person with >= 50 "
+                   help="per-person (default): the band keeps the target risk for every validation person with enough "
                         "images and for each source's pool of smaller ones; pooled: over all validation images")
     t.add_argument("--model-arg", action="append", metavar="KEY=VALUE",
                    help="model option, JSON value (e.g. balance=class_weight, standardize=false, widths=[16,32,64,128])")

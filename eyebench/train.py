@@ -284,7 +284,7 @@ def run_training(model: str, data: list[str], out: str, epochs: int = 20, batch_
         clf.round_to_storage()
     else:
         history = clf.fit(x_tr, d_tr.labels, x_va, d_va.labels, seed=seed, log=log)
-    calibration = calibrate(clf, x_va, d_va.labels, target_risk, groups=validation_groups(d_va, band_rule))
+    calibration = calibrate(clf, x_va, d_va.labels, target_risk, validation_groups(d_va), band_rule)
     log(f"calibrated on validation: temperature {clf.temperature:.3f}, ECE {calibration['ece_before']:.4f} -> "
         f"{calibration['ece_after']:.4f}; uncertain band {calibration['band']['band']} "
         f"(coverage {calibration['band']['coverage']:.3f}, risk {calibration['band']['selective_risk']})")
@@ -349,17 +349,21 @@ def initialise(clf, pretrained: bool, init_weights: str | None, log=print) -> st
     return "random (from scratch)"
 
 
-def calibrate(clf, x_val: np.ndarray, y_val: np.ndarray, target_risk: float = 0.01, groups=None) -> dict:
+def calibrate(clf, x_val: np.ndarray, y_val: np.ndarray, target_risk: float = 0.01, groups=None,
+              band_rule: str = "per-person") -> dict:
     """Fit the temperature (torch models) and the uncertain band on validation subjects; store both on `clf`.
 
-    `groups` (band_groups of the validation images) makes the band hold the target risk for every person.
+    With `groups` (band_groups of the validation images), `per-person` makes the band hold the target risk for every
+    person and `pooled` only over all images (the riskiest person is reported either way).
     """
+    if band_rule not in ("per-person", "pooled"):
+        raise ValueError(f"unknown band rule {band_rule!r}: use per-person or pooled")
     scores = clf.scores_prepared(x_val)
     before = proba_from_logits(scores, clf.temperature)
     if isinstance(clf, TorchClassifier):
         clf.temperature = fit_temperature(scores, y_val)
     after = proba_from_logits(scores, clf.temperature)
-    band = fit_band(y_val, after[:, CLOSED], target_risk, groups=groups)
+    band = fit_band(y_val, after[:, CLOSED], target_risk, groups=groups, per_group=band_rule == "per-person")
     clf.uncertain_band = band["band"]
     return {"fitted_on": "validation subjects", "temperature": clf.temperature,
             "ece_before": expected_calibration_error(y_val, before),
@@ -384,7 +388,7 @@ def recalibrate(checkpoint: str, data: list[str], target_risk: float = 0.01, ban
     (x_va, d_va), (x_te, d_te) = [(arrays[m], dataset.subset(m)) for m in parts.values()]
     if isinstance(clf, TorchClassifier):
         clf.temperature = 1.0  # refitted from the raw logits, as after training
-    calibration = calibrate(clf, x_va, d_va.labels, target_risk, groups=validation_groups(d_va, band_rule))
+    calibration = calibrate(clf, x_va, d_va.labels, target_risk, validation_groups(d_va), band_rule)
     if command:
         calibration["command"] = command
     clf.info["calibration"] = calibration
@@ -396,11 +400,9 @@ def recalibrate(checkpoint: str, data: list[str], target_risk: float = 0.01, ban
     return calibration
 
 
-def validation_groups(val: Dataset, band_rule: str = "per-person"):
-    """The groups the band must hold its risk in: each person (`per-person`), or none (`pooled`)."""
-    if band_rule not in ("per-person", "pooled"):
-        raise ValueError(f"unknown band rule {band_rule!r}: use per-person or pooled")
-    return band_groups(val.subjects, [s.source for s in val.samples]) if band_rule == "per-person" else None
+def validation_groups(val: Dataset) -> np.ndarray:
+    """The people the band's risk is measured in: each validation person, small ones pooled per source."""
+    return band_groups(val.subjects, [s.source for s in val.samples])
 
 
 def _strip(ev: dict) -> dict:

@@ -141,8 +141,8 @@ def threshold_stats(cache: dict, model: str, low: float, high: float) -> dict:
 
 def suggest_band(cache: dict, model: str, target_risk: float = 0.01, per_person: bool = True) -> list[float]:
     """The widest band whose selective risk on this set is at most `target_risk` (for every person, by default)."""
-    groups = band_groups(cache["subjects"], cache["sources"]) if per_person else None
-    return fit_band(cache["y"], cache["proba"][model], target_risk, groups=groups)["band"]
+    groups = band_groups(cache["subjects"], cache["sources"])
+    return fit_band(cache["y"], cache["proba"][model], target_risk, groups=groups, per_group=per_person)["band"]
 
 
 def uncertain_rows(cache: dict, model: str, low: float, high: float) -> list[dict]:

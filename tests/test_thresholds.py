@@ -78,6 +78,10 @@ def test_per_person_band_does_not_let_a_hard_person_hide_behind_easy_ones():
     assert band_metrics(y_hard, p_hard, per_person["band"])["selective_risk"] <= 0.02
     assert per_person["worst_group"]["selective_risk"] <= 0.02
     assert per_person["coverage"] == pytest.approx(99 / 100)  # only the mistake at 0.3 is left uncertain
+    # pooled with the groups given: the same band as without them, and it says who pays for the average
+    told = fit_band(y, p, target_risk=0.02, groups=groups, per_group=False)
+    assert told["rule"] == "pooled" and told["band"] == pooled["band"]
+    assert told["worst_group"] == {"group": "hard", "n": 4, "selective_risk": pytest.approx(1 / 4)}
 
 
 def test_band_groups_pool_small_subjects_per_source():

@@ -6,6 +6,7 @@ import numpy as np
 from ..config import CLASS_NAMES, CLOSED
 
 UNCERTAIN = 2
+MIN_GROUP_IMAGES = 50  # a person with fewer validation images joins their source's pool in the per-person rule
 DECISION_NAMES = CLASS_NAMES + ("uncertain",)
 
 
@@ -34,7 +35,7 @@ def band_metrics(y_true, p_closed, band) -> dict:
             "rejection_rate": rejection}
 
 
-def band_groups(subjects, sources, min_n: int = 50) -> np.ndarray:
+def band_groups(subjects, sources, min_n: int = MIN_GROUP_IMAGES) -> np.ndarray:
     """Group of each image for the per-person band rule: its subject if they have >= min_n images, else a pool of
     its source's smaller subjects (CEW people have 2-4 crops each: too few to hold a risk on their own)."""
     subjects, sources = np.asarray(subjects, dtype=object), np.asarray(sources, dtype=object)
@@ -52,12 +53,13 @@ def _band_counts(y: np.ndarray, p: np.ndarray, lows: np.ndarray, highs: np.ndarr
     return acc, err
 
 
-def fit_band(y_true, p_closed, target_risk: float = 0.01, n_grid: int = 200, groups=None) -> dict:
+def fit_band(y_true, p_closed, target_risk: float = 0.01, n_grid: int = 200, groups=None,
+             per_group: bool = True) -> dict:
     """Widest-coverage band [low, high] whose selective risk on these (validation) images is <= target_risk.
 
-    With `groups` (see band_groups) the risk must also stay <= target_risk within every group, so that one
-    hard person cannot hide behind easy ones. If no band reaches the target, the band with the lowest (worst-group)
-    risk is returned with `reached: False`.
+    With `groups` (see band_groups) and `per_group` the risk must also stay <= target_risk within every group, so
+    that one hard person cannot hide behind easy ones; with groups the riskiest group is reported either way. If no
+    band reaches the target, the band with the lowest (worst-group) risk is returned with `reached: False`.
     """
     y, p = np.asarray(y_true), np.asarray(p_closed, float)
     lows = np.unique(np.concatenate([[0.0], np.quantile(p[p < 0.5], np.linspace(0, 1, n_grid))])) if (p < 0.5).any() else np.array([0.0])
@@ -73,7 +75,8 @@ def fit_band(y_true, p_closed, target_risk: float = 0.01, n_grid: int = 200, gro
         m = groups == g
         a, e = _band_counts(y[m], p[m], lows, highs)
         group_risk[g] = np.where(a > 0, e / np.maximum(a, 1), 0.0)  # a group with nothing accepted risks nothing
-        worst = np.maximum(worst, group_risk[g])
+        if per_group:
+            worst = np.maximum(worst, group_risk[g])
     ok = worst <= target_risk
     reached = bool(ok.any())
     if not reached:
@@ -81,7 +84,7 @@ def fit_band(y_true, p_closed, target_risk: float = 0.01, n_grid: int = 200, gro
     i, j = np.unravel_index(np.argmax(np.where(ok, acc, -1)), acc.shape)
     band = [float(lows[i]), float(highs[j])]
     out = {"band": band, "target_risk": target_risk, "reached": reached,
-           "rule": "per person" if names else "pooled", **band_metrics(y, p, band)}
+           "rule": "per person" if names and per_group else "pooled", **band_metrics(y, p, band)}
     if names:
         g = max(names, key=lambda n: group_risk[n][i, j])
         out["worst_group"] = {"group": g, "n": int((groups == g).sum()), "selective_risk": float(group_risk[g][i, j])}

@@ -1,6 +1,8 @@
 """Write a checkpoint's README.md model card from its config: use, data, split, person-disjoint results."""
 from __future__ import annotations
 
+from ..evaluate.thresholds import MIN_GROUP_IMAGES
+
 
 def _pct(v) -> str:
     return "-" if v is None else f"{100 * v:.2f}%"
@@ -58,7 +60,8 @@ def model_card(config: dict) -> str:
                   f"({cal['ece_definition']}).",
                   f"Uncertain band on p(closed): [{band['band'][0]:.4f}, {band['band'][1]:.4f}], chosen for selective "
                   f"risk <= {100 * band['target_risk']:.1f}% on validation "
-                  + ("for every validation person with at least 50 images and for each source's pool of the others "
+                  + (f"for every validation person with at least {MIN_GROUP_IMAGES} images and for each source's pool "
+                     "of the others "
                      if band.get("rule") == "per person" else "over all validation images pooled ")
                   + f"(reached: {band['reached']}); validation coverage {100 * band['coverage']:.2f}%"
                   + (f", riskiest group `{band['worst_group']['group']}` at {_pct(band['worst_group']['selective_risk'])}"
