@@ -1,6 +1,7 @@
 """Cross-validation by person: K subject-grouped folds, each trained by `run_training` and tested on its fold."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -33,12 +34,33 @@ def subject_folds(dataset, k: int, val_frac: float = 0.15, seed: int = 0) -> lis
     return folds
 
 
+def held_out_subjects(checkpoint: str) -> set[str]:
+    """The test subjects a checkpoint was scored on (from its split.json), which a recipe comparison must not use."""
+    path = Path(checkpoint) / "split.json"
+    if not path.is_file():
+        raise ValueError(f"{checkpoint}: no split.json (not a checkpoint written by eyebench train)")
+    return set(json.loads(path.read_text())["test"])
+
+
 def cross_validate(model: str, data: list[str], out: str, k: int = 5, seed: int = 0, val_frac: float = 0.15,
-                   log=print, **train_kw) -> dict:
-    """Train one model per fold; summarise test accuracy as mean +- std, the worst fold and the worst subject."""
+                   holdout_of: str | None = None, log=print, **train_kw) -> dict:
+    """Train one model per fold; summarise test accuracy as mean +- std, the worst fold and the worst subject.
+
+    With `holdout_of` the test people of that checkpoint are left out entirely: the folds are made of its
+    train and val people, so a recipe can be chosen for it without looking at its test set.
+    """
     from .train import run_training
 
     dataset = load_dataset(data)
+    left_out: list[str] = []
+    if holdout_of:
+        held = held_out_subjects(holdout_of)
+        keep = np.array([s not in held for s in dataset.subjects])
+        left_out = sorted(set(dataset.subjects[~keep].tolist()))
+        if not left_out:
+            raise ValueError(f"none of the test subjects of {holdout_of} are in this data: is it the same data?")
+        dataset = dataset.subset(keep)
+        log(f"left out {len(left_out)} test subjects of {holdout_of} ({(~keep).sum()} images)")
     folds = subject_folds(dataset, k, val_frac, seed)
     results, subjects = [], {}
     for i, split in enumerate(folds):
@@ -50,7 +72,8 @@ def cross_validate(model: str, data: list[str], out: str, k: int = 5, seed: int 
         subjects.update(test["per_subject_all"])
     acc = np.array([r["accuracy"] for r in results], dtype=float)
     worst = min(results, key=lambda r: r["accuracy"])
-    return {"model": model, "k": k, "seed": seed, "folds": results,
+    return {"model": model, "k": k, "seed": seed, "holdout_of": holdout_of, "left_out_subjects": left_out,
+            "folds": results,
             "accuracy_mean": float(acc.mean()), "accuracy_std": float(acc.std(ddof=1)) if k > 1 else 0.0,
             "recall_closed_mean": float(np.mean([r["recall_closed"] for r in results])),
             "worst_fold": {"fold": worst["fold"], "accuracy": worst["accuracy"]},

@@ -97,10 +97,12 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
                 batch_size: int = 128, lr: float = 3e-3, weight_decay: float = 1e-4, patience: int = 6,
                 seed: int = 0, aug_strength: float = 1.0, out: Path | None = None, resume: bool = False,
                 teachers: list[TorchClassifier] | None = None, kd_alpha: float = 0.7, kd_temperature: float = 2.0,
-                epoch_size: int | None = None, ema_decay: float = 0.0, log=print) -> list[dict]:
+                epoch_size: int | None = None, ema_decay: float = 0.0, bf16: bool = False, log=print) -> list[dict]:
     """AdamW + OneCycleLR + balanced sampling + augmentation (+ distillation, + weight EMA); keeps the best val epoch.
 
     With `ema_decay` > 0 an exponential moving average of the weights is what is validated and kept.
+    With `bf16` the forward pass runs under bfloat16 autocast (on CPU too; weights and optimiser stay float32);
+    otherwise only CUDA uses autocast (float16 with loss scaling).
 
     Saves a resumable state (`resume.pt`, tensors only, loaded with weights_only=True) after every epoch.
     Under torchrun each process takes its share of every batch and gradients are averaged (DDP).
@@ -118,7 +120,9 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
     total_steps = epochs * steps
     opt = torch.optim.AdamW(clf.param_groups(lr, weight_decay))
     max_lrs = [g["lr"] for g in opt.param_groups]
-    scaler = torch.amp.GradScaler(enabled=device.type == "cuda")
+    scaler = torch.amp.GradScaler(enabled=device.type == "cuda" and not bf16)  # bfloat16 needs no loss scaling
+    autocast = {"device_type": device.type, "enabled": device.type == "cuda" or bf16,
+                **({"dtype": torch.bfloat16} if bf16 else {})}
     weights = torch.as_tensor(balanced_weights(train))
     xt, yt = torch.as_tensor(x_train), torch.as_tensor(train.labels)
     history, best_score, best_state, bad_epochs, start = [], -1.0, None, 0, 1
@@ -169,8 +173,8 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
             x01 = augment(xt[b].permute(0, 3, 1, 2).float().div_(255.0), gen, aug_strength).to(device)
             y = yt[b].to(device)
             x_in = x01 if x01.shape[-1] == size else F.interpolate(x01, size=(size, size), mode="area")
-            with torch.autocast(device.type, enabled=device.type == "cuda"):
-                logits = model(clf.normalise(x_in))
+            with torch.autocast(**autocast):
+                logits = model(clf.normalise(x_in)).float()
                 loss = (F.binary_cross_entropy_with_logits(logits[:, 0], y.float()) if clf.num_logits == 1
                         else F.cross_entropy(logits, y))
                 if teachers:
@@ -242,7 +246,7 @@ def run_training(model: str, data: list[str], out: str, epochs: int = 20, batch_
                  kd_temperature: float = 2.0, epoch_size: int | None = None, pretrained: bool = False,
                  init_weights: str | None = None, storage_dtype: str = "float32", split: dict | None = None,
                  aug_strength: float = 1.0, ema_decay: float = 0.0, band_rule: str = "per-person",
-                 log=print) -> dict | None:
+                 bf16: bool = False, log=print) -> dict | None:
     """Train `model` on person-disjoint splits of `data`, calibrate on val, test once, save to `out`."""
     t0 = time.time()
     torch.manual_seed(seed)
@@ -278,7 +282,7 @@ def run_training(model: str, data: list[str], out: str, epochs: int = 20, batch_
         history = train_torch(clf, x_tr, d_tr, x_va, d_va, epochs=epochs, batch_size=batch_size, lr=lr,
                               patience=patience, seed=seed, out=out_dir, resume=resume, teachers=teacher_models,
                               kd_alpha=kd_alpha, kd_temperature=kd_temperature, epoch_size=epoch_size,
-                              aug_strength=aug_strength, ema_decay=ema_decay, log=log)
+                              aug_strength=aug_strength, ema_decay=ema_decay, bf16=bf16, log=log)
         if _distributed()[0] != 0:
             return None
         clf.round_to_storage()
@@ -295,6 +299,7 @@ def run_training(model: str, data: list[str], out: str, epochs: int = 20, batch_
                     "batch_size": batch_size, "lr": lr, "seconds": round(time.time() - t0, 1),
                     "machine": training_machine(),
                     "aug_strength": aug_strength, "epoch_size": epoch_size, "ema_decay": ema_decay or None,
+                    "autocast": "bfloat16" if bf16 else None,
                     "initialisation": init, "storage_dtype": storage_dtype,
                     "distillation": {"teachers": teachers, "alpha": kd_alpha, "temperature": kd_temperature}
                     if teachers else None},

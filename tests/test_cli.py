@@ -327,6 +327,30 @@ def test_cv_two_folds(capsys, tmp_path, mrl_dir):
     assert "fold 1:" in out and "fold 2:" in out and "over 2 folds" in out
 
 
+
+def test_cv_holdout_of_never_uses_the_checkpoints_test_people(capsys, tmp_path, mrl_dir, trained_cnn):
+    held = json.loads((trained_cnn / "split.json").read_text())["test"]
+    json_file, out_dir = tmp_path / "cv.json", tmp_path / "cv"
+    rc, out, err = run(capsys, "cv", "small_cnn", "--data", mrl_dir, "--out", out_dir, "--folds", "2", "--epochs", "1",
+                       "--batch-size", "32", "--model-arg", "widths=[4,4,8,8]", "--json", json_file, "--bf16",
+                       "--holdout-of", trained_cnn)
+    assert rc == 0, err
+    res = json.loads(json_file.read_text())
+    assert held and res["left_out_subjects"] == sorted(held)
+    tests = set().union(*(f["test_subjects"] for f in res["folds"]))
+    assert tests == {f"s{i:04d}" for i in range(1, N_SUBJECTS + 1)} - set(held)
+    assert sum(f["n"] for f in res["folds"]) == N_IMAGES - IMAGES_PER_SUBJECT * len(held)
+    for i in (1, 2):
+        cfg = json.loads((out_dir / f"fold_{i}" / "config.json").read_text())
+        assert not set(held) & set().union(*(cfg["split"][k] for k in ("train", "val", "test")))  # not in train, val or test of any fold
+        assert cfg["trained"]["autocast"] == "bfloat16"
+    assert f"left out the {len(held)} test subjects" in out
+
+
+def test_cv_holdout_of_needs_a_checkpoint(capsys, tmp_path, mrl_dir):
+    rc, _, err = run(capsys, "cv", "small_cnn", "--data", mrl_dir, "--out", tmp_path / "cv", "--holdout-of", tmp_path)
+    assert rc == 2 and "no split.json" in err
+
 def markdown_tables(text: str) -> list[list[dict]]:
     """The markdown tables in `text`, each as a list of {column header: cell} rows."""
     tables = []
@@ -389,3 +413,16 @@ def test_train_with_ema_records_it(capsys, tmp_path, mrl_dir):
     config = json.loads((out / "config.json").read_text())
     assert config["trained"]["ema_decay"] == 0.99
     assert "moving average of the weights (decay 0.99)" in (out / "README.md").read_text()
+
+
+def test_train_in_bf16_records_it(capsys, tmp_path, mrl_dir):
+    out = tmp_path / "bf16"
+    assert main(["train", "small_cnn", "--data", str(mrl_dir), "--out", str(out), "--epochs", "1", "--batch-size", "16",
+                 "--model-arg", "widths=[4,4,8,8]", "--bf16"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["trained"]["autocast"] == "bfloat16"
+    assert "forward pass in bfloat16 autocast (weights float32)" in (out / "README.md").read_text()
+    plain = tmp_path / "plain"
+    assert main(["train", "small_cnn", "--data", str(mrl_dir), "--out", str(plain), "--epochs", "1", "--batch-size",
+                 "16", "--model-arg", "widths=[4,4,8,8]"]) == 0
+    assert json.loads((plain / "config.json").read_text())["trained"]["autocast"] is None

@@ -149,3 +149,24 @@ def test_ema_run_resumes_exactly(records, tmp_path):
     assert train_torch(resumed, *args, out=tmp_path / "run", resume=True, log=lambda *_: None, **kw) == expected
     for k, v in reference.net.state_dict().items():
         assert torch.equal(v, resumed.net.state_dict()[k]), k
+
+
+def test_bf16_autocast_runs_the_forward_pass_in_bfloat16(records, tmp_path, monkeypatch):
+    args = resume_args(records)
+    seen = []
+    original = torch.autocast.__init__
+
+    def spy(self, *a, **kw):
+        original(self, *a, **kw)
+        seen.append((self.device, self.fast_dtype if self._enabled else None))
+
+    monkeypatch.setattr(torch.autocast, "__init__", spy)
+    fast, plain = fresh_cnn(), fresh_cnn()
+    train_torch(fast, *args, epochs=1, batch_size=16, bf16=True, log=lambda *_: None)
+    assert seen and set(seen) == {("cpu", torch.bfloat16)}
+    seen.clear()
+    train_torch(plain, *args, epochs=1, batch_size=16, log=lambda *_: None)
+    assert set(seen) == {("cpu", None)}  # off by default on the CPU: float32 results stay bit-reproducible
+    w = "blocks.0.0.weight"
+    a, b = fast.net.state_dict()[w], plain.net.state_dict()[w]
+    assert torch.isfinite(a).all() and a.dtype == torch.float32 and not torch.equal(a, b)
