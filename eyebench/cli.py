@@ -42,7 +42,7 @@ def cmd_train(args) -> int:
                  resume=args.resume, teachers=args.teacher, kd_alpha=args.kd_alpha, kd_temperature=args.kd_temperature,
                  epoch_size=args.epoch_size, pretrained=args.pretrained, init_weights=args.init_weights,
                  storage_dtype=args.storage_dtype, aug_strength=args.aug_strength, ema_decay=args.ema,
-                 band_rule=args.band_rule, bf16=args.bf16)
+                 band_rule=args.band_rule, bf16=args.bf16, glasses=args.glasses)
     return 0
 
 
@@ -246,7 +246,8 @@ def cmd_cv(args) -> int:
     res = cross_validate(args.model, args.data, args.out, k=args.folds, seed=args.seed, epochs=args.epochs,
                          batch_size=args.batch_size, lr=args.lr, model_args=_model_args(args.model_arg),
                          epoch_size=args.epoch_size, aug_strength=args.aug_strength, ema_decay=args.ema,
-                         patience=args.patience, bf16=args.bf16, holdout_of=args.holdout_of)
+                         patience=args.patience, bf16=args.bf16, glasses=args.glasses,
+                         holdout_of=args.holdout_of)
     if res["left_out_subjects"]:
         print(f"left out the {len(res['left_out_subjects'])} test subjects of {res['holdout_of']}")
     for f in res["folds"]:
@@ -291,6 +292,9 @@ def cmd_export(args) -> int:
 BF16_HELP = ("run the forward pass in bfloat16 autocast, weights and optimiser in float32 (about 2x faster "
              "training on CPUs with AVX512-BF16 or AMX; default off)")
 
+GLASSES_HELP = ("share of training images that get synthetic glasses: a dark frame edge and saturated infrared "
+                "glare spots (e.g. 0.3; default 0)")
+
 
 def build_parser() -> argparse.ArgumentParser:
     from .models.registry import list_classifiers
@@ -325,6 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
                    help="validate and keep an exponential moving average of the weights (e.g. 0.998; default off)")
     t.add_argument("--bf16", action="store_true", help=BF16_HELP)
+    t.add_argument("--glasses", type=float, default=0.0, metavar="SHARE", help=GLASSES_HELP)
     t.add_argument("--resume", action="store_true", help="continue from OUT/resume.pt written after each epoch")
     t.add_argument("--teacher", action="append", metavar="DIR",
                    help="checkpoint to distil from (repeatable; logits are averaged): soft targets + temperature")
@@ -421,6 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--aug-strength", type=float, default=1.0, help="scale of every augmentation range")
     cv.add_argument("--ema", type=float, default=0.0, metavar="DECAY", help="keep a moving average of the weights")
     cv.add_argument("--bf16", action="store_true", help=BF16_HELP)
+    cv.add_argument("--glasses", type=float, default=0.0, metavar="SHARE", help=GLASSES_HELP)
     cv.add_argument("--holdout-of", metavar="DIR",
                     help="leave out the test people of this checkpoint (e.g. a shipped one): folds are made of its "
                          "train and val people only, so recipes can be compared without looking at its test set")

@@ -97,7 +97,8 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
                 batch_size: int = 128, lr: float = 3e-3, weight_decay: float = 1e-4, patience: int = 6,
                 seed: int = 0, aug_strength: float = 1.0, out: Path | None = None, resume: bool = False,
                 teachers: list[TorchClassifier] | None = None, kd_alpha: float = 0.7, kd_temperature: float = 2.0,
-                epoch_size: int | None = None, ema_decay: float = 0.0, bf16: bool = False, log=print) -> list[dict]:
+                epoch_size: int | None = None, ema_decay: float = 0.0, bf16: bool = False, glasses: float = 0.0,
+                log=print) -> list[dict]:
     """AdamW + OneCycleLR + balanced sampling + augmentation (+ distillation, + weight EMA); keeps the best val epoch.
 
     With `ema_decay` > 0 an exponential moving average of the weights is what is validated and kept.
@@ -170,7 +171,7 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
         tot_loss = tot_ok = seen = 0
         bar = tqdm(idx, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False, disable=rank != 0)
         for b in bar:
-            x01 = augment(xt[b].permute(0, 3, 1, 2).float().div_(255.0), gen, aug_strength).to(device)
+            x01 = augment(xt[b].permute(0, 3, 1, 2).float().div_(255.0), gen, aug_strength, glasses).to(device)
             y = yt[b].to(device)
             x_in = x01 if x01.shape[-1] == size else F.interpolate(x01, size=(size, size), mode="area")
             with torch.autocast(**autocast):
@@ -246,8 +247,10 @@ def run_training(model: str, data: list[str], out: str, epochs: int = 20, batch_
                  kd_temperature: float = 2.0, epoch_size: int | None = None, pretrained: bool = False,
                  init_weights: str | None = None, storage_dtype: str = "float32", split: dict | None = None,
                  aug_strength: float = 1.0, ema_decay: float = 0.0, band_rule: str = "per-person",
-                 bf16: bool = False, log=print) -> dict | None:
+                 bf16: bool = False, glasses: float = 0.0, log=print) -> dict | None:
     """Train `model` on person-disjoint splits of `data`, calibrate on val, test once, save to `out`."""
+    if not 0 <= glasses <= 1:
+        raise ValueError(f"--glasses is a share of the training images, from 0 to 1 (got {glasses})")
     t0 = time.time()
     torch.manual_seed(seed)
     np.random.seed(seed)
@@ -282,7 +285,7 @@ def run_training(model: str, data: list[str], out: str, epochs: int = 20, batch_
         history = train_torch(clf, x_tr, d_tr, x_va, d_va, epochs=epochs, batch_size=batch_size, lr=lr,
                               patience=patience, seed=seed, out=out_dir, resume=resume, teachers=teacher_models,
                               kd_alpha=kd_alpha, kd_temperature=kd_temperature, epoch_size=epoch_size,
-                              aug_strength=aug_strength, ema_decay=ema_decay, bf16=bf16, log=log)
+                              aug_strength=aug_strength, ema_decay=ema_decay, bf16=bf16, glasses=glasses, log=log)
         if _distributed()[0] != 0:
             return None
         clf.round_to_storage()
@@ -299,7 +302,7 @@ def run_training(model: str, data: list[str], out: str, epochs: int = 20, batch_
                     "batch_size": batch_size, "lr": lr, "seconds": round(time.time() - t0, 1),
                     "machine": training_machine(),
                     "aug_strength": aug_strength, "epoch_size": epoch_size, "ema_decay": ema_decay or None,
-                    "autocast": "bfloat16" if bf16 else None,
+                    "autocast": "bfloat16" if bf16 else None, "glasses": glasses or None,
                     "initialisation": init, "storage_dtype": storage_dtype,
                     "distillation": {"teachers": teachers, "alpha": kd_alpha, "temperature": kd_temperature}
                     if teachers else None},

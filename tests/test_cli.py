@@ -333,7 +333,7 @@ def test_cv_holdout_of_never_uses_the_checkpoints_test_people(capsys, tmp_path, 
     json_file, out_dir = tmp_path / "cv.json", tmp_path / "cv"
     rc, out, err = run(capsys, "cv", "small_cnn", "--data", mrl_dir, "--out", out_dir, "--folds", "2", "--epochs", "1",
                        "--batch-size", "32", "--model-arg", "widths=[4,4,8,8]", "--json", json_file, "--bf16",
-                       "--holdout-of", trained_cnn)
+                       "--glasses", "0.2", "--holdout-of", trained_cnn)
     assert rc == 0, err
     res = json.loads(json_file.read_text())
     assert held and res["left_out_subjects"] == sorted(held)
@@ -343,7 +343,7 @@ def test_cv_holdout_of_never_uses_the_checkpoints_test_people(capsys, tmp_path, 
     for i in (1, 2):
         cfg = json.loads((out_dir / f"fold_{i}" / "config.json").read_text())
         assert not set(held) & set().union(*(cfg["split"][k] for k in ("train", "val", "test")))  # not in train, val or test of any fold
-        assert cfg["trained"]["autocast"] == "bfloat16"
+        assert cfg["trained"]["autocast"] == "bfloat16" and cfg["trained"]["glasses"] == 0.2
     assert f"left out the {len(held)} test subjects" in out
 
 
@@ -415,14 +415,17 @@ def test_train_with_ema_records_it(capsys, tmp_path, mrl_dir):
     assert "moving average of the weights (decay 0.99)" in (out / "README.md").read_text()
 
 
-def test_train_in_bf16_records_it(capsys, tmp_path, mrl_dir):
+def test_train_in_bf16_with_glasses_records_both(capsys, tmp_path, mrl_dir):
     out = tmp_path / "bf16"
     assert main(["train", "small_cnn", "--data", str(mrl_dir), "--out", str(out), "--epochs", "1", "--batch-size", "16",
-                 "--model-arg", "widths=[4,4,8,8]", "--bf16"]) == 0
-    config = json.loads((out / "config.json").read_text())
-    assert config["trained"]["autocast"] == "bfloat16"
-    assert "forward pass in bfloat16 autocast (weights float32)" in (out / "README.md").read_text()
+                 "--model-arg", "widths=[4,4,8,8]", "--bf16", "--glasses", "0.3"]) == 0
+    config, card = json.loads((out / "config.json").read_text()), (out / "README.md").read_text()
+    assert config["trained"]["autocast"] == "bfloat16" and config["trained"]["glasses"] == 0.3
+    assert "forward pass in bfloat16 autocast (weights float32)" in card
+    assert "synthetic glasses (frame edge, glare spots) on 30% of training images" in card
     plain = tmp_path / "plain"
     assert main(["train", "small_cnn", "--data", str(mrl_dir), "--out", str(plain), "--epochs", "1", "--batch-size",
                  "16", "--model-arg", "widths=[4,4,8,8]"]) == 0
     assert json.loads((plain / "config.json").read_text())["trained"]["autocast"] is None
+    assert main(["train", "small_cnn", "--data", str(mrl_dir), "--out", str(tmp_path / "bad"), "--glasses", "2"]) == 2
+    assert "--glasses is a share of the training images, from 0 to 1" in capsys.readouterr().err

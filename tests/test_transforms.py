@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from eyebench.data.transforms import augment
+from eyebench.data.transforms import add_glasses, augment
 
 
 def batch(n=16, c=1, size=64, seed=0):
@@ -48,3 +48,26 @@ def test_zero_strength_is_identity_up_to_flip():
         same = torch.allclose(out[i], x[i], atol=1e-4)
         flipped = torch.allclose(out[i], x[i].flip(-1), atol=1e-4)
         assert same or flipped
+
+
+def test_glasses_off_draws_nothing_extra():
+    x = batch()
+    assert torch.equal(augment(x.clone(), gen(5)), augment(x.clone(), gen(5), glasses=0.0))
+
+
+def test_glasses_touch_only_chosen_images_locally():
+    x = batch(n=32) * 0.5
+    chosen = torch.arange(32) % 2 == 0
+    out = add_glasses(x, chosen, gen(3))
+    assert torch.equal(out[~chosen], x[~chosen])  # images not chosen are untouched
+    assert out.min() >= 0 and out.max() <= 1
+    assert (out[chosen].flatten(1).max(1).values > 0.8).all()  # every chosen image gets a saturated glare spot
+    changed = (out[chosen] - x[chosen]).abs().flatten(1) > 0.01
+    assert (changed.float().mean(1) < 0.7).all()  # ... and a frame edge: local changes, not a global filter
+
+
+def test_glasses_share_reaches_the_augmented_batch():
+    x = batch(n=64) * 0.0 + 0.2
+    g1, g2 = gen(9), gen(9)
+    plain, glared = augment(x.clone(), g1, 0.0), augment(x.clone(), g2, 0.0, glasses=1.0)
+    assert (glared.flatten(1).max(1).values > plain.flatten(1).max(1).values + 0.2).all()

@@ -1,4 +1,4 @@
-"""Batched training augmentations for eye crops on uint8 tensors (flip, affine, photometric, blur, noise, erasing)."""
+"""Batched training augmentations for eye crops on uint8 tensors (flip, affine, photometric, blur, noise, erasing, glasses)."""
 from __future__ import annotations
 
 import math
@@ -7,8 +7,12 @@ import torch
 import torch.nn.functional as F
 
 
-def augment(x: torch.Tensor, generator: torch.Generator, strength: float = 1.0) -> torch.Tensor:
-    """(n, C, H, W) float in [0, 1] -> augmented copy in [0, 1]; `strength` scales every range."""
+def augment(x: torch.Tensor, generator: torch.Generator, strength: float = 1.0, glasses: float = 0.0) -> torch.Tensor:
+    """(n, C, H, W) float in [0, 1] -> augmented copy in [0, 1]; `strength` scales every range.
+
+    `glasses` is the share of images that get synthetic glasses (frame edge + infrared glare spots); 0 draws nothing,
+    so runs without it are unchanged.
+    """
     n, c, h, w = x.shape
     g, s = generator, strength
 
@@ -51,4 +55,29 @@ def augment(x: torch.Tensor, generator: torch.Generator, strength: float = 1.0) 
         eh, ew = int(torch.randint(h // 8, h // 3, (1,), generator=g)), int(torch.randint(w // 8, w // 3, (1,), generator=g))
         y0, x0 = int(torch.randint(0, h - eh, (1,), generator=g)), int(torch.randint(0, w - ew, (1,), generator=g))
         x[i, :, y0:y0 + eh, x0:x0 + ew] = torch.rand(1, generator=g)
+    if glasses > 0:
+        x = add_glasses(x.clamp(0, 1), torch.rand(n, generator=g) < glasses, g)
     return x.clamp(0, 1)
+
+
+def add_glasses(x: torch.Tensor, chosen: torch.Tensor, generator: torch.Generator, spots: int = 3) -> torch.Tensor:
+    """Synthetic glasses on the chosen images: a dark curved frame edge and 1-`spots` saturated glare spots."""
+    n, _, h, w = x.shape
+    g = generator
+
+    def u(lo, hi):
+        return (lo + (hi - lo) * torch.rand(n, generator=g)).view(n, 1, 1, 1)
+
+    yy, xx = torch.linspace(0, 1, h).view(1, 1, h, 1), torch.linspace(0, 1, w).view(1, 1, 1, w)
+    # frame: a parabola y = y0 + bend * (x - 0.5)^2 (rim above or below the eye), darkened with soft edges
+    edge = yy - u(0.05, 0.95) - u(-0.8, 0.8) * (xx - 0.5) ** 2
+    frame = (1 - edge.abs() / u(0.015, 0.04)).clamp(0, 1) * (torch.rand(n, generator=g) < 0.7).view(n, 1, 1, 1)
+    framed = x * (1 - frame * u(0.3, 0.7))
+    # glare: slightly wide ellipses whose cores saturate (infrared reflections on the lenses)
+    light = torch.zeros(n, 1, h, w)
+    count = torch.randint(1, spots + 1, (n,), generator=g).view(n, 1, 1, 1)
+    for k in range(spots):
+        sy = u(0.015, 0.06)
+        d2 = ((yy - u(0.2, 0.8)) / sy) ** 2 + ((xx - u(0.1, 0.9)) / (sy * u(1.0, 1.8))) ** 2
+        light = torch.maximum(light, (u(1.0, 2.5) * torch.exp(-d2 / 2)).clamp(max=1) * (k < count))
+    return torch.where(chosen.view(n, 1, 1, 1), 1 - (1 - framed) * (1 - light), x)

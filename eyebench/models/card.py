@@ -44,6 +44,8 @@ def model_card(config: dict) -> str:
                   f"{tr.get('aug_strength', 1.0)}, initialisation: {tr.get('initialisation', 'random')}"
                   + (f", exponential moving average of the weights (decay {tr['ema_decay']}) validated and kept"
                      if tr.get("ema_decay") else "")
+                  + (f", synthetic glasses (frame edge, glare spots) on {100 * tr['glasses']:g}% of training images"
+                     if tr.get("glasses") else "")
                   + (f", forward pass in {tr['autocast']} autocast (weights float32)" if tr.get("autocast") else "") + "; "
                   f"{tr.get('seconds')} s on {tr.get('machine', 'the training machine')}."
                   + (f" Distilled from {', '.join(tr['distillation']['teachers'])} (alpha {tr['distillation']['alpha']}, "
