@@ -289,11 +289,27 @@ def cmd_export(args) -> int:
     return 0
 
 
-BF16_HELP = ("run the forward pass in bfloat16 autocast, weights and optimiser in float32 (about 2x faster "
-             "training on CPUs with AVX512-BF16 or AMX; default off)")
-
-GLASSES_HELP = ("share of training images that get synthetic glasses: a dark frame edge and saturated infrared "
-                "glare spots (e.g. 0.3; default 0)")
+def add_recipe_options(p: argparse.ArgumentParser) -> None:
+    """The training-recipe options `train` and `cv` share (one definition, the same defaults and help)."""
+    p.add_argument("--epochs", type=int, default=20, help="maximum epochs for torch models (default 20)")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of OneCycleLR (default 3e-3)")
+    p.add_argument("--patience", type=int, default=6, help="early stop after this many epochs without val gain")
+    p.add_argument("--seed", type=int, default=0, help="seed of the split, sampler and initialisation")
+    p.add_argument("--model-arg", action="append", metavar="KEY=VALUE",
+                   help="model option, JSON value (e.g. balance=class_weight, standardize=false, widths=[16,32,64,128])")
+    p.add_argument("--epoch-size", type=int, default=None,
+                   help="images drawn per epoch by the balanced sampler (default: the training set size)")
+    p.add_argument("--aug-strength", type=float, default=1.0,
+                   help="scale of every augmentation range (0 = none, 1 = default)")
+    p.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+                   help="validate and keep an exponential moving average of the weights (e.g. 0.998; default off)")
+    p.add_argument("--bf16", action="store_true",
+                   help="run the forward pass in bfloat16 autocast, weights and optimiser in float32 (faster training "
+                        "on CPUs with AVX512-BF16 or AMX; default off)")
+    p.add_argument("--glasses", type=float, default=0.0, metavar="SHARE",
+                   help="share of training images that get synthetic glasses: a dark frame edge and saturated "
+                        "infrared glare spots (e.g. 0.3; default 0)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -308,11 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("model", choices=list_classifiers(), help="registry name of the classifier")
     t.add_argument("--data", action="append", required=True, help="data folder or CSV manifest (repeatable)")
     t.add_argument("--out", required=True, help="checkpoint folder to write, e.g. checkpoints/small_cnn")
-    t.add_argument("--epochs", type=int, default=20, help="maximum epochs for torch models (default 20)")
-    t.add_argument("--batch-size", type=int, default=128)
-    t.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of OneCycleLR (default 3e-3)")
-    t.add_argument("--patience", type=int, default=6, help="early stop after this many epochs without val gain")
-    t.add_argument("--seed", type=int, default=0, help="seed of the split, sampler and initialisation")
+    add_recipe_options(t)
     t.add_argument("--val-frac", type=float, default=0.15, help="share of subjects for validation (default 0.15)")
     t.add_argument("--test-frac", type=float, default=0.15, help="share of subjects held out for test (default 0.15)")
     t.add_argument("--target-risk", type=float, default=0.01,
@@ -320,16 +332,6 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--band-rule", choices=("per-person", "pooled"), default="per-person",
                    help="per-person (default): the band keeps the target risk for every validation person with enough "
                         "images and for each source's pool of smaller ones; pooled: over all validation images")
-    t.add_argument("--model-arg", action="append", metavar="KEY=VALUE",
-                   help="model option, JSON value (e.g. balance=class_weight, standardize=false, widths=[16,32,64,128])")
-    t.add_argument("--epoch-size", type=int, default=None,
-                   help="images drawn per epoch by the balanced sampler (default: the training set size)")
-    t.add_argument("--aug-strength", type=float, default=1.0,
-                   help="scale of every augmentation range (0 = none, 1 = default)")
-    t.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
-                   help="validate and keep an exponential moving average of the weights (e.g. 0.998; default off)")
-    t.add_argument("--bf16", action="store_true", help=BF16_HELP)
-    t.add_argument("--glasses", type=float, default=0.0, metavar="SHARE", help=GLASSES_HELP)
     t.add_argument("--resume", action="store_true", help="continue from OUT/resume.pt written after each epoch")
     t.add_argument("--teacher", action="append", metavar="DIR",
                    help="checkpoint to distil from (repeatable; logits are averaged): soft targets + temperature")
@@ -418,20 +420,10 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--data", action="append", required=True)
     cv.add_argument("--out", required=True, help="folder for the fold checkpoints")
     cv.add_argument("--folds", type=int, default=5)
-    cv.add_argument("--epochs", type=int, default=20)
-    cv.add_argument("--epoch-size", type=int, default=None)
-    cv.add_argument("--batch-size", type=int, default=128)
-    cv.add_argument("--lr", type=float, default=3e-3)
-    cv.add_argument("--patience", type=int, default=6, help="early stop after this many epochs without val gain")
-    cv.add_argument("--aug-strength", type=float, default=1.0, help="scale of every augmentation range")
-    cv.add_argument("--ema", type=float, default=0.0, metavar="DECAY", help="keep a moving average of the weights")
-    cv.add_argument("--bf16", action="store_true", help=BF16_HELP)
-    cv.add_argument("--glasses", type=float, default=0.0, metavar="SHARE", help=GLASSES_HELP)
+    add_recipe_options(cv)
     cv.add_argument("--holdout-of", metavar="DIR",
                     help="leave out the test people of this checkpoint (e.g. a shipped one): folds are made of its "
                          "train and val people only, so recipes can be compared without looking at its test set")
-    cv.add_argument("--seed", type=int, default=0)
-    cv.add_argument("--model-arg", action="append", metavar="KEY=VALUE")
     cv.add_argument("--json", help="write the fold results here")
     cv.set_defaults(func=cmd_cv)
 
