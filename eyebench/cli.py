@@ -42,7 +42,8 @@ def cmd_train(args) -> int:
                  resume=args.resume, teachers=args.teacher, kd_alpha=args.kd_alpha, kd_temperature=args.kd_temperature,
                  epoch_size=args.epoch_size, pretrained=args.pretrained, init_weights=args.init_weights,
                  storage_dtype=args.storage_dtype, aug_strength=args.aug_strength, ema_decay=args.ema,
-                 band_rule=args.band_rule, bf16=args.bf16, glasses=args.glasses)
+                 band_rule=args.band_rule, bf16=args.bf16, glasses=args.glasses,
+                 label_smoothing=args.label_smoothing)
     return 0
 
 
@@ -247,7 +248,7 @@ def cmd_cv(args) -> int:
                          batch_size=args.batch_size, lr=args.lr, model_args=_model_args(args.model_arg),
                          epoch_size=args.epoch_size, aug_strength=args.aug_strength, ema_decay=args.ema,
                          patience=args.patience, bf16=args.bf16, glasses=args.glasses,
-                         holdout_of=args.holdout_of)
+                         label_smoothing=args.label_smoothing, holdout_of=args.holdout_of)
     if res["left_out_subjects"]:
         print(f"left out the {len(res['left_out_subjects'])} test subjects of {res['holdout_of']}")
     for f in res["folds"]:
@@ -310,6 +311,9 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--glasses", type=float, default=0.0, metavar="SHARE",
                    help="share of training images that get synthetic glasses: a dark frame edge and saturated "
                         "infrared glare spots (e.g. 0.3; default 0)")
+    p.add_argument("--label-smoothing", type=float, default=0.0, metavar="E",
+                   help="train toward e/2 and 1 - e/2 instead of 0 and 1, for noisy labels (e.g. 0.1; default 0); "
+                        "calibration on validation still fits the temperature afterwards")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -98,10 +98,11 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
                 seed: int = 0, aug_strength: float = 1.0, out: Path | None = None, resume: bool = False,
                 teachers: list[TorchClassifier] | None = None, kd_alpha: float = 0.7, kd_temperature: float = 2.0,
                 epoch_size: int | None = None, ema_decay: float = 0.0, bf16: bool = False, glasses: float = 0.0,
-                log=print) -> list[dict]:
+                label_smoothing: float = 0.0, log=print) -> list[dict]:
     """AdamW + OneCycleLR + balanced sampling + augmentation (+ distillation, + weight EMA); keeps the best val epoch.
 
     With `ema_decay` > 0 an exponential moving average of the weights is what is validated and kept.
+    With `label_smoothing` e the hard targets become e/2 and 1 - e/2 (the same for one logit or two).
     With `bf16` the forward pass runs under bfloat16 autocast (on CPU too; weights and optimiser stay float32);
     otherwise only CUDA uses autocast (float16 with loss scaling).
 
@@ -176,8 +177,9 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
             x_in = x01 if x01.shape[-1] == size else F.interpolate(x01, size=(size, size), mode="area")
             with torch.autocast(**autocast):
                 logits = model(clf.normalise(x_in)).float()
-                loss = (F.binary_cross_entropy_with_logits(logits[:, 0], y.float()) if clf.num_logits == 1
-                        else F.cross_entropy(logits, y))
+                loss = (F.binary_cross_entropy_with_logits(logits[:, 0], y.float() * (1 - label_smoothing)
+                                                           + label_smoothing / 2) if clf.num_logits == 1
+                        else F.cross_entropy(logits, y, label_smoothing=label_smoothing))
                 if teachers:
                     kd = distill_loss(clf.closed_logit(logits.float()), teacher_logits(teachers, x01), kd_temperature)
                     loss = kd_alpha * kd + (1 - kd_alpha) * loss
@@ -247,10 +249,12 @@ def run_training(model: str, data: list[str], out: str, epochs: int = 20, batch_
                  kd_temperature: float = 2.0, epoch_size: int | None = None, pretrained: bool = False,
                  init_weights: str | None = None, storage_dtype: str = "float32", split: dict | None = None,
                  aug_strength: float = 1.0, ema_decay: float = 0.0, band_rule: str = "per-person",
-                 bf16: bool = False, glasses: float = 0.0, log=print) -> dict | None:
+                 bf16: bool = False, glasses: float = 0.0, label_smoothing: float = 0.0, log=print) -> dict | None:
     """Train `model` on person-disjoint splits of `data`, calibrate on val, test once, save to `out`."""
     if not 0 <= glasses <= 1:
         raise ValueError(f"--glasses is a share of the training images, from 0 to 1 (got {glasses})")
+    if not 0 <= label_smoothing < 0.5:
+        raise ValueError(f"--label-smoothing must be at least 0 and below 0.5 (got {label_smoothing})")
     t0 = time.time()
     torch.manual_seed(seed)
     np.random.seed(seed)
@@ -285,7 +289,8 @@ def run_training(model: str, data: list[str], out: str, epochs: int = 20, batch_
         history = train_torch(clf, x_tr, d_tr, x_va, d_va, epochs=epochs, batch_size=batch_size, lr=lr,
                               patience=patience, seed=seed, out=out_dir, resume=resume, teachers=teacher_models,
                               kd_alpha=kd_alpha, kd_temperature=kd_temperature, epoch_size=epoch_size,
-                              aug_strength=aug_strength, ema_decay=ema_decay, bf16=bf16, glasses=glasses, log=log)
+                              aug_strength=aug_strength, ema_decay=ema_decay, bf16=bf16, glasses=glasses,
+                              label_smoothing=label_smoothing, log=log)
         if _distributed()[0] != 0:
             return None
         clf.round_to_storage()
@@ -303,6 +308,7 @@ def run_training(model: str, data: list[str], out: str, epochs: int = 20, batch_
                     "machine": training_machine(),
                     "aug_strength": aug_strength, "epoch_size": epoch_size, "ema_decay": ema_decay or None,
                     "autocast": "bfloat16" if bf16 else None, "glasses": glasses or None,
+                    "label_smoothing": label_smoothing or None,
                     "initialisation": init, "storage_dtype": storage_dtype,
                     "distillation": {"teachers": teachers, "alpha": kd_alpha, "temperature": kd_temperature}
                     if teachers else None},

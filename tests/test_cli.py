@@ -418,14 +418,19 @@ def test_train_with_ema_records_it(capsys, tmp_path, mrl_dir):
 def test_train_in_bf16_with_glasses_records_both(capsys, tmp_path, mrl_dir):
     out = tmp_path / "bf16"
     assert main(["train", "small_cnn", "--data", str(mrl_dir), "--out", str(out), "--epochs", "1", "--batch-size", "16",
-                 "--model-arg", "widths=[4,4,8,8]", "--bf16", "--glasses", "0.3"]) == 0
+                 "--model-arg", "widths=[4,4,8,8]", "--bf16", "--glasses", "0.3", "--label-smoothing", "0.1"]) == 0
     config, card = json.loads((out / "config.json").read_text()), (out / "README.md").read_text()
     assert config["trained"]["autocast"] == "bfloat16" and config["trained"]["glasses"] == 0.3
+    assert config["trained"]["label_smoothing"] == 0.1 and "label smoothing 0.1" in card
     assert "forward pass in bfloat16 autocast (weights float32)" in card
     assert "synthetic glasses (frame edge, glare spots) on 30% of training images" in card
     plain = tmp_path / "plain"
     assert main(["train", "small_cnn", "--data", str(mrl_dir), "--out", str(plain), "--epochs", "1", "--batch-size",
                  "16", "--model-arg", "widths=[4,4,8,8]"]) == 0
     assert json.loads((plain / "config.json").read_text())["trained"]["autocast"] is None
+    assert json.loads((plain / "config.json").read_text())["trained"]["label_smoothing"] is None
     assert main(["train", "small_cnn", "--data", str(mrl_dir), "--out", str(tmp_path / "bad"), "--glasses", "2"]) == 2
     assert "--glasses is a share of the training images, from 0 to 1" in capsys.readouterr().err
+    assert main(["train", "small_cnn", "--data", str(mrl_dir), "--out", str(tmp_path / "bad"),
+                 "--label-smoothing", "0.5"]) == 2
+    assert "--label-smoothing must be at least 0 and below 0.5" in capsys.readouterr().err

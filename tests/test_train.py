@@ -170,3 +170,35 @@ def test_bf16_autocast_runs_the_forward_pass_in_bfloat16(records, tmp_path, monk
     w = "blocks.0.0.weight"
     a, b = fast.net.state_dict()[w], plain.net.state_dict()[w]
     assert torch.isfinite(a).all() and a.dtype == torch.float32 and not torch.equal(a, b)
+
+
+@pytest.mark.parametrize("num_logits", [1, 2])
+def test_label_smoothing_moves_the_targets_off_0_and_1(records, monkeypatch, num_logits):
+    import eyebench.train as train_module
+
+    seen = []
+    bce, ce = train_module.F.binary_cross_entropy_with_logits, train_module.F.cross_entropy
+
+    def spy_bce(logits, target, *a, **kw):
+        if torch.is_grad_enabled():  # training steps only, not the validation loss
+            seen.append(("bce", sorted({round(v, 4) for v in target.tolist()})))
+        return bce(logits, target, *a, **kw)
+
+    def spy_ce(logits, target, *a, **kw):
+        if torch.is_grad_enabled():
+            seen.append(("ce", kw.get("label_smoothing", 0.0)))
+        return ce(logits, target, *a, **kw)
+
+    monkeypatch.setattr(train_module.F, "binary_cross_entropy_with_logits", spy_bce)
+    monkeypatch.setattr(train_module.F, "cross_entropy", spy_ce)
+    args = resume_args(records)
+    for e in (0.0, 0.2):
+        seen.clear()
+        clf = create_classifier("small_cnn", widths=[4, 4, 8, 8], num_logits=num_logits)
+        train_torch(clf, *args, epochs=1, batch_size=16, label_smoothing=e, log=lambda *_: None)
+        if num_logits == 1:
+            assert {tuple(t) for _, t in seen} <= {(0.0,), (1.0,), (0.0, 1.0)} if e == 0 else \
+                {tuple(t) for _, t in seen} <= {(0.1,), (0.9,), (0.1, 0.9)}
+            assert any(len(t) == 2 for _, t in seen)
+        else:
+            assert seen and {s for _, s in seen} == {e}

@@ -46,6 +46,7 @@ def model_card(config: dict) -> str:
                      if tr.get("ema_decay") else "")
                   + (f", synthetic glasses (frame edge, glare spots) on {100 * tr['glasses']:g}% of training images"
                      if tr.get("glasses") else "")
+                  + (f", label smoothing {tr['label_smoothing']}" if tr.get("label_smoothing") else "")
                   + (f", forward pass in {tr['autocast']} autocast (weights float32)" if tr.get("autocast") else "") + "; "
                   f"{tr.get('seconds')} s on {tr.get('machine', 'the training machine')}."
                   + (f" Distilled from {', '.join(tr['distillation']['teachers'])} (alpha {tr['distillation']['alpha']}, "
