@@ -415,7 +415,7 @@ def test_train_with_ema_records_it(capsys, tmp_path, mrl_dir):
     assert "moving average of the weights (decay 0.99)" in (out / "README.md").read_text()
 
 
-def test_train_in_bf16_with_glasses_records_both(capsys, tmp_path, mrl_dir):
+def test_train_records_bf16_glasses_and_label_smoothing(capsys, tmp_path, mrl_dir):
     out = tmp_path / "bf16"
     assert main(["train", "small_cnn", "--data", str(mrl_dir), "--out", str(out), "--epochs", "1", "--batch-size", "16",
                  "--model-arg", "widths=[4,4,8,8]", "--bf16", "--glasses", "0.3", "--label-smoothing", "0.1"]) == 0
