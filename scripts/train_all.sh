@@ -7,7 +7,7 @@ DATA="--data ../shared/data/mrl --data ../shared/data/cew"
 # CPU (2 cores)
 python -m eyebench train lbp_hog_svm $DATA --out checkpoints/lbp_hog_svm
 python -m eyebench train vit_scratch $DATA --out checkpoints/vit_scratch --epochs 60 --patience 20 --lr 1e-3
-# small_cnn: recipe chosen by 3-fold cross-validation over its train+val people (README), about 30 min with --bf16
+# small_cnn: recipe chosen by 3-fold cross-validation over its train+val people (README); 833 s here with --bf16 (its model card)
 python -m eyebench train small_cnn --data ../shared/data/mrl --data ../shared/data/cew --out checkpoints/small_cnn --epochs 60 --patience 20 --model-arg 'widths=[32,64,128,128]' --bf16 --ema 0.998 --glasses 0.3
 # GPU: resnet18 and resnet34 were trained on a lent H200 by scripts/device_train.sh from a pixel-identical
 # 64-px copy of the data (two recipes per model, the better one on validation kept). On a GPU machine:
