@@ -298,7 +298,8 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--patience", type=int, default=6, help="early stop after this many epochs without val gain")
     p.add_argument("--seed", type=int, default=0, help="seed of the split, sampler and initialisation")
     p.add_argument("--model-arg", action="append", metavar="KEY=VALUE",
-                   help="model option, JSON value (e.g. balance=class_weight, standardize=false, widths=[16,32,64,128])")
+                   help="model option, JSON value (e.g. balance=class_weight, standardize=false, widths=[16,32,64,128]; "
+                        "contrast=clahe equalises local contrast before small_cnn and student)")
     p.add_argument("--epoch-size", type=int, default=None,
                    help="images drawn per epoch by the balanced sampler (default: the training set size)")
     p.add_argument("--aug-strength", type=float, default=1.0,

@@ -7,17 +7,27 @@ from pathlib import Path
 
 CLASS_NAMES: tuple[str, ...] = ("open", "closed")
 OPEN, CLOSED = 0, 1
+CONTRAST_STEPS = ("none", "clahe")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 
 
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
-    """How a classifier wants its input: square size, channels (1 gray / 3 RGB) and normalisation."""
+    """How a classifier wants its input: square size, channels (1 gray / 3 RGB), contrast step and normalisation.
+
+    `contrast` "clahe" equalises local contrast (CLAHE, clip 2, 4x4 tiles on the resized uint8 input) before the
+    mean/std normalisation, in training (after augmentation) and at inference alike; "none" leaves pixels as they are.
+    """
 
     input_size: int = 64
     channels: int = 1
     mean: tuple[float, ...] = (0.5,)
     std: tuple[float, ...] = (0.25,)
+    contrast: str = "none"
+
+    def __post_init__(self):
+        if self.contrast not in CONTRAST_STEPS:
+            raise ValueError(f"contrast must be one of {', '.join(CONTRAST_STEPS)}, got {self.contrast!r}")
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}

@@ -34,8 +34,9 @@ def export_onnx(clf, path, opset: int = 17) -> dict:
                       dynamo=False)
     meta = {"eyebench_architecture": clf.name, "class_names": json.dumps(list(clf.class_names)),
             "preprocessing": (f"crop -> {'grayscale' if cfg.channels == 1 else 'RGB'} -> resize to "
-                              f"{cfg.input_size}x{cfg.input_size} (INTER_AREA when shrinking) -> /255 -> "
-                              f"(x - mean) / std, NCHW float32"),
+                              f"{cfg.input_size}x{cfg.input_size} (INTER_AREA when shrinking) -> "
+                              + ("OpenCV CLAHE (clipLimit 2, tileGridSize 4x4) on the uint8 image -> "
+                                 if cfg.contrast == "clahe" else "") + "/255 -> (x - mean) / std, NCHW float32"),
             "mean": json.dumps(list(cfg.mean)), "std": json.dumps(list(cfg.std)),
             "temperature": str(clf.temperature), "uncertain_band": json.dumps(clf.uncertain_band),
             "output": "p_closed = calibrated probability that the eye is closed"}

@@ -11,8 +11,17 @@ def test_class_names_order():
 def test_data_config_round_trip():
     cfg = DataConfig(input_size=96, channels=3, mean=(0.4, 0.5, 0.6), std=(0.2, 0.2, 0.2))
     d = cfg.to_dict()
-    assert d == {"input_size": 96, "channels": 3, "mean": [0.4, 0.5, 0.6], "std": [0.2, 0.2, 0.2]}
+    assert d == {"input_size": 96, "channels": 3, "mean": [0.4, 0.5, 0.6], "std": [0.2, 0.2, 0.2], "contrast": "none"}
     assert DataConfig.from_dict(d) == cfg
+    clahe = DataConfig(contrast="clahe")
+    assert DataConfig.from_dict(clahe.to_dict()) == clahe
+
+
+def test_data_config_contrast_default_and_check():
+    # checkpoints written before the contrast option have no such key: they read as "none"
+    assert DataConfig.from_dict({"input_size": 64, "channels": 1, "mean": [0.5], "std": [0.25]}).contrast == "none"
+    with pytest.raises(ValueError, match="contrast must be one of none, clahe"):
+        DataConfig(contrast="histeq")
 
 
 def test_data_config_unknown_key():

@@ -74,7 +74,8 @@ def test_dynamic_batch_and_metadata(exported):
     assert "grayscale" in meta["preprocessing"] and "64x64" in meta["preprocessing"]
 
 
-@pytest.mark.parametrize("name, kw", [("resnet18", {"channels": 3}), ("vit_scratch", {"depth": 2})])
+@pytest.mark.parametrize("name, kw", [("resnet18", {"channels": 3}), ("vit_scratch", {"depth": 2}),
+                                      ("small_cnn", {"contrast": "clahe"})])
 def test_other_backbones_export(capsys, tmp_path, name, kw):
     torch.manual_seed(0)
     clf = create_classifier(name, **kw)
@@ -85,6 +86,10 @@ def test_other_backbones_export(capsys, tmp_path, name, kw):
     images = [draw_eye(i % 2 == 0, rng, 60) for i in range(4)]
     expected = loaded.proba_prepared(loaded.prepare(images))[:, 1]
     np.testing.assert_allclose(onnx_p_closed(tmp_path / f"{name}.onnx", loaded, images), expected, atol=TOL)
+    import onnx
+
+    meta = {p.key: p.value for p in onnx.load(str(tmp_path / f"{name}.onnx")).metadata_props}
+    assert ("CLAHE" in meta["preprocessing"]) == (kw.get("contrast") == "clahe")
 
 
 def test_svm_cannot_export(capsys, svm_checkpoint, tmp_path):

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from conftest import draw_eye, write_broken_files
-from eyebench.data.images import ImageError, decode_image, to_model_input
+from eyebench.data.images import ImageError, clahe, decode_image, to_model_input
 
 
 def png_bytes(img: Image.Image) -> bytes:
@@ -82,3 +82,37 @@ def test_to_model_input_keeps_size_and_values():
 def test_to_model_input_rejects_non_images(bad):
     with pytest.raises(ImageError, match="expected an image array"):
         to_model_input(bad, 16, 1)
+
+
+def test_clahe_stretches_low_contrast_per_image_and_channel():
+    rng = np.random.default_rng(0)
+    faint = (100 + rng.integers(0, 12, (2, 32, 32, 3))).astype(np.uint8)  # 12 grey levels of 256
+    faint[1, :, :, 2] = 100  # a flat channel stays flat
+    out = clahe(faint)
+    assert out.shape == faint.shape and out.dtype == np.uint8
+    assert np.ptp(out[0, :, :, 0]) > 3 * np.ptp(faint[0, :, :, 0])
+    assert np.ptp(out[1, :, :, 2]) == 0
+    np.testing.assert_array_equal(out, clahe(faint))  # deterministic
+    np.testing.assert_array_equal(faint[1, :, :, 2], 100)  # input untouched
+
+
+def test_clahe_model_sees_equalised_input_everywhere(tmp_path):
+    """contrast="clahe" acts inside normalise: prepared uint8 inputs, float training batches and reloads agree."""
+    import torch
+
+    from eyebench import create_classifier, load_classifier
+
+    torch.manual_seed(0)
+    plain, eq = create_classifier("small_cnn"), create_classifier("small_cnn", contrast="clahe")
+    eq.net.load_state_dict(plain.net.state_dict())
+    rng = np.random.default_rng(1)
+    batch = (90 + rng.integers(0, 20, (3, 64, 64, 1))).astype(np.uint8)
+    np.testing.assert_allclose(eq.proba_prepared(batch), plain.proba_prepared(clahe(batch)), atol=1e-6)
+    assert not np.allclose(eq.proba_prepared(batch), plain.proba_prepared(batch), atol=1e-4)
+    x01 = torch.as_tensor(batch).permute(0, 3, 1, 2).float() / 255.0  # what the training loop hands over
+    equalised = torch.as_tensor(clahe(batch)).permute(0, 3, 1, 2).float() / 255.0
+    torch.testing.assert_close(eq.normalise(x01), plain.normalise(equalised))
+    eq.save_pretrained(tmp_path / "eq")
+    again = load_classifier(tmp_path / "eq")
+    assert again.data_config.contrast == "clahe"
+    np.testing.assert_allclose(again.proba_prepared(batch), eq.proba_prepared(batch), atol=1e-6)

@@ -75,3 +75,13 @@ def to_model_input(image: np.ndarray, size: int, channels: int) -> np.ndarray:
     if arr.ndim == 2:
         arr = arr[:, :, None]
     return np.ascontiguousarray(arr)
+
+
+def clahe(batch: np.ndarray) -> np.ndarray:
+    """uint8 (n, H, W, C) -> the same with contrast-limited adaptive histogram equalisation per image and channel."""
+    tool = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4))
+    out = np.empty_like(batch)
+    for i in range(batch.shape[0]):
+        for c in range(batch.shape[3]):
+            out[i, :, :, c] = tool.apply(np.ascontiguousarray(batch[i, :, :, c]))
+    return out

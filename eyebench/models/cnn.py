@@ -34,15 +34,15 @@ class SmallCnn(TorchClassifier):
 
 @register_classifier
 def small_cnn(input_size: int = 64, channels: int = 1, widths=(16, 32, 64, 128), num_logits: int = 1,
-              dropout: float = 0.3) -> SmallCnn:
-    """The research's 4-block CNN (grayscale 64 px by default; one BCE logit or two CE logits)."""
+              dropout: float = 0.3, contrast: str = "none") -> SmallCnn:
+    """The research's 4-block CNN (grayscale 64 px by default; one BCE logit or two CE logits; contrast="clahe")."""
     mean, std = ((0.5,) * channels, (0.25,) * channels)
     net = SmallCnnNet(channels, tuple(widths), num_logits, dropout)
-    return SmallCnn(net, DataConfig(input_size, channels, mean, std), num_logits)
+    return SmallCnn(net, DataConfig(input_size, channels, mean, std, contrast), num_logits)
 
 
 @register_classifier
 def student(input_size: int = 32, channels: int = 1, widths=(16, 32, 48, 64), num_logits: int = 1,
-            dropout: float = 0.1) -> SmallCnn:
+            dropout: float = 0.1, contrast: str = "none") -> SmallCnn:
     """Tiny real-time CNN (<50k parameters, 32 px) meant to be trained by distillation (`train --teacher`)."""
-    return small_cnn(input_size, channels, widths, num_logits, dropout)
+    return small_cnn(input_size, channels, widths, num_logits, dropout, contrast)

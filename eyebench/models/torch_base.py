@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from ..config import DataConfig
+from ..data.images import clahe
 from .base import BaseClassifier
 from .checkpoint import check_tensors
 
@@ -33,7 +34,10 @@ class TorchClassifier(BaseClassifier):
         return self.normalise(torch.as_tensor(batch).permute(0, 3, 1, 2).float().div_(255.0))
 
     def normalise(self, x: torch.Tensor) -> torch.Tensor:
-        """Float (n, C, H, W) in [0, 1] -> the network's normalised, channels-last input."""
+        """Float (n, C, H, W) in [0, 1] -> the network's normalised, channels-last input (after CLAHE if configured)."""
+        if self.data_config.contrast == "clahe":
+            u8 = x.detach().mul(255.0).round_().clamp_(0, 255).to("cpu", torch.uint8).permute(0, 2, 3, 1).numpy()
+            x = torch.from_numpy(clahe(u8)).permute(0, 3, 1, 2).to(x.device, torch.float32).div_(255.0)
         mean = torch.tensor(self.data_config.mean, device=x.device).view(1, -1, 1, 1)
         std = torch.tensor(self.data_config.std, device=x.device).view(1, -1, 1, 1)
         return ((x - mean) / std).contiguous(memory_format=torch.channels_last)
