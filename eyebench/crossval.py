@@ -44,7 +44,7 @@ def held_out_subjects(checkpoint: str) -> set[str]:
 
 def cross_validate(model: str, data: list[str], out: str, k: int = 5, seed: int = 0, val_frac: float = 0.15,
                    holdout_of: str | None = None, log=print, **train_kw) -> dict:
-    """Train one model per fold; summarise test accuracy as mean +- std, the worst fold and the worst subject.
+    """Train one model per fold; summarise test accuracy as mean +- std, per fold and person, the worst fold and subject.
 
     With `holdout_of` the test people of that checkpoint are left out entirely: the folds are made of its
     train and val people, so a recipe can be chosen for it without looking at its test set.
@@ -68,7 +68,8 @@ def cross_validate(model: str, data: list[str], out: str, k: int = 5, seed: int 
         info = run_training(model, data, str(Path(out) / f"fold_{i + 1}"), seed=seed, split=split, log=log, **train_kw)
         test = info["metrics"]["test"]
         results.append({"fold": i + 1, "test_subjects": split["test"], **{key: test["overall"][key] for key in
-                        ("n", "accuracy", "balanced_accuracy", "recall_closed", "recall_open")}})
+                        ("n", "accuracy", "balanced_accuracy", "recall_closed", "recall_open")},
+                        "per_subject": test["per_subject_all"]})
         subjects.update(test["per_subject_all"])
     acc = np.array([r["accuracy"] for r in results], dtype=float)
     worst = min(results, key=lambda r: r["accuracy"])

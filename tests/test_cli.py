@@ -320,6 +320,10 @@ def test_cv_two_folds(capsys, tmp_path, mrl_dir):
     assert res["accuracy_mean"] == pytest.approx(np.mean(accs)) and res["accuracy_std"] == pytest.approx(np.std(accs, ddof=1))
     assert res["worst_fold"]["accuracy"] == min(accs)
     assert res["worst_subject"]["subject"] in tests[0] | tests[1]
+    for fold, people in zip(res["folds"], tests):  # per-person results of each fold, to compare recipes person by person
+        assert set(fold["per_subject"]) == people and sum(v["n"] for v in fold["per_subject"].values()) == fold["n"]
+        ok = sum(v["n"] * v["accuracy"] for v in fold["per_subject"].values())
+        assert ok / fold["n"] == pytest.approx(fold["accuracy"])
     for i in (1, 2):
         cfg = json.loads((out_dir / f"fold_{i}" / "config.json").read_text())
         assert sorted(cfg["split"]["test"]) == sorted(res["folds"][i - 1]["test_subjects"])
