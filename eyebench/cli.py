@@ -242,21 +242,37 @@ def cmd_explain(args) -> int:
 
 
 def cmd_cv(args) -> int:
-    from .crossval import cross_validate
+    from .crossval import cross_validate, repeat_cross_validation
 
-    res = cross_validate(args.model, args.data, args.out, k=args.folds, seed=args.seed, epochs=args.epochs,
-                         batch_size=args.batch_size, lr=args.lr, model_args=_model_args(args.model_arg),
-                         epoch_size=args.epoch_size, aug_strength=args.aug_strength, ema_decay=args.ema,
-                         patience=args.patience, bf16=args.bf16, glasses=args.glasses,
-                         label_smoothing=args.label_smoothing, holdout_of=args.holdout_of)
-    if res["left_out_subjects"]:
-        print(f"left out the {len(res['left_out_subjects'])} test subjects of {res['holdout_of']}")
-    for f in res["folds"]:
-        print(f"fold {f['fold']}: accuracy {100 * f['accuracy']:.2f}%  closed recall {100 * f['recall_closed']:.2f}%  n={f['n']}")
-    ws = res["worst_subject"]
-    print(f"accuracy {100 * res['accuracy_mean']:.2f}% +- {100 * res['accuracy_std']:.2f} over {res['k']} folds; "
-          f"worst fold {res['worst_fold']['fold']} ({100 * res['worst_fold']['accuracy']:.2f}%); "
-          f"worst subject {ws['subject']} ({100 * ws['accuracy']:.2f}%, n={ws['n']})")
+    if args.repeats < 1:
+        raise ValueError(f"--repeats must be at least 1, got {args.repeats}")
+    kw = dict(k=args.folds, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+              model_args=_model_args(args.model_arg), epoch_size=args.epoch_size, aug_strength=args.aug_strength,
+              ema_decay=args.ema, patience=args.patience, bf16=args.bf16, glasses=args.glasses,
+              label_smoothing=args.label_smoothing, holdout_of=args.holdout_of)
+    if args.repeats == 1:
+        res = cross_validate(args.model, args.data, args.out, seed=args.seed, **kw)
+        runs = [res]
+    else:
+        seeds = list(range(args.seed, args.seed + args.repeats))
+        res = repeat_cross_validation(args.model, args.data, args.out, seeds, **kw)
+        runs = res["runs"]
+    for run in runs:
+        if run["left_out_subjects"] and run is runs[0]:
+            print(f"left out the {len(run['left_out_subjects'])} test subjects of {run['holdout_of']}")
+        for f in run["folds"]:
+            print(f"seed {run['seed']} fold {f['fold']}: accuracy {100 * f['accuracy']:.2f}%  "
+                  f"closed recall {100 * f['recall_closed']:.2f}%  n={f['n']}")
+        ws = run["worst_subject"]
+        print(f"seed {run['seed']}: accuracy {100 * run['accuracy_mean']:.2f}% +- {100 * run['accuracy_std']:.2f} "
+              f"over {run['k']} folds; worst fold {run['worst_fold']['fold']} "
+              f"({100 * run['worst_fold']['accuracy']:.2f}%); worst subject {ws['subject']} "
+              f"({100 * ws['accuracy']:.2f}%, n={ws['n']})")
+    if len(runs) > 1:
+        print(f"mean over {len(runs)} seeds: {100 * res['accuracy_mean']:.2f}% (per seed: "
+              + ", ".join(f"{100 * a:.2f}%" for a in res["accuracy_per_seed"])
+              + f"; spread between seeds {100 * res['accuracy_seed_std']:.2f} points sd): a recipe should beat "
+              "another by more than that spread")
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=1))
     return 0
@@ -429,6 +445,10 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--holdout-of", metavar="DIR",
                     help="leave out the test people of this checkpoint (e.g. a shipped one): folds are made of its "
                          "train and val people only, so recipes can be compared without looking at its test set")
+    cv.add_argument("--repeats", type=int, default=1, metavar="N",
+                    help="run the whole cross-validation N times with seeds SEED..SEED+N-1 (other validation people, "
+                         "CEW folds, initialisation and sampling; with few people the grouped test folds may repeat) "
+                         "into OUT/seed_S and report the mean over seeds and its spread (default 1)")
     cv.add_argument("--json", help="write the fold results here")
     cv.set_defaults(func=cmd_cv)
 

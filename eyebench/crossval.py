@@ -79,3 +79,12 @@ def cross_validate(model: str, data: list[str], out: str, k: int = 5, seed: int 
             "recall_closed_mean": float(np.mean([r["recall_closed"] for r in results])),
             "worst_fold": {"fold": worst["fold"], "accuracy": worst["accuracy"]},
             "worst_subject": worst_group(subjects)}
+
+
+def repeat_cross_validation(model: str, data: list[str], out: str, seeds: list[int], log=print, **kw) -> dict:
+    """Cross-validate once per seed (folders out/seed_S): the spread of the means is the noise a recipe must beat."""
+    runs = [cross_validate(model, data, str(Path(out) / f"seed_{s}"), seed=s, log=log, **kw) for s in seeds]
+    means = np.array([r["accuracy_mean"] for r in runs], dtype=float)
+    return {"model": model, "seeds": list(seeds), "runs": runs, "accuracy_mean": float(means.mean()),
+            "accuracy_per_seed": means.tolist(),
+            "accuracy_seed_std": float(means.std(ddof=1)) if len(runs) > 1 else 0.0}

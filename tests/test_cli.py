@@ -332,6 +332,25 @@ def test_cv_two_folds(capsys, tmp_path, mrl_dir):
 
 
 
+def test_cv_repeats_runs_one_cv_per_seed(capsys, tmp_path, mrl_dir):
+    json_file, out_dir = tmp_path / "cv.json", tmp_path / "cv"
+    rc, out, err = run(capsys, "cv", "small_cnn", "--data", mrl_dir, "--out", out_dir, "--folds", "2", "--epochs", "1",
+                       "--batch-size", "32", "--model-arg", "widths=[4,4,8,8]", "--json", json_file, "--seed", "3",
+                       "--repeats", "2")
+    assert rc == 0, err
+    res = json.loads(json_file.read_text())
+    assert res["seeds"] == [3, 4] and [r["seed"] for r in res["runs"]] == [3, 4]
+    means = [r["accuracy_mean"] for r in res["runs"]]
+    assert res["accuracy_per_seed"] == means and res["accuracy_mean"] == pytest.approx(np.mean(means))
+    assert res["accuracy_seed_std"] == pytest.approx(np.std(means, ddof=1))
+    for s in (3, 4):
+        cfg = json.loads((out_dir / f"seed_{s}" / "fold_1" / "config.json").read_text())
+        assert cfg["trained"]["seed"] == s
+    assert "seed 3 fold 1:" in out and "seed 4 fold 2:" in out and "mean over 2 seeds" in out
+    rc, _, err = run(capsys, "cv", "small_cnn", "--data", mrl_dir, "--out", out_dir, "--repeats", "0")
+    assert rc != 0 and "--repeats must be at least 1" in err
+
+
 def test_cv_holdout_of_never_uses_the_checkpoints_test_people(capsys, tmp_path, mrl_dir, trained_cnn):
     held = json.loads((trained_cnn / "split.json").read_text())["test"]
     json_file, out_dir = tmp_path / "cv.json", tmp_path / "cv"
