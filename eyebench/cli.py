@@ -257,9 +257,9 @@ def cmd_cv(args) -> int:
         seeds = list(range(args.seed, args.seed + args.repeats))
         res = repeat_cross_validation(args.model, args.data, args.out, seeds, **kw)
         runs = res["runs"]
+    if runs[0]["left_out_subjects"]:
+        print(f"left out the {len(runs[0]['left_out_subjects'])} test subjects of {runs[0]['holdout_of']}")
     for run in runs:
-        if run["left_out_subjects"] and run is runs[0]:
-            print(f"left out the {len(run['left_out_subjects'])} test subjects of {run['holdout_of']}")
         for f in run["folds"]:
             print(f"seed {run['seed']} fold {f['fold']}: accuracy {100 * f['accuracy']:.2f}%  "
                   f"closed recall {100 * f['recall_closed']:.2f}%  n={f['n']}")

@@ -305,13 +305,17 @@ def test_triage_csv(capsys, tmp_path, trained_cnn, mrl_dir):
     assert f"{len(rows)} of {N_IMAGES} images listed" in out
 
 
-def test_cv_two_folds(capsys, tmp_path, mrl_dir):
+def tiny_cv(capsys, tmp_path, mrl_dir, *extra):
+    """A 2-fold, 1-epoch cv of a tiny small_cnn; returns (parsed JSON, stdout, the output folder)."""
     json_file, out_dir = tmp_path / "cv.json", tmp_path / "cv"
     rc, out, err = run(capsys, "cv", "small_cnn", "--data", mrl_dir, "--out", out_dir, "--folds", "2", "--epochs", "1",
-                       "--batch-size", "32", "--model-arg", "widths=[4,4,8,8]", "--json", json_file, "--ema", "0.9",
-                       "--aug-strength", "0.5")
+                       "--batch-size", "32", "--model-arg", "widths=[4,4,8,8]", "--json", json_file, *extra)
     assert rc == 0, err
-    res = json.loads(json_file.read_text())
+    return json.loads(json_file.read_text()), out, out_dir
+
+
+def test_cv_two_folds(capsys, tmp_path, mrl_dir):
+    res, out, out_dir = tiny_cv(capsys, tmp_path, mrl_dir, "--ema", "0.9", "--aug-strength", "0.5")
     assert res["k"] == 2 and len(res["folds"]) == 2
     tests = [set(f["test_subjects"]) for f in res["folds"]]
     assert not tests[0] & tests[1] and tests[0] | tests[1] == {f"s{i:04d}" for i in range(1, N_SUBJECTS + 1)}
@@ -331,14 +335,8 @@ def test_cv_two_folds(capsys, tmp_path, mrl_dir):
     assert "fold 1:" in out and "fold 2:" in out and "over 2 folds" in out
 
 
-
 def test_cv_repeats_runs_one_cv_per_seed(capsys, tmp_path, mrl_dir):
-    json_file, out_dir = tmp_path / "cv.json", tmp_path / "cv"
-    rc, out, err = run(capsys, "cv", "small_cnn", "--data", mrl_dir, "--out", out_dir, "--folds", "2", "--epochs", "1",
-                       "--batch-size", "32", "--model-arg", "widths=[4,4,8,8]", "--json", json_file, "--seed", "3",
-                       "--repeats", "2")
-    assert rc == 0, err
-    res = json.loads(json_file.read_text())
+    res, out, out_dir = tiny_cv(capsys, tmp_path, mrl_dir, "--seed", "3", "--repeats", "2")
     assert res["seeds"] == [3, 4] and [r["seed"] for r in res["runs"]] == [3, 4]
     means = [r["accuracy_mean"] for r in res["runs"]]
     assert res["accuracy_per_seed"] == means and res["accuracy_mean"] == pytest.approx(np.mean(means))
