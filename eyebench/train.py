@@ -40,6 +40,21 @@ def balanced_weights(dataset: Dataset) -> np.ndarray:
     return w / w.sum()
 
 
+HARD_PEOPLE_CAP = 4.0  # --hard-people never draws a person more than 4x more (or less) often than balanced sampling
+HARD_PEOPLE_MIN_IMAGES = 50  # --hard-people weighs people with fewer training images as one pool per source
+
+
+def person_reweight(log_w: torch.Tensor, loss_sum: torch.Tensor, count: torch.Tensor, step: float) -> torch.Tensor:
+    """One epoch's update of the people's log sampling factors: + step x (their mean loss - the mean loss), capped."""
+    seen = count > 0
+    if not seen.any():
+        return log_w
+    excess = torch.zeros_like(log_w)
+    excess[seen] = loss_sum[seen] / count[seen] - loss_sum.sum() / count.sum()
+    cap = float(np.log(HARD_PEOPLE_CAP))
+    return (log_w + step * excess).clamp_(-cap, cap)
+
+
 def selection_score(metrics_by_source: dict) -> float:
     """Mean over sources of validation balanced accuracy: each domain counts, whatever its size."""
     vals = [m["balanced_accuracy"] for m in metrics_by_source.values() if m.get("balanced_accuracy") is not None]
@@ -98,13 +113,15 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
                 seed: int = 0, aug_strength: float = 1.0, out: Path | None = None, resume: bool = False,
                 teachers: list[TorchClassifier] | None = None, kd_alpha: float = 0.7, kd_temperature: float = 2.0,
                 epoch_size: int | None = None, ema_decay: float = 0.0, bf16: bool = False, glasses: float = 0.0,
-                label_smoothing: float = 0.0, log=print) -> list[dict]:
+                label_smoothing: float = 0.0, hard_people: float = 0.0, log=print) -> list[dict]:
     """AdamW + OneCycleLR + balanced sampling + augmentation (+ distillation, + weight EMA); keeps the best val epoch.
 
     With `ema_decay` > 0 an exponential moving average of the weights is what is validated and kept.
     With `label_smoothing` e the hard targets become e/2 and 1 - e/2 (the same for one logit or two).
     With `bf16` the forward pass runs under bfloat16 autocast (on CPU too; weights and optimiser stay float32);
     otherwise only CUDA uses autocast (float16 with loss scaling).
+    With `hard_people` s > 0, after every epoch each training person (fewer than HARD_PEOPLE_MIN_IMAGES images: pooled per source) is
+    drawn exp(s x cumulative excess of their mean training loss) times as often, capped at HARD_PEOPLE_CAP either way.
 
     Saves a resumable state (`resume.pt`, tensors only, loaded with weights_only=True) after every epoch.
     Under torchrun each process takes its share of every batch and gradients are averaged (DDP).
@@ -125,7 +142,11 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
     scaler = torch.amp.GradScaler(enabled=device.type == "cuda" and not bf16)  # bfloat16 needs no loss scaling
     autocast = {"device_type": device.type, "enabled": device.type == "cuda" or bf16,
                 **({"dtype": torch.bfloat16} if bf16 else {})}
-    weights = torch.as_tensor(balanced_weights(train))
+    base_weights = torch.as_tensor(balanced_weights(train))
+    people = band_groups(train.subjects, [s.source for s in train.samples], HARD_PEOPLE_MIN_IMAGES)
+    person_names, person = np.unique(people.astype(str), return_inverse=True)
+    person = torch.as_tensor(person)
+    log_w = torch.zeros(len(person_names), dtype=torch.float64)  # --hard-people: log sampling factor per person
     xt, yt = torch.as_tensor(x_train), torch.as_tensor(train.labels)
     history, best_score, best_state, bad_epochs, start = [], -1.0, None, 0, 1
     resume_file = Path(out) / "resume.pt" if out is not None else None
@@ -158,6 +179,8 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
         best_state, best_score = state["best_model"], float(state["best_score"])
         bad_epochs, start = int(state["bad_epochs"]), int(state["epoch"]) + 1
         history = json.loads((Path(out) / "history.json").read_text())[: start - 1]
+        if "person_log_weights" in state:
+            log_w = state["person_log_weights"]
         log(f"resumed from {resume_file} after epoch {start - 1}")
     for epoch in range(start, epochs + 1):
         stage = clf.set_stage(epoch, epochs)
@@ -167,9 +190,11 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
             model, ddp_trainable = torch.nn.parallel.DistributedDataParallel(
                 net, device_ids=[device.index] if device.type == "cuda" else None), trainable
         model.train()
+        weights = base_weights * torch.exp(log_w)[person] if hard_people else base_weights
         idx = torch.multinomial(weights, steps * batch_size, replacement=True, generator=gen).view(steps, batch_size)
         idx = idx[:, rank::world]  # every process draws the same batches and keeps its share
         tot_loss = tot_ok = seen = 0
+        loss_sum, count = torch.zeros(len(person_names), dtype=torch.float64), torch.zeros(len(person_names), dtype=torch.float64)
         bar = tqdm(idx, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False, disable=rank != 0)
         for b in bar:
             x01 = augment(xt[b].permute(0, 3, 1, 2).float().div_(255.0), gen, aug_strength, glasses).to(device)
@@ -177,9 +202,11 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
             x_in = x01 if x01.shape[-1] == size else F.interpolate(x01, size=(size, size), mode="area")
             with torch.autocast(**autocast):
                 logits = model(clf.normalise(x_in)).float()
-                loss = (F.binary_cross_entropy_with_logits(logits[:, 0], y.float() * (1 - label_smoothing)
-                                                           + label_smoothing / 2) if clf.num_logits == 1
-                        else F.cross_entropy(logits, y, label_smoothing=label_smoothing))
+                losses = (F.binary_cross_entropy_with_logits(logits[:, 0], y.float() * (1 - label_smoothing)
+                                                             + label_smoothing / 2, reduction="none")
+                          if clf.num_logits == 1 else F.cross_entropy(logits, y, label_smoothing=label_smoothing,
+                                                                      reduction="none"))
+                loss = losses.mean()
                 if teachers:
                     kd = distill_loss(clf.closed_logit(logits.float()), teacher_logits(teachers, x01), kd_temperature)
                     loss = kd_alpha * kd + (1 - kd_alpha) * loss
@@ -192,8 +219,19 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
                 ema_update(ema, net, ema_decay, sched.last_epoch)
             with torch.no_grad():
                 ok = ((clf.closed_logit(logits.float()) > 0).long() == y).sum().item()
+                if hard_people:
+                    loss_sum.index_add_(0, person[b], losses.detach().double().cpu())
+                    count.index_add_(0, person[b], torch.ones(len(b), dtype=torch.float64))
             tot_loss, tot_ok, seen = tot_loss + loss.item() * len(y), tot_ok + ok, seen + len(y)
             bar.set_postfix(loss=f"{tot_loss / seen:.4f}", acc=f"{tot_ok / seen:.4f}")
+        if hard_people:
+            if world > 1:  # every process updates the same weights from the whole batch
+                import torch.distributed as dist
+
+                stats = torch.stack([loss_sum, count]).to(device)
+                dist.all_reduce(stats)
+                loss_sum, count = stats.cpu()
+            log_w = person_reweight(log_w, loss_sum, count, hard_people)
         stop = False
         if rank == 0:  # per-epoch validation runs where the network is; calibration and the test run on the CPU
             live = None
@@ -205,6 +243,9 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
                    "val_loss": val_eval["loss"], "val_accuracy": val_eval["overall"]["accuracy"],
                    "val_balanced_accuracy": val_eval["overall"]["balanced_accuracy"],
                    "val_score": selection_score(val_eval["per_source"]), "lr": sched.get_last_lr()[-1]}
+            if hard_people:  # the people drawn most often from the next epoch on, with their sampling factor
+                top = torch.argsort(log_w, descending=True)[:3].tolist()
+                row["hard_people"] = {str(person_names[i]): round(float(torch.exp(log_w[i])), 3) for i in top}
             history.append(row)
             improved = row["val_score"] > best_score
             log(f"epoch {epoch} [{stage}]: train loss {row['train_loss']:.4f} acc {row['train_accuracy']:.4f} | "
@@ -223,6 +264,7 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
                 torch.save({"model": net.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                             "generator": gen.get_state(), "torch_rng": torch.get_rng_state(), "best_model": best_state,
                             "best_score": best_score, "bad_epochs": bad_epochs, "epoch": epoch,
+                            "person_log_weights": log_w,
                             **({"ema": ema} if ema is not None else {})}, resume_file)
             stop = bad_epochs >= patience
             if stop:
@@ -249,12 +291,15 @@ def run_training(model: str, data: list[str], out: str, epochs: int = 20, batch_
                  kd_temperature: float = 2.0, epoch_size: int | None = None, pretrained: bool = False,
                  init_weights: str | None = None, storage_dtype: str = "float32", split: dict | None = None,
                  aug_strength: float = 1.0, ema_decay: float = 0.0, band_rule: str = "per-person",
-                 bf16: bool = False, glasses: float = 0.0, label_smoothing: float = 0.0, log=print) -> dict | None:
+                 bf16: bool = False, glasses: float = 0.0, label_smoothing: float = 0.0, hard_people: float = 0.0,
+                 log=print) -> dict | None:
     """Train `model` on person-disjoint splits of `data`, calibrate on val, test once, save to `out`."""
     if not 0 <= glasses <= 1:
         raise ValueError(f"--glasses is a share of the training images, from 0 to 1 (got {glasses})")
     if not 0 <= label_smoothing < 0.5:
         raise ValueError(f"--label-smoothing must be at least 0 and below 0.5 (got {label_smoothing})")
+    if hard_people < 0:
+        raise ValueError(f"--hard-people is a step size of at least 0 (got {hard_people}; 0 = off)")
     t0 = time.time()
     torch.manual_seed(seed)
     np.random.seed(seed)
@@ -290,7 +335,7 @@ def run_training(model: str, data: list[str], out: str, epochs: int = 20, batch_
                               patience=patience, seed=seed, out=out_dir, resume=resume, teachers=teacher_models,
                               kd_alpha=kd_alpha, kd_temperature=kd_temperature, epoch_size=epoch_size,
                               aug_strength=aug_strength, ema_decay=ema_decay, bf16=bf16, glasses=glasses,
-                              label_smoothing=label_smoothing, log=log)
+                              label_smoothing=label_smoothing, hard_people=hard_people, log=log)
         if _distributed()[0] != 0:
             return None
         clf.round_to_storage()
@@ -308,7 +353,7 @@ def run_training(model: str, data: list[str], out: str, epochs: int = 20, batch_
                     "machine": training_machine(),
                     "aug_strength": aug_strength, "epoch_size": epoch_size, "ema_decay": ema_decay or None,
                     "autocast": "bfloat16" if bf16 else None, "glasses": glasses or None,
-                    "label_smoothing": label_smoothing or None,
+                    "label_smoothing": label_smoothing or None, "hard_people": hard_people or None,
                     "initialisation": init, "storage_dtype": storage_dtype,
                     "distillation": {"teachers": teachers, "alpha": kd_alpha, "temperature": kd_temperature}
                     if teachers else None},

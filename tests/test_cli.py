@@ -455,3 +455,15 @@ def test_train_records_bf16_glasses_and_label_smoothing(capsys, tmp_path, mrl_di
     assert main(["train", "small_cnn", "--data", str(mrl_dir), "--out", str(tmp_path / "bad"),
                  "--label-smoothing", "0.5"]) == 2
     assert "--label-smoothing must be at least 0 and below 0.5" in capsys.readouterr().err
+
+
+def test_train_records_hard_people(capsys, tmp_path, mrl_dir):
+    out = tmp_path / "hard"
+    assert main(["train", "small_cnn", "--data", str(mrl_dir), "--out", str(out), "--epochs", "1", "--batch-size", "16",
+                 "--model-arg", "widths=[4,4,8,8]", "--hard-people", "1"]) == 0
+    config, card = json.loads((out / "config.json").read_text()), (out / "README.md").read_text()
+    assert config["trained"]["hard_people"] == 1.0 and "hard training people drawn more often (--hard-people 1.0)" in card
+    assert "hard_people" in json.loads((out / "history.json").read_text())[0]
+    assert main(["train", "small_cnn", "--data", str(mrl_dir), "--out", str(tmp_path / "bad"),
+                 "--hard-people", "-1"]) == 2
+    assert "--hard-people is a step size of at least 0" in capsys.readouterr().err

@@ -8,7 +8,9 @@ import torch
 from conftest import dataset_of, prepared_arrays
 from eyebench import create_classifier
 from eyebench.data.dataset import Dataset, Sample
-from eyebench.train import balanced_weights, fit_temperature, train_torch, warmup_fraction
+from eyebench import train as train_module
+from eyebench.train import (HARD_PEOPLE_CAP, balanced_weights, fit_temperature, person_reweight, train_torch,
+                            warmup_fraction)
 
 
 @pytest.mark.parametrize("total_steps", [1, 2, 3, 4, 5, 6, 10, 37])
@@ -65,8 +67,10 @@ def fresh_cnn():
     return create_classifier("small_cnn", widths=[4, 4, 8, 8])
 
 
-def test_interrupted_run_resumes_exactly(records, tmp_path):
-    args, kw = resume_args(records), dict(epochs=3, batch_size=16, patience=99)
+@pytest.mark.parametrize("extra", [{}, {"hard_people": 3.0}], ids=["plain", "hard-people"])
+def test_interrupted_run_resumes_exactly(records, tmp_path, monkeypatch, extra):
+    monkeypatch.setattr(train_module, "HARD_PEOPLE_MIN_IMAGES", 1)  # the tiny fixture's people each count
+    args, kw = resume_args(records), dict(epochs=3, batch_size=16, patience=99, **extra)
     reference = fresh_cnn()
     expected = train_torch(reference, *args, out=tmp_path / "ref", log=lambda *_: None, **kw)
 
@@ -200,3 +204,40 @@ def test_label_smoothing_moves_the_targets_off_0_and_1(records, monkeypatch, num
             assert seen and {v for _, t in seen for v in t} == ({0.0, 1.0} if e == 0 else {0.1, 0.9})
         else:
             assert seen and {s for _, s in seen} == {e}
+
+
+def test_person_reweight_moves_hard_people_up_and_easy_ones_down_within_the_cap():
+    log_w = torch.zeros(3, dtype=torch.float64)
+    loss_sum = torch.tensor([30.0, 10.0, 0.0], dtype=torch.float64)  # mean loss 0.3 and 0.1; nobody of the third seen
+    count = torch.tensor([100.0, 100.0, 0.0], dtype=torch.float64)
+    w = person_reweight(log_w, loss_sum, count, step=1.0)
+    assert w[0] == pytest.approx(0.1) and w[1] == pytest.approx(-0.1) and w[2] == 0  # excess over the mean 0.2
+    for _ in range(100):
+        w = person_reweight(w, loss_sum, count, step=1.0)
+    assert torch.exp(w[0]) == pytest.approx(HARD_PEOPLE_CAP) and torch.exp(w[1]) == pytest.approx(1 / HARD_PEOPLE_CAP)
+    assert torch.equal(person_reweight(w, loss_sum, torch.zeros(3, dtype=torch.float64), 1.0), w)
+
+
+def test_hard_people_changes_the_draws_and_reports_the_hardest(records, tmp_path, monkeypatch):
+    monkeypatch.setattr(train_module, "HARD_PEOPLE_MIN_IMAGES", 1)
+    drawn = []
+    original = torch.multinomial
+
+    def spy(weights, *a, **kw):
+        drawn.append(weights.clone())
+        return original(weights, *a, **kw)
+
+    monkeypatch.setattr(torch, "multinomial", spy)
+    args = resume_args(records)
+    history = train_torch(fresh_cnn(), *args, epochs=3, batch_size=16, patience=99, hard_people=50.0,
+                          out=tmp_path, log=lambda *_: None)
+    assert torch.equal(drawn[0], torch.as_tensor(balanced_weights(args[1])))  # epoch 1: plain balanced sampling
+    assert not torch.allclose(drawn[1] / drawn[1].sum(), drawn[0])  # then the people's losses move the weights
+    people = set(args[1].subjects.tolist())
+    for row in history:
+        assert set(row["hard_people"]) <= people and max(row["hard_people"].values()) <= HARD_PEOPLE_CAP + 1e-9
+    log_w = torch.load(tmp_path / "resume.pt", weights_only=True)["person_log_weights"]
+    assert log_w.abs().max() > 0 and len(log_w) == len(people)
+    drawn.clear()
+    train_torch(fresh_cnn(), *args, epochs=2, batch_size=16, log=lambda *_: None)
+    assert all(torch.equal(d, drawn[0]) for d in drawn)  # off by default: every epoch draws the same way

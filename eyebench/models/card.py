@@ -48,6 +48,8 @@ def model_card(config: dict) -> str:
                   + (f", synthetic glasses (frame edge, glare spots) on {100 * tr['glasses']:g}% of training images"
                      if tr.get("glasses") else "")
                   + (f", label smoothing {tr['label_smoothing']}" if tr.get("label_smoothing") else "")
+                  + (f", hard training people drawn more often (--hard-people {tr['hard_people']})"
+                     if tr.get("hard_people") else "")
                   + (f", forward pass in {tr['autocast']} autocast (weights float32)" if tr.get("autocast") else "") + "; "
                   f"{tr.get('seconds')} s on {tr.get('machine', 'the training machine')}."
                   + (f" Distilled from {', '.join(tr['distillation']['teachers'])} (alpha {tr['distillation']['alpha']}, "
