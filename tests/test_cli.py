@@ -467,3 +467,19 @@ def test_train_records_hard_people(capsys, tmp_path, mrl_dir):
     assert main(["train", "small_cnn", "--data", str(mrl_dir), "--out", str(tmp_path / "bad"),
                  "--hard-people", "-1"]) == 2
     assert "--hard-people is a step size of at least 0" in capsys.readouterr().err
+
+
+def test_seed_ensemble_script_matches_cv_and_averages(capsys, tmp_path, mrl_dir, monkeypatch):
+    sys.path.insert(0, str(REPO_ROOT / "scripts"))
+    import seed_ensemble
+
+    a, _, dir_a = tiny_cv(capsys, tmp_path / "a", mrl_dir)
+    b, _, dir_b = tiny_cv(capsys, tmp_path / "b", mrl_dir, "--lr", "1e-2")  # the same folds, another recipe
+    monkeypatch.setattr(sys, "argv", ["seed_ensemble.py", "--data", str(mrl_dir), "--run", f"A={dir_a}",
+                                      "--run", f"A={dir_b}"])
+    seed_ensemble.main()
+    out = capsys.readouterr().out
+    for res, folder in ((a, dir_a), (b, dir_b)):  # each run alone: the cv's own pooled out-of-fold accuracy
+        pooled = sum(f["accuracy"] * f["n"] for f in res["folds"]) / sum(f["n"] for f in res["folds"])
+        assert f"{folder}".ljust(40) + f" {100 * pooled:.2f}%" in out
+    assert "A averaged" in out and f"out-of-fold accuracy on {N_IMAGES} images" in out
