@@ -306,6 +306,11 @@ def cmd_export(args) -> int:
     return 0
 
 
+HARD_PEOPLE_HELP = ("after every epoch, draw the training people whose mean training loss is above average more often "
+                    "and the easy ones less: sampling factor exp(STEP x their summed excess loss), at most 4x either "
+                    "way; people with < 50 images are pooled per source (e.g. 1; default 0 = off)")
+
+
 def add_recipe_options(p: argparse.ArgumentParser) -> None:
     """The training-recipe options `train` and `cv` share (one definition, the same defaults and help)."""
     p.add_argument("--epochs", type=int, default=20, help="maximum epochs for torch models (default 20)")
@@ -331,10 +336,7 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label-smoothing", type=float, default=0.0, metavar="E",
                    help="train toward e/2 and 1 - e/2 instead of 0 and 1, for noisy labels (e.g. 0.1; default 0); "
                         "calibration on validation still fits the temperature afterwards")
-    p.add_argument("--hard-people", type=float, default=0.0, metavar="STEP",
-                   help="after every epoch, draw the training people whose mean training loss is above average more "
-                        "often and the easy ones less: sampling factor exp(STEP x their summed excess loss), at most "
-                        "4x either way; people with < 50 images are pooled per source (e.g. 1; default 0 = off)")
+    p.add_argument("--hard-people", type=float, default=0.0, metavar="STEP", help=HARD_PEOPLE_HELP)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -241,3 +241,10 @@ def test_hard_people_changes_the_draws_and_reports_the_hardest(records, tmp_path
     drawn.clear()
     train_torch(fresh_cnn(), *args, epochs=2, batch_size=16, log=lambda *_: None)
     assert all(torch.equal(d, drawn[0]) for d in drawn)  # off by default: every epoch draws the same way
+
+
+def test_hard_people_help_states_the_cap_and_pool_size_in_use():
+    from eyebench.cli import HARD_PEOPLE_HELP
+
+    assert f"at most {train_module.HARD_PEOPLE_CAP:g}x" in HARD_PEOPLE_HELP
+    assert f"< {train_module.HARD_PEOPLE_MIN_IMAGES} images" in HARD_PEOPLE_HELP
