@@ -217,9 +217,13 @@ import numpy as np, torch, torch.distributed as dist
 from pathlib import Path
 from eyebench import create_classifier
 from eyebench.data.dataset import load_dataset, load_images
+from eyebench import train as T
 from eyebench.train import run_training, train_torch
 
 torch.set_num_threads(1)
+T.HARD_PEOPLE_MIN_IMAGES, person_weights = 1, []  # --hard-people: every process must reach the same weights
+reweight = T.person_reweight
+T.person_reweight = lambda *a: person_weights.append(reweight(*a)) or person_weights[-1]
 data, out = sys.argv[1], Path(sys.argv[2])
 arrays, ds = load_images(load_dataset(data), 64, 1, progress=False)  # both ranks decode into one cache at once
 train = np.array([s <= "s0004" for s in ds.subjects])
@@ -231,12 +235,19 @@ rank, world = dist.get_rank(), dist.get_world_size()
 params = torch.cat([p.detach().flatten() for p in clf.net.parameters()])
 gathered = [torch.zeros_like(params) for _ in range(world)]
 dist.all_gather(gathered, params)
+train_torch(create_classifier("small_cnn", widths=[4, 4, 8, 8]), arrays[train], ds.subset(train), arrays[~train],
+            ds.subset(~train), epochs=2, batch_size=16, hard_people=3.0, log=lambda *_: None)
+weights = torch.stack(person_weights).float()
+weights_gathered = [torch.zeros_like(weights) for _ in range(world)]
+dist.all_gather(weights_gathered, weights)
 # the staged DINOv2 recipe through run_training (what `eyebench train` runs under torchrun)
 info = run_training("dinov2_vits14", [data], str(out / "dinov2"), epochs=3, batch_size=16,
                     model_args={"tiny": True}, log=lambda *_: None)
 if rank == 0:
     result = {"world": world, "history": len(history), "info": info is not None,
-              "max_param_diff": float(max((g - gathered[0]).abs().max() for g in gathered))}
+              "max_param_diff": float(max((g - gathered[0]).abs().max() for g in gathered)),
+              "person_weights_moved": bool(weights.abs().max() > 0),
+              "max_person_weight_diff": float(max((g - weights_gathered[0]).abs().max() for g in weights_gathered))}
     (out / "result.json").write_text(json.dumps(result))
 else:
     assert history == [] and info is None
@@ -258,7 +269,8 @@ def test_ddp_two_processes(tmp_path, mrl_dir):
     assert proc.returncode == 0, proc.stderr[-4000:]
     result = json.loads((out / "result.json").read_text())
     # each rank trained on its half of every batch; averaged gradients keep the weights identical
-    assert result == {"world": 2, "history": 1, "info": True, "max_param_diff": 0.0}
+    assert result == {"world": 2, "history": 1, "info": True, "max_param_diff": 0.0, "person_weights_moved": True,
+                      "max_person_weight_diff": 0.0}  # --hard-people: the people's losses are summed over processes
     # rank 0 evaluated and wrote both checkpoints; the staged run went through its three stages
     for name in ("small_cnn", "dinov2"):
         assert (out / name / "config.json").is_file() and (out / name / "model.safetensors").is_file()
