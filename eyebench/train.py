@@ -120,8 +120,9 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
     With `label_smoothing` e the hard targets become e/2 and 1 - e/2 (the same for one logit or two).
     With `bf16` the forward pass runs under bfloat16 autocast (on CPU too; weights and optimiser stay float32);
     otherwise only CUDA uses autocast (float16 with loss scaling).
-    With `hard_people` s > 0, after every epoch each training person (fewer than HARD_PEOPLE_MIN_IMAGES images: pooled per source) is
-    drawn exp(s x cumulative excess of their mean training loss) times as often, capped at HARD_PEOPLE_CAP either way.
+    With `hard_people` s > 0, after every epoch each training person is drawn exp(s x the summed excess of their mean
+    training loss) times as often, capped at HARD_PEOPLE_CAP either way (people with fewer than HARD_PEOPLE_MIN_IMAGES
+    training images count as one pool per source).
 
     Saves a resumable state (`resume.pt`, tensors only, loaded with weights_only=True) after every epoch.
     Under torchrun each process takes its share of every batch and gradients are averaged (DDP).
