@@ -195,7 +195,7 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
         idx = torch.multinomial(weights, steps * batch_size, replacement=True, generator=gen).view(steps, batch_size)
         idx = idx[:, rank::world]  # every process draws the same batches and keeps its share
         tot_loss = tot_ok = seen = 0
-        loss_sum, count = torch.zeros(len(person_names), dtype=torch.float64), torch.zeros(len(person_names), dtype=torch.float64)
+        loss_sum, count = torch.zeros((2, len(person_names)), dtype=torch.float64)  # per person, this epoch
         bar = tqdm(idx, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False, disable=rank != 0)
         for b in bar:
             x01 = augment(xt[b].permute(0, 3, 1, 2).float().div_(255.0), gen, aug_strength, glasses).to(device)
