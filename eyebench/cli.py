@@ -43,7 +43,8 @@ def cmd_train(args) -> int:
                  epoch_size=args.epoch_size, pretrained=args.pretrained, init_weights=args.init_weights,
                  storage_dtype=args.storage_dtype, aug_strength=args.aug_strength, ema_decay=args.ema,
                  band_rule=args.band_rule, bf16=args.bf16, glasses=args.glasses,
-                 label_smoothing=args.label_smoothing, hard_people=args.hard_people)
+                 label_smoothing=args.label_smoothing, hard_people=args.hard_people,
+                 drop_hardest=args.drop_hardest)
     return 0
 
 
@@ -249,7 +250,8 @@ def cmd_cv(args) -> int:
     kw = dict(k=args.folds, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
               model_args=_model_args(args.model_arg), epoch_size=args.epoch_size, aug_strength=args.aug_strength,
               ema_decay=args.ema, patience=args.patience, bf16=args.bf16, glasses=args.glasses,
-              label_smoothing=args.label_smoothing, hard_people=args.hard_people, holdout_of=args.holdout_of)
+              label_smoothing=args.label_smoothing, hard_people=args.hard_people,
+              drop_hardest=args.drop_hardest, holdout_of=args.holdout_of)
     if args.repeats == 1:
         res = cross_validate(args.model, args.data, args.out, seed=args.seed, **kw)
         runs = [res]
@@ -337,6 +339,9 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
                    help="train toward e/2 and 1 - e/2 instead of 0 and 1, for noisy labels (e.g. 0.1; default 0); "
                         "calibration on validation still fits the temperature afterwards")
     p.add_argument("--hard-people", type=float, default=0.0, metavar="STEP", help=HARD_PEOPLE_HELP)
+    p.add_argument("--drop-hardest", type=float, default=0.0, metavar="SHARE",
+                   help="leave the highest-loss SHARE of every batch out of the loss, ramped in over the first sixth "
+                        "of the epochs: loss truncation against noisy labels (e.g. 0.02; default 0 = off)")
 
 
 def build_parser() -> argparse.ArgumentParser:

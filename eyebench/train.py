@@ -55,6 +55,17 @@ def person_reweight(log_w: torch.Tensor, loss_sum: torch.Tensor, count: torch.Te
     return (log_w + step * excess).clamp_(-cap, cap)
 
 
+def truncated_mean(losses: torch.Tensor, drop: float) -> torch.Tensor:
+    """Mean of the losses without the highest `drop` share of them (loss truncation against noisy labels)."""
+    k = int(len(losses) * drop)
+    return losses.mean() if k == 0 else torch.topk(losses, len(losses) - k, largest=False).values.mean()
+
+
+def drop_share(drop_hardest: float, epoch: int, epochs: int) -> float:
+    """--drop-hardest's share at this epoch: ramped in linearly over the first sixth of the epochs."""
+    return drop_hardest * min(1.0, epoch / max(1, epochs // 6))
+
+
 def selection_score(metrics_by_source: dict) -> float:
     """Mean over sources of validation balanced accuracy: each domain counts, whatever its size."""
     vals = [m["balanced_accuracy"] for m in metrics_by_source.values() if m.get("balanced_accuracy") is not None]
@@ -113,7 +124,8 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
                 seed: int = 0, aug_strength: float = 1.0, out: Path | None = None, resume: bool = False,
                 teachers: list[TorchClassifier] | None = None, kd_alpha: float = 0.7, kd_temperature: float = 2.0,
                 epoch_size: int | None = None, ema_decay: float = 0.0, bf16: bool = False, glasses: float = 0.0,
-                label_smoothing: float = 0.0, hard_people: float = 0.0, log=print) -> list[dict]:
+                label_smoothing: float = 0.0, hard_people: float = 0.0, drop_hardest: float = 0.0,
+                log=print) -> list[dict]:
     """AdamW + OneCycleLR + balanced sampling + augmentation (+ distillation, + weight EMA); keeps the best val epoch.
 
     With `ema_decay` > 0 an exponential moving average of the weights is what is validated and kept.
@@ -123,6 +135,9 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
     With `hard_people` s > 0, after every epoch each training person is drawn exp(s x the summed excess of their mean
     training loss) times as often, capped at HARD_PEOPLE_CAP either way (people with fewer than HARD_PEOPLE_MIN_IMAGES
     training images count as one pool per source).
+    With `drop_hardest` d > 0 every batch leaves out its highest-loss share d of images from the loss (ramped in over
+    the first sixth of the epochs): images whose label disagrees with what the network learned from the rest stop
+    pulling on it (loss truncation, as in co-teaching's small-loss selection, for noisy labels).
 
     Saves a resumable state (`resume.pt`, tensors only, loaded with weights_only=True) after every epoch.
     Under torchrun each process takes its share of every batch and gradients are averaged (DDP).
@@ -207,7 +222,7 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
                                                              + label_smoothing / 2, reduction="none")
                           if clf.num_logits == 1 else F.cross_entropy(logits, y, label_smoothing=label_smoothing,
                                                                       reduction="none"))
-                loss = losses.mean()
+                loss = truncated_mean(losses, drop_share(drop_hardest, epoch, epochs)) if drop_hardest else losses.mean()
                 if teachers:
                     kd = distill_loss(clf.closed_logit(logits.float()), teacher_logits(teachers, x01), kd_temperature)
                     loss = kd_alpha * kd + (1 - kd_alpha) * loss
@@ -293,7 +308,7 @@ def run_training(model: str, data: list[str], out: str, epochs: int = 20, batch_
                  init_weights: str | None = None, storage_dtype: str = "float32", split: dict | None = None,
                  aug_strength: float = 1.0, ema_decay: float = 0.0, band_rule: str = "per-person",
                  bf16: bool = False, glasses: float = 0.0, label_smoothing: float = 0.0, hard_people: float = 0.0,
-                 log=print) -> dict | None:
+                 drop_hardest: float = 0.0, log=print) -> dict | None:
     """Train `model` on person-disjoint splits of `data`, calibrate on val, test once, save to `out`."""
     if not 0 <= glasses <= 1:
         raise ValueError(f"--glasses is a share of the training images, from 0 to 1 (got {glasses})")
@@ -301,6 +316,8 @@ def run_training(model: str, data: list[str], out: str, epochs: int = 20, batch_
         raise ValueError(f"--label-smoothing must be at least 0 and below 0.5 (got {label_smoothing})")
     if hard_people < 0:
         raise ValueError(f"--hard-people is a step size of at least 0 (got {hard_people}; 0 = off)")
+    if not 0 <= drop_hardest < 0.5:
+        raise ValueError(f"--drop-hardest is a share of each batch, at least 0 and below 0.5 (got {drop_hardest})")
     t0 = time.time()
     torch.manual_seed(seed)
     np.random.seed(seed)
@@ -336,7 +353,8 @@ def run_training(model: str, data: list[str], out: str, epochs: int = 20, batch_
                               patience=patience, seed=seed, out=out_dir, resume=resume, teachers=teacher_models,
                               kd_alpha=kd_alpha, kd_temperature=kd_temperature, epoch_size=epoch_size,
                               aug_strength=aug_strength, ema_decay=ema_decay, bf16=bf16, glasses=glasses,
-                              label_smoothing=label_smoothing, hard_people=hard_people, log=log)
+                              label_smoothing=label_smoothing, hard_people=hard_people,
+                              drop_hardest=drop_hardest, log=log)
         if _distributed()[0] != 0:
             return None
         clf.round_to_storage()
@@ -355,6 +373,7 @@ def run_training(model: str, data: list[str], out: str, epochs: int = 20, batch_
                     "aug_strength": aug_strength, "epoch_size": epoch_size, "ema_decay": ema_decay or None,
                     "autocast": "bfloat16" if bf16 else None, "glasses": glasses or None,
                     "label_smoothing": label_smoothing or None, "hard_people": hard_people or None,
+                    "drop_hardest": drop_hardest or None,
                     "initialisation": init, "storage_dtype": storage_dtype,
                     "distillation": {"teachers": teachers, "alpha": kd_alpha, "temperature": kd_temperature}
                     if teachers else None},

@@ -469,6 +469,19 @@ def test_train_records_hard_people(capsys, tmp_path, mrl_dir):
     assert "--hard-people is a step size of at least 0" in capsys.readouterr().err
 
 
+def test_train_records_drop_hardest(capsys, tmp_path, mrl_dir):
+    out = tmp_path / "drop"
+    assert main(["train", "small_cnn", "--data", str(mrl_dir), "--out", str(out), "--epochs", "1", "--batch-size", "16",
+                 "--model-arg", "widths=[4,4,8,8]", "--drop-hardest", "0.25"]) == 0
+    config, card = json.loads((out / "config.json").read_text()), (out / "README.md").read_text()
+    assert config["trained"]["drop_hardest"] == 0.25
+    assert "the highest-loss 25% of every batch left out of the loss (--drop-hardest 0.25)" in card
+    for bad in ("0.5", "-0.1"):
+        assert main(["train", "small_cnn", "--data", str(mrl_dir), "--out", str(tmp_path / "bad"),
+                     "--drop-hardest", bad]) == 2
+        assert "--drop-hardest is a share of each batch, at least 0 and below 0.5" in capsys.readouterr().err
+
+
 def test_seed_ensemble_script_matches_cv_and_averages(capsys, tmp_path, mrl_dir, monkeypatch):
     sys.path.insert(0, str(REPO_ROOT / "scripts"))
     import seed_ensemble

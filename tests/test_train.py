@@ -9,8 +9,8 @@ from conftest import dataset_of, prepared_arrays
 from eyebench import create_classifier
 from eyebench.data.dataset import Dataset, Sample
 from eyebench import train as train_module
-from eyebench.train import (HARD_PEOPLE_CAP, balanced_weights, fit_temperature, person_reweight, train_torch,
-                            warmup_fraction)
+from eyebench.train import (HARD_PEOPLE_CAP, balanced_weights, drop_share, fit_temperature, person_reweight,
+                            train_torch, truncated_mean, warmup_fraction)
 
 
 @pytest.mark.parametrize("total_steps", [1, 2, 3, 4, 5, 6, 10, 37])
@@ -67,7 +67,8 @@ def fresh_cnn():
     return create_classifier("small_cnn", widths=[4, 4, 8, 8])
 
 
-@pytest.mark.parametrize("extra", [{}, {"hard_people": 3.0}], ids=["plain", "hard-people"])
+@pytest.mark.parametrize("extra", [{}, {"hard_people": 3.0}, {"drop_hardest": 0.3}],
+                         ids=["plain", "hard-people", "drop-hardest"])
 def test_interrupted_run_resumes_exactly(records, tmp_path, monkeypatch, extra):
     monkeypatch.setattr(train_module, "HARD_PEOPLE_MIN_IMAGES", 1)  # the tiny fixture's people each count
     args, kw = resume_args(records), dict(epochs=3, batch_size=16, patience=99, **extra)
@@ -204,6 +205,28 @@ def test_label_smoothing_moves_the_targets_off_0_and_1(records, monkeypatch, num
             assert seen and {v for _, t in seen for v in t} == ({0.0, 1.0} if e == 0 else {0.1, 0.9})
         else:
             assert seen and {s for _, s in seen} == {e}
+
+
+def test_truncated_mean_leaves_out_the_highest_losses():
+    losses = torch.tensor([0.1, 5.0, 0.3, 0.2, 9.0, 0.4, 0.0, 0.6, 0.5, 0.7])
+    assert truncated_mean(losses, 0.0) == pytest.approx(losses.mean())
+    assert truncated_mean(losses, 0.2) == pytest.approx(2.8 / 8)  # the 9.0 and the 5.0 are left out
+    assert truncated_mean(losses, 0.15) == pytest.approx(7.8 / 9)  # 1.5 images round down to 1: the 9.0 goes
+    losses.requires_grad_(True)
+    truncated_mean(losses, 0.2).backward()
+    assert losses.grad[1] == 0 and losses.grad[4] == 0 and losses.grad[0] == pytest.approx(1 / 8)
+
+
+def test_drop_share_ramps_in_over_the_first_sixth_of_the_epochs():
+    assert [drop_share(0.06, e, 60) for e in (1, 5, 10, 11, 60)] == pytest.approx([0.006, 0.03, 0.06, 0.06, 0.06])
+    assert drop_share(0.06, 1, 3) == pytest.approx(0.06)  # short runs: dropping from the first epoch
+
+
+def test_drop_hardest_changes_training(records):
+    args = resume_args(records)
+    kw = dict(epochs=2, batch_size=16, patience=99, log=lambda *_: None)
+    plain, dropped = train_torch(fresh_cnn(), *args, **kw), train_torch(fresh_cnn(), *args, drop_hardest=0.3, **kw)
+    assert [h["train_loss"] for h in plain] != [h["train_loss"] for h in dropped]
 
 
 def test_person_reweight_moves_hard_people_up_and_easy_ones_down_within_the_cap():

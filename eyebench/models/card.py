@@ -50,6 +50,8 @@ def model_card(config: dict) -> str:
                   + (f", label smoothing {tr['label_smoothing']}" if tr.get("label_smoothing") else "")
                   + (f", hard training people drawn more often (--hard-people {tr['hard_people']})"
                      if tr.get("hard_people") else "")
+                  + (f", the highest-loss {100 * tr['drop_hardest']:g}% of every batch left out of the loss"
+                     f" (--drop-hardest {tr['drop_hardest']})" if tr.get("drop_hardest") else "")
                   + (f", forward pass in {tr['autocast']} autocast (weights float32)" if tr.get("autocast") else "") + "; "
                   f"{tr.get('seconds')} s on {tr.get('machine', 'the training machine')}."
                   + (f" Distilled from {', '.join(tr['distillation']['teachers'])} (alpha {tr['distillation']['alpha']}, "
