@@ -14,16 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
-from eyebench.data.dataset import load_dataset, load_images
+from eyebench.data.dataset import Dataset, load_dataset, load_images
 from eyebench.data.splits import split_mask
 from eyebench.models.checkpoint import load_classifier
 
 
-def fold_logits(runs: list[tuple[str, str]], data: list[str]) -> list[tuple[np.ndarray, list[np.ndarray]]]:
-    """Per fold: the test labels and every run's closed logits on the same held-out images."""
+def fold_logits(runs: list[tuple[str, str]], data: list[str]) -> list[tuple[Dataset, list[np.ndarray]]]:
+    """Per fold: the held-out images (a Dataset) and every run's closed logits on them."""
     first = load_classifier(str(Path(runs[0][1]) / "fold_1")).data_config
     arrays, ds = load_images(load_dataset(data), first.input_size, first.channels)
-    y = ds.labels
     folds, k = [], 1
     while (Path(runs[0][1]) / f"fold_{k}").is_dir():
         masks, logits = [], []
@@ -35,7 +34,7 @@ def fold_logits(runs: list[tuple[str, str]], data: list[str]) -> list[tuple[np.n
             logits.append(clf.scores_prepared(arrays[masks[-1]]))
         if any(not np.array_equal(m, masks[0]) for m in masks):
             raise SystemExit(f"fold {k}: the runs hold out different images; use runs with the same folds")
-        folds.append((y[masks[0]], logits))
+        folds.append((ds.subset(masks[0]), logits))
         k += 1
     return folds
 
@@ -50,17 +49,16 @@ def main() -> None:
     groups: dict[str, list[int]] = defaultdict(list)
     for i, (recipe, _) in enumerate(runs):
         groups[recipe].append(i)
-    right, total = defaultdict(int), 0
-    for y, logits in fold_logits(runs, args.data):
+    names = [folder for _, folder in runs] + [f"{recipe} averaged" for recipe in groups]
+    right, total = np.zeros(len(names), dtype=int), 0  # by position: a folder given twice is counted once each
+    for held_out, logits in fold_logits(runs, args.data):
+        y = held_out.labels
         total += len(y)
-        for i, z in enumerate(logits):
-            right[runs[i][1]] += int(((z > 0).astype(int) == y).sum())
-        for recipe, members in groups.items():
-            right[f"{recipe} averaged"] += int(((np.mean([logits[i] for i in members], 0) > 0) == y).sum())
+        right += [int(((z > 0) == y).sum()) for z in logits] + [
+            int(((np.mean([logits[i] for i in members], 0) > 0) == y).sum()) for members in groups.values()]
     print(f"out-of-fold accuracy on {total} images:")
-    for name, n in right.items():
+    for name, n in zip(names, right):
         print(f"  {name:40s} {100 * n / total:.2f}%")
-
 
 if __name__ == "__main__":
     main()

@@ -1,5 +1,6 @@
 """End-to-end CLI on the synthetic data: train, evaluate (JSON contract, layouts, --split, broken files, --bootstrap),
 predict, bench, robustness, explain, triage, cv and summary (report and export: test_report.py, test_export.py)."""
+import csv
 import json
 import shutil
 import subprocess
@@ -7,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from conftest import IMAGES_PER_SUBJECT, N_SUBJECTS, REPO_ROOT, write_broken_files, write_png
 from eyebench.cli import main
@@ -496,3 +498,26 @@ def test_seed_ensemble_script_matches_cv_and_averages(capsys, tmp_path, mrl_dir,
         pooled = sum(f["accuracy"] * f["n"] for f in res["folds"]) / sum(f["n"] for f in res["folds"])
         assert f"{folder}".ljust(40) + f" {100 * pooled:.2f}%" in out
     assert "A averaged" in out and f"out-of-fold accuracy on {N_IMAGES} images" in out
+
+
+def test_label_audit_script_counts_every_runs_errors(capsys, tmp_path, mrl_dir, monkeypatch):
+    sys.path.insert(0, str(REPO_ROOT / "scripts"))
+    import label_audit
+
+    a, _, dir_a = tiny_cv(capsys, tmp_path / "a", mrl_dir)
+    b, _, dir_b = tiny_cv(capsys, tmp_path / "b", mrl_dir, "--lr", "1e-2")
+    csv_file, sheet = tmp_path / "audit.csv", tmp_path / "audit.png"
+    monkeypatch.setattr(sys, "argv", ["label_audit.py", "--data", str(mrl_dir), "--run", str(dir_a), "--run", str(dir_b),
+                                      "--csv", str(csv_file), "--sheet", str(sheet)])
+    label_audit.main()
+    out = capsys.readouterr().out
+    rows = list(csv.DictReader(csv_file.open()))
+    errors = sum(round(f["n"] * (1 - f["accuracy"])) for res in (a, b) for f in res["folds"])
+    assert rows and errors  # one-epoch tiny models make mistakes to audit
+    assert sum(int(r["runs_wrong"]) for r in rows) == errors  # each run's cv errors, image by image
+    assert all(r["runs"] == "2" and r["label"] in ("open", "closed") and "glasses" in r for r in rows)
+    assert [int(r["runs_wrong"]) for r in rows] == sorted((int(r["runs_wrong"]) for r in rows), reverse=True)
+    both = sum(r["runs_wrong"] == "2" for r in rows)
+    assert f"wrong for every run: {both} images" in out and f"({len(rows)} rows)" in out
+    width, height = Image.open(sheet).size
+    assert width == 12 * label_audit.SHEET_TILE and height == max(1, -(-both // 12)) * (label_audit.SHEET_TILE + 14)
