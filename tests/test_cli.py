@@ -459,29 +459,23 @@ def test_train_records_bf16_glasses_and_label_smoothing(capsys, tmp_path, mrl_di
     assert "--label-smoothing must be at least 0 and below 0.5" in capsys.readouterr().err
 
 
-def test_train_records_hard_people(capsys, tmp_path, mrl_dir):
-    out = tmp_path / "hard"
+@pytest.mark.parametrize("option, value, key, card_text, bad_values, error", [
+    ("--hard-people", "1", "hard_people", "hard training people drawn more often (--hard-people 1.0)", ["-1"],
+     "--hard-people is a step size of at least 0"),
+    ("--drop-hardest", "0.25", "drop_hardest", "the highest-loss 25% of every batch left out of the loss "
+     "(--drop-hardest 0.25)", ["0.5", "-0.1"], "--drop-hardest is a share of each batch, at least 0 and below 0.5"),
+], ids=["hard-people", "drop-hardest"])
+def test_train_records_robust_training_options(capsys, tmp_path, mrl_dir, option, value, key, card_text, bad_values,
+                                               error):
+    out = tmp_path / "run"
     assert main(["train", "small_cnn", "--data", str(mrl_dir), "--out", str(out), "--epochs", "1", "--batch-size", "16",
-                 "--model-arg", "widths=[4,4,8,8]", "--hard-people", "1"]) == 0
+                 "--model-arg", "widths=[4,4,8,8]", option, value]) == 0
     config, card = json.loads((out / "config.json").read_text()), (out / "README.md").read_text()
-    assert config["trained"]["hard_people"] == 1.0 and "hard training people drawn more often (--hard-people 1.0)" in card
-    assert "hard_people" in json.loads((out / "history.json").read_text())[0]
-    assert main(["train", "small_cnn", "--data", str(mrl_dir), "--out", str(tmp_path / "bad"),
-                 "--hard-people", "-1"]) == 2
-    assert "--hard-people is a step size of at least 0" in capsys.readouterr().err
-
-
-def test_train_records_drop_hardest(capsys, tmp_path, mrl_dir):
-    out = tmp_path / "drop"
-    assert main(["train", "small_cnn", "--data", str(mrl_dir), "--out", str(out), "--epochs", "1", "--batch-size", "16",
-                 "--model-arg", "widths=[4,4,8,8]", "--drop-hardest", "0.25"]) == 0
-    config, card = json.loads((out / "config.json").read_text()), (out / "README.md").read_text()
-    assert config["trained"]["drop_hardest"] == 0.25
-    assert "the highest-loss 25% of every batch left out of the loss (--drop-hardest 0.25)" in card
-    for bad in ("0.5", "-0.1"):
-        assert main(["train", "small_cnn", "--data", str(mrl_dir), "--out", str(tmp_path / "bad"),
-                     "--drop-hardest", bad]) == 2
-        assert "--drop-hardest is a share of each batch, at least 0 and below 0.5" in capsys.readouterr().err
+    assert config["trained"][key] == float(value) and card_text in card
+    assert (key in json.loads((out / "history.json").read_text())[0]) == (key == "hard_people")  # its top-3 per epoch
+    for bad in bad_values:
+        assert main(["train", "small_cnn", "--data", str(mrl_dir), "--out", str(tmp_path / "bad"), option, bad]) == 2
+        assert error in capsys.readouterr().err
 
 
 def test_seed_ensemble_script_matches_cv_and_averages(capsys, tmp_path, mrl_dir, monkeypatch):
