@@ -3,7 +3,7 @@
 Each RUN is a `cv --out` folder (fold_1 ... fold_K); all must hold out the same people per fold (as in
 seed_ensemble.py). An image every run gets wrong, whatever the recipe or seed, is a systematic error: a mislabelled
 or undecidable image, or a person the recipes do not generalise to. Look at the sheet before trusting either reading.
-Example (results/cv/README.md, session 10; the nine runs of recipes C, I and J):
+Example (the top-level README has the full command: the nine runs of recipes C, I and J, session 10):
   python scripts/label_audit.py --data ../shared/data/mrl --run cv_c --run cv_c1 --run cv_c2 --run cv_i ... \\
       --csv audit.csv --sheet audit.png
 """
@@ -20,6 +20,7 @@ from eyebench.evaluate.triage import write_csv
 from seed_ensemble import fold_logits
 
 SHEET_TILE = 96  # pixels per image on the contact sheet
+SHEET_CAPTION = 14  # pixels of caption under each image
 
 
 def audit_rows(folds) -> tuple[list[dict], list[str]]:
@@ -47,11 +48,11 @@ def audit_rows(folds) -> tuple[list[dict], list[str]]:
 
 def contact_sheet(rows: list[dict], path: str, cols: int = 12) -> None:
     """A grid of the images in `rows` with subject, label and mean closed logit under each."""
-    t = SHEET_TILE
-    sheet = Image.new("L", (cols * t, max(1, -(-len(rows) // cols)) * (t + 14)), 255)
+    t, row = SHEET_TILE, SHEET_TILE + SHEET_CAPTION
+    sheet = Image.new("L", (cols * t, max(1, -(-len(rows) // cols)) * row), 255)
     draw = ImageDraw.Draw(sheet)
     for j, r in enumerate(rows):
-        x0, y0 = (j % cols) * t, (j // cols) * (t + 14)
+        x0, y0 = (j % cols) * t, (j // cols) * row
         sheet.paste(Image.open(r["path"]).convert("L").resize((t, t)), (x0, y0))
         draw.text((x0 + 2, y0 + t), f"{r['subject']} {r['label']} {r['mean_closed_logit']:+.1f}", fill=0)
     sheet.save(path)

@@ -514,4 +514,4 @@ def test_label_audit_script_counts_every_runs_errors(capsys, tmp_path, mrl_dir, 
     both = sum(r["runs_wrong"] == "2" for r in rows)
     assert f"wrong for every run: {both} images" in out and f"({len(rows)} rows)" in out
     width, height = Image.open(sheet).size
-    assert width == 12 * label_audit.SHEET_TILE and height == max(1, -(-both // 12)) * (label_audit.SHEET_TILE + 14)
+    assert width == 12 * label_audit.SHEET_TILE and height == max(1, -(-both // 12)) * (label_audit.SHEET_TILE + label_audit.SHEET_CAPTION)
