@@ -251,7 +251,7 @@ def cmd_cv(args) -> int:
               model_args=_model_args(args.model_arg), epoch_size=args.epoch_size, aug_strength=args.aug_strength,
               ema_decay=args.ema, patience=args.patience, bf16=args.bf16, glasses=args.glasses,
               label_smoothing=args.label_smoothing, hard_people=args.hard_people,
-              drop_hardest=args.drop_hardest, holdout_of=args.holdout_of)
+              drop_hardest=args.drop_hardest, holdout_of=args.holdout_of, train_share=args.train_people)
     if args.repeats == 1:
         res = cross_validate(args.model, args.data, args.out, seed=args.seed, **kw)
         runs = [res]
@@ -457,6 +457,10 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--holdout-of", metavar="DIR",
                     help="leave out the test people of this checkpoint (e.g. a shipped one): folds are made of its "
                          "train and val people only, so recipes can be compared without looking at its test set")
+    cv.add_argument("--train-people", type=float, default=1.0, metavar="SHARE",
+                    help="train each fold on only this share of its training people (per source, drawn with the seed; "
+                         "smaller shares nested in larger ones), test people unchanged: a learning curve that says "
+                         "whether recording more people would help (default 1 = all)")
     cv.add_argument("--repeats", type=int, default=1, metavar="N",
                     help="run the whole cross-validation N times with seeds SEED..SEED+N-1 (other validation people, "
                          "CEW folds, initialisation and sampling; with few people the grouped test folds may repeat) "

@@ -12,8 +12,15 @@ from .data.splits import pick_group_fold, check_disjoint
 from .evaluate.report import worst_group
 
 
-def subject_folds(dataset, k: int, val_frac: float = 0.15, seed: int = 0) -> list[dict[str, list[str]]]:
-    """K person-disjoint assignments: fold i is test, validation subjects are drawn from the rest (per source)."""
+def subject_folds(dataset, k: int, val_frac: float = 0.15, seed: int = 0,
+                  train_share: float = 1.0) -> list[dict[str, list[str]]]:
+    """K person-disjoint assignments: fold i is test, validation subjects are drawn from the rest (per source).
+
+    With `train_share` < 1 each fold trains on that share of its training people (per source, at least one; the
+    smaller shares of one seed are nested in the larger ones), for a learning curve over the number of people.
+    """
+    if not 0 < train_share <= 1:
+        raise ValueError(f"the share of training people must be in (0, 1], got {train_share}")
     sources = np.array([s.source for s in dataset.samples])
     subjects, y = dataset.subjects, dataset.labels
     folds = [{"train": [], "val": [], "test": []} for _ in range(k)]
@@ -28,7 +35,9 @@ def subject_folds(dataset, k: int, val_frac: float = 0.15, seed: int = 0) -> lis
             test_s, val_s = set(groups[test].tolist()), set(groups[val].tolist())
             folds[i]["test"] += sorted(test_s)
             folds[i]["val"] += sorted(val_s)
-            folds[i]["train"] += sorted(set(groups.tolist()) - test_s - val_s)
+            train_s = sorted(set(groups.tolist()) - test_s - val_s)
+            order = np.random.default_rng([seed, i]).permutation(len(train_s))
+            folds[i]["train"] += sorted(train_s[j] for j in order[:max(1, round(train_share * len(train_s)))])
     for f in folds:
         check_disjoint(f)
     return folds
@@ -43,7 +52,7 @@ def held_out_subjects(checkpoint: str) -> set[str]:
 
 
 def cross_validate(model: str, data: list[str], out: str, k: int = 5, seed: int = 0, val_frac: float = 0.15,
-                   holdout_of: str | None = None, log=print, **train_kw) -> dict:
+                   holdout_of: str | None = None, train_share: float = 1.0, log=print, **train_kw) -> dict:
     """Train one model per fold; summarise test accuracy as mean +- std, per fold and person, the worst fold and subject.
 
     With `holdout_of` the test people of that checkpoint are left out entirely: the folds are made of its
@@ -61,19 +70,20 @@ def cross_validate(model: str, data: list[str], out: str, k: int = 5, seed: int 
             raise ValueError(f"none of the test subjects of {holdout_of} are in this data: is it the same data?")
         dataset = dataset.subset(keep)
         log(f"left out {len(left_out)} test subjects of {holdout_of} ({(~keep).sum()} images)")
-    folds = subject_folds(dataset, k, val_frac, seed)
+    folds = subject_folds(dataset, k, val_frac, seed, train_share)
     results, subjects = [], {}
     for i, split in enumerate(folds):
-        log(f"fold {i + 1}/{k}: {len(split['test'])} test subjects")
+        log(f"fold {i + 1}/{k}: {len(split['test'])} test subjects, {len(split['train'])} training subjects")
         info = run_training(model, data, str(Path(out) / f"fold_{i + 1}"), seed=seed, split=split, log=log, **train_kw)
         test = info["metrics"]["test"]
-        results.append({"fold": i + 1, "test_subjects": split["test"], **{key: test["overall"][key] for key in
+        results.append({"fold": i + 1, "test_subjects": split["test"], "n_train_subjects": len(split["train"]), **{key: test["overall"][key] for key in
                         ("n", "accuracy", "balanced_accuracy", "recall_closed", "recall_open")},
                         "per_subject": test["per_subject_all"]})
         subjects.update(test["per_subject_all"])
     acc = np.array([r["accuracy"] for r in results], dtype=float)
     worst = min(results, key=lambda r: r["accuracy"])
     return {"model": model, "k": k, "seed": seed, "holdout_of": holdout_of, "left_out_subjects": left_out,
+            "train_share": train_share,
             "folds": results,
             "accuracy_mean": float(acc.mean()), "accuracy_std": float(acc.std(ddof=1)) if k > 1 else 0.0,
             "recall_closed_mean": float(np.mean([r["recall_closed"] for r in results])),

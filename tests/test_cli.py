@@ -351,6 +351,26 @@ def test_cv_repeats_runs_one_cv_per_seed(capsys, tmp_path, mrl_dir):
     assert rc != 0 and "--repeats must be at least 1" in err
 
 
+def test_cv_train_people_keeps_a_nested_share_of_each_folds_training_people(capsys, tmp_path, mrl_dir):
+    from eyebench.crossval import subject_folds
+    from eyebench.data.dataset import load_dataset
+
+    dataset = load_dataset([str(mrl_dir)])
+    full, half = subject_folds(dataset, 2, seed=0), subject_folds(dataset, 2, seed=0, train_share=0.5)
+    for f, h in zip(full, half):
+        assert h["test"] == f["test"] and h["val"] == f["val"]  # only the training people shrink
+        assert set(h["train"]) < set(f["train"]) and len(h["train"]) == max(1, round(len(f["train"]) / 2))
+    for bad in (0, 1.5):
+        with pytest.raises(ValueError, match="share of training people"):
+            subject_folds(dataset, 2, train_share=bad)
+    res, out, out_dir = tiny_cv(capsys, tmp_path, mrl_dir, "--train-people", "0.5")
+    assert res["train_share"] == 0.5
+    for i, h in enumerate(half, 1):
+        cfg = json.loads((out_dir / f"fold_{i}" / "config.json").read_text())
+        assert cfg["split"]["train"] == h["train"] and res["folds"][i - 1]["n_train_subjects"] == len(h["train"])
+    assert f"{len(half[0]['train'])} training subjects" in out
+
+
 def test_cv_holdout_of_never_uses_the_checkpoints_test_people(capsys, tmp_path, mrl_dir, trained_cnn):
     held = json.loads((trained_cnn / "split.json").read_text())["test"]
     json_file, out_dir = tmp_path / "cv.json", tmp_path / "cv"
