@@ -76,8 +76,9 @@ def cross_validate(model: str, data: list[str], out: str, k: int = 5, seed: int 
         log(f"fold {i + 1}/{k}: {len(split['test'])} test subjects, {len(split['train'])} training subjects")
         info = run_training(model, data, str(Path(out) / f"fold_{i + 1}"), seed=seed, split=split, log=log, **train_kw)
         test = info["metrics"]["test"]
-        results.append({"fold": i + 1, "test_subjects": split["test"], "n_train_subjects": len(split["train"]), **{key: test["overall"][key] for key in
-                        ("n", "accuracy", "balanced_accuracy", "recall_closed", "recall_open")},
+        results.append({"fold": i + 1, "test_subjects": split["test"], "n_train_subjects": len(split["train"]),
+                        **{key: test["overall"][key] for key in
+                           ("n", "accuracy", "balanced_accuracy", "recall_closed", "recall_open")},
                         "per_subject": test["per_subject_all"]})
         subjects.update(test["per_subject_all"])
     acc = np.array([r["accuracy"] for r in results], dtype=float)
