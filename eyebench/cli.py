@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from .config import CLASS_NAMES
+from .config import CLASS_NAMES, command_line
 
 EPILOG = """Data layouts accepted by --data (detected automatically):
   1. MRL Eye Dataset names anywhere below a folder (sSSSS_IIIII_G_L_E_R_Q_NN.png; metadata from the name)
@@ -35,7 +34,7 @@ def _model_args(pairs: list[str]) -> dict:
 def cmd_train(args) -> int:
     from .train import run_training
 
-    command = "python -m eyebench " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if args.command is None else args.command
+    command = args.command_line
     run_training(args.model, args.data, args.out, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                  seed=args.seed, val_frac=args.val_frac, test_frac=args.test_frac, patience=args.patience,
                  model_args=_model_args(args.model_arg), target_risk=args.target_risk, command=command,
@@ -51,7 +50,7 @@ def cmd_train(args) -> int:
 def cmd_calibrate(args) -> int:
     from .train import recalibrate
 
-    command = "python -m eyebench " + " ".join(shlex.quote(a) for a in args.argv)
+    command = args.command_line
     for model in args.model:
         recalibrate(model, args.data, args.target_risk, args.band_rule, command)
     return 0
@@ -148,7 +147,7 @@ def cmd_bench(args) -> int:
         from .models.checkpoint import update_record
 
         machine = f"{os.cpu_count()} CPU cores ({platform.machine()}), torch {torch.__version__}, {torch.get_num_threads()} threads"
-        command = "python -m eyebench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        command = args.command_line
         for r in rows:
             update_record(r["checkpoint"], "bench", {**r, "command": command, "machine": machine})
         print("recorded in each checkpoint's config.json and model card")
@@ -215,7 +214,7 @@ def cmd_report(args) -> int:
                            for c in (0, 1) if (y == c).any()])
     images, _ = load_images(dataset.subset(pick), 96, 3, progress=False)
     labels = [CLASS_NAMES[y[i]] for i in pick]
-    command = "python -m eyebench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = args.command_line
     Path(args.out).write_text(render_report(result, models, (list(images), labels), command=command))
     print(f"wrote {args.out}")
     return 0
@@ -374,7 +373,6 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--init-weights", metavar="FILE", help="start from a .safetensors state dict (offline)")
     t.add_argument("--storage-dtype", choices=["float32", "float16"], default="float32",
                    help="precision of the saved weights; metrics are measured on the rounded weights")
-    t.add_argument("--command", default=None, help=argparse.SUPPRESS)
     t.set_defaults(func=cmd_train)
 
     c = sub.add_parser("calibrate", help="refit temperature and uncertain band of checkpoints on their validation "
@@ -488,7 +486,7 @@ def main(argv=None) -> int:
     from .models.checkpoint import CheckpointError
 
     args = build_parser().parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded by commands that rewrite checkpoints
+    args.command_line = command_line(sys.argv[1:] if argv is None else argv)  # what checkpoints and reports record
     try:
         return args.func(args)
     except (CheckpointError, SplitError, ImageError, FileNotFoundError, ValueError, KeyError) as exc:

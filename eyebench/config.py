@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import shlex
 from pathlib import Path
 
 CLASS_NAMES: tuple[str, ...] = ("open", "closed")
@@ -48,3 +50,15 @@ def cache_dir() -> Path:
     path = Path(root)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def pct(value, digits: int = 2, sign: bool = True) -> str:
+    """A share as percent text (`97.12%`, or `97.12` with sign=False); "-" for None or NaN."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{100 * value:.{digits}f}" + ("%" if sign else "")
+
+
+def command_line(argv) -> str:
+    """The command to record in checkpoints and reports: `python -m eyebench` and the arguments, shell-quoted."""
+    return " ".join(["python -m eyebench", *(shlex.quote(str(a)) for a in argv)])

@@ -184,7 +184,7 @@ def trained_cnn(synthetic, session_cache, tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("ckpt") / "small_cnn"
     rc = main(["train", "small_cnn", "--data", str(synthetic["mrl"]), "--out", str(out), "--epochs", "1",
-               "--batch-size", "32", "--command", "eyebench train small_cnn (test)"])
+               "--batch-size", "32"])
     assert rc == 0
     return out
 

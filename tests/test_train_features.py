@@ -162,7 +162,7 @@ def test_train_cli_with_init_weights(rgb_resnet_file, mrl_dir, tmp_path):
     path, _ = rgb_resnet_file
     out = tmp_path / "resnet18"
     rc = main(["train", "resnet18", "--data", str(mrl_dir), "--out", str(out), "--epochs", "1", "--batch-size", "32",
-               "--init-weights", str(path), "--command", "test"])
+               "--init-weights", str(path)])
     assert rc == 0
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["trained"]["initialisation"].startswith(f"init-weights {path.name} (")
