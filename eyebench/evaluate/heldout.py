@@ -1,0 +1,181 @@
+"""The held-out results bundle: per-image p(closed) of checkpoints on their test people, sweeps and weight hashes."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..config import CLASS_NAMES, CLOSED
+from ..data.dataset import Dataset, Sample, load_images
+from .robustness import SKIP_FACTORS, stratified_sample, sweep_models
+
+FORMAT = "eyebench-heldout"
+FORMAT_VERSION = 1
+PREDICTIONS = "predictions.csv"
+SUMMARY = "bundle.json"
+FIXED_COLUMNS = ("file", "source", "subject", "label", "height", "width")
+BASE_SIZE = 96  # sweeps perturb RGB crops of this size, then each model resizes as it likes (as `robustness` does)
+
+
+class BundleError(ValueError):
+    """A held-out bundle that cannot be built or read, with the reason."""
+
+
+def weights_sha256(checkpoint) -> str:
+    """sha256 of a checkpoint folder's model.safetensors (what the bundle's numbers were computed from)."""
+    path = Path(checkpoint) / "model.safetensors"
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def shared_test_subjects(models: dict) -> list[str]:
+    """The test people of the split every model was trained with (they must all have the same one)."""
+    tests = {name: sorted(clf.info.get("split", {}).get("test") or []) for name, clf in models.items()}
+    missing = [n for n, t in tests.items() if not t]
+    if missing:
+        raise BundleError(f"{', '.join(missing)}: no saved split, so its test people are unknown")
+    first = next(iter(tests.values()))
+    differ = [n for n, t in tests.items() if t != first]
+    if differ:
+        raise BundleError(f"{', '.join(differ)} were tested on other people than {next(iter(tests))}: "
+                          "a bundle compares models on one split (train them with the same data and --seed)")
+    return first
+
+
+def image_size(path: str) -> tuple[int, int]:
+    """(height, width) of an image file from its header, without decoding the pixels."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return im.size[1], im.size[0]
+
+
+def _meta_columns(dataset: Dataset) -> list[str]:
+    keys = sorted({k for s in dataset.samples for k in s.meta} - SKIP_FACTORS)
+    return [k for k in keys if k not in FIXED_COLUMNS]
+
+
+def build_bundle(models: dict, dataset: Dataset, sweep_max: int = 1000, seed: int = 0, command: str = "",
+                 progress: bool = True) -> tuple[list[dict], dict]:
+    """Rows (one per test image, no pixels) and the summary (models, hashes, sweeps, data) of a held-out bundle."""
+    test = set(shared_test_subjects(models))
+    keep = np.array([s.subject in test for s in dataset.samples], dtype=bool)
+    if not keep.any():
+        raise BundleError("no image of the data given belongs to the models' test people")
+    _, data = load_images(dataset.subset(keep), BASE_SIZE, 3, progress=progress)  # drops unreadable files
+    p_closed = {}
+    for name, clf in models.items():
+        cfg = clf.data_config
+        arrays, _ = load_images(data, cfg.input_size, cfg.channels, progress=progress)
+        p_closed[name] = clf.proba_prepared(arrays)[:, CLOSED]
+    columns = _meta_columns(data)
+    rows = []
+    for i, s in enumerate(data.samples):
+        h, w = image_size(s.path)
+        row = {"file": Path(s.path).name, "source": s.source, "subject": s.subject, "label": CLASS_NAMES[s.label],
+               "height": h, "width": w, **{k: s.meta.get(k, "") for k in columns}}
+        rows.append({**row, **{f"p_closed:{name}": f"{p[i]:.7g}" for name, p in p_closed.items()}})
+    y = data.labels
+    idx = stratified_sample(y, sweep_max, seed)
+    base, _ = load_images(data.subset(idx), BASE_SIZE, 3, progress=progress)
+    sweeps = sweep_models(list(models.values()), base, y[idx], progress=progress)
+    sweeps["models"] = list(models)
+    sweeps["sweeps"] = {k: {**b, "models": dict(zip(models, b["models"].values()))} for k, b in sweeps["sweeps"].items()}
+    report = data.report()
+    report.pop("skipped_files", None)
+    summary = {"format": FORMAT, "format_version": FORMAT_VERSION, "command": command,
+               "split": {"name": "test", "n_subjects": len(set(data.subjects.tolist())),
+                         "subjects": sorted(set(data.subjects.tolist()))},
+               "columns": {"fixed": list(FIXED_COLUMNS), "metadata": columns},
+               "models": {name: {"checkpoint": str(getattr(clf, "checkpoint", "")), "architecture": clf.name,
+                                 "weights_sha256": weights_sha256(clf.checkpoint), "temperature": clf.temperature,
+                                 "uncertain_band": clf.uncertain_band} for name, clf in models.items()},
+               "data": report, "sweeps": sweeps}
+    return rows, summary
+
+
+def write_bundle(out, rows: list[dict], summary: dict) -> Path:
+    """Write predictions.csv, bundle.json and a README.md describing them into `out`."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / PREDICTIONS, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    (out / SUMMARY).write_text(json.dumps(summary, indent=1) + "\n")
+    (out / "README.md").write_text(bundle_readme(summary, len(rows)))
+    return out
+
+
+def bundle_readme(summary: dict, n_rows: int) -> str:
+    """The README next to a bundle: what it holds, from which people, and the command that made it."""
+    data = summary["data"]
+    per_source = ", ".join(f"{n} {src}" for src, n in sorted(data["per_source"].items()))
+    lines = [
+        "# Held-out results of the shipped checkpoints", "",
+        "Numbers only, no pixels: the app's Evaluate, Threshold and Robustness tabs open on these files.", "",
+        f"- **People**: the {summary['split']['n_subjects']} test people of the split every checkpoint was trained "
+        "with (no checkpoint saw them in training, validation, calibration or model selection).",
+        f"- **Images**: {n_rows} ({per_source}; classes {data['per_class']}).",
+        f"- **Models**: {', '.join(summary['models'])}; each with the sha256 of its `model.safetensors`. The app "
+        "lists a checkpoint whose weights no longer match as not in the precomputed results.",
+        f"- **Sweeps**: {', '.join(summary['sweeps']['sweeps'])} on a class-stratified sample of "
+        f"{summary['sweeps']['n']} of these images, perturbed from the pixels when the bundle was made.",
+        "", "Made by:", "", "```", summary["command"] or "(command not recorded)", "```", "",
+        "## predictions.csv", "",
+        "One row per image: `file` (the file name), `source`, `subject` (person), `label` (open/closed), "
+        "`height` and `width` of the file in pixels, the metadata columns "
+        f"({', '.join(summary['columns']['metadata']) or 'none'}; MRL: glasses 0/1, reflections 0 none / 1 small / "
+        "2 big, lighting 0 bad / 1 good, sensor 01/02/03), then `p_closed:<model>`: the calibrated p(closed) "
+        "each model gives the image, as `evaluate` and the app compute it.", "",
+        "## bundle.json", "",
+        "`models` (checkpoint, architecture, weights_sha256, temperature, uncertain_band), `split` (the test "
+        "people), `data` (counts), `sweeps` (per perturbation: levels, and per model accuracy, closed recall and "
+        "open recall per level, on `n` images) and `command`.", ""]
+    return "\n".join(lines)
+
+
+class HeldoutBundle:
+    """A bundle read back: the images as a Dataset (paths are file names), p(closed) per model, and the summary."""
+
+    def __init__(self, folder):
+        folder = Path(folder)
+        try:
+            self.summary = json.loads((folder / SUMMARY).read_text())
+            with open(folder / PREDICTIONS, newline="") as fh:
+                rows = list(csv.DictReader(fh))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise BundleError(f"cannot read the held-out bundle in {folder}: {exc}") from None
+        if self.summary.get("format") != FORMAT:
+            raise BundleError(f"{folder / SUMMARY} is not an eyebench held-out bundle")
+        self.folder = folder
+        meta = self.summary["columns"]["metadata"]
+        self.dataset = Dataset(
+            [Sample(r["file"], CLASS_NAMES.index(r["label"]), r["subject"], r["source"],
+                    {k: r[k] for k in meta}) for r in rows], [],
+            {src: {"root": "precomputed", "layout": "held-out bundle", "subjects_from": "bundle"}
+             for src in sorted({r["source"] for r in rows})})
+        self.p_closed = {name: np.array([float(r[f"p_closed:{name}"]) for r in rows]) for name in self.summary["models"]}
+
+    @property
+    def models(self) -> list[str]:
+        return list(self.summary["models"])
+
+    def proba(self, name: str) -> np.ndarray:
+        """(n, 2) probabilities [p_open, p_closed] of one model, as `predict_proba` gives them."""
+        p = self.p_closed[name]
+        return np.stack([1 - p, p], axis=1)
+
+    def matches(self, name: str, checkpoint) -> bool:
+        """Whether `checkpoint`'s weights are the ones the bundle's numbers for `name` were computed from."""
+        entry = self.summary["models"].get(name)
+        try:
+            return bool(entry) and weights_sha256(checkpoint) == entry["weights_sha256"]
+        except OSError:
+            return False
