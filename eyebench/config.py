@@ -10,6 +10,7 @@ from pathlib import Path
 CLASS_NAMES: tuple[str, ...] = ("open", "closed")
 OPEN, CLOSED = 0, 1
 CONTRAST_STEPS = ("none", "clahe")
+MIN_GROUP_IMAGES = 50  # a person with fewer validation images joins their source's pool in the per-person band rule
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 
 

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..config import CLASS_NAMES, CLOSED
+from ..config import CLASS_NAMES, CLOSED, MIN_GROUP_IMAGES
 
 UNCERTAIN = 2
-MIN_GROUP_IMAGES = 50  # a person with fewer validation images joins their source's pool in the per-person rule
 DECISION_NAMES = CLASS_NAMES + ("uncertain",)
 
 

@@ -1,7 +1,7 @@
 """Write a checkpoint's README.md model card from its config: use, data, split, person-disjoint results."""
 from __future__ import annotations
 
-from ..evaluate.thresholds import MIN_GROUP_IMAGES
+from ..config import MIN_GROUP_IMAGES
 
 
 def _pct(v) -> str:
