@@ -1,14 +1,12 @@
-"""Start the Gradio app on a temp checkpoints folder, independent of what is in the repository's checkpoints/.
+"""Start the Gradio app built by `build_demo` from a temp checkpoints folder, independent of the repository's checkpoints/.
 
-Used by the API and browser tests: each test module gets its own fresh import of `app` and its own server.
+Used by the API and browser tests: each test module gets its own demo and its own server.
 """
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import socket
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ import torch
 
 REPO_ROOT = Path(__file__).parents[1]
 SAMPLES = REPO_ROOT / "sample_images"
+SAMPLE_SET = "sample_images (shipped)"  # the only named test set (not the folders under EYEBENCH_DATA)
 MODEL_NAMES = ("cnn_untrained", "svm_fitted")  # checkpoint folder names = model names in the app
 BROKEN = "broken_model"
 
@@ -48,38 +47,28 @@ def free_port() -> int:
 
 
 class AppServer:
-    """A fresh `app` module imported with EYEBENCH_CHECKPOINTS=`checkpoints`, launched without blocking."""
+    """The demo of the checkpoints under `checkpoints` (loaded as app.py loads them), launched without blocking."""
 
     def __init__(self, checkpoints: Path):
-        self.checkpoints = checkpoints
-        self.module = None
+        from eyebench import workbench
+
+        self.models, self.notices = workbench.load_all(checkpoints)
+        self.demo = None
         self.url = ""
 
     def start(self):
-        saved = {k: os.environ.get(k) for k in ("EYEBENCH_CHECKPOINTS", "EYEBENCH_DATA")}
-        os.environ["EYEBENCH_CHECKPOINTS"] = str(self.checkpoints)
-        os.environ.pop("EYEBENCH_DATA", None)  # only the shipped sample_images as named test set
-        try:
-            if str(REPO_ROOT) not in sys.path:
-                sys.path.insert(0, str(REPO_ROOT))
-            sys.modules.pop("app", None)
-            self.module = importlib.import_module("app")
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+        from eyebench.app import MAX_FILE_SIZE, build_demo
+
+        self.demo = build_demo(self.models, self.notices, samples=SAMPLES, datasets={SAMPLE_SET: SAMPLES})
         port = free_port()
-        self.module.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,
-                                show_error=True, max_file_size=self.module.MAX_FILE_SIZE)
+        self.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,
+                         show_error=True, max_file_size=MAX_FILE_SIZE)
         self.url = f"http://127.0.0.1:{port}/"
         return self
 
     def close(self):
-        if self.module is not None:
-            self.module.demo.close()
-            sys.modules.pop("app", None)
+        if self.demo is not None:
+            self.demo.close()
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,11 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import socket
+import subprocess
+import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -10,14 +15,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app_server import BROKEN, MODEL_NAMES, SAMPLES, server  # noqa: F401  (module-scoped app fixture)
+from app_server import BROKEN, MODEL_NAMES, REPO_ROOT, SAMPLE_SET, SAMPLES, free_port, server  # noqa: F401  (module-scoped app fixture)
 from conftest import write_broken_files
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
-SAMPLE_SET = "sample_images (shipped)"
 PUBLIC_ENDPOINTS = {"predict", "evaluate", "threshold", "suggest_band", "reset_band", "export_uncertain", "robustness"}
 
 
@@ -56,13 +60,13 @@ def app_error(client, path, whole=False) -> str:
 
 # -- startup and API surface -------------------------------------------------------------------------------
 def test_loads_temp_checkpoints_and_reports_the_broken_one(server):
-    assert list(server.module.MODELS) == list(MODEL_NAMES)
-    assert len(server.module.NOTICES) == 1 and BROKEN in server.module.NOTICES[0]
-    assert "config.json is not valid JSON" in server.module.NOTICES[0]
+    assert list(server.models) == list(MODEL_NAMES)
+    assert len(server.notices) == 1 and BROKEN in server.notices[0]
+    assert "config.json is not valid JSON" in server.notices[0]
 
 
 def test_every_event_has_an_explicit_api_name(server, client):
-    fns = server.module.demo.fns.values()
+    fns = server.demo.fns.values()
     public = {fn.api_name for fn in fns if fn.api_visibility == "public"}
     assert public == PUBLIC_ENDPOINTS
     # everything else is internal (api_name=False) or the examples' loader
@@ -260,6 +264,48 @@ def test_robustness_on_sample_images(client):
 def test_predict_file_over_the_size_limit_is_refused(client, server, tmp_path):
     big = tmp_path / "big.png"
     big.write_bytes(b"\0" * (50 * 1024 * 1024 + 1))
-    assert server.module.MAX_FILE_SIZE == "50mb"
+    from eyebench.app import MAX_FILE_SIZE
+
+    assert MAX_FILE_SIZE == "50mb"
     with pytest.raises(ValueError, match="exceeds the maximum file size"):  # refused before uploading
         client.predict(handle_file(str(big)), False, api_name="/predict")
+
+
+# -- app.py itself -------------------------------------------------------------------------------------------
+def wait_for_port(proc: subprocess.Popen, port: int, seconds: float = 240) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            assert proc.poll() is None, f"app.py exited with {proc.returncode}"
+            time.sleep(0.5)
+    raise AssertionError(f"app.py did not answer on port {port} within {seconds:.0f} s")
+
+
+def test_app_py_serves_the_shipped_checkpoints(tmp_path):
+    """`python app.py` loads every folder in checkpoints/ and answers /predict with each of them."""
+    shipped = sorted(p.parent.name for p in (REPO_ROOT / "checkpoints").glob("*/config.json"))
+    assert shipped
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("EYEBENCH_CHECKPOINTS", "EYEBENCH_DATA")}
+    env.update(GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port), GRADIO_ANALYTICS_ENABLED="False")
+    with open(tmp_path / "app.log", "w") as log:
+        proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(proc, port)
+        c = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)
+        named = set(c.view_api(print_info=False, return_format="dict")["named_endpoints"])
+        assert named == {f"/{n}" for n in PUBLIC_ENDPOINTS}
+        _, message, summary, *rest = c.predict(handle_file(str(SAMPLES / "astronaut_face.jpg")), False,
+                                               api_name="/predict")
+        assert "2 eye(s) found" in message and len(rest) == 2 * len(shipped)
+        assert all(sorted(eye["models"]) == shipped for eye in summary["eyes"])
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -1,12 +1,19 @@
-"""Plotly figures for evaluation results (computed elsewhere): confusion, risk-coverage, reliability, sweeps, curves."""
+"""Plotly figures for evaluation results (computed elsewhere): confusion, ROC, risk-coverage, sweeps, curves."""
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..config import CLASS_NAMES
+from ..config import CLASS_NAMES, CLOSED
 
 LAYOUT = dict(template="plotly_white", margin=dict(l=50, r=20, t=50, b=45), height=360)
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
+
+
+def colour(i: int) -> str:
+    """The i-th line colour (plotly's first eight, repeating), so one model keeps its colour across panels."""
+    return PALETTE[i % len(PALETTE)]
 
 
 def confusion_figure(cm, title: str = "Confusion matrix") -> go.Figure:
@@ -75,4 +82,66 @@ def subset_figure(rows: list[dict], metric: str = "accuracy") -> go.Figure:
         fig.add_trace(go.Bar(x=[f"{r['factor']}={r['value']}" for r in rs], y=[r[metric] for r in rs], name=m,
                              text=[f"n={r['n']}" for r in rs]))
     fig.update_layout(title=f"Subsets: {metric.replace('_', ' ')}", yaxis_range=[0, 1.02], barmode="group", **LAYOUT)
+    return fig
+
+
+def confusion_grid_figure(result: dict) -> go.Figure:
+    """One confusion matrix per model of an evaluation result, side by side, titled with the model names."""
+    names = list(result["models"])
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=names)
+    for i, name in enumerate(names, 1):
+        sub = confusion_figure(result["models"][name]["confusion_matrix"])
+        fig.add_trace(sub.data[0], row=1, col=i)
+        fig.update_yaxes(autorange="reversed", row=1, col=i)
+    fig.update_layout(title="Confusion matrices (rows = true, columns = predicted)", template="plotly_white",
+                      height=320, margin=dict(l=60, r=20, t=70, b=40))
+    return fig
+
+
+def roc_risk_coverage_figure(y_true, proba: dict, curves: dict[str, dict]) -> go.Figure:
+    """ROC (closed = positive; drawn when both classes are present) and risk-coverage, one line per model.
+
+    `proba` maps a model name to p(closed) per image, `curves` the same names to their risk-coverage curves.
+    """
+    from sklearn.metrics import roc_curve
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("ROC (closed = positive)", "Risk-coverage"))
+    y = np.asarray(y_true) == CLOSED
+    for name, p in proba.items():
+        if y.any() and (~y).any():
+            fpr, tpr, _ = roc_curve(y, p)
+            fig.add_trace(go.Scatter(x=fpr, y=tpr, name=f"{name} ROC", mode="lines"), row=1, col=1)
+        rc = curves[name]
+        step = max(1, len(rc["coverage"]) // 300)
+        fig.add_trace(go.Scatter(x=rc["coverage"][::step], y=rc["risk"][::step], name=f"{name} RC", mode="lines"),
+                      row=1, col=2)
+    fig.update_xaxes(title_text="false positive rate", row=1, col=1)
+    fig.update_yaxes(title_text="true positive rate", row=1, col=1)
+    fig.update_xaxes(title_text="coverage", row=1, col=2)
+    fig.update_yaxes(title_text="selective risk", row=1, col=2)
+    fig.update_layout(template="plotly_white", height=360, margin=dict(l=50, r=20, t=50, b=45))
+    return fig
+
+
+def band_figure(model: str, curve: dict, coverage, selective_risk) -> go.Figure:
+    """A model's risk-coverage curve with the point of one uncertain band marked (no point when none is accepted)."""
+    fig = risk_coverage_figure({model: curve})
+    if selective_risk is not None:
+        fig.add_trace(go.Scatter(x=[coverage], y=[selective_risk], mode="markers",
+                                 marker=dict(size=12, color="red"), name="this band"))
+    fig.update_layout(height=300)
+    return fig
+
+
+def sweep_grid_figure(sweeps: dict[str, dict]) -> go.Figure:
+    """Accuracy per perturbation level, one panel per sweep (four to a row), one colour per model."""
+    fig = make_subplots(rows=2, cols=4, subplot_titles=list(sweeps))
+    for i, block in enumerate(sweeps.values()):
+        for j, (model, res) in enumerate(block["models"].items()):
+            fig.add_trace(go.Scatter(x=[str(v) for v in block["levels"]], y=res["accuracy"], mode="lines+markers",
+                                     name=model, legendgroup=model, showlegend=i == 0,
+                                     line=dict(color=colour(j))), row=i // 4 + 1, col=i % 4 + 1)
+    fig.update_yaxes(range=[0, 1.02])
+    fig.update_layout(template="plotly_white", height=560, title="Accuracy per perturbation level",
+                      margin=dict(l=40, r=20, t=80, b=40))
     return fig

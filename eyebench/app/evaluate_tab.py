@@ -1,0 +1,121 @@
+"""The Evaluate tab: chosen models on a named or uploaded test set; metrics, plots, worst mistakes, downloads."""
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pandas as pd
+
+from .. import workbench
+from ..config import CLASS_NAMES, CLOSED
+from ..data.dataset import load_images
+from ..evaluate import plots
+from ..evaluate.triage import write_csv
+from .common import Bench, jsonable, model_and_data_inputs, pct_number, png
+
+
+def metrics_table(result) -> pd.DataFrame:
+    """A row per model: accuracy with its subject-level CI, recalls, ROC-AUC, ECE, AURC, uncertain share."""
+    rows = []
+    for name, r in result["models"].items():
+        ci = r.get("bootstrap_accuracy") or {}
+        rows.append({"model": name, "n": r["n"], "accuracy %": pct_number(r["accuracy"]),
+                     "95% CI (subjects)": (f"{pct_number(ci['low'])}-{pct_number(ci['high'])}"
+                                           if ci.get("low") is not None else "-"),  # why not: in the note above
+                     "closed recall %": pct_number(r["recall_closed"]), "open recall %": pct_number(r["recall_open"]),
+                     "ROC-AUC": None if r["roc_auc"] is None else round(r["roc_auc"], 4), "ECE": round(r["ece"], 4),
+                     "AURC": round(r["risk_coverage"]["aurc"], 4),
+                     "uncertain %": None if not r.get("band") else pct_number(1 - r["band"]["coverage"]),
+                     "worst subject": (r.get("worst_subject") or {}).get("subject")})
+    return pd.DataFrame(rows)
+
+
+def worst_mistakes(cache, ds, k: int = 12) -> list:
+    """The most confident mistakes over all chosen models, with the crop and a caption."""
+    rows = []
+    for name, p in cache["proba"].items():
+        wrong = (p >= 0.5) != (cache["y"] == CLOSED)
+        rows += [(max(p[i], 1 - p[i]), i, name) for i in np.flatnonzero(wrong)]
+    rows = sorted(rows, reverse=True)[:k]
+    if not rows:
+        return []
+    by_path = {s.path: n for n, s in enumerate(ds.samples)}
+    idx = sorted({i for _, i, _ in rows})
+    images, _ = load_images(ds.subset([by_path[cache["paths"][i]] for i in idx]), 96, 3, progress=False)
+    crops = dict(zip(idx, images))
+    return [(png(crops[i]), f"{name}: true {CLASS_NAMES[cache['y'][i]]}, p(closed)={cache['proba'][name][i]:.2f}")
+            for _, i, name in rows]
+
+
+def data_note(result) -> str:
+    """Images read and skipped (with the reasons and a few examples), and why a confidence interval is missing."""
+    d = result["data"]
+    reasons = "; ".join(f"{reason} ({n})" for reason, n in d["skipped_reasons"].items())
+    ci_notes = sorted({(r.get("bootstrap_accuracy") or {}).get("note") for r in result["models"].values()} - {None})
+    return (f"**{d['n_read']} images read, {d['n_skipped']} skipped**" + (f": {reasons}" if reasons else "")
+            + "".join(f"<br>skipped `{Path(e['path']).name}`: {e['reason']}" for e in d["skipped_examples"])
+            + "".join(f"<br>95% CI: {n}" for n in ci_notes))
+
+
+def downloads(result, cache) -> list[str]:
+    """evaluation.json and predictions.csv (p(closed) per image and model) in a fresh temp folder."""
+    out_dir = Path(tempfile.mkdtemp(prefix="eyebench_eval_"))
+    (out_dir / "evaluation.json").write_text(json.dumps(jsonable(result), indent=1))
+    rows = [{"path": Path(p).name, "subject": s, "label": CLASS_NAMES[y],
+             **{f"p_closed[{m}]": round(float(cache["proba"][m][i]), 6) for m in cache["proba"]}}
+            for i, (p, s, y) in enumerate(zip(cache["paths"], cache["subjects"], cache["y"]))]
+    write_csv(rows, out_dir / "predictions.csv")
+    return [str(out_dir / "evaluation.json"), str(out_dir / "predictions.csv")]
+
+
+class EvaluateTab:
+    """Builds the tab; `evaluate` also fills the session's probability cache and points the Threshold tab at it."""
+
+    def __init__(self, bench: Bench):
+        self.bench = bench
+
+    def build(self):
+        """Lay out the inputs and result components (wired by `connect`, once the Threshold tab exists)."""
+        with gr.Row():
+            self.inputs = model_and_data_inputs(
+                self.bench, "...or upload a .zip (MRL names, open/closed folders, or manifest.csv)",
+                info="sample_images, or folders under EYEBENCH_DATA")
+            self.bootstrap = gr.Slider(0, 2000, value=200, step=100, label="bootstrap resamples (subject-level CI)")
+        self.run = gr.Button("Evaluate", variant="primary")
+        self.note = gr.Markdown(elem_id="eval-note")
+        self.table = gr.Dataframe(label="Metrics", interactive=False, elem_id="metrics-table")
+        self.conf = gr.Plot(label="Confusion matrices", elem_id="confusion-plot")
+        self.curves = gr.Plot(label="ROC and risk-coverage")
+        # a numeric height: "auto" keeps Gradio's 450 px minimum, mostly empty for a few small crops
+        self.gallery = gr.Gallery(label="Most confident mistakes", columns=6, fit_columns=False, height=280)
+        self.files = gr.File(label="Downloads", file_count="multiple", interactive=False)
+
+    def evaluate(self, models_chosen, choice, zip_file, bootstrap=200, progress=gr.Progress()) -> dict:
+        """Metrics table, confusion matrices, ROC + risk-coverage, worst mistakes, downloads; caches probabilities."""
+        chosen = self.bench.pick(models_chosen)
+        progress(0.05, desc="reading images")
+        with self.bench.dataset(choice, zip_file) as ds:
+            progress(0.3, desc="running models")
+            result, cache = workbench.evaluate_models(chosen, ds, bootstrap=int(bootstrap or 0))
+            progress(0.8, desc="drawing")
+            gallery = worst_mistakes(cache, ds)
+        first = next(iter(chosen))
+        low, high = self.bench.stored_band(first)
+        band = self.band
+        return {self.note: data_note(result), self.table: metrics_table(result),
+                self.conf: plots.confusion_grid_figure(result),
+                self.curves: plots.roc_risk_coverage_figure(cache["y"], cache["proba"], cache["risk_coverage"]),
+                self.gallery: gallery, self.files: downloads(result, cache),
+                band.state: {"cache": cache, "models": list(chosen)},
+                band.model: gr.update(choices=list(chosen), value=first), band.low: low, band.high: high}
+
+    def connect(self, band):
+        """Wire Evaluate: its results, the session cache and the Threshold tab's model and band, then its statistics."""
+        self.band = band
+        outputs = [self.note, self.table, self.conf, self.curves, self.gallery, self.files,
+                   band.state, band.model, band.low, band.high]  # the API answers in this order (no state)
+        self.run.click(self.evaluate, [*self.inputs, self.bootstrap], outputs, api_name="evaluate").success(
+            band.threshold, band.inputs, band.outputs, api_name=False, show_progress="hidden")

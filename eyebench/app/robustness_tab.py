@@ -1,0 +1,56 @@
+"""The Robustness tab: metrics per data subset and accuracy under perturbation sweeps for the chosen models."""
+from __future__ import annotations
+
+import gradio as gr
+import pandas as pd
+import plotly.graph_objects as go
+
+from ..evaluate import plots
+from ..evaluate.analysis import analyse_models
+from ..evaluate.perturbations import ANGLE_NOTE
+from .common import Bench, model_and_data_inputs, pct_number
+
+SHARES = ("accuracy", "recall_closed", "recall_open", "rejection_rate", "selective_risk")  # shown as percentages
+
+
+def subset_table(rows: list[dict]) -> pd.DataFrame:
+    """The subset rows with their shares as rounded percentages."""
+    return pd.DataFrame([{k: (pct_number(v) if k in SHARES else v) for k, v in r.items()} for r in rows])
+
+
+class RobustnessTab:
+    """Builds the tab and answers the `robustness` endpoint with an update per component."""
+
+    def __init__(self, bench: Bench):
+        self.bench = bench
+
+    def robustness(self, models_chosen, choice, zip_file, sweep_images=200, progress=gr.Progress()) -> dict:
+        """Subset table + bar chart and perturbation sweep curves for the chosen models."""
+        chosen = self.bench.pick(models_chosen)
+        progress(0.05, desc="reading images")
+        with self.bench.dataset(choice, zip_file) as ds:
+            progress(0.2, desc="subsets and sweeps")
+            result = analyse_models(list(chosen.values()), ds, sweeps=True, sweep_max=int(sweep_images),
+                                    progress=False)
+        rows = [{"model": n, **r} for n, m in result["models"].items() for r in m["subsets"]]
+        return {self.note: f"{ANGLE_NOTE} Sweeps use {result['sweeps']['n']} images per level.",
+                self.table: subset_table(rows),
+                self.bars: plots.subset_figure(rows, "recall_closed") if rows else go.Figure(),
+                self.sweeps: plots.sweep_grid_figure(result["sweeps"]["sweeps"]),
+                self.raw: {"subsets": rows, "sweeps": result["sweeps"]}}
+
+    def build(self):
+        """Lay out the tab and wire Run robustness."""
+        gr.Markdown(f"Subsets come from the data's metadata (MRL names: glasses, reflections, lighting, sensor, "
+                    f"gender; a manifest's extra columns such as `angle`). {ANGLE_NOTE}")
+        with gr.Row():
+            inputs = model_and_data_inputs(self.bench, "...or upload a .zip")
+            n = gr.Slider(20, 2000, value=200, step=20, label="images per sweep level")
+        run = gr.Button("Run robustness", variant="primary")
+        self.note = gr.Markdown(elem_id="robustness-note")
+        self.table = gr.Dataframe(label="Subsets", interactive=False)
+        self.bars = gr.Plot(label="Closed recall per subset")
+        self.sweeps = gr.Plot(label="Sweeps", elem_id="robustness-sweeps")
+        self.raw = gr.JSON(visible=False)
+        run.click(self.robustness, [*inputs, n], [self.note, self.table, self.bars, self.sweeps, self.raw],
+                  api_name="robustness")

@@ -1,0 +1,131 @@
+"""The Threshold tab: tune the uncertain band on the last evaluation's cached probabilities (no model runs)."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from .. import workbench
+from ..config import pct
+from ..evaluate import plots
+from ..evaluate.triage import write_csv
+from .common import Bench, pct_number
+
+PER_PERSON, POOLED = "for every person", "over all images"
+NEED_EVALUATION = "Run an evaluation first (Evaluate tab), then tune its models here."
+SUBSET_COLUMNS = ["factor", "value", "n", "rejected %"]
+
+
+def evaluated(state, model) -> bool:
+    """Whether this session's last evaluation holds probabilities of `model`."""
+    return bool(state) and model in state.get("cache", {}).get("proba", {})
+
+
+def cached(state, model, message: str = "Run an evaluation first.") -> dict:
+    """The session's evaluation cache, or a message saying that the Evaluate tab has to run first."""
+    if not evaluated(state, model):
+        raise gr.Error(message, print_exception=False)
+    return state["cache"]
+
+
+def band_text(model, low, high, s) -> str:
+    """One line of band statistics: coverage, accuracy and closed recall on the accepted images, rejections."""
+    return (f"**{model}** · band **[{min(low, high):.3f}, {max(low, high):.3f}]** · coverage "
+            f"**{pct(s['coverage'])}** · accuracy on accepted **{pct(s['accepted_accuracy'])}** · "
+            f"closed recall (accepted) {pct(s['closed_recall_accepted'])} · uncertain {s['n_uncertain']} of "
+            f"{s['n']} · rejected open {pct(s['rejection_rate']['open'])}, closed "
+            f"{pct(s['rejection_rate']['closed'])}")
+
+
+class ThresholdTab:
+    """Builds the tab and answers `threshold`, `suggest_band`, `reset_band` and `export_uncertain`."""
+
+    def __init__(self, bench: Bench, state: gr.State):
+        self.bench = bench
+        self.state = state  # the session's evaluation: {"cache": ..., "models": [...]}, set by the Evaluate tab
+
+    def threshold(self, state, model, low, high) -> dict:
+        """Band statistics from cached probabilities (no model runs): fast enough to follow a slider."""
+        cache = cached(state, model, NEED_EVALUATION)
+        low, high = float(low), float(high)
+        s = workbench.threshold_stats(cache, model, low, high)
+        subsets = pd.DataFrame([{"factor": r["factor"], "value": r["value"], "n": r["n"],
+                                 "rejected %": pct_number(r["rejected"])} for r in s["subset_rejection"]],
+                               columns=SUBSET_COLUMNS)
+        figure = plots.band_figure(model, cache["risk_coverage"][model], s["coverage"], s["selective_risk"])
+        return {self.stats: band_text(model, low, high, s), self.subsets: subsets, self.rc: figure,
+                self.raw: {k: v for k, v in s.items() if k != "subset_rejection"}}
+
+    def threshold_live(self, state, model, low, high) -> dict:
+        """The sliders' live update: like `threshold`, but before any evaluation it says so in the text (no pop-up)."""
+        if not evaluated(state, model):
+            return {self.stats: f"*{NEED_EVALUATION}*"}  # the other outputs stay as they are
+        return self.threshold(state, model, low, high)
+
+    def suggest(self, state, model, target, rule=PER_PERSON):
+        """The widest band whose selective risk on the evaluated set stays under the target."""
+        cache = cached(state, model)
+        if target is None or not 0 <= float(target) < 100:
+            raise gr.Error("The target selective risk is a percentage from 0 to 100.", print_exception=False)
+        low, high = workbench.suggest_band(cache, model, float(target) / 100, per_person=rule == PER_PERSON)
+        return low, high
+
+    def reset_band(self, model):
+        """The model's stored band (0.5, 0.5 when it has none)."""
+        return self.bench.stored_band(model)
+
+    def export_uncertain(self, state, model, low, high):
+        """A CSV of the images inside the band, most ambiguous first."""
+        rows = workbench.uncertain_rows(cached(state, model), model, float(low), float(high))
+        path = Path(tempfile.mkdtemp(prefix="eyebench_band_")) / f"uncertain_{model}.csv"
+        write_csv(rows, path)
+        return str(path)
+
+    def _layout(self):
+        first = next(iter(self.bench.models), None)
+        band = self.bench.stored_band(first)
+        gr.Markdown("Tune the **uncertain band** on p(closed): below *low* = open, above *high* = closed, between = "
+                    "uncertain. Uses the probabilities of the last evaluation (no model runs), so it updates instantly.")
+        with gr.Row():
+            self.model = gr.Dropdown(list(self.bench.models), value=first, label="Model")
+            self.low = gr.Slider(0, 1, value=band[0], step=0.001, label="low (p(closed) at or below = open)",
+                                 elem_id="band-low")
+            self.high = gr.Slider(0, 1, value=band[1], step=0.001, label="high (p(closed) at or above = closed)",
+                                  elem_id="band-high")
+        with gr.Row():
+            self.target = gr.Number(value=1.0, label="target selective risk %")
+            self.rule = gr.Radio([PER_PERSON, POOLED], value=PER_PERSON, label="the risk must hold",
+                                 info="per person: no single person (with 50+ images) above the target; pooled: on "
+                                      "average")
+            self.suggest_btn = gr.Button("Suggest band for target risk")
+            self.reset_btn = gr.Button("Reset to the model's stored band")
+            self.export_btn = gr.Button("Export uncertain images (CSV)")
+        self.stats = gr.Markdown(elem_id="band-stats")
+        with gr.Row():
+            with gr.Column():
+                self.rc = gr.Plot(label="Risk-coverage")
+            with gr.Column():
+                self.subsets = gr.Dataframe(label="Rejection per subset", interactive=False)
+                self.csv_out = gr.File(label="Uncertain images (CSV)", interactive=False, height=120)
+        self.raw = gr.JSON(visible=False)
+
+    def build(self):
+        """Lay out the tab and wire the sliders (live), the model choice and the three buttons."""
+        self._layout()
+        self.inputs = [self.state, self.model, self.low, self.high]
+        self.outputs = [self.stats, self.subsets, self.rc, self.raw]  # the API answers in this order
+        ins, outs, live = self.inputs, self.outputs, dict(trigger_mode="always_last", show_progress="hidden")
+        # `change` follows every move (pointer, keyboard, typed number, and values set by suggest/reset/evaluate);
+        # `release` (pointer up, number box left) is the public endpoint and reports a missing evaluation as an error
+        self.low.change(self.threshold_live, ins, outs, api_name=False, **live)
+        self.high.change(self.threshold_live, ins, outs, api_name=False, **live)
+        self.low.release(self.threshold, ins, outs, api_name="threshold", **live)
+        self.high.release(self.threshold, ins, outs, api_name=False, **live)
+        self.model.change(self.reset_band, self.model, [self.low, self.high], api_name=False).then(
+            self.threshold_live, ins, outs, api_name=False, **live)
+        self.suggest_btn.click(self.suggest, [self.state, self.model, self.target, self.rule], [self.low, self.high],
+                               api_name="suggest_band")
+        self.reset_btn.click(self.reset_band, self.model, [self.low, self.high], api_name="reset_band")
+        self.export_btn.click(self.export_uncertain, ins, self.csv_out, api_name="export_uncertain")
