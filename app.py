@@ -1,4 +1,4 @@
-"""Gradio app (the Hugging Face Space): every checkpoint in checkpoints/ side by side; see eyebench/app/ for the tabs."""
+"""Gradio app (the Hugging Face Space): every checkpoint in checkpoints/ side by side; the tabs are in eyebench/app/."""
 from __future__ import annotations
 
 import os

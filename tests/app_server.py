@@ -1,4 +1,4 @@
-"""Start the Gradio app built by `build_demo` from a temp checkpoints folder, independent of the repository's checkpoints/.
+"""Start the app built by `build_demo` from a temp checkpoints folder, independent of the repository's checkpoints/.
 
 Used by the API and browser tests: each test module gets its own demo and its own server.
 """

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app_server import BROKEN, MODEL_NAMES, REPO_ROOT, SAMPLE_SET, SAMPLES, free_port, server  # noqa: F401  (module-scoped app fixture)
+from app_server import BROKEN, MODEL_NAMES, REPO_ROOT, SAMPLE_SET, SAMPLES, free_port
+from app_server import server  # noqa: F401  (module-scoped app fixture)
 from conftest import write_broken_files
 
 gradio_client = pytest.importorskip("gradio_client")
@@ -75,6 +76,16 @@ def test_every_event_has_an_explicit_api_name(server, client):
     named = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
     assert named == {f"/{n}" for n in PUBLIC_ENDPOINTS}
 
+
+
+def test_the_demo_builds_without_any_model():
+    """An empty or missing checkpoints folder still gives the page (it says so) with the same API."""
+    from eyebench.app import build_demo
+
+    demo = build_demo({}, ["no checkpoint folder at nowhere"], samples=SAMPLES, datasets={SAMPLE_SET: SAMPLES})
+    assert {fn.api_name for fn in demo.fns.values() if fn.api_visibility == "public"} == PUBLIC_ENDPOINTS
+    texts = [c.value for c in demo.blocks.values() if c.get_block_name() == "markdown"]
+    assert any("**No model loaded.**" in t and "no checkpoint folder at nowhere" in t for t in texts)
 
 # -- predict -------------------------------------------------------------------------------------------------
 def test_predict_eye_crop_gives_every_model(client):
@@ -292,7 +303,8 @@ def test_app_py_serves_the_shipped_checkpoints(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("EYEBENCH_CHECKPOINTS", "EYEBENCH_DATA")}
     env.update(GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port), GRADIO_ANALYTICS_ENABLED="False")
     with open(tmp_path / "app.log", "w") as log:
-        proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO_ROOT, env=env, stdout=log,
+                                stderr=subprocess.STDOUT)
     try:
         wait_for_port(proc, port)
         c = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)

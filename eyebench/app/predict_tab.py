@@ -24,7 +24,8 @@ def model_outputs(res: dict, name: str) -> tuple[list, str]:
     for e in res["eyes"]:
         r = next(r for r in e["results"] if r["model"] == name)
         ms = r["ms_predict"] + r["ms_map"]
-        items.append((png(r["map"]), f"{e['side']}: {r['decision'].upper()}  p(closed)={r['p_closed']:.3f}  {ms:.0f} ms"))
+        caption = f"{e['side']}: {r['decision'].upper()}  p(closed)={r['p_closed']:.3f}  {ms:.0f} ms"
+        items.append((png(r["map"]), caption))
         lines.append(f"{e['side']}: **{r['decision'].upper()}** · p(closed) {r['p_closed']:.3f} · {ms:.0f} ms")
     return items, "<br>".join(lines) or "no eye classified"
 
@@ -51,7 +52,7 @@ class PredictTab:
     def _model_columns(self):
         """A column per model (name, stored band, label, maps) in balanced rows of at most MAX_PER_ROW models."""
         items = list(self.bench.models.items())
-        per_row = math.ceil(len(items) / max(1, math.ceil(len(items) / MAX_PER_ROW)))
+        per_row = max(1, math.ceil(len(items) / max(1, math.ceil(len(items) / MAX_PER_ROW))))  # 1 with no model
         for start in range(0, len(items), per_row):
             with gr.Row(equal_height=True):
                 for i, (name, clf) in enumerate(items[start:start + per_row], start):

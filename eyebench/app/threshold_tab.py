@@ -87,7 +87,8 @@ class ThresholdTab:
         first = next(iter(self.bench.models), None)
         band = self.bench.stored_band(first)
         gr.Markdown("Tune the **uncertain band** on p(closed): below *low* = open, above *high* = closed, between = "
-                    "uncertain. Uses the probabilities of the last evaluation (no model runs), so it updates instantly.")
+                    "uncertain. Uses the probabilities of the last evaluation (no model runs), so it updates "
+                    "instantly.")
         with gr.Row():
             self.model = gr.Dropdown(list(self.bench.models), value=first, label="Model")
             self.low = gr.Slider(0, 1, value=band[0], step=0.001, label="low (p(closed) at or below = open)",
