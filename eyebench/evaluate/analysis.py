@@ -39,36 +39,49 @@ def analyse_models(models: list, dataset: Dataset, bootstrap: int = 0, sweeps: b
     array, for callers that work on per-image results (not JSON-serialisable: pop it before saving).
     """
     _, dataset = load_images(dataset, BASE_SIZE, 3, progress=progress)  # drops unreadable files for every model
-    y = dataset.labels
-    results, preds, p_closed = {}, {}, {}
+    probas = {}
     for clf, name in zip(models, model_keys(models)):  # distinct keys, even for two folders of the same name
         cfg = clf.data_config
         arrays, _ = load_images(dataset, cfg.input_size, cfg.channels, progress=progress)  # same input as `evaluate`
-        proba = clf.proba_prepared(arrays)
+        probas[name] = (clf, clf.proba_prepared(arrays))
+    out = analyse_probabilities(probas, dataset, bootstrap=bootstrap, subsets=subsets, seed=seed)
+    if keep_predictions:
+        out["predictions"] = {"dataset": dataset, "p_closed": {n: p[:, CLOSED] for n, (_, p) in probas.items()}}
+    if sweeps:
+        y = dataset.labels
+        idx = stratified_sample(y, sweep_max, seed)
+        base, _ = load_images(dataset.subset(idx), BASE_SIZE, 3, progress=progress)  # perturbed, then resized per model
+        out["sweeps"] = sweep_models(models, base, y[idx], progress=progress)
+    return out
+
+
+def analyse_probabilities(probas: dict, dataset: Dataset, bootstrap: int = 0, subsets: bool = True,
+                          seed: int = 0) -> dict:
+    """The analysis of `analyse_models` from probabilities already computed: name -> (model, (n, 2) proba).
+
+    The model only lends its registry name, checkpoint and uncertain band, so stored predictions (the held-out
+    bundle) are analysed exactly like fresh ones.
+    """
+    y = dataset.labels
+    results, preds = {}, {}
+    for name, (clf, proba) in probas.items():
         m = metrics_from_proba(dataset, proba)
-        row = {"name": clf.name, "checkpoint": getattr(clf, "checkpoint", ""), **m["overall"],
+        band = clf.uncertain_band
+        row = {"name": clf.name, "checkpoint": str(getattr(clf, "checkpoint", "")), **m["overall"],
                "per_source": m["per_source"], "worst_subject": m["worst_subject"],
                "per_subject": m["per_subject"],
                "ece": expected_calibration_error(y, proba), "ece_definition": ECE_DEFINITION,
                "brier": brier_score(y, proba), "reliability": reliability_bins(y, proba),
                "risk_coverage": risk_coverage(y, proba),
-               "band": band_metrics(y, proba[:, CLOSED], clf.uncertain_band) if clf.uncertain_band else None}
-        p_closed[name] = proba[:, CLOSED]
-        preds[name] = (p_closed[name] >= 0.5).astype(int)
+               "band": band_metrics(y, proba[:, CLOSED], band) if band else None}
+        preds[name] = (proba[:, CLOSED] >= 0.5).astype(int)
         if bootstrap:
             row["bootstrap_accuracy"] = subject_bootstrap(y, preds[name], dataset.subjects, n_boot=bootstrap, seed=seed)
             row["bootstrap_recall_closed"] = subject_bootstrap(
                 y, preds[name], dataset.subjects, n_boot=bootstrap, seed=seed,
                 metric=lambda t, p: float(np.mean(p[t == CLOSED] == CLOSED)) if np.any(t == CLOSED) else float("nan"))
         if subsets:
-            row["subsets"] = subset_table(dataset, proba, clf.uncertain_band)
+            row["subsets"] = subset_table(dataset, proba, band)
         results[name] = row
-    out = {"models": results, "data": dataset.report(),
-           "paired": [{"a": a, "b": b, **mcnemar(y, preds[a], preds[b])} for a, b in itertools.combinations(preds, 2)]}
-    if keep_predictions:
-        out["predictions"] = {"dataset": dataset, "p_closed": p_closed}
-    if sweeps:
-        idx = stratified_sample(y, sweep_max, seed)
-        base, _ = load_images(dataset.subset(idx), BASE_SIZE, 3, progress=progress)  # perturbed, then resized per model
-        out["sweeps"] = sweep_models(models, base, y[idx], progress=progress)
-    return out
+    return {"models": results, "data": dataset.report(),
+            "paired": [{"a": a, "b": b, **mcnemar(y, preds[a], preds[b])} for a, b in itertools.combinations(preds, 2)]}
