@@ -79,8 +79,8 @@ def cmd_evaluate(args) -> int:
         if ci:
             print(f"{r['name']}: accuracy 95% CI over subjects " + (f"[{100 * ci['low']:.2f}%, {100 * ci['high']:.2f}%] "
                   f"({ci['n_subjects']} subjects, {ci['n_boot']} resamples)" if ci["low"] is not None else ci["note"]))
-        if r.get("uncertain"):
-            u = r["uncertain"]
+        if r.get("band"):
+            u = r["band"]
             print(f"{r['name']}: uncertain band {[round(b, 4) for b in u['band']]} -> {u['n_uncertain']} uncertain "
                   f"(coverage {100 * u['coverage']:.2f}%, selective risk "
                   + ("-" if u["selective_risk"] is None else f"{100 * u['selective_risk']:.2f}%") + ")")
@@ -222,12 +222,12 @@ def cmd_report(args) -> int:
 
 def cmd_explain(args) -> int:
     from .data.images import decode_image
-    from .explain import deletion_curve, overlay
+    from .explain import deletion_curve, explain_map, overlay
 
     image = decode_image(args.image)
     tiles = [overlay(image, np.zeros(image.shape[:2]), 0)]
     for clf in _load_models(args.model):
-        heat = clf.explain(image)
+        heat = explain_map(clf, image)
         p = clf.predict_proba([image])[0, 1]
         d = deletion_curve(clf, image, heat)
         print(f"{clf.name}: p(closed)={p:.4f}; deletion AUC {d['auc_saliency']:.3f} (random order {d['auc_random']:.3f})")
@@ -481,12 +481,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)  # --help ends here, before anything heavy (torch, cv2, sklearn) is imported
+    args.command_line = command_line(sys.argv[1:] if argv is None else argv)  # what checkpoints and reports record
     from .data.images import ImageError
     from .data.splits import SplitError
     from .models.checkpoint import CheckpointError
 
-    args = build_parser().parse_args(argv)
-    args.command_line = command_line(sys.argv[1:] if argv is None else argv)  # what checkpoints and reports record
     try:
         return args.func(args)
     except (CheckpointError, SplitError, ImageError, FileNotFoundError, ValueError, KeyError) as exc:

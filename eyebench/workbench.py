@@ -13,7 +13,7 @@ from .data.dataset import Dataset, Sample, scan_folder
 from .evaluate.analysis import analyse_models
 from .evaluate.robustness import model_keys
 from .evaluate.thresholds import DECISION_NAMES, apply_band, band_groups, band_metrics, fit_band
-from .explain.overlay import overlay
+from .explain import explain_map, overlay
 from .faces import EyeBox, draw_eyes, find_eyes
 from .models.checkpoint import CheckpointError, load_classifier
 
@@ -49,7 +49,7 @@ def predict_picture(models: dict, rgb: np.ndarray, whole_image: bool = False) ->
             t0 = time.perf_counter()
             p = clf.predict_proba([eye.crop])[0]
             t1 = time.perf_counter()
-            heat = clf.explain(eye.crop)
+            heat = explain_map(clf, eye.crop)
             t2 = time.perf_counter()
             decision = DECISION_NAMES[apply_band([p[CLOSED]], clf.uncertain_band)[0]]
             rows.append({"model": name, "decision": decision, "p_open": float(p[0]), "p_closed": float(p[1]),

@@ -80,10 +80,41 @@ def test_round_trip_keeps_model_args_and_calibration(tmp_path, crops):
 def test_lbp_hog_svm_round_trip(fitted_svm, tmp_path, crops):
     fitted_svm.save_pretrained(tmp_path / "svm")
     loaded = load_classifier(tmp_path / "svm")
-    assert loaded.model_args["C"] == fitted_svm.C
-    for attr in ("coef", "intercept", "mean", "scale", "platt"):
+    assert loaded.model_args["C"] == fitted_svm.C_ == loaded.C == loaded.C_  # the chosen C is a model argument
+    for attr in ("coef_", "intercept_", "mean_", "scale_", "platt_"):  # loading sets the learned attributes
         np.testing.assert_array_equal(getattr(loaded, attr), getattr(fitted_svm, attr))
     np.testing.assert_array_equal(loaded.predict_proba(crops), fitted_svm.predict_proba(crops))
+
+
+def test_svm_follows_the_estimator_contract(records, tmp_path, crops):
+    from conftest import prepared_arrays
+    from eyebench import NotFittedError, create_classifier
+
+    clf = create_classifier("lbp_hog_svm", C=0.01)
+    assert (clf.C, clf.balance, clf.lbp_grid) == (0.01, "undersample", 4)  # __init__ stores the parameters ...
+    assert not [k for k in vars(clf) if k.endswith("_")]  # ... and learns nothing
+    for call in (lambda: clf.predict_proba(crops), lambda: clf.state_tensors(), lambda: clf.save_pretrained(tmp_path),
+                 lambda: clf.feature_contributions(crops[0])):
+        with pytest.raises(NotFittedError, match="lbp_hog_svm is not fitted: train it or load a checkpoint"):
+            call()
+    assert not (tmp_path / "model.safetensors").exists()
+    train = [r for r in records if r["subject"] <= "s0004"]
+    val = [r for r in records if r["subject"] > "s0004"]
+    assert clf.fit(*prepared_arrays(train), *prepared_arrays(val), log=lambda *_: None) is clf  # fit returns self
+    learned = sorted(k for k in vars(clf) if k.endswith("_"))
+    assert learned == ["C_", "coef_", "intercept_", "mean_", "platt_", "scale_", "search_"]
+    assert clf.search_ == {"grid": [{"C": 0.01, "val_balanced_accuracy": clf.search_["grid"][0]["val_balanced_accuracy"]}],
+                           "chosen_C": 0.01}
+    assert clf.predict_proba(crops).shape == (len(crops), 2)
+
+
+def test_shipped_svm_checkpoint_keeps_its_tensor_names():
+    from safetensors.numpy import load_file
+
+    folder = REPO_ROOT / "checkpoints" / "lbp_hog_svm"
+    assert sorted(load_file(str(folder / "model.safetensors"))) == ["coef", "intercept", "mean", "platt", "scale"]
+    clf = load_classifier(folder)
+    assert clf.coef_.shape == clf.mean_.shape == (clf.feature_dim(),) and clf.C_ == clf.model_args["C"]
 
 
 def test_fitted_svm_separates_synthetic_eyes(fitted_svm):

@@ -102,6 +102,16 @@ def test_evaluate_json_contract(capsys, tmp_path, trained_cnn, mrl_dir):
     assert "small_cnn" in out and "images read: 48" in out
 
 
+def test_evaluate_json_keys_band_metrics_band(capsys, tmp_path, svm_checkpoint, mrl_dir):
+    from eyebench.evaluate.thresholds import band_metrics
+
+    result, out = evaluate(capsys, tmp_path, svm_checkpoint, mrl_dir)
+    row = result["models"][0]
+    assert "uncertain" not in row and row["band"]["band"] == [0.3, 0.7]  # `band`, as in checkpoints and analyses
+    assert set(row["band"]) == set(band_metrics([0, 1], [0.1, 0.9], [0.3, 0.7]))
+    assert f"lbp_hog_svm: uncertain band [0.3, 0.7] -> {row['band']['n_uncertain']} uncertain" in out
+
+
 @pytest.mark.parametrize("layout", ["classes", "manifest"])
 def test_evaluate_other_layouts_give_the_same_metrics(capsys, tmp_path, trained_cnn, synthetic, layout):
     reference, _ = evaluate(capsys, tmp_path, trained_cnn, synthetic["mrl"])

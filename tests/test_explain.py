@@ -1,10 +1,10 @@
-"""Explanation maps of every family (Grad-CAM for CNNs and ViTs, feature contributions for the SVM, occlusion),
-deletion curves and overlays; maps always have the input's own size."""
+"""Explanation maps of every family through `explain_map` (Grad-CAM for CNNs and ViTs, feature contributions for the
+SVM, occlusion for the rest), deletion curves and overlays; maps always have the input's own size."""
 import numpy as np
 import pytest
 
 from conftest import draw_eye
-from eyebench.explain import gradcam_map, occlusion_map
+from eyebench.explain import explain_map, gradcam_map, map_method, occlusion_map
 
 
 def eye(shape):
@@ -22,13 +22,13 @@ def assert_valid_map(heat, shape):
 @pytest.mark.parametrize("shape", [(64, 64), (40, 56), (90, 70, 3)])
 @pytest.mark.parametrize("target", [None, 0, 1])
 def test_small_cnn_gradcam(untrained_cnn, shape, target):
-    heat = untrained_cnn.explain(eye(shape), target)
+    heat = explain_map(untrained_cnn, eye(shape), target)
     assert_valid_map(heat, shape)
 
 
 @pytest.mark.parametrize("shape", [(64, 64), (36, 50, 3)])
-def test_lbp_hog_svm_occlusion(fitted_svm, shape):
-    heat = fitted_svm.explain(eye(shape))
+def test_lbp_hog_svm_contributions(fitted_svm, shape):
+    heat = explain_map(fitted_svm, eye(shape))
     assert_valid_map(heat, shape)
     assert heat.max() > 0  # a fitted model depends on some part of an eye
 
@@ -36,7 +36,7 @@ def test_lbp_hog_svm_occlusion(fitted_svm, shape):
 def test_trained_checkpoint_explains(trained_cnn):
     from eyebench import load_classifier
 
-    heat = load_classifier(trained_cnn).explain(eye((64, 64)))
+    heat = explain_map(load_classifier(trained_cnn), eye((64, 64)))
     assert_valid_map(heat, (64, 64))
 
 
@@ -44,9 +44,50 @@ def test_occlusion_works_for_torch_models_too(untrained_cnn):
     assert_valid_map(occlusion_map(untrained_cnn, eye((48, 48)), target=1), (48, 48))
 
 
-def test_gradcam_function_matches_method(untrained_cnn):
+def test_explain_map_is_gradcam_for_torch_models(untrained_cnn):
     image = eye((64, 64))
-    np.testing.assert_allclose(gradcam_map(untrained_cnn, image, 1), untrained_cnn.explain(image, 1), atol=1e-6)
+    np.testing.assert_allclose(gradcam_map(untrained_cnn, image, 1), explain_map(untrained_cnn, image, 1), atol=1e-6)
+
+
+class MeanBrightness:
+    """A classifier outside every family: p(closed) grows with the mean pixel value; it only predicts."""
+
+    name, class_names = "mean_brightness", ("open", "closed")
+
+    def prepare(self, images):
+        from eyebench.data.images import to_model_input
+
+        return np.stack([to_model_input(im, 32, 1) for im in images])
+
+    def proba_prepared(self, batch):
+        p = batch.reshape(len(batch), -1).mean(1) / 255.0
+        return np.stack([1 - p, p], axis=1)
+
+
+def test_explain_map_picks_the_method_by_family(untrained_cnn, fitted_svm):
+    assert [map_method(m) for m in (untrained_cnn, tiny_model("vit_scratch"), fitted_svm, MeanBrightness())] == [
+        "gradcam", "gradcam", "contributions", "occlusion"]
+    image = eye((48, 40))
+    np.testing.assert_array_equal(explain_map(MeanBrightness(), image, 1), occlusion_map(MeanBrightness(), image, 1))
+    assert not hasattr(untrained_cnn, "explain") and not hasattr(fitted_svm, "explain")  # models know no maps
+
+
+def test_svm_contributions_are_unnormalised_cells(fitted_svm):
+    cells = fitted_svm.feature_contributions(eye((64, 64)), target=1)
+    size = fitted_svm.data_config.input_size
+    assert cells.shape == (size, size) and cells.min() < 0 < cells.max()  # signed evidence, not yet a [0, 1] map
+    np.testing.assert_allclose(fitted_svm.feature_contributions(eye((64, 64)), target=0), -cells)
+
+
+def test_gradcam_maps_of_one_network_are_made_one_at_a_time(untrained_cnn):
+    from concurrent.futures import ThreadPoolExecutor
+
+    images = [eye((64, 64)), draw_eye(False, np.random.default_rng(4), 64)] * 3
+    alone = [explain_map(untrained_cnn, im) for im in images]
+    with ThreadPoolExecutor(4) as pool:  # hooks on a shared network: without the lock maps would mix
+        together = list(pool.map(lambda im: explain_map(untrained_cnn, im), images))
+    for a, b in zip(alone, together):
+        np.testing.assert_allclose(a, b, atol=1e-6)
 
 
 # -- every family through the same `explain` call ---------------------------------------------------------
@@ -69,14 +110,14 @@ def any_model(request, fitted_svm):
 def test_maps_fit_the_input_and_differ_between_images(any_model):
     rng = np.random.default_rng(11)
     open_eye, closed_eye = draw_eye(True, rng, 64), draw_eye(False, rng, 64)
-    maps = [any_model.explain(im) for im in (open_eye, closed_eye)]
+    maps = [explain_map(any_model, im) for im in (open_eye, closed_eye)]
     for heat in maps:
         assert_valid_map(heat, (64, 64))
         assert heat.max() == pytest.approx(1.0)  # scaled to [0, 1], not all zeros
     assert np.abs(maps[0] - maps[1]).mean() > 0.01  # the map depends on the image
     # any size, gray or RGB: the map has the input's (H, W)
-    assert_valid_map(any_model.explain(eye((50, 44, 3))), (50, 44))
-    assert_valid_map(any_model.explain(eye((90, 70))), (90, 70))
+    assert_valid_map(explain_map(any_model, eye((50, 44, 3))), (50, 44))
+    assert_valid_map(explain_map(any_model, eye((90, 70))), (90, 70))
 
 
 @pytest.mark.parametrize("name, prefix, grid", [("vit_scratch", 1, 8), ("dinov2_vits14", 5, 5)])
@@ -102,7 +143,7 @@ def test_svm_map_is_a_signed_feature_contribution(fitted_svm):
     from eyebench.explain import occlusion_map
 
     image = eye((64, 64))  # the model's own input size: no resizing blurs the supports
-    closed, opened = fitted_svm.explain(image, target=1), fitted_svm.explain(image, target=0)
+    closed, opened = explain_map(fitted_svm, image, target=1), explain_map(fitted_svm, image, target=0)
     # evidence for "closed" is evidence against "open": the two maps never overlap
     assert closed.max() > 0 and opened.max() > 0
     assert not ((closed > 0) & (opened > 0)).any()
@@ -113,7 +154,7 @@ def test_deletion_curve(untrained_cnn):
     from eyebench.explain import deletion_curve
 
     image = eye((64, 64))
-    heat = untrained_cnn.explain(image)
+    heat = explain_map(untrained_cnn, image)
     d = deletion_curve(untrained_cnn, image, heat, steps=5)
     assert set(d) == {"target", "fractions", "saliency", "random", "auc_saliency", "auc_random"}
     assert d["target"] in (0, 1)

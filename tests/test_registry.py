@@ -1,4 +1,6 @@
 """The classifier registry and the predict_proba contract of every built-in family."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -66,8 +68,8 @@ def mixed_crops(rng):
 
 @pytest.mark.parametrize("name, kwargs", [("small_cnn", {}), ("small_cnn", {"num_logits": 2, "channels": 3}),
                                           ("lbp_hog_svm", {})])
-def test_predict_proba_contract(name, kwargs):
-    clf = create_classifier(name, **kwargs)
+def test_predict_proba_contract(name, kwargs, fitted_svm):
+    clf = fitted_svm if name == "lbp_hog_svm" else create_classifier(name, **kwargs)  # an unfitted SVM refuses
     crops = mixed_crops(np.random.default_rng(0))
     p = clf.predict_proba(crops)
     assert p.shape == (len(crops), 2)
@@ -91,3 +93,45 @@ def test_temperature_softens(untrained_cnn):
     p2 = untrained_cnn.predict_proba(batch)
     assert np.all(np.abs(p2 - 0.5) <= np.abs(p1 - 0.5) + 1e-12)
     np.testing.assert_allclose(p2, 0.5, atol=1e-2)
+
+
+def test_built_in_names_are_data_that_match_their_modules():
+    import ast
+    import importlib
+
+    for module in sorted(set(registry.BUILT_IN.values())):  # every public factory of a model module is listed
+        tree = ast.parse(Path(importlib.import_module(module).__file__).read_text())
+        public = {f.name for f in tree.body if isinstance(f, ast.FunctionDef) and not f.name.startswith("_")}
+        assert public == {n for n, m in registry.BUILT_IN.items() if m == module}, module
+        assert all(registry.factory(n).__module__ == module and registry.factory(n).__name__ == n for n in public)
+        assert "registry" not in {getattr(n, "module", None) for n in ast.walk(tree)}  # models never import it
+    assert list_classifiers() == sorted(registry.BUILT_IN)
+
+
+def test_listing_and_creating_import_only_what_is_needed():
+    import subprocess
+    import sys
+
+    code = ("import sys; from eyebench.models import create_classifier, list_classifiers; "
+            "assert 'small_cnn' in list_classifiers(); assert 'torch' not in sys.modules and 'skimage' not in sys.modules; "
+            "create_classifier('lbp_hog_svm'); assert 'torch' not in sys.modules and 'timm' not in sys.modules; "
+            "create_classifier('small_cnn'); assert 'torch' in sys.modules and 'timm' not in sys.modules")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+
+
+def test_user_classifier_registered_before_built_ins_are_imported(monkeypatch):
+    monkeypatch.setattr(registry, "_REGISTRY", {})  # as in a fresh process: no built-in module imported yet
+
+    @register_classifier
+    def my_svm(**kw):
+        return create_classifier("lbp_hog_svm", **kw)
+
+    assert "my_svm" in list_classifiers() and "small_cnn" in list_classifiers()
+    assert create_classifier("my_svm", C=0.1).name == "my_svm"
+
+    def resnet18():  # a built-in name, though its module was never imported here
+        return None
+
+    with pytest.raises(ValueError, match="already registered"):
+        register_classifier(resnet18)

@@ -10,6 +10,7 @@ import pytest
 from eyebench.config import CLASS_NAMES
 from eyebench.data.images import decode_image
 from eyebench.data.splits import check_disjoint
+from eyebench.explain import explain_map
 from eyebench.models.checkpoint import load_classifier
 from eyebench.workbench import sample_dataset
 
@@ -66,5 +67,5 @@ def test_shipped_checkpoint_classifies_the_real_sample_eyes(folder):
     assert proba.shape == (len(images), len(CLASS_NAMES))
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
     assert proba.argmax(axis=1).tolist() == [s.label for s in real]
-    heat = clf.explain(images[0])
+    heat = explain_map(clf, images[0])
     assert heat.ndim == 2 and np.isfinite(heat).all()

@@ -7,17 +7,14 @@ import numpy as np
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
-from ..explain.overlay import overlay, png_data_uri
+from ..config import pct
+from ..explain import explain_map, overlay, png_data_uri
 from . import plots
 
 CSS = """body{font-family:system-ui,sans-serif;margin:24px;max-width:1200px;color:#222}
 table{border-collapse:collapse;font-size:13px;margin:8px 0}td,th{border:1px solid #ddd;padding:4px 8px;text-align:right}
 th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}.grid{display:flex;flex-wrap:wrap;gap:8px}
 .cell{text-align:center;font-size:11px}.note{color:#666;font-size:13px}.fig{display:inline-block;width:49%;min-width:480px}"""
-
-
-def _pct(v) -> str:
-    return "-" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{100 * v:.2f}%"
 
 
 def _table(headers: list[str], rows: list[list]) -> str:
@@ -40,7 +37,7 @@ def map_grid(models: list, images: list[np.ndarray], labels: list[str]) -> str:
                      f"true: {html.escape(lab)}</div>")
         for clf, key in zip(models, model_keys(models)):
             p = clf.predict_proba([img])[0, 1]
-            cells.append(f'<div class="cell"><img src="{png_data_uri(overlay(img, clf.explain(img)), 96)}"><br>'
+            cells.append(f'<div class="cell"><img src="{png_data_uri(overlay(img, explain_map(clf, img)), 96)}"><br>'
                          f"{html.escape(key)}<br>p(closed)={p:.2f}</div>")
         cells.append('<div style="flex-basis:100%"></div>')
     return f'<div class="grid">{"".join(cells)}</div>'
@@ -61,14 +58,14 @@ def render_report(analysis: dict, models: list, examples: tuple[list, list] | No
     rows = []
     for name, r in res.items():
         ci = r.get("bootstrap_accuracy") or {}
-        ci_txt = f"[{_pct(ci.get('low'))}, {_pct(ci.get('high'))}]" if ci.get("low") is not None else (ci.get("note") or "-")
+        ci_txt = f"[{pct(ci.get('low'))}, {pct(ci.get('high'))}]" if ci.get("low") is not None else (ci.get("note") or "-")
         band = r.get("band") or {}
-        rows.append([name, r["n"], _pct(r["accuracy"]), ci_txt, _pct(r["balanced_accuracy"]), _pct(r["recall_closed"]),
-                     _pct(r["recall_open"]), f"{r['roc_auc']:.4f}" if r["roc_auc"] is not None else "-",
+        rows.append([name, r["n"], pct(r["accuracy"]), ci_txt, pct(r["balanced_accuracy"]), pct(r["recall_closed"]),
+                     pct(r["recall_open"]), f"{r['roc_auc']:.4f}" if r["roc_auc"] is not None else "-",
                      f"{r['ece']:.4f}", f"{r['brier']:.4f}", f"{r['risk_coverage']['aurc']:.4f}",
-                     _pct(r["risk_coverage"]["coverage_at_1pct_risk"]),
-                     f"[{band['band'][0]:.3f}, {band['band'][1]:.3f}] coverage {_pct(band.get('coverage'))}" if band else "-",
-                     f"{(r.get('worst_subject') or {}).get('subject', '-')} {_pct((r.get('worst_subject') or {}).get('accuracy'))}"])
+                     pct(r["risk_coverage"]["coverage_at_1pct_risk"]),
+                     f"[{band['band'][0]:.3f}, {band['band'][1]:.3f}] coverage {pct(band.get('coverage'))}" if band else "-",
+                     f"{(r.get('worst_subject') or {}).get('subject', '-')} {pct((r.get('worst_subject') or {}).get('accuracy'))}"])
     parts.append(_table(["model", "n", "accuracy", "95% CI (subjects)", "balanced acc.", "closed recall", "open recall",
                          "ROC-AUC", "ECE", "Brier", "AURC", "coverage @1% risk", "uncertain band", "worst subject"], rows))
     parts.append(f'<p class="note">ECE: {html.escape(next(iter(res.values()))["ece_definition"])}. '
@@ -90,8 +87,8 @@ def render_report(analysis: dict, models: list, examples: tuple[list, list] | No
         parts.append(_fig(plots.subset_figure(sub_rows, "recall_closed")))
         parts.append(_table(["model", "factor", "value", "n", "open", "closed", "accuracy", "closed recall", "open recall",
                              "rejected (band)"],
-                            [[r["model"], r["factor"], r["value"], r["n"], r["n_open"], r["n_closed"], _pct(r["accuracy"]),
-                              _pct(r["recall_closed"]), _pct(r["recall_open"]), _pct(r.get("rejection_rate"))]
+                            [[r["model"], r["factor"], r["value"], r["n"], r["n_open"], r["n_closed"], pct(r["accuracy"]),
+                              pct(r["recall_closed"]), pct(r["recall_open"]), pct(r.get("rejection_rate"))]
                              for r in sub_rows]))
     sw = analysis.get("sweeps")
     if sw:

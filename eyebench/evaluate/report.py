@@ -72,7 +72,7 @@ def evaluate_checkpoint(clf, dataset: Dataset, split: str | None = None, bootstr
     row = {"name": clf.name, "checkpoint": str(getattr(clf, "checkpoint", "")), **result["overall"],
            "seconds": round(time.time() - t0, 3), "per_source": result["per_source"],
            "per_subject": result["per_subject"], "worst_subject": result["worst_subject"],
-           "uncertain": band_metrics(dataset.labels, proba[:, CLOSED], clf.uncertain_band) if clf.uncertain_band else None}
+           "band": band_metrics(dataset.labels, proba[:, CLOSED], clf.uncertain_band) if clf.uncertain_band else None}
     if split:
         row["split"] = split
     if bootstrap:

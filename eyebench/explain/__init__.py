@@ -1,7 +1,33 @@
-"""Explanation maps for every classifier: Grad-CAM for torch models, occlusion for the others."""
+"""Explanation maps picked by model family: Grad-CAM for torch models, feature contributions for the SVM, occlusion."""
+from __future__ import annotations
+
+import numpy as np
+
+from .contributions import contribution_map
 from .deletion import deletion_curve
 from .gradcam import gradcam_map
+from .normalise import normalise_map
 from .occlusion import occlusion_map
 from .overlay import overlay, png_data_uri
 
-__all__ = ["deletion_curve", "gradcam_map", "occlusion_map", "overlay", "png_data_uri"]
+__all__ = ["contribution_map", "deletion_curve", "explain_map", "gradcam_map", "map_method", "normalise_map",
+           "occlusion_map", "overlay", "png_data_uri"]
+
+MAPS = {"gradcam": gradcam_map, "contributions": contribution_map, "occlusion": occlusion_map}
+
+
+def map_method(clf) -> str:
+    """Which map a classifier gets: `gradcam` where it names Grad-CAM layers (torch models), `contributions` where it
+    exposes per-feature contributions (the SVM), else `occlusion`, which works for any classifier."""
+    cam_layers = getattr(clf, "cam_layers", None)
+    if callable(cam_layers) and cam_layers():
+        return "gradcam"
+    if callable(getattr(clf, "feature_contributions", None)):
+        return "contributions"
+    return "occlusion"
+
+
+def explain_map(clf, image: np.ndarray, target: int | None = None) -> np.ndarray:
+    """(H, W) map in [0, 1] of where `clf` finds evidence for class `target` (default: its predicted class); the
+    input's own size, gray or RGB. Callers never branch on the model type."""
+    return MAPS[map_method(clf)](clf, image, target)

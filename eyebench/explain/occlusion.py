@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .gradcam import normalise_map
+from .normalise import normalise_map
 
 
 def occlusion_map(clf, image: np.ndarray, target: int | None = None, patch: int = 12, stride: int = 4) -> np.ndarray:

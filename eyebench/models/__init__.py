@@ -1,8 +1,10 @@
-"""Classifier families, the registry and checkpoint folders."""
-from . import cnn, svm, timm_models  # noqa: F401  (registers the built-in classifiers)
-from .base import BaseClassifier, Classifier
-from .checkpoint import CheckpointError, load_classifier
-from .registry import create_classifier, list_classifiers, register_classifier
+"""Classifier families, the registry and checkpoint folders; names are imported on first use (no torch for --help)."""
+from ..lazy import lazy_exports
 
-__all__ = ["BaseClassifier", "Classifier", "CheckpointError", "load_classifier", "create_classifier",
-           "list_classifiers", "register_classifier"]
+_EXPORTS = {
+    "BaseClassifier": "base", "Classifier": "base", "NotFittedError": "base",
+    "CheckpointError": "checkpoint", "load_classifier": "checkpoint",
+    "create_classifier": "registry", "list_classifiers": "registry", "register_classifier": "registry",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -16,14 +16,21 @@ FORMAT_VERSION = 1
 
 @runtime_checkable
 class Classifier(Protocol):
-    """What the CLI, evaluation and the app rely on, whatever the backbone."""
+    """What the CLI, evaluation and the app rely on, whatever the backbone.
+
+    Models know nothing about explanation maps: they expose what a map needs (a torch model its Grad-CAM layers and
+    token reshape, the SVM its feature contributions) and `eyebench.explain.explain_map` picks the method by family.
+    """
 
     name: str
     class_names: tuple[str, ...]
 
     def predict_proba(self, images: Sequence[np.ndarray]) -> np.ndarray: ...
-    def explain(self, image: np.ndarray, target: int | None = None) -> np.ndarray: ...
     def save_pretrained(self, directory, weights: bool = True) -> None: ...
+
+
+class NotFittedError(ValueError, AttributeError):
+    """A model used before it was trained or loaded (scikit-learn's NotFittedError habit)."""
 
 
 class BaseClassifier:
@@ -63,12 +70,6 @@ class BaseClassifier:
         """Raw crops -> probabilities (n, 2) in `class_names` order."""
         return self.proba_prepared(self.prepare(images))
 
-    def explain(self, image: np.ndarray, target: int | None = None) -> np.ndarray:
-        """(H, W) map in [0, 1]; families without a cheaper map fall back to occlusion."""
-        from ..explain.occlusion import occlusion_map
-
-        return occlusion_map(self, image, target)
-
     # -- checkpoint --------------------------------------------------------------------------------------
     def state_tensors(self) -> dict[str, np.ndarray]:
         raise NotImplementedError
@@ -80,10 +81,8 @@ class BaseClassifier:
         return int(sum(np.asarray(v).size for v in self.state_tensors().values()))
 
     def flops(self) -> int | None:
-        """Forward FLOPs for one prepared image (see models/profile.py)."""
-        from .profile import flops_per_image
-
-        return flops_per_image(self)
+        """Forward FLOPs for one prepared image; None where not measurable (torch models count theirs)."""
+        return None
 
     def stored_tensors(self) -> dict[str, np.ndarray]:
         """State arrays as written to disk: floating arrays cast to `storage_dtype` when it is not the default.
@@ -127,6 +126,16 @@ class BaseClassifier:
         config = self.config()
         (out / "config.json").write_text(json.dumps(config, indent=2, default=_json_default) + "\n")
         (out / "README.md").write_text(model_card(config))
+
+
+def check_tensors(tensors: dict[str, np.ndarray], expected: dict[str, tuple]) -> None:
+    """Raise ValueError naming missing, unexpected or mis-shaped arrays."""
+    missing = sorted(set(expected) - set(tensors))
+    extra = sorted(set(tensors) - set(expected))
+    bad = [f"{k}: {tuple(tensors[k].shape)} != {expected[k]}" for k in expected
+           if k in tensors and tuple(tensors[k].shape) != tuple(expected[k])]
+    if missing or extra or bad:
+        raise ValueError(f"missing {missing[:5]}, unexpected {extra[:5]}, wrong shapes {bad[:5]}")
 
 
 def proba_from_logits(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:

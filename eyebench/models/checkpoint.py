@@ -4,8 +4,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-
 from ..config import CLASS_NAMES, DataConfig
 from .base import FORMAT
 from .registry import create_classifier, list_classifiers
@@ -75,16 +73,6 @@ _OWN_KEYS = {"format", "format_version", "architecture", "family", "model_args",
 def _short(exc: Exception, limit: int = 300) -> str:
     text = str(exc).replace("\n", " ")
     return text if len(text) <= limit else text[:limit] + "..."
-
-
-def check_tensors(tensors: dict[str, np.ndarray], expected: dict[str, tuple]) -> None:
-    """Raise ValueError naming missing, unexpected or mis-shaped arrays."""
-    missing = sorted(set(expected) - set(tensors))
-    extra = sorted(set(tensors) - set(expected))
-    bad = [f"{k}: {tuple(tensors[k].shape)} != {expected[k]}" for k in expected
-           if k in tensors and tuple(tensors[k].shape) != tuple(expected[k])]
-    if missing or extra or bad:
-        raise ValueError(f"missing {missing[:5]}, unexpected {extra[:5]}, wrong shapes {bad[:5]}")
 
 
 def update_record(directory, key: str, value) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 from torch import nn
 
 from ..config import DataConfig
-from .registry import register_classifier
 from .torch_base import TorchClassifier
 
 
@@ -32,7 +31,6 @@ class SmallCnn(TorchClassifier):
         return [self.net.blocks[2][2]]
 
 
-@register_classifier
 def small_cnn(input_size: int = 64, channels: int = 1, widths=(16, 32, 64, 128), num_logits: int = 1,
               dropout: float = 0.3, contrast: str = "none") -> SmallCnn:
     """The research's 4-block CNN (grayscale 64 px by default; one BCE logit or two CE logits; contrast="clahe")."""
@@ -41,7 +39,6 @@ def small_cnn(input_size: int = 64, channels: int = 1, widths=(16, 32, 64, 128),
     return SmallCnn(net, DataConfig(input_size, channels, mean, std, contrast), num_logits)
 
 
-@register_classifier
 def student(input_size: int = 32, channels: int = 1, widths=(16, 32, 48, 64), num_logits: int = 1,
             dropout: float = 0.1, contrast: str = "none") -> SmallCnn:
     """Tiny real-time CNN (<50k parameters, 32 px) meant to be trained by distillation (`train --teacher`)."""

@@ -1,28 +1,50 @@
 """One registry of classifier factories: register_classifier / create_classifier / list_classifiers."""
 from __future__ import annotations
 
+import importlib
 from typing import Callable
 
+# Built-in classifiers as data (timm's entry-point habit): name -> the module holding a factory of that name. Listing
+# them imports nothing; `create_classifier` imports the one module it needs (torch and timm only for torch models).
+# The model modules do not import the registry: it imports them, never the reverse (no import circle).
+BUILT_IN: dict[str, str] = {
+    "lbp_hog_svm": "eyebench.models.svm",
+    "small_cnn": "eyebench.models.cnn",
+    "student": "eyebench.models.cnn",
+    "resnet18": "eyebench.models.timm_models",
+    "resnet34": "eyebench.models.timm_models",
+    "vit_scratch": "eyebench.models.timm_models",
+    "dinov2_vits14": "eyebench.models.timm_models",
+    "dinov2_vitb14": "eyebench.models.timm_models",
+}
 _REGISTRY: dict[str, Callable] = {}
 
 
 def register_classifier(fn: Callable) -> Callable:
-    """Decorator: register a factory `fn(**model_args) -> Classifier` under its function name."""
-    if fn.__name__ in _REGISTRY:
-        raise ValueError(f"classifier {fn.__name__!r} is already registered")
-    _REGISTRY[fn.__name__] = fn
+    """Decorator: register a user's factory `fn(**model_args) -> Classifier` under its function name."""
+    name = fn.__name__
+    if name in _REGISTRY or name in BUILT_IN:
+        raise ValueError(f"classifier {name!r} is already registered")
+    _REGISTRY[name] = fn
     return fn
 
 
 def list_classifiers() -> list[str]:
-    """Names of all registered classifiers, sorted."""
-    return sorted(_REGISTRY)
+    """Names of all registered classifiers (built-in and user-registered), sorted; imports no model module."""
+    return sorted(set(BUILT_IN) | set(_REGISTRY))
+
+
+def factory(name: str) -> Callable:
+    """The factory registered under `name`; a built-in one is imported from its module on first use."""
+    if name not in _REGISTRY and name in BUILT_IN:
+        _REGISTRY[name] = getattr(importlib.import_module(BUILT_IN[name]), name)
+    if name not in _REGISTRY:
+        raise KeyError(f"unknown classifier {name!r}; available: {', '.join(list_classifiers())}")
+    return _REGISTRY[name]
 
 
 def create_classifier(name: str, **model_args):
     """Build a fresh (untrained) classifier by registry name with its model arguments."""
-    if name not in _REGISTRY:
-        raise KeyError(f"unknown classifier {name!r}; available: {', '.join(list_classifiers())}")
-    clf = _REGISTRY[name](**model_args)
+    clf = factory(name)(**model_args)
     clf.name, clf.model_args = name, dict(model_args)
     return clf

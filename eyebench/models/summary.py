@@ -1,11 +1,8 @@
 """Markdown tables built from checkpoint configs (the README's tables come from here)."""
 from __future__ import annotations
 
+from ..config import pct
 from .checkpoint import read_config
-
-
-def _pct(v) -> str:
-    return "-" if v is None else f"{100 * v:.2f}"
 
 
 def results_table(directories) -> str:
@@ -18,10 +15,10 @@ def results_table(directories) -> str:
         if not test:
             continue
         ws = test.get("worst_subject") or {}
-        worst = f"{ws.get('subject')} ({_pct(ws.get('accuracy'))}%, n={ws.get('n')})" if ws else "-"
+        worst = f"{ws.get('subject')} ({pct(ws.get('accuracy'))}, n={ws.get('n')})" if ws else "-"
         for src, m in [("all", test["overall"])] + sorted(test.get("per_source", {}).items()):
-            lines.append(f"| {cfg['architecture']} | {src} | {m['n']} | {_pct(m['accuracy'])} | "
-                         f"{_pct(m['recall_closed'])} | {_pct(m['recall_open'])} | {worst if src == 'all' else ''} |")
+            cells = [pct(m[k], sign=False) for k in ("accuracy", "recall_closed", "recall_open")]
+            lines.append(f"| {cfg['architecture']} | {src} | {m['n']} | {' | '.join(cells)} | {worst if src == 'all' else ''} |")
     return "\n".join(lines)
 
 
@@ -41,7 +38,7 @@ def model_table(directories) -> str:
         lines.append(
             f"| {cfg['architecture']} | {cfg.get('num_parameters', 0):,} | {'-' if not flops else f'{flops / 1e6:.1f}'} | "
             + (f"{cal['ece_before']:.4f} -> {cal['ece_after']:.4f}" if cal else "-") + " | "
-            + (f"[{b[0]:.3f}, {b[1]:.3f}]{how}" if b else "-") + f" | {_pct(band.get('coverage'))} | "
-            + ("-" if band.get("selective_risk") is None else _pct(1 - band["selective_risk"])) + " | "
+            + (f"[{b[0]:.3f}, {b[1]:.3f}]{how}" if b else "-") + f" | {pct(band.get('coverage'), sign=False)} | "
+            + ("-" if band.get("selective_risk") is None else pct(1 - band["selective_risk"], sign=False)) + " | "
             + (f"{bench['batch_images_per_second']:.0f} | {bench['single_ms_per_image']:.2f}" if bench else "- | -") + " |")
     return "\n".join(lines)

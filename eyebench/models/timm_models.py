@@ -6,7 +6,6 @@ import torch
 from torch import nn
 
 from ..config import DataConfig
-from .registry import register_classifier
 from .torch_base import TorchClassifier
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -102,21 +101,18 @@ class VitClassifier(TimmClassifier):
         return stage
 
 
-@register_classifier
 def resnet18(input_size: int = 64, channels: int = 1, num_logits: int = 1, drop_rate: float = 0.2) -> TimmClassifier:
     """timm ResNet18 (gray or RGB); Grad-CAM on layer3 (4x4 at 64 px, layer4 would be 2x2)."""
     net = timm.create_model("resnet18", pretrained=False, num_classes=num_logits, in_chans=channels, drop_rate=drop_rate)
     return TimmClassifier(net, _data_config(input_size, channels), num_logits, "layer3", "resnet18.a1_in1k")
 
 
-@register_classifier
 def resnet34(input_size: int = 64, channels: int = 1, num_logits: int = 1, drop_rate: float = 0.2) -> TimmClassifier:
     """timm ResNet34 (gray or RGB), the research's main CNN backbone; Grad-CAM on layer3."""
     net = timm.create_model("resnet34", pretrained=False, num_classes=num_logits, in_chans=channels, drop_rate=drop_rate)
     return TimmClassifier(net, _data_config(input_size, channels), num_logits, "layer3", "resnet34.a1_in1k")
 
 
-@register_classifier
 def vit_scratch(input_size: int = 64, channels: int = 1, num_logits: int = 1, patch_size: int = 8, embed_dim: int = 128,
                 depth: int = 6, num_heads: int = 4, mlp_ratio: float = 2.0, drop_path_rate: float = 0.1) -> VitClassifier:
     """Small ViT from scratch: conv patch embedding, cls token, learnable positions, pre-LN blocks, GELU MLP."""
@@ -135,13 +131,11 @@ def _dinov2(hub_name: str, input_size: int, num_logits: int, tiny: bool, layer_d
                          hub_name, layer_decay=layer_decay, stages=True)
 
 
-@register_classifier
 def dinov2_vits14(input_size: int = 70, num_logits: int = 1, tiny: bool = False, layer_decay: float = 0.75) -> VitClassifier:
     """timm vit_small_patch14_reg4_dinov2 fine-tune: staged unfreezing + layer-wise LR decay (needs pretrained weights)."""
     return _dinov2("vit_small_patch14_reg4_dinov2.lvd142m", input_size, num_logits, tiny, layer_decay)
 
 
-@register_classifier
 def dinov2_vitb14(input_size: int = 70, num_logits: int = 1, tiny: bool = False, layer_decay: float = 0.75) -> VitClassifier:
     """timm vit_base_patch14_reg4_dinov2 fine-tune, the research's best recipe (needs pretrained weights)."""
     return _dinov2("vit_base_patch14_reg4_dinov2.lvd142m", input_size, num_logits, tiny, layer_decay)

@@ -1,8 +1,5 @@
-"""Shared wrapper for torch backbones: normalisation, batched channels-last inference, Grad-CAM, weights I/O."""
+"""Shared wrapper for torch backbones: normalisation, batched channels-last inference, Grad-CAM layers, weights I/O."""
 from __future__ import annotations
-
-import threading
-import weakref
 
 import numpy as np
 import torch
@@ -10,10 +7,8 @@ from torch import nn
 
 from ..config import DataConfig
 from ..data.images import clahe
-from .base import BaseClassifier
-from .checkpoint import check_tensors
-
-_CAM_LOCKS: "weakref.WeakKeyDictionary[nn.Module, threading.Lock]" = weakref.WeakKeyDictionary()
+from .base import BaseClassifier, check_tensors
+from .profile import flops_per_image
 INFERENCE_PIXELS = 131_072  # images per inference chunk = this / (H * W): keeps activations in cache (measured)
 
 
@@ -79,12 +74,11 @@ class TorchClassifier(BaseClassifier):
         return self._folded[1]
 
     def cam_layers(self) -> list[nn.Module]:
-        """Layers Grad-CAM should look at (maps larger than 2x2 at our input size)."""
-        raise NotImplementedError
+        """Layers Grad-CAM should look at (maps larger than 2x2 at our input size); none known: an occlusion map."""
+        return []
 
-    def cam_reshape(self, tensor: torch.Tensor) -> torch.Tensor | None:
-        """Reshape a token activation into a (n, C, h, w) map; CNNs need none."""
-        return None
+    # Grad-CAM's reshape transform: a token activation -> a (n, C, h, w) map. None for CNNs, a method for ViTs.
+    cam_reshape = None
 
     def param_groups(self, lr: float, weight_decay: float) -> list[dict]:
         """Optimizer parameter groups; ViT fine-tunes override for layer-wise learning-rate decay."""
@@ -95,12 +89,6 @@ class TorchClassifier(BaseClassifier):
         for p in self.net.parameters():
             p.requires_grad_(True)
         return "all"
-
-    def explain(self, image: np.ndarray, target: int | None = None) -> np.ndarray:
-        from ..explain import gradcam_map
-
-        with _CAM_LOCKS.setdefault(self.net, threading.Lock()):  # Grad-CAM hooks live on the network: one at a time
-            return gradcam_map(self, image, target)
 
     def state_tensors(self) -> dict[str, np.ndarray]:
         return {k: v.detach().cpu().numpy() for k, v in self.net.state_dict().items()}
@@ -114,3 +102,7 @@ class TorchClassifier(BaseClassifier):
 
     def num_parameters(self) -> int:
         return int(sum(p.numel() for p in self.net.parameters()))
+
+    def flops(self) -> int | None:
+        """Forward FLOPs for one prepared image (torch's FlopCounterMode)."""
+        return flops_per_image(self)
