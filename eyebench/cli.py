@@ -477,7 +477,86 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--model", required=True, help="checkpoint folder")
     ex.add_argument("--onnx", required=True, help="ONNX file to write")
     ex.set_defaults(func=cmd_export)
+    add_cv_report_parser(sub)
     return p
+
+
+def cmd_cv_report_pooled(args) -> int:
+    from .evaluate.cvreport import format_pooled, pooled_rows
+
+    rows = pooled_rows(args.files)
+    print("\n".join(format_pooled(rows)))
+    _write_json(args.json, rows)
+    return 0
+
+
+def cmd_cv_report_ensemble(args) -> int:
+    from .evaluate.cvreport import ensemble_rows, fold_logits, format_ensemble
+
+    runs = [tuple(r.split("=", 1)) if "=" in r else (r, r) for r in args.run]
+    rows = ensemble_rows(runs, fold_logits([folder for _, folder in runs], args.data))
+    print("\n".join(format_ensemble(rows)))
+    _write_json(args.json, rows)
+    return 0
+
+
+def cmd_cv_report_audit(args) -> int:
+    from .evaluate.cvreport import audit_rows, contact_sheet, fold_logits, format_audit
+    from .evaluate.triage import write_csv
+
+    rows, summary = audit_rows(fold_logits(args.run, args.data))
+    print("\n".join(summary + format_audit(rows)))
+    if args.csv:
+        write_csv(rows, args.csv)
+        print(f"wrote {args.csv} ({len(rows)} rows)")
+    if args.sheet:
+        every = [r for r in rows if r["runs_wrong"] == r["runs"]][: args.sheet_size]
+        contact_sheet(every, args.sheet)
+        print(f"wrote {args.sheet} ({len(every)} images)")
+    return 0
+
+
+def _write_json(path, rows) -> None:
+    if path:
+        Path(path).write_text(json.dumps(rows, indent=1))
+        print(f"wrote {path}")
+
+
+CV_RUN_HELP = ("a `cv --out` folder (fold_1 ... fold_K; repeatable); every run must hold out the same people in each "
+               "fold, as `cv --holdout-of` runs with other seeds or recipes do")
+
+
+def _runs_report(reports, name: str, helptext: str, run_metavar: str, run_help: str):
+    """A cv-report subcommand that scores cv fold checkpoints on their held-out people (--data, --run)."""
+    r = reports.add_parser(name, help=helptext, description=helptext)
+    r.add_argument("--data", action="append", required=True, metavar="DIR",
+                   help="the data the folds were made from, to score (e.g. ../shared/data/mrl; repeatable)")
+    r.add_argument("--run", action="append", required=True, metavar=run_metavar, help=run_help)
+    return r
+
+
+def add_cv_report_parser(sub) -> None:
+    """`cv-report pooled|ensemble|audit`: analyses of finished cross-validation runs."""
+    cr = sub.add_parser("cv-report", help="analyse finished cv runs: pooled out-of-fold accuracy, averaged runs, "
+                                          "label audit")
+    reports = cr.add_subparsers(dest="report", required=True)
+    po = reports.add_parser("pooled", help="out-of-fold accuracy pooled over every tested image, from cv JSON files")
+    po.add_argument("files", nargs="+", metavar="CV_JSON",
+                    help="files written by `cv --json` (one line per seed of a --repeats file)")
+    po.add_argument("--json", metavar="FILE", help="also write the rows as JSON to this file")
+    po.set_defaults(func=cmd_cv_report_pooled)
+    ens = _runs_report(reports, "ensemble", "out-of-fold accuracy of each run and of each recipe's runs with averaged "
+                       "logits (does averaging seeds or recipes help?)", "RECIPE=FOLDER",
+                       CV_RUN_HELP + "; RECIPE= labels it, and the runs of one label are averaged together")
+    ens.add_argument("--json", metavar="FILE", help="also write the rows as JSON to this file")
+    ens.set_defaults(func=cmd_cv_report_ensemble)
+    aud = _runs_report(reports, "audit", "out-of-fold images the runs get wrong, by how many runs, per person (which "
+                       "labels look wrong?)", "FOLDER", CV_RUN_HELP)
+    aud.add_argument("--csv", metavar="FILE", help="write every image at least one run gets wrong, most runs wrong first")
+    aud.add_argument("--sheet", metavar="PNG", help="contact sheet of the images every run gets wrong, worst first")
+    aud.add_argument("--sheet-size", type=int, default=120, metavar="N",
+                     help="at most this many images on the sheet (default 120)")
+    aud.set_defaults(func=cmd_cv_report_audit)
 
 
 def main(argv=None) -> int:

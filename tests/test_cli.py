@@ -8,7 +8,6 @@ import sys
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from conftest import IMAGES_PER_SUBJECT, N_SUBJECTS, REPO_ROOT, write_broken_files, write_png
 from eyebench.cli import main
@@ -507,41 +506,3 @@ def test_train_records_robust_training_options(capsys, tmp_path, mrl_dir, option
         assert main(["train", "small_cnn", "--data", str(mrl_dir), "--out", str(tmp_path / "bad"), option, bad]) == 2
         assert error in capsys.readouterr().err
 
-
-def test_seed_ensemble_script_matches_cv_and_averages(capsys, tmp_path, mrl_dir, monkeypatch):
-    sys.path.insert(0, str(REPO_ROOT / "scripts"))
-    import seed_ensemble
-
-    a, _, dir_a = tiny_cv(capsys, tmp_path / "a", mrl_dir)
-    b, _, dir_b = tiny_cv(capsys, tmp_path / "b", mrl_dir, "--lr", "1e-2")  # the same folds, another recipe
-    monkeypatch.setattr(sys, "argv", ["seed_ensemble.py", "--data", str(mrl_dir), "--run", f"A={dir_a}",
-                                      "--run", f"A={dir_b}"])
-    seed_ensemble.main()
-    out = capsys.readouterr().out
-    for res, folder in ((a, dir_a), (b, dir_b)):  # each run alone: the cv's own pooled out-of-fold accuracy
-        pooled = sum(f["accuracy"] * f["n"] for f in res["folds"]) / sum(f["n"] for f in res["folds"])
-        assert f"{folder}".ljust(40) + f" {100 * pooled:.2f}%" in out
-    assert "A averaged" in out and f"out-of-fold accuracy on {N_IMAGES} images" in out
-
-
-def test_label_audit_script_counts_every_runs_errors(capsys, tmp_path, mrl_dir, monkeypatch):
-    sys.path.insert(0, str(REPO_ROOT / "scripts"))
-    import label_audit
-
-    a, _, dir_a = tiny_cv(capsys, tmp_path / "a", mrl_dir)
-    b, _, dir_b = tiny_cv(capsys, tmp_path / "b", mrl_dir, "--lr", "1e-2")
-    csv_file, sheet = tmp_path / "audit.csv", tmp_path / "audit.png"
-    monkeypatch.setattr(sys, "argv", ["label_audit.py", "--data", str(mrl_dir), "--run", str(dir_a), "--run", str(dir_b),
-                                      "--csv", str(csv_file), "--sheet", str(sheet)])
-    label_audit.main()
-    out = capsys.readouterr().out
-    rows = list(csv.DictReader(csv_file.open()))
-    errors = sum(round(f["n"] * (1 - f["accuracy"])) for res in (a, b) for f in res["folds"])
-    assert rows and errors  # one-epoch tiny models make mistakes to audit
-    assert sum(int(r["runs_wrong"]) for r in rows) == errors  # each run's cv errors, image by image
-    assert all(r["runs"] == "2" and r["label"] in ("open", "closed") and "glasses" in r for r in rows)
-    assert [int(r["runs_wrong"]) for r in rows] == sorted((int(r["runs_wrong"]) for r in rows), reverse=True)
-    both = sum(r["runs_wrong"] == "2" for r in rows)
-    assert f"wrong for every run: {both} images" in out and f"({len(rows)} rows)" in out
-    width, height = Image.open(sheet).size
-    assert width == 12 * label_audit.SHEET_TILE and height == max(1, -(-both // 12)) * (label_audit.SHEET_TILE + label_audit.SHEET_CAPTION)

@@ -10,13 +10,13 @@ from eyebench.data.dataset import load_dataset, load_images
 from eyebench.models.card import model_card
 from eyebench.train import training_machine
 
-sys.path.insert(0, str(REPO_ROOT / "scripts"))
+sys.path.insert(0, str(REPO_ROOT / "scripts" / "gpu"))
 import pick_best  # noqa: E402
 
 
 def test_pack_keeps_names_and_pixels(mrl_dir, tmp_path):
     dst = tmp_path / mrl_dir.name
-    run = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "pack_images.py"), str(mrl_dir), str(dst),
+    run = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "gpu" / "pack_images.py"), str(mrl_dir), str(dst),
                           "--size", "24"], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert "pixel-identical at 24px: True" in run.stdout
@@ -30,7 +30,7 @@ def test_pack_keeps_names_and_pixels(mrl_dir, tmp_path):
 
 
 def test_pack_refuses_a_renamed_folder(mrl_dir, tmp_path):
-    run = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "pack_images.py"), str(mrl_dir),
+    run = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "gpu" / "pack_images.py"), str(mrl_dir),
                           str(tmp_path / "other_name")], capture_output=True, text=True, timeout=120)
     assert run.returncode != 0 and "keep the folder name" in run.stderr
 

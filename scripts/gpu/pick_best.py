@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from eyebench.train import selection_score  # noqa: E402
 
 CHUNK = 15 * 2**20  # the device tool brings back files of at most 16 MiB

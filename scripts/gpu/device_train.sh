@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Train several recipes of every 64-px deep model at once on one GPU machine, keep each model's best by validation.
-# Run from the repository root with .devdata/mrl (scripts/pack_images.py) and .devdata/cew; each run is the plain
+# Run from the repository root with .devdata/mrl (scripts/gpu/pack_images.py) and .devdata/cew; each run is the plain
 # `train` command, started in its own folder so its recorded command is the one to type from the repository root.
-# Usage: bash scripts/device_train.sh RESULTS_DIR [SECONDS_PER_RUN]
+# Usage: bash scripts/gpu/device_train.sh RESULTS_DIR [SECONDS_PER_RUN]
 set -uo pipefail
 RESULTS=${1:?results folder}; LIMIT=${2:-430}
 REPO=$(pwd); JOBS=${JOBS_DIR:-/tmp/eyebench_jobs}
@@ -30,4 +30,4 @@ run vit_b vit_scratch $D --out checkpoints/vit_scratch --epochs ${VIT_EPOCHS:-45
 run small_cnn_a small_cnn $D --out checkpoints/small_cnn --epochs ${CNN_EPOCHS:-60} --patience 20 --model-arg 'widths=[32,64,128,128]'
 run small_cnn_b small_cnn $D --out checkpoints/small_cnn --epochs ${CNN_EPOCHS:-60} --patience 20 --model-arg 'widths=[32,64,128,128]' --aug-strength 1.5
 wait
-$PY scripts/pick_best.py "$JOBS" "$RESULTS"
+$PY scripts/gpu/pick_best.py "$JOBS" "$RESULTS"

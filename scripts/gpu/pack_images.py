@@ -2,7 +2,7 @@
 
 Models whose input is that size see pixel-identical arrays from the copy and from the original, so a checkpoint
 trained on the copy is trained on the same data; the script checks that equality before it finishes.
-Usage: python scripts/pack_images.py ../shared/data/mrl .devdata/mrl --size 64 [--channels 1]
+Usage: python scripts/gpu/pack_images.py ../shared/data/mrl .devdata/mrl --size 64 [--channels 1]
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from eyebench.data.dataset import load_dataset, load_images  # noqa: E402
 
 

@@ -1,0 +1,138 @@
+"""Reports over finished cross-validation runs: pooled out-of-fold accuracy, averaged runs, and the label audit."""
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from ..config import CLASS_NAMES, CLOSED, pct
+
+SHEET_TILE = 96  # pixels per image on the audit's contact sheet
+SHEET_CAPTION = 14  # pixels of caption under each image
+
+
+# -- pooled out-of-fold accuracy from cv JSON files ---------------------------------------------------------
+def pooled_rows(paths) -> list[dict]:
+    """Per cv JSON file (`cv --json`; one row per seed of a `--repeats` file): the out-of-fold accuracy pooled over
+    every tested image (sum of n x accuracy over the folds / sum of n) next to the plain mean of the folds."""
+    rows = []
+    for path in paths:
+        result = json.loads(Path(path).read_text())
+        for run in result.get("runs") or [result]:
+            folds = run.get("folds")
+            if not folds or any("n" not in f or "accuracy" not in f for f in folds):
+                raise ValueError(f"{path}: not a `cv --json` file (needs folds with n and accuracy)")
+            n = sum(f["n"] for f in folds)
+            rows.append({"file": str(path), "seed": run.get("seed"), "k": len(folds), "n": n,
+                         "pooled_accuracy": sum(f["n"] * f["accuracy"] for f in folds) / n,
+                         "mean_fold_accuracy": float(np.mean([f["accuracy"] for f in folds]))})
+    return rows
+
+
+def format_pooled(rows: list[dict]) -> list[str]:
+    return [f"{r['file']}" + (f" (seed {r['seed']})" if r["seed"] is not None else "")
+            + f": pooled out-of-fold accuracy {pct(r['pooled_accuracy'])} over {r['n']} images "
+            f"({r['k']} folds; mean of the folds {pct(r['mean_fold_accuracy'])})" for r in rows]
+
+
+# -- scores of cv fold checkpoints on their held-out people --------------------------------------------------
+def fold_logits(folders: list[str], data: list[str]) -> list[tuple]:
+    """Per fold: the held-out images (a Dataset) and every run's closed logits on them.
+
+    Each folder is a `cv --out` folder (fold_1 ... fold_K); all must hold out the same images in each fold (true for
+    `cv --holdout-of` runs with other seeds or recipes: the MRL folds do not depend on the seed), else ValueError.
+    """
+    from ..data.dataset import load_dataset, load_images
+    from ..data.splits import split_mask
+    from ..models.checkpoint import load_classifier
+
+    first = load_classifier(Path(folders[0]) / "fold_1").data_config
+    arrays, dataset = load_images(load_dataset(data), first.input_size, first.channels)
+    folds, k = [], 1
+    while (Path(folders[0]) / f"fold_{k}").is_dir():
+        masks, logits = [], []
+        for folder in folders:
+            clf = load_classifier(Path(folder) / f"fold_{k}")
+            if (clf.data_config.input_size, clf.data_config.channels) != (first.input_size, first.channels):
+                raise ValueError(f"{folder}: another input size or channel count than {folders[0]}")
+            masks.append(split_mask(dataset, clf.info["split"], "test"))
+            logits.append(clf.scores_prepared(arrays[masks[-1]]))
+        if any(not np.array_equal(m, masks[0]) for m in masks):
+            raise ValueError(f"fold {k}: the runs hold out different images; use runs with the same folds")
+        folds.append((dataset.subset(masks[0]), logits))
+        k += 1
+    return folds
+
+
+# -- averaged runs --------------------------------------------------------------------------------------------
+def ensemble_rows(runs: list[tuple[str, str]], folds) -> list[dict]:
+    """Out-of-fold accuracy of each (recipe, folder) run alone, then of each recipe's runs with averaged logits."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, (recipe, _) in enumerate(runs):
+        groups[recipe].append(i)
+    names = [folder for _, folder in runs] + [f"{recipe} averaged" for recipe in groups]
+    right, total = np.zeros(len(names), dtype=int), 0  # by position: a folder given twice is counted once each
+    for held_out, logits in folds:
+        y = held_out.labels
+        total += len(y)
+        right += [int(((z > 0) == y).sum()) for z in logits] + [
+            int(((np.mean([logits[i] for i in members], 0) > 0) == y).sum()) for members in groups.values()]
+    return [{"name": name, "right": int(r), "n": total, "accuracy": r / total if total else None}
+            for name, r in zip(names, right)]
+
+
+def format_ensemble(rows: list[dict]) -> list[str]:
+    return [f"out-of-fold accuracy on {rows[0]['n'] if rows else 0} images:"] + [
+        f"  {r['name']:40s} {pct(r['accuracy'])}" for r in rows]
+
+
+# -- label audit ----------------------------------------------------------------------------------------------
+def audit_rows(folds) -> tuple[list[dict], list[str]]:
+    """Every out-of-fold image at least one run gets wrong (most runs wrong first, then the most confidently wrong),
+    and a line per fold. An image every run gets wrong, whatever the recipe or seed, is a systematic error: a
+    mislabelled or undecidable image, or a person the recipes do not generalise to."""
+    rows, summary = [], []
+    for k, (held_out, logits) in enumerate(folds, 1):
+        z, y = np.array(logits), held_out.labels
+        wrong = ((z > 0) != (y == CLOSED)).sum(0)
+        n = len(z)
+        summary.append(f"fold {k}: {len(y)} images; wrong for all {n} runs: {(wrong == n).sum()}, for most: "
+                       f"{(wrong > n / 2).sum()}, for any: {(wrong > 0).sum()}")
+        mean = z.mean(0)
+        for i in np.flatnonzero(wrong):
+            s = held_out.samples[i]
+            rows.append({"path": s.path, "subject": s.subject, "source": s.source, "label": CLASS_NAMES[y[i]],
+                         "runs_wrong": int(wrong[i]), "runs": n, "mean_closed_logit": round(float(mean[i]), 3),
+                         "fold": k, **s.meta})
+    keys = list(dict.fromkeys(k for r in rows for k in r))  # sources differ in metadata: one header for all
+    rows = [{k: r.get(k, "") for k in keys} for r in rows]
+    rows.sort(key=lambda r: (-r["runs_wrong"], -abs(r["mean_closed_logit"])))
+    return rows, summary
+
+
+def format_audit(rows: list[dict]) -> list[str]:
+    """The images every run gets wrong, counted by person and label (and by MRL glasses / reflections / sensor)."""
+    every = [r for r in rows if r["runs_wrong"] == r["runs"]]
+    lines = [f"wrong for every run: {len(every)} images; by person and label: " + ", ".join(
+        f"{s} {lab} {n}" for (s, lab), n in Counter((r["subject"], r["label"]) for r in every).most_common(10))]
+    keys = [k for k in ("glasses", "reflections", "sensor") if every and k in every[0]]
+    if keys:  # MRL names carry these
+        lines.append(f"by {' / '.join(keys)}: " + ", ".join(
+            f"{' / '.join(v)} {n}" for v, n in Counter(tuple(str(r[k]) for k in keys) for r in every).most_common(8)))
+    return lines
+
+
+def contact_sheet(rows: list[dict], path, cols: int = 12) -> None:
+    """A grid of the images in `rows` with subject, label and mean closed logit under each."""
+    from PIL import Image, ImageDraw
+
+    t, row = SHEET_TILE, SHEET_TILE + SHEET_CAPTION
+    sheet = Image.new("L", (cols * t, max(1, -(-len(rows) // cols)) * row), 255)
+    draw = ImageDraw.Draw(sheet)
+    for j, r in enumerate(rows):
+        x0, y0 = (j % cols) * t, (j // cols) * row
+        sheet.paste(Image.open(r["path"]).convert("L").resize((t, t)), (x0, y0))
+        draw.text((x0 + 2, y0 + t), f"{r['subject']} {r['label']} {r['mean_closed_logit']:+.1f}", fill=0)
+    sheet.save(path)
