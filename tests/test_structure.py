@@ -1,0 +1,136 @@
+"""The package's shape: imports flow one way (no import circle; models import nothing from explain or evaluate),
+and no function is longer than a screen (80 lines), read from the source with `ast`, not by importing it.
+
+Imports inside functions count, and so do the lazy ones declared as data (a package's `_EXPORTS`, the registry's
+`BUILT_IN`), which importlib performs."""
+import ast
+
+from conftest import REPO_ROOT
+
+PACKAGE = REPO_ROOT / "eyebench"
+MAX_FUNCTION_LINES = 80
+
+
+def module_name(path) -> str:
+    parts = list(path.relative_to(REPO_ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def package_modules() -> dict[str, ast.Module]:
+    """Every module of the package by dotted name (a package by its own name), parsed."""
+    return {module_name(p): ast.parse(p.read_text(), str(p)) for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _known(name: str, modules) -> str | None:
+    """The longest prefix of a dotted name that is a module of the package."""
+    parts = name.split(".")
+    for n in range(len(parts), 0, -1):
+        if ".".join(parts[:n]) in modules:
+            return ".".join(parts[:n])
+    return None
+
+
+def imported_modules(name: str, tree: ast.Module, modules) -> set[str]:
+    """Package modules a module imports anywhere (module level or inside functions), relative imports resolved."""
+    is_package = (PACKAGE / name.split(".", 1)[1].replace(".", "/") / "__init__.py").is_file() if "." in name else True
+    here = name.split(".") if is_package else name.split(".")[:-1]
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {_known(a.name, modules) for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = ".".join(here[:len(here) - node.level + 1] if node.level else [])
+            target = ".".join(p for p in (base, node.module or "") if p)
+            for alias in node.names:  # `from . import plots` imports the module eyebench.evaluate.plots
+                found.add(_known(f"{target}.{alias.name}", modules) or _known(target, modules))
+    found |= {_known(m if m.startswith("eyebench") else ".".join(here + [m]), modules) for m in lazy_imports(tree)}
+    return found - {None, name}
+
+
+LAZY_TABLES = ("_EXPORTS", "BUILT_IN")  # {name: module} tables imported from by importlib (lazy exports, registry)
+
+
+def lazy_imports(tree: ast.Module) -> set[str]:
+    """Modules named in a lazy-import table: `_EXPORTS` (relative to the package) or the registry's `BUILT_IN`."""
+    out = set()
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        if any(getattr(t, "id", None) in LAZY_TABLES for t in targets) and isinstance(node.value, ast.Dict):
+            out |= {v.value for v in node.value.values if isinstance(v, ast.Constant) and isinstance(v.value, str)}
+    return out
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = package_modules()
+    return {name: imported_modules(name, tree, modules) for name, tree in modules.items()}
+
+
+def import_circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected groups of more than one module (Tarjan), each sorted."""
+    index, low, stack, on_stack, groups = {}, {}, [], set(), []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                groups.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return groups
+
+
+def test_the_import_parser_resolves_relative_and_nested_imports():
+    modules = {"eyebench", "eyebench.models", "eyebench.models.base", "eyebench.explain", "eyebench.evaluate",
+               "eyebench.evaluate.plots", "eyebench.config"}
+    tree = ast.parse("from ..config import pct\nfrom . import base\ndef f():\n    from ..explain import x\n"
+                     "    import eyebench.evaluate.plots\n    from ..evaluate import plots\n")
+    assert imported_modules("eyebench.models.registry", tree, modules) == {
+        "eyebench.config", "eyebench.models.base", "eyebench.explain", "eyebench.evaluate.plots"}
+    lazy = ast.parse('_EXPORTS = {"x": "base"}\nBUILT_IN: dict = {"m": "eyebench.explain"}\n')
+    assert imported_modules("eyebench.models", lazy, modules) == {"eyebench.models.base", "eyebench.explain"}
+    assert import_circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_no_import_circle_in_the_package():
+    circles = import_circles(import_graph())
+    assert not circles, "import circles: " + "; ".join(" <-> ".join(c) for c in circles)
+
+
+def test_models_import_nothing_from_explain_or_evaluate():
+    bad = {f"{m} -> {t}" for m, targets in import_graph().items() if m.startswith("eyebench.models")
+           for t in targets if t.startswith(("eyebench.explain", "eyebench.evaluate"))}
+    assert not bad, sorted(bad)
+
+
+def long_functions(path) -> list[str]:
+    """`file:line name (N lines)` for every function whose body (docstring included) is longer than the limit."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            lines = node.end_lineno - node.body[0].lineno + 1
+            if lines > MAX_FUNCTION_LINES:
+                out.append(f"{path.relative_to(REPO_ROOT)}:{node.lineno} {node.name} ({lines} lines)")
+    return out
+
+
+def test_no_function_longer_than_80_lines():
+    files = sorted(PACKAGE.rglob("*.py")) + [REPO_ROOT / "app.py"]
+    too_long = [f for path in files for f in long_functions(path)]
+    assert not too_long, too_long
