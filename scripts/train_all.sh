@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Retrain every shipped checkpoint with the exact commands recorded in their model cards (times in README).
+# Retrain every shipped checkpoint with the exact commands recorded in their model cards (times in docs/history.md).
 # Run from the repository root with ../shared/data present. `student` distils from small_cnn and resnet18 and must
 # run after them.
 set -euo pipefail
@@ -7,22 +7,22 @@ DATA="--data ../shared/data/mrl --data ../shared/data/cew"
 # CPU (2 cores)
 python -m eyebench train lbp_hog_svm $DATA --out checkpoints/lbp_hog_svm
 python -m eyebench train vit_scratch $DATA --out checkpoints/vit_scratch --epochs 60 --patience 20 --lr 1e-3
-# small_cnn: recipe chosen by 3-fold cross-validation over its train+val people (README); 833 s here with --bf16 (its model card)
+# small_cnn: recipe chosen by 3-fold cross-validation over its train+val people (docs/history.md); 833 s on a 2-core CPU with --bf16 (its model card)
 python -m eyebench train small_cnn --data ../shared/data/mrl --data ../shared/data/cew --out checkpoints/small_cnn --epochs 60 --patience 20 --model-arg 'widths=[32,64,128,128]' --bf16 --ema 0.998 --glasses 0.3
-# GPU: resnet18 and resnet34 were trained on a lent H200 by scripts/device_train.sh from a pixel-identical
+# GPU: resnet18 and resnet34 were trained on an NVIDIA GPU by scripts/gpu/device_train.sh from a pixel-identical
 # 64-px copy of the data (two recipes per model, the better one on validation kept). On a GPU machine:
-python scripts/pack_images.py ../shared/data/mrl .devdata/mrl --size 64
+python scripts/gpu/pack_images.py ../shared/data/mrl .devdata/mrl --size 64
 rm -rf .devdata/cew && cp -r ../shared/data/cew .devdata/cew
-bash scripts/device_train.sh device_results   # (data copies are git-ignored) then copy the picked resnet18 and resnet34 into checkpoints/
+bash scripts/gpu/device_train.sh device_results   # (data copies are git-ignored) then copy the picked resnet18 and resnet34 into checkpoints/
 # (on a CPU the same two commands, with $DATA for the .devdata paths, take about 1 h / 1.5 h in float32; a resnet18
-# run with --bf16 --ema 0.998 --glasses 0.3 took 27 min here, README)
+# run with --bf16 --ema 0.998 --glasses 0.3 took 27 min on a 2-core CPU, docs/history.md)
 #   python -m eyebench train resnet18 $DATA --out checkpoints/resnet18 --epochs 36 --patience 15 --storage-dtype float16
 #   python -m eyebench train resnet34 $DATA --out checkpoints/resnet34 --epochs 24 --patience 12 --storage-dtype float16
 # the shipped student was distilled from the earlier small_cnn (git show 8f8543f:checkpoints/small_cnn/...); run
 # after the line above, it distils from the new one
 python -m eyebench train student $DATA --out checkpoints/student --epochs 30 --patience 10 --teacher checkpoints/small_cnn --teacher checkpoints/resnet18 --target-risk 0.005
 # Uncertain bands, per person (the default rule of train and calibrate; the GPU checkpoints predate it, so they were
-# refitted with the same weights): resnet18 and the student hold 0.5% risk, the 99.5% on accepted images
+# refitted with the same weights): resnet18 and the student hold 0.5% risk, for their target of 99.5% on accepted images
 python -m eyebench calibrate --model checkpoints/lbp_hog_svm --model checkpoints/small_cnn --model checkpoints/resnet34 --model checkpoints/vit_scratch $DATA
 python -m eyebench calibrate --model checkpoints/resnet18 --model checkpoints/student $DATA --target-risk 0.005
 python -m eyebench bench --model checkpoints/lbp_hog_svm --model checkpoints/small_cnn --model checkpoints/resnet18 --model checkpoints/resnet34 --model checkpoints/vit_scratch --model checkpoints/student --record
