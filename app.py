@@ -10,7 +10,7 @@ from eyebench.app import MAX_FILE_SIZE, build_demo
 ROOT = Path(__file__).resolve().parent
 CHECKPOINTS = Path(os.environ.get("EYEBENCH_CHECKPOINTS", ROOT / "checkpoints"))
 MODELS, NOTICES = workbench.load_all(CHECKPOINTS)
-demo = build_demo(MODELS, NOTICES, samples=ROOT / "sample_images")
+demo = build_demo(MODELS, NOTICES, samples=ROOT / "sample_images", heldout=ROOT / "results" / "heldout")
 
 if __name__ == "__main__":
     demo.launch(max_file_size=MAX_FILE_SIZE)

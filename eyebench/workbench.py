@@ -10,7 +10,8 @@ import numpy as np
 
 from .config import CLASS_NAMES, CLOSED
 from .data.dataset import Dataset, Sample, scan_folder
-from .evaluate.analysis import analyse_models
+from .evaluate.analysis import analyse_models, analyse_probabilities
+from .evaluate.leak import leak_report
 from .evaluate.robustness import model_keys
 from .evaluate.thresholds import DECISION_NAMES, apply_band, band_groups, band_metrics, fit_band
 from .explain import explain_map, overlay
@@ -108,13 +109,24 @@ def evaluate_models(models: dict, dataset: Dataset, bootstrap: int = 200, sweeps
     predictions = result.pop("predictions")
     keys = model_keys(chosen)  # the analysis names models by checkpoint; the app by its own names
     result["models"] = {name: result["models"][key] for name, key in zip(models, keys)}
-    kept = predictions["dataset"]
-    cache = {"y": kept.labels, "subjects": kept.subjects, "sources": [s.source for s in kept.samples],
-             "paths": [s.path for s in kept.samples],
-             "meta": [s.meta for s in kept.samples],
-             "proba": {name: predictions["p_closed"][key] for name, key in zip(models, keys)},
-             "risk_coverage": {name: result["models"][name]["risk_coverage"] for name in models}}
-    return result, cache
+    for name, clf in models.items():
+        result["models"][name]["leak"] = leak_report(clf, predictions["dataset"])
+    p_closed = {name: predictions["p_closed"][key] for name, key in zip(models, keys)}
+    return result, probability_cache(result, predictions["dataset"], p_closed)
+
+
+def probability_cache(result: dict, dataset: Dataset, p_closed: dict) -> dict:
+    """What the Threshold tab works on: labels, people, metadata and each model's p(closed) per image."""
+    return {"y": dataset.labels, "subjects": dataset.subjects, "sources": [s.source for s in dataset.samples],
+            "paths": [s.path for s in dataset.samples], "meta": [s.meta for s in dataset.samples],
+            "proba": p_closed, "risk_coverage": {name: result["models"][name]["risk_coverage"] for name in p_closed}}
+
+
+def heldout_evaluation(bundle, models: dict, bootstrap: int = 200) -> tuple[dict, dict]:
+    """`evaluate_models` on the held-out bundle's stored p(closed): no image is read and no model runs."""
+    probas = {name: (clf, bundle.proba(name)) for name, clf in models.items()}
+    result = analyse_probabilities(probas, bundle.dataset, bootstrap=bootstrap)
+    return result, probability_cache(result, bundle.dataset, {n: bundle.p_closed[n] for n in models})
 
 
 def threshold_stats(cache: dict, model: str, low: float, high: float) -> dict:
@@ -136,7 +148,22 @@ def threshold_stats(cache: dict, model: str, low: float, high: float) -> dict:
                 factors.setdefault((k, str(v)), []).append(i)
     bm["subset_rejection"] = [{"factor": k, "value": v, "n": len(ix), "rejected": float((~acc[ix]).mean())}
                               for (k, v), ix in sorted(factors.items()) if len(ix) > 0]
+    bm["three_way"] = {CLASS_NAMES[c]: {name: int(np.sum((y == c) & (d == k))) for k, name in enumerate(DECISION_NAMES)}
+                       for c in (0, 1)}
+    bm["person_rejection"] = person_rejection(cache["subjects"], y, d)
     return bm
+
+
+def person_rejection(subjects, y: np.ndarray, decisions: np.ndarray) -> list[dict]:
+    """Per person: images, share sent to uncertain, and accuracy on the accepted ones (most rejected first)."""
+    subjects = np.asarray(subjects, dtype=object)
+    rows = []
+    for person in sorted(set(subjects.tolist())):
+        m = subjects == person
+        acc = m & (decisions != 2)
+        rows.append({"subject": person, "n": int(m.sum()), "rejected": float(1 - acc.sum() / m.sum()),
+                     "accepted_accuracy": float((decisions[acc] == y[acc]).mean()) if acc.any() else None})
+    return sorted(rows, key=lambda r: (-r["rejected"], -r["n"]))
 
 
 def suggest_band(cache: dict, model: str, target_risk: float = 0.01, per_person: bool = True) -> list[float]:

@@ -226,7 +226,7 @@ def test_threshold_uses_the_session_evaluation(evaluated):
     c, _ = evaluated
     wide = c.predict(MODEL_NAMES[1], 0.01, 0.99, api_name="/threshold")
     narrow = c.predict(MODEL_NAMES[1], 0.5, 0.5, api_name="/threshold")
-    text, subsets, plot, raw = narrow
+    text, subsets, plot, raw, *_ = narrow
     assert raw["coverage"] == 1.0 and raw["n_uncertain"] == 0 and raw["n"] == 6
     assert "coverage **100.00%**" in text and MODEL_NAMES[1] in text
     assert wide[3]["coverage"] <= raw["coverage"]

@@ -6,7 +6,8 @@ from pathlib import Path
 import gradio as gr
 
 from .. import workbench
-from .common import MAX_FILE_SIZE, SAMPLES, Bench
+from ..evaluate.heldout import SUMMARY, BundleError, HeldoutBundle
+from .common import MAX_FILE_SIZE, PRECOMPUTED, SAMPLES, Bench
 from .evaluate_tab import EvaluateTab
 from .models_tab import build_models_tab
 from .predict_tab import PredictTab
@@ -25,19 +26,46 @@ def header(models: dict, notices) -> str:
             + "".join(f"<br>⚠ {n}" for n in notices))
 
 
+def open_heldout(bench: Bench, folder) -> None:
+    """Offer the held-out bundle first when one is given and readable; note the models it does not cover."""
+    if folder is None or not (Path(folder) / SUMMARY).exists():
+        return
+    try:
+        bundle = HeldoutBundle(folder)
+    except BundleError as exc:
+        bench.notices.append(str(exc))
+        return
+    bench.heldout = bundle
+    bench.fresh = [n for n, clf in bench.models.items() if bundle.matches(n, getattr(clf, "checkpoint", ""))]
+    bench.notices += [f"{n}: not in the precomputed results (re-run `python -m eyebench heldout`)"
+                      for n in bench.models if n not in bench.fresh]
+    bench.datasets = {PRECOMPUTED: Path(folder), **bench.datasets}
+
+
+def heldout_state(bench: Bench) -> dict:
+    """The session state every visitor starts with: the bundle's probabilities, so Threshold works at once."""
+    if bench.heldout is None or not bench.fresh:
+        return {}
+    models = {n: bench.models[n] for n in bench.fresh}
+    _, cache = workbench.heldout_evaluation(bench.heldout, models, bootstrap=0)
+    return {"cache": cache, "models": list(models)}
+
+
 def build_demo(models: dict, notices=(), samples: Path | str = SAMPLES,
-               datasets: dict[str, Path] | None = None) -> gr.Blocks:
+               datasets: dict[str, Path] | None = None, heldout: Path | str | None = None) -> gr.Blocks:
     """The app for these loaded models (name -> classifier) and load notices, queued and ready to launch.
 
     `samples` is the folder of sample pictures (the Predict tab's examples and the shipped test set); `datasets`
-    the test sets offered by name (default: the sample pictures plus the folders under EYEBENCH_DATA).
+    the test sets offered by name (default: the sample pictures plus the folders under EYEBENCH_DATA); `heldout`
+    a held-out results bundle (`python -m eyebench heldout`) that Evaluate, Threshold and Robustness open on.
     """
     samples = Path(samples)
     bench = Bench(dict(models), list(notices), samples,
                   dict(datasets) if datasets is not None else workbench.dataset_choices(samples))
+    open_heldout(bench, heldout)
     with gr.Blocks(title="eyebench", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(header(bench.models, bench.notices))
-        state = gr.State({})
+        state = gr.State(heldout_state(bench))
         evaluate, band = EvaluateTab(bench), ThresholdTab(bench, state)
         with gr.Tabs():
             with gr.Tab("Predict", id="predict"):

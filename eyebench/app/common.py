@@ -24,6 +24,7 @@ MAX_FILE_SIZE = "50mb"
 OUTPUTS = Path(tempfile.gettempdir()) / "eyebench_app_outputs"
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_images"  # the repository's shipped sample pictures
 NO_BAND = (0.5, 0.5)
+PRECOMPUTED = "held-out test people (precomputed)"
 
 
 class SafeImage(gr.Image):
@@ -111,6 +112,24 @@ class Bench:
     notices: list[str]
     samples: Path
     datasets: dict[str, Path]  # the test sets offered by name; a request can name no other folder
+    heldout: object = None  # the held-out bundle (evaluate.heldout.HeldoutBundle) the tabs open on, if shipped
+    fresh: list = dataclasses.field(default_factory=list)  # models whose weights the bundle was computed from
+
+    def precomputed(self, choice, zip_file) -> bool:
+        """Whether a request asks for the held-out bundle (its name chosen, no zip uploaded)."""
+        return self.heldout is not None and choice == PRECOMPUTED and not zip_file
+
+    def pick_precomputed(self, names) -> tuple[dict, str]:
+        """The chosen models that the bundle holds, and a note naming the chosen ones it does not."""
+        chosen = self.pick(names)
+        kept = {k: v for k, v in chosen.items() if k in self.fresh}
+        stale = [k for k in chosen if k not in kept]
+        note = "".join(f"<br>⚠ {k}: not in the precomputed results (its weights changed or it is new; re-run "
+                       "`python -m eyebench heldout`); pick another test set to evaluate it live" for k in stale)
+        if not kept:
+            raise gr.Error("None of the chosen models is in the precomputed results: pick another test set.",
+                           print_exception=False)
+        return kept, note
 
     def pick(self, names) -> dict:
         """The chosen models by name, in the order given; at least one."""

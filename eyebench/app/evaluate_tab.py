@@ -57,7 +57,22 @@ def data_note(result) -> str:
     ci_notes = sorted({(r.get("bootstrap_accuracy") or {}).get("note") for r in result["models"].values()} - {None})
     return (f"**{d['n_read']} images read, {d['n_skipped']} skipped**" + (f": {reasons}" if reasons else "")
             + "".join(f"<br>skipped `{Path(e['path']).name}`: {e['reason']}" for e in d["skipped_examples"])
-            + "".join(f"<br>95% CI: {n}" for n in ci_notes))
+            + "".join(f"<br>95% CI: {n}" for n in ci_notes) + leak_note(result))
+
+
+def heldout_note(bundle, result) -> str:
+    """Where the precomputed numbers come from: which people, how many images, the command that made them."""
+    d, s = result["data"], bundle.summary
+    return (f"**Precomputed held-out results**: {d['n_read']} images of the {s['split']['n_subjects']} test people "
+            f"of the shipped checkpoints' split ({', '.join(f'{n} {k}' for k, n in sorted(d['per_source'].items()))})"
+            ": no checkpoint saw these people in training, validation or calibration. Made by `"
+            f"{s['command']}`; no images are shipped, so 'Most confident mistakes' needs a live test set.")
+
+
+def leak_note(result) -> str:
+    """The person-leak guard: for each model, how many images belong to its own training or validation people."""
+    return "".join(f"<br>⚠ **{name}**: {r['leak']['message']}" for name, r in result["models"].items()
+                   if r.get("leak"))
 
 
 def downloads(result, cache) -> list[str]:
@@ -76,13 +91,14 @@ class EvaluateTab:
 
     def __init__(self, bench: Bench):
         self.bench = bench
+        self._heldout: dict = {}
 
     def build(self):
         """Lay out the inputs and result components (wired by `connect`, once the Threshold tab exists)."""
         with gr.Row():
             self.inputs = model_and_data_inputs(
                 self.bench, "...or upload a .zip (MRL names, open/closed folders, or manifest.csv)",
-                info="sample_images, or folders under EYEBENCH_DATA")
+                info="the precomputed held-out people, sample_images, or folders under EYEBENCH_DATA")
             self.bootstrap = gr.Slider(0, 2000, value=200, step=100, label="bootstrap resamples (subject-level CI)")
         self.run = gr.Button("Evaluate", variant="primary")
         self.note = gr.Markdown(elem_id="eval-note")
@@ -95,22 +111,39 @@ class EvaluateTab:
 
     def evaluate(self, models_chosen, choice, zip_file, bootstrap=200, progress=gr.Progress()) -> dict:
         """Metrics table, confusion matrices, ROC + risk-coverage, worst mistakes, downloads; caches probabilities."""
-        chosen = self.bench.pick(models_chosen)
-        progress(0.05, desc="reading images")
-        with self.bench.dataset(choice, zip_file) as ds:
-            progress(0.3, desc="running models")
-            result, cache = workbench.evaluate_models(chosen, ds, bootstrap=int(bootstrap or 0))
-            progress(0.8, desc="drawing")
-            gallery = worst_mistakes(cache, ds)
+        if self.bench.precomputed(choice, zip_file):
+            chosen, note = self.bench.pick_precomputed(models_chosen)
+            result, cache = self.heldout(tuple(chosen), int(bootstrap or 0))
+            note = heldout_note(self.bench.heldout, result) + note
+            gallery = []
+        else:
+            chosen = self.bench.pick(models_chosen)
+            progress(0.05, desc="reading images")
+            with self.bench.dataset(choice, zip_file) as ds:
+                progress(0.3, desc="running models")
+                result, cache = workbench.evaluate_models(chosen, ds, bootstrap=int(bootstrap or 0))
+                progress(0.8, desc="drawing")
+                gallery = worst_mistakes(cache, ds)
+            note = data_note(result)
         first = next(iter(chosen))
         low, high = self.bench.stored_band(first)
         band = self.band
-        return {self.note: data_note(result), self.table: metrics_table(result),
+        return {self.note: note, self.table: metrics_table(result),
                 self.conf: plots.confusion_grid_figure(result),
                 self.curves: plots.roc_risk_coverage_figure(cache["y"], cache["proba"], cache["risk_coverage"]),
                 self.gallery: gallery, self.files: downloads(result, cache),
                 band.state: {"cache": cache, "models": list(chosen)},
                 band.model: gr.update(choices=list(chosen), value=first), band.low: low, band.high: high}
+
+    def heldout(self, names: tuple, bootstrap: int) -> tuple[dict, dict]:
+        """The analysis of the bundle for these models, computed once per choice (the bundle never changes)."""
+        key = (names, bootstrap)
+        if key not in self._heldout:
+            if len(self._heldout) >= 16:
+                self._heldout.clear()
+            self._heldout[key] = workbench.heldout_evaluation(
+                self.bench.heldout, {n: self.bench.models[n] for n in names}, bootstrap)
+        return self._heldout[key]
 
     def connect(self, band):
         """Wire Evaluate: its results, the session cache and the Threshold tab's model and band, then its statistics."""

@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 from ..evaluate import plots
 from ..evaluate.analysis import analyse_models
 from ..evaluate.perturbations import ANGLE_NOTE
+from ..evaluate.robustness import subset_table as subset_rows
 from .common import Bench, model_and_data_inputs, pct_number
 
 SHARES = ("accuracy", "recall_closed", "recall_open", "rejection_rate", "selective_risk")  # shown as percentages
@@ -18,6 +19,15 @@ def subset_table(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame([{k: (pct_number(v) if k in SHARES else v) for k, v in r.items()} for r in rows])
 
 
+def heldout_robustness(bundle, models: dict) -> dict:
+    """Subsets from the bundle's stored p(closed) and its stored sweeps, for the chosen models (no model runs)."""
+    stored = bundle.summary["sweeps"]
+    return {"models": {n: {"subsets": subset_rows(bundle.dataset, bundle.proba(n), clf.uncertain_band)}
+                       for n, clf in models.items()},
+            "sweeps": {**stored, "sweeps": {k: {**b, "models": {n: b["models"][n] for n in models}}
+                                            for k, b in stored["sweeps"].items()}}}
+
+
 class RobustnessTab:
     """Builds the tab and answers the `robustness` endpoint with an update per component."""
 
@@ -26,14 +36,21 @@ class RobustnessTab:
 
     def robustness(self, models_chosen, choice, zip_file, sweep_images=200, progress=gr.Progress()) -> dict:
         """Subset table + bar chart and perturbation sweep curves for the chosen models."""
-        chosen = self.bench.pick(models_chosen)
-        progress(0.05, desc="reading images")
-        with self.bench.dataset(choice, zip_file) as ds:
-            progress(0.2, desc="subsets and sweeps")
-            result = analyse_models(list(chosen.values()), ds, sweeps=True, sweep_max=int(sweep_images),
-                                    progress=False)
+        stale = ""
+        if self.bench.precomputed(choice, zip_file):
+            chosen, stale = self.bench.pick_precomputed(models_chosen)
+            result = heldout_robustness(self.bench.heldout, chosen)
+            where = f"stored sweeps on {result['sweeps']['n']} held-out images per level (made when the bundle was)"
+        else:
+            chosen = self.bench.pick(models_chosen)
+            progress(0.05, desc="reading images")
+            with self.bench.dataset(choice, zip_file) as ds:
+                progress(0.2, desc="subsets and sweeps")
+                result = analyse_models(list(chosen.values()), ds, sweeps=True, sweep_max=int(sweep_images),
+                                        progress=False)
+            where = f"{result['sweeps']['n']} images per level"
         rows = [{"model": n, **r} for n, m in result["models"].items() for r in m["subsets"]]
-        return {self.note: f"{ANGLE_NOTE} Sweeps use {result['sweeps']['n']} images per level.",
+        return {self.note: f"{ANGLE_NOTE} Sweeps: {where}.{stale}",
                 self.table: subset_table(rows),
                 self.bars: plots.subset_figure(rows, "recall_closed") if rows else go.Figure(),
                 self.sweeps: plots.sweep_grid_figure(result["sweeps"]["sweeps"]),

@@ -55,8 +55,15 @@ class ThresholdTab:
                                  "rejected %": pct_number(r["rejected"])} for r in s["subset_rejection"]],
                                columns=SUBSET_COLUMNS)
         figure = plots.band_figure(model, cache["risk_coverage"][model], s["coverage"], s["selective_risk"])
+        three = pd.DataFrame([{"true class": c, **counts} for c, counts in s["three_way"].items()])
+        people = pd.DataFrame([{"subject": r["subject"], "n": r["n"], "rejected %": pct_number(r["rejected"]),
+                                "accuracy on accepted %": pct_number(r["accepted_accuracy"])}
+                               for r in s["person_rejection"]])
         return {self.stats: band_text(model, low, high, s), self.subsets: subsets, self.rc: figure,
-                self.raw: {k: v for k, v in s.items() if k != "subset_rejection"}}
+                self.raw: {k: v for k, v in s.items() if k not in ("subset_rejection", "person_rejection")},
+                self.hist: plots.band_histogram_figure(cache["y"], cache["proba"][model], min(low, high),
+                                                       max(low, high)),
+                self.three: three, self.people: people}
 
     def threshold_live(self, state, model, low, high) -> dict:
         """The sliders' live update: like `threshold`, but before any evaluation it says so in the text (no pop-up)."""
@@ -88,7 +95,7 @@ class ThresholdTab:
         band = self.bench.stored_band(first)
         gr.Markdown("Tune the **uncertain band** on p(closed): below *low* = open, above *high* = closed, between = "
                     "uncertain. Uses the probabilities of the last evaluation (no model runs), so it updates "
-                    "instantly.")
+                    "instantly; before any evaluation, those of the precomputed held-out test people.")
         with gr.Row():
             self.model = gr.Dropdown(list(self.bench.models), value=first, label="Model")
             self.low = gr.Slider(0, 1, value=band[0], step=0.001, label="low (p(closed) at or below = open)",
@@ -106,17 +113,26 @@ class ThresholdTab:
         self.stats = gr.Markdown(elem_id="band-stats")
         with gr.Row():
             with gr.Column():
+                self.hist = gr.Plot(label="p(closed) per true class, with the band", elem_id="band-histogram")
+                self.three = gr.Dataframe(label="True class x decision (open / uncertain / closed)",
+                                          interactive=False, elem_id="band-three-way")
+            with gr.Column():
                 self.rc = gr.Plot(label="Risk-coverage")
+        with gr.Row():
             with gr.Column():
                 self.subsets = gr.Dataframe(label="Rejection per subset", interactive=False)
                 self.csv_out = gr.File(label="Uncertain images (CSV)", interactive=False, height=120)
+            with gr.Column():
+                self.people = gr.Dataframe(label="Rejection per person (most rejected first)", interactive=False,
+                                           max_height=300)
         self.raw = gr.JSON(visible=False)
 
     def build(self):
         """Lay out the tab and wire the sliders (live), the model choice and the three buttons."""
         self._layout()
         self.inputs = [self.state, self.model, self.low, self.high]
-        self.outputs = [self.stats, self.subsets, self.rc, self.raw]  # the API answers in this order
+        self.outputs = [self.stats, self.subsets, self.rc, self.raw, self.hist, self.three,
+                        self.people]  # the API answers in this order
         ins, outs, live = self.inputs, self.outputs, dict(trigger_mode="always_last", show_progress="hidden")
         # `change` follows every move (pointer, keyboard, typed number, and values set by suggest/reset/evaluate);
         # `release` (pointer up, number box left) is the public endpoint and reports a missing evaluation as an error

@@ -145,3 +145,17 @@ def sweep_grid_figure(sweeps: dict[str, dict]) -> go.Figure:
     fig.update_layout(template="plotly_white", height=560, title="Accuracy per perturbation level",
                       margin=dict(l=40, r=20, t=80, b=40))
     return fig
+
+
+def band_histogram_figure(y_true, p_closed, low: float, high: float) -> go.Figure:
+    """Histogram of p(closed) per true class (overlaid, 50 bins) with the band's two edges as vertical lines."""
+    y, p = np.asarray(y_true), np.asarray(p_closed)
+    fig = go.Figure()
+    for c, name in enumerate(CLASS_NAMES):
+        fig.add_trace(go.Histogram(x=p[y == c], name=f"true {name} (n={int((y == c).sum())})", opacity=0.6,
+                                   xbins=dict(start=0, end=1, size=0.02), marker_color=colour(c)))
+    for edge, label in ((low, "low"), (high, "high")):
+        fig.add_vline(x=edge, line_dash="dash", line_color="black", annotation_text=f"{label} {edge:.3f}")
+    fig.update_layout(barmode="overlay", title="p(closed) per true class (log count)", yaxis_type="log",
+                      xaxis_title="p(closed)", **{**LAYOUT, "height": 300})
+    return fig
