@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import CLASS_NAMES, command_line
+from .train.config import RECIPE, TRAIN, TrainConfig, add_options
 
 EPILOG = """Data layouts accepted by --data (detected automatically):
   1. MRL Eye Dataset names anywhere below a folder (sSSSS_IIIII_G_L_E_R_Q_NN.png; metadata from the name)
@@ -18,41 +19,18 @@ Subjects (people) come from MRL names, the manifest's subject column, or file-na
 eyes grouped; every split is person-disjoint."""
 
 
-def _model_args(pairs: list[str]) -> dict:
-    out = {}
-    for pair in pairs or []:
-        if "=" not in pair:
-            raise SystemExit(f"--model-arg expects KEY=VALUE, got {pair!r}")
-        key, value = pair.split("=", 1)
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
-
-
 def cmd_train(args) -> int:
-    from .train import run_training
+    from .train.pipeline import run_training
 
-    command = args.command_line
-    run_training(args.model, args.data, args.out, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                 seed=args.seed, val_frac=args.val_frac, test_frac=args.test_frac, patience=args.patience,
-                 model_args=_model_args(args.model_arg), target_risk=args.target_risk, command=command,
-                 resume=args.resume, teachers=args.teacher, kd_alpha=args.kd_alpha, kd_temperature=args.kd_temperature,
-                 epoch_size=args.epoch_size, pretrained=args.pretrained, init_weights=args.init_weights,
-                 storage_dtype=args.storage_dtype, aug_strength=args.aug_strength, ema_decay=args.ema,
-                 band_rule=args.band_rule, bf16=args.bf16, glasses=args.glasses,
-                 label_smoothing=args.label_smoothing, hard_people=args.hard_people,
-                 drop_hardest=args.drop_hardest)
+    run_training(args.model, args.data, args.out, TrainConfig.from_args(args), command=args.command_line)
     return 0
 
 
 def cmd_calibrate(args) -> int:
-    from .train import recalibrate
+    from .train.pipeline import recalibrate
 
-    command = args.command_line
     for model in args.model:
-        recalibrate(model, args.data, args.target_risk, args.band_rule, command)
+        recalibrate(model, args.data, args.target_risk, args.band_rule, args.command_line)
     return 0
 
 
@@ -242,21 +220,18 @@ def cmd_explain(args) -> int:
 
 
 def cmd_cv(args) -> int:
-    from .crossval import cross_validate, repeat_cross_validation
+    from .train.crossval import cross_validate, repeat_cross_validation
 
     if args.repeats < 1:
         raise ValueError(f"--repeats must be at least 1, got {args.repeats}")
-    kw = dict(k=args.folds, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-              model_args=_model_args(args.model_arg), epoch_size=args.epoch_size, aug_strength=args.aug_strength,
-              ema_decay=args.ema, patience=args.patience, bf16=args.bf16, glasses=args.glasses,
-              label_smoothing=args.label_smoothing, hard_people=args.hard_people,
-              drop_hardest=args.drop_hardest, holdout_of=args.holdout_of, train_share=args.train_people)
+    config = TrainConfig.from_args(args)
+    kw = dict(k=args.folds, holdout_of=args.holdout_of, train_share=args.train_people)
     if args.repeats == 1:
-        res = cross_validate(args.model, args.data, args.out, seed=args.seed, **kw)
+        res = cross_validate(args.model, args.data, args.out, config, **kw)
         runs = [res]
     else:
-        seeds = list(range(args.seed, args.seed + args.repeats))
-        res = repeat_cross_validation(args.model, args.data, args.out, seeds, **kw)
+        seeds = list(range(config.seed, config.seed + args.repeats))
+        res = repeat_cross_validation(args.model, args.data, args.out, seeds, config, **kw)
         runs = res["runs"]
     if runs[0]["left_out_subjects"]:
         print(f"left out the {len(runs[0]['left_out_subjects'])} test subjects of {runs[0]['holdout_of']}")
@@ -307,74 +282,27 @@ def cmd_export(args) -> int:
     return 0
 
 
-HARD_PEOPLE_HELP = ("after every epoch, draw the training people whose mean training loss is above average more often "
-                    "and the easy ones less: sampling factor exp(STEP x their summed excess loss), at most 4x either "
-                    "way; people with < 50 images are pooled per source (e.g. 1; default 0 = off)")
+def _add_model_data_args(sp, split: bool = True) -> None:
+    """--model and --data (repeatable), --split and --seed: the options of the analyses that read checkpoints."""
+    sp.add_argument("--model", action="append", required=True, help="checkpoint folder (repeatable)")
+    sp.add_argument("--data", action="append", required=True, help="data folder or CSV manifest (repeatable)")
+    if split:
+        sp.add_argument("--split", choices=["train", "val", "test"], default=None,
+                        help="only subjects that every model's saved split put in this part (e.g. test)")
+    sp.add_argument("--seed", type=int, default=0, help="seed of image sampling (default 0)")
 
 
-def add_recipe_options(p: argparse.ArgumentParser) -> None:
-    """The training-recipe options `train` and `cv` share (one definition, the same defaults and help)."""
-    p.add_argument("--epochs", type=int, default=20, help="maximum epochs for torch models (default 20)")
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of OneCycleLR (default 3e-3)")
-    p.add_argument("--patience", type=int, default=6, help="early stop after this many epochs without val gain")
-    p.add_argument("--seed", type=int, default=0, help="seed of the split, sampler and initialisation")
-    p.add_argument("--model-arg", action="append", metavar="KEY=VALUE",
-                   help="model option, JSON value (e.g. balance=class_weight, standardize=false, widths=[16,32,64,128]; "
-                        "contrast=clahe equalises local contrast before small_cnn and student)")
-    p.add_argument("--epoch-size", type=int, default=None,
-                   help="images drawn per epoch by the balanced sampler (default: the training set size)")
-    p.add_argument("--aug-strength", type=float, default=1.0,
-                   help="scale of every augmentation range (0 = none, 1 = default)")
-    p.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
-                   help="validate and keep an exponential moving average of the weights (e.g. 0.998; default off)")
-    p.add_argument("--bf16", action="store_true",
-                   help="run the forward pass in bfloat16 autocast, weights and optimiser in float32 (faster training "
-                        "on CPUs with AVX512-BF16 or AMX; default off)")
-    p.add_argument("--glasses", type=float, default=0.0, metavar="SHARE",
-                   help="share of training images that get synthetic glasses: a dark frame edge and saturated "
-                        "infrared glare spots (e.g. 0.3; default 0)")
-    p.add_argument("--label-smoothing", type=float, default=0.0, metavar="E",
-                   help="train toward e/2 and 1 - e/2 instead of 0 and 1, for noisy labels (e.g. 0.1; default 0); "
-                        "calibration on validation still fits the temperature afterwards")
-    p.add_argument("--hard-people", type=float, default=0.0, metavar="STEP", help=HARD_PEOPLE_HELP)
-    p.add_argument("--drop-hardest", type=float, default=0.0, metavar="SHARE",
-                   help="leave the highest-loss SHARE of every batch out of the loss (rounded down: 0.03 of 128 is 3 "
-                        "images), ramped in over the first sixth of the epochs: loss truncation against noisy labels "
-                        "(e.g. 0.03; default 0 = off; it did not help small_cnn on MRL, README recipe L)")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    from .models.registry import list_classifiers
-
-    p = argparse.ArgumentParser(prog="eyebench", description="Open/closed eye-state workbench.",
-                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="cmd", required=True)
-
+def add_train_parser(sub, classifiers: list[str]) -> None:
     t = sub.add_parser("train", help="train a classifier on person-disjoint splits and save a checkpoint",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    t.add_argument("model", choices=list_classifiers(), help="registry name of the classifier")
+    t.add_argument("model", choices=classifiers, help="registry name of the classifier")
     t.add_argument("--data", action="append", required=True, help="data folder or CSV manifest (repeatable)")
     t.add_argument("--out", required=True, help="checkpoint folder to write, e.g. checkpoints/small_cnn")
-    add_recipe_options(t)
-    t.add_argument("--val-frac", type=float, default=0.15, help="share of subjects for validation (default 0.15)")
-    t.add_argument("--test-frac", type=float, default=0.15, help="share of subjects held out for test (default 0.15)")
-    t.add_argument("--target-risk", type=float, default=0.01,
-                   help="selective risk the uncertain band is fitted for on validation (default 0.01 = 1%%)")
-    t.add_argument("--band-rule", choices=("per-person", "pooled"), default="per-person",
-                   help="per-person (default): the band keeps the target risk for every validation person with enough "
-                        "images and for each source's pool of smaller ones; pooled: over all validation images")
-    t.add_argument("--resume", action="store_true", help="continue from OUT/resume.pt written after each epoch")
-    t.add_argument("--teacher", action="append", metavar="DIR",
-                   help="checkpoint to distil from (repeatable; logits are averaged): soft targets + temperature")
-    t.add_argument("--kd-alpha", type=float, default=0.7, help="weight of the distillation loss (default 0.7)")
-    t.add_argument("--kd-temperature", type=float, default=2.0, help="distillation temperature (default 2)")
-    t.add_argument("--pretrained", action="store_true", help="start from timm hub weights (needs the internet)")
-    t.add_argument("--init-weights", metavar="FILE", help="start from a .safetensors state dict (offline)")
-    t.add_argument("--storage-dtype", choices=["float32", "float16"], default="float32",
-                   help="precision of the saved weights; metrics are measured on the rounded weights")
+    add_options(t, RECIPE, TRAIN)  # every TrainConfig field: recipe options, then the train-only ones
     t.set_defaults(func=cmd_train)
 
+
+def add_calibrate_parser(sub) -> None:
     c = sub.add_parser("calibrate", help="refit temperature and uncertain band of checkpoints on their validation "
                                          "subjects (rewrites config.json and the model card; weights unchanged)",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -385,6 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="per-person (default): the risk holds for every validation person; pooled: on average")
     c.set_defaults(func=cmd_calibrate)
 
+
+def add_evaluate_parser(sub) -> None:
     e = sub.add_parser("evaluate", help="metrics of one or more checkpoints on a dataset",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     e.add_argument("--model", action="append", required=True, help="checkpoint folder (repeatable)")
@@ -396,11 +326,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add a subject-level bootstrap 95%% CI of accuracy with N resamples")
     e.set_defaults(func=cmd_evaluate)
 
+
+def add_predict_parser(sub) -> None:
     pr = sub.add_parser("predict", help="label and probabilities for image files")
     pr.add_argument("--model", action="append", required=True, help="checkpoint folder (repeatable)")
     pr.add_argument("images", nargs="+", help="image files (eye crops)")
     pr.set_defaults(func=cmd_predict)
 
+
+def add_bench_parser(sub) -> None:
     b = sub.add_parser("bench", help="inference speed on this machine (after a warm-up)")
     b.add_argument("--model", action="append", required=True, help="checkpoint folder (repeatable)")
     b.add_argument("--batch-size", type=int, default=256, help="batch size of the batch measurement (default 256)")
@@ -411,47 +345,49 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--record", action="store_true", help="store the result in each checkpoint's config.json and card")
     b.set_defaults(func=cmd_bench)
 
+
+def add_summary_parser(sub) -> None:
     s = sub.add_parser("summary", help="markdown table of the held-out test results stored in checkpoints")
     s.add_argument("checkpoints", nargs="+", help="checkpoint folders")
     s.set_defaults(func=cmd_summary)
 
-    def data_args(sp, split=True):
-        sp.add_argument("--model", action="append", required=True, help="checkpoint folder (repeatable)")
-        sp.add_argument("--data", action="append", required=True, help="data folder or CSV manifest (repeatable)")
-        if split:
-            sp.add_argument("--split", choices=["train", "val", "test"], default=None,
-                            help="only subjects that every model's saved split put in this part (e.g. test)")
-        sp.add_argument("--seed", type=int, default=0, help="seed of image sampling (default 0)")
 
+def add_robustness_parser(sub) -> None:
     r = sub.add_parser("robustness", help="metrics per metadata subset and per perturbation level, per model",
                        epilog="Subsets: every metadata factor (MRL: glasses, reflections, lighting, sensor, gender; "
                               "manifest: every extra column). Sweeps: rotation, simulated yaw, glasses/glare, blur, "
                               "gamma, noise, JPEG, down-scaling. MRL has no head-angle label: angles are simulated.")
-    data_args(r)
+    _add_model_data_args(r)
     r.add_argument("--json", required=True, help="write subsets and sweeps here")
     r.add_argument("--csv", metavar="DIR", help="also write subsets.csv and sweeps.csv into DIR")
     r.add_argument("--sweep-images", type=int, default=1000, help="images per sweep level (class-stratified, default 1000)")
     r.set_defaults(func=cmd_robustness)
 
+
+def add_report_parser(sub) -> None:
     rp = sub.add_parser("report", help="one self-contained HTML report (metrics, plots, subsets, sweeps, maps)")
-    data_args(rp)
+    _add_model_data_args(rp)
     rp.add_argument("--out", required=True, help="HTML file to write")
     rp.add_argument("--bootstrap", type=int, default=1000, help="subject-level bootstrap resamples (default 1000)")
     rp.add_argument("--sweep-images", type=int, default=1000, help="images per sweep level (default 1000)")
     rp.set_defaults(func=cmd_report)
 
+
+def add_explain_parser(sub) -> None:
     x = sub.add_parser("explain", help="explanation map (Grad-CAM / occlusion) of every model for one image")
     x.add_argument("--model", action="append", required=True, help="checkpoint folder (repeatable)")
     x.add_argument("image", help="eye crop image file")
     x.add_argument("--out", required=True, help="PNG to write: the input and one overlay per model")
     x.set_defaults(func=cmd_explain)
 
+
+def add_cv_parser(sub, classifiers: list[str]) -> None:
     cv = sub.add_parser("cv", help="K-fold cross-validation by person: mean +- std, worst fold, worst subject")
-    cv.add_argument("model", choices=list_classifiers())
+    cv.add_argument("model", choices=classifiers)
     cv.add_argument("--data", action="append", required=True)
     cv.add_argument("--out", required=True, help="folder for the fold checkpoints")
     cv.add_argument("--folds", type=int, default=5)
-    add_recipe_options(cv)
+    add_options(cv, RECIPE)  # the recipe part of TrainConfig: the same flags, defaults and help as `train`
     cv.add_argument("--holdout-of", metavar="DIR",
                     help="leave out the test people of this checkpoint (e.g. a shipped one): folds are made of its "
                          "train and val people only, so recipes can be compared without looking at its test set")
@@ -466,6 +402,8 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--json", help="write the fold results here")
     cv.set_defaults(func=cmd_cv)
 
+
+def add_triage_parser(sub) -> None:
     tg = sub.add_parser("triage", help="CSV of uncertain and misclassified images, worst first (data cleaning)")
     tg.add_argument("--model", required=True, help="checkpoint folder")
     tg.add_argument("--data", action="append", required=True)
@@ -473,10 +411,33 @@ def build_parser() -> argparse.ArgumentParser:
     tg.add_argument("--csv", required=True, help="CSV file to write")
     tg.set_defaults(func=cmd_triage)
 
+
+def add_export_parser(sub) -> None:
     ex = sub.add_parser("export", help="export a torch checkpoint to ONNX (dynamic batch; preprocessing in metadata)")
     ex.add_argument("--model", required=True, help="checkpoint folder")
     ex.add_argument("--onnx", required=True, help="ONNX file to write")
     ex.set_defaults(func=cmd_export)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .models.registry import list_classifiers
+
+    p = argparse.ArgumentParser(prog="eyebench", description="Open/closed eye-state workbench.",
+                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    classifiers = list_classifiers()
+    add_train_parser(sub, classifiers)
+    add_calibrate_parser(sub)
+    add_evaluate_parser(sub)
+    add_predict_parser(sub)
+    add_bench_parser(sub)
+    add_summary_parser(sub)
+    add_robustness_parser(sub)
+    add_report_parser(sub)
+    add_explain_parser(sub)
+    add_cv_parser(sub, classifiers)
+    add_triage_parser(sub)
+    add_export_parser(sub)
     add_cv_report_parser(sub)
     return p
 

@@ -361,7 +361,7 @@ def test_cv_repeats_runs_one_cv_per_seed(capsys, tmp_path, mrl_dir):
 
 
 def test_cv_train_people_keeps_a_nested_share_of_each_folds_training_people(capsys, tmp_path, mrl_dir):
-    from eyebench.crossval import subject_folds
+    from eyebench.train.crossval import subject_folds
     from eyebench.data.dataset import load_dataset
 
     dataset = load_dataset([str(mrl_dir)])

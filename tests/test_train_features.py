@@ -15,7 +15,10 @@ from conftest import REPO_ROOT, dataset_of, prepared_arrays
 from eyebench import create_classifier, load_classifier
 from eyebench.config import DataConfig
 from eyebench.models.timm_models import IMAGENET_MEAN, IMAGENET_STD, VitClassifier
-from eyebench.train import distill_loss, initialise, teacher_logits, train_torch
+from eyebench.train.config import TrainConfig
+from eyebench.train.losses import distill_loss, teacher_logits
+from eyebench.train.loop import train_torch
+from eyebench.train.pipeline import initialise
 
 QUIET = dict(log=lambda *_: None)
 HEAD = {"norm.weight", "norm.bias", "head.weight", "head.bias"}
@@ -100,8 +103,8 @@ def test_staged_training_leaves_frozen_parameters_alone(records):
         if msg.startswith("epoch "):
             snapshots[int(msg.split()[1])] = {k: v.clone() for k, v in clf.net.state_dict().items()}
 
-    history = train_torch(clf, x_tr, dataset_of(train), x_va, dataset_of(val), epochs=3, batch_size=8, lr=1e-2,
-                          patience=99, log=log)
+    history = train_torch(clf, x_tr, dataset_of(train), x_va, dataset_of(val),
+                          TrainConfig(epochs=3, batch_size=8, lr=1e-2, patience=99), log=log)
     assert [h["stage"] for h in history] == ["head", "last 4 blocks + head", "all"]
     changed = lambda a, b: {k for k in a if not torch.equal(a[k], b[k])}  # noqa: E731
     assert changed(start, snapshots[1]) == HEAD  # head-only epoch: nothing else moved (no weight decay either)
@@ -204,8 +207,9 @@ def test_train_with_a_teacher(trained_cnn, records):
     torch.manual_seed(0)
     student = create_classifier("student")
     before = {k: v.clone() for k, v in student.net.state_dict().items()}
-    history = train_torch(student, x_tr, dataset_of(train), x_va, dataset_of(val), epochs=2, batch_size=16,
-                          teachers=[load_classifier(trained_cnn)], kd_alpha=0.7, kd_temperature=2.0, **QUIET)
+    history = train_torch(student, x_tr, dataset_of(train), x_va, dataset_of(val),
+                          TrainConfig(epochs=2, batch_size=16, kd_alpha=0.7, kd_temperature=2.0),
+                          teachers=[load_classifier(trained_cnn)], **QUIET)
     assert len(history) == 2 and all(np.isfinite(h["train_loss"]) for h in history)
     assert any(not torch.equal(v, student.net.state_dict()[k]) for k, v in before.items())
 
@@ -217,32 +221,34 @@ import numpy as np, torch, torch.distributed as dist
 from pathlib import Path
 from eyebench import create_classifier
 from eyebench.data.dataset import load_dataset, load_images
-from eyebench import train as T
-from eyebench.train import run_training, train_torch
+from eyebench.train import samplers as S
+from eyebench.train.config import TrainConfig
+from eyebench.train.loop import train_torch
+from eyebench.train.pipeline import run_training
 
 torch.set_num_threads(1)
-T.HARD_PEOPLE_MIN_IMAGES, person_weights = 1, []  # --hard-people: every process must reach the same weights
-reweight = T.person_reweight
-T.person_reweight = lambda *a: person_weights.append(reweight(*a)) or person_weights[-1]
+S.HARD_PEOPLE_MIN_IMAGES, person_weights = 1, []  # --hard-people: every process must reach the same weights
+reweight = S.person_reweight
+S.person_reweight = lambda *a: person_weights.append(reweight(*a)) or person_weights[-1]
 data, out = sys.argv[1], Path(sys.argv[2])
 arrays, ds = load_images(load_dataset(data), 64, 1, progress=False)  # both ranks decode into one cache at once
 train = np.array([s <= "s0004" for s in ds.subjects])
 torch.manual_seed(0)
 clf = create_classifier("small_cnn", widths=[4, 4, 8, 8])
-history = train_torch(clf, arrays[train], ds.subset(train), arrays[~train], ds.subset(~train), epochs=1,
-                      batch_size=16, out=out / "small_cnn", log=lambda *_: None)
+history = train_torch(clf, arrays[train], ds.subset(train), arrays[~train], ds.subset(~train),
+                      TrainConfig(epochs=1, batch_size=16), out=out / "small_cnn", log=lambda *_: None)
 rank, world = dist.get_rank(), dist.get_world_size()
 params = torch.cat([p.detach().flatten() for p in clf.net.parameters()])
 gathered = [torch.zeros_like(params) for _ in range(world)]
 dist.all_gather(gathered, params)
 train_torch(create_classifier("small_cnn", widths=[4, 4, 8, 8]), arrays[train], ds.subset(train), arrays[~train],
-            ds.subset(~train), epochs=2, batch_size=16, hard_people=3.0, log=lambda *_: None)
+            ds.subset(~train), TrainConfig(epochs=2, batch_size=16, hard_people=3.0), log=lambda *_: None)
 weights = torch.stack(person_weights).float()
 weights_gathered = [torch.zeros_like(weights) for _ in range(world)]
 dist.all_gather(weights_gathered, weights)
 # the staged DINOv2 recipe through run_training (what `eyebench train` runs under torchrun)
-info = run_training("dinov2_vits14", [data], str(out / "dinov2"), epochs=3, batch_size=16,
-                    model_args={"tiny": True}, log=lambda *_: None)
+info = run_training("dinov2_vits14", [data], str(out / "dinov2"),
+                    TrainConfig(epochs=3, batch_size=16, bf16=True, model_args={"tiny": True}), log=lambda *_: None)
 if rank == 0:
     result = {"world": world, "history": len(history), "info": info is not None,
               "max_param_diff": float(max((g - gathered[0]).abs().max() for g in gathered)),

@@ -1,15 +1,18 @@
 """Cross-validation by person: K subject-grouped folds, each trained by `run_training` and tested on its fold."""
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
 
-from .data.dataset import load_dataset
-from .data.splits import pick_group_fold, check_disjoint
-from .evaluate.report import worst_group
+from ..data.dataset import load_dataset
+from ..data.splits import pick_group_fold, check_disjoint
+from ..evaluate.report import worst_group
+from .config import TrainConfig
+from .pipeline import run_training
 
 
 def subject_folds(dataset, k: int, val_frac: float = 0.15, seed: int = 0,
@@ -51,15 +54,15 @@ def held_out_subjects(checkpoint: str) -> set[str]:
     return set(json.loads(path.read_text())["test"])
 
 
-def cross_validate(model: str, data: list[str], out: str, k: int = 5, seed: int = 0, val_frac: float = 0.15,
-                   holdout_of: str | None = None, train_share: float = 1.0, log=print, **train_kw) -> dict:
-    """Train one model per fold; summarise test accuracy as mean +- std, per fold and person, the worst fold and subject.
+def cross_validate(model: str, data: list[str], out: str, config: TrainConfig = TrainConfig(), k: int = 5,
+                   holdout_of: str | None = None, train_share: float = 1.0, log=print) -> dict:
+    """Train one model per fold with `config`; summarise test accuracy as mean +- std, per fold and person, the worst
+    fold and subject (the folds are drawn with config.seed, validation people with config.val_frac).
 
     With `holdout_of` the test people of that checkpoint are left out entirely: the folds are made of its
     train and val people, so a recipe can be chosen for it without looking at its test set.
     """
-    from .train import run_training
-
+    seed = config.seed
     dataset = load_dataset(data)
     left_out: list[str] = []
     if holdout_of:
@@ -70,11 +73,11 @@ def cross_validate(model: str, data: list[str], out: str, k: int = 5, seed: int 
             raise ValueError(f"none of the test subjects of {holdout_of} are in this data: is it the same data?")
         dataset = dataset.subset(keep)
         log(f"left out {len(left_out)} test subjects of {holdout_of} ({(~keep).sum()} images)")
-    folds = subject_folds(dataset, k, val_frac, seed, train_share)
+    folds = subject_folds(dataset, k, config.val_frac, seed, train_share)
     results, subjects = [], {}
     for i, split in enumerate(folds):
         log(f"fold {i + 1}/{k}: {len(split['test'])} test subjects, {len(split['train'])} training subjects")
-        info = run_training(model, data, str(Path(out) / f"fold_{i + 1}"), seed=seed, split=split, log=log, **train_kw)
+        info = run_training(model, data, str(Path(out) / f"fold_{i + 1}"), config, split=split, log=log)
         test = info["metrics"]["test"]
         results.append({"fold": i + 1, "test_subjects": split["test"], "n_train_subjects": len(split["train"]),
                         **{key: test["overall"][key] for key in
@@ -92,9 +95,11 @@ def cross_validate(model: str, data: list[str], out: str, k: int = 5, seed: int 
             "worst_subject": worst_group(subjects)}
 
 
-def repeat_cross_validation(model: str, data: list[str], out: str, seeds: list[int], log=print, **kw) -> dict:
+def repeat_cross_validation(model: str, data: list[str], out: str, seeds: list[int],
+                            config: TrainConfig = TrainConfig(), log=print, **kw) -> dict:
     """Cross-validate once per seed (folders out/seed_S): the spread of the means is the noise a recipe must beat."""
-    runs = [cross_validate(model, data, str(Path(out) / f"seed_{s}"), seed=s, log=log, **kw) for s in seeds]
+    runs = [cross_validate(model, data, str(Path(out) / f"seed_{s}"), dataclasses.replace(config, seed=s), log=log,
+                           **kw) for s in seeds]
     means = np.array([r["accuracy_mean"] for r in runs], dtype=float)
     return {"model": model, "seeds": list(seeds), "runs": runs, "accuracy_mean": float(means.mean()),
             "accuracy_per_seed": means.tolist(),

@@ -1,0 +1,193 @@
+"""From data folders to a checkpoint: person-disjoint split, training, calibration on validation, one test, save."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..config import CLOSED
+from ..data.dataset import Dataset, load_dataset, load_images
+from ..data.splits import SPLITS, check_disjoint, split_by_subject, split_mask
+from ..evaluate.calibration import ECE_DEFINITION, expected_calibration_error, fit_temperature
+from ..evaluate.report import evaluate_arrays
+from ..evaluate.thresholds import band_groups, fit_band
+from ..models.base import proba_from_logits
+from ..models.checkpoint import load_classifier
+from ..models.registry import create_classifier
+from ..models.torch_base import TorchClassifier
+from .config import TrainConfig
+from .loop import distributed, train_torch
+from .resume import RESUME_FILE
+
+
+def run_training(model: str, data: list[str], out: str, config: TrainConfig = TrainConfig(), split: dict | None = None,
+                 command: str = "", log=print) -> dict | None:
+    """Train `model` on person-disjoint splits of `data` (or the given `split`), calibrate on val, test once, save to
+    `out`; returns the saved info with every test person's result (None on the other processes under torchrun)."""
+    t0 = time.time()
+    torch.manual_seed(config.seed)
+    np.random.seed(config.seed)
+    clf = create_classifier(model, **(config.model_args or {}))
+    clf.storage_dtype = config.storage_dtype
+    init = initialise(clf, config.pretrained, config.init_weights, log)
+    teachers = [load_classifier(t) for t in config.teachers or []]
+    if teachers and split is None:  # a student must not be tested on people its teachers learned from
+        split = shared_split(teachers)
+    dataset, split, parts, x_tr = _split_data(clf, data, split, teachers, config, log)
+    (_, d_tr), (x_va, d_va), (x_te, d_te) = parts["train"], parts["val"], parts["test"]
+    out_dir = Path(out)
+    if isinstance(clf, TorchClassifier):
+        history = train_torch(clf, x_tr, d_tr, x_va, d_va, config, out=out_dir, teachers=teachers, log=log)
+        if distributed()[0] != 0:
+            return None
+        clf.round_to_storage()
+    else:
+        fitted = clf.fit(x_tr, d_tr.labels, x_va, d_va.labels, seed=config.seed, log=log)
+        history = getattr(clf, "search_", fitted)  # the C search: fit returns the estimator itself (sklearn contract)
+    calibration = calibrate(clf, x_va, d_va.labels, config.target_risk, validation_groups(d_va), config.band_rule)
+    log(f"calibrated on validation: temperature {clf.temperature:.3f}, ECE {calibration['ece_before']:.4f} -> "
+        f"{calibration['ece_after']:.4f}; uncertain band {calibration['band']['band']} "
+        f"(coverage {calibration['band']['coverage']:.3f}, risk {calibration['band']['selective_risk']})")
+    val_eval, test_eval = evaluate_arrays(clf, x_va, d_va), evaluate_arrays(clf, x_te, d_te)
+    trained = {"epochs_run": len(history) if isinstance(history, list) else None, **config.recorded(),
+               "seconds": round(time.time() - t0, 1), "machine": training_machine(), "initialisation": init}
+    clf.info = {"train_command": command, "trained": trained, "data": dataset.report(),
+                "split": _split_record(split, config, parts, dataset), "calibration": calibration,
+                "metrics": {"val": _strip(val_eval), "test": _strip(test_eval)}}
+    clf.save_pretrained(out_dir)
+    (out_dir / "history.json").write_text(json.dumps(history, indent=1))
+    (out_dir / "split.json").write_text(json.dumps(split, indent=1))
+    (out_dir / RESUME_FILE).unlink(missing_ok=True)  # training finished: the resumable state is not needed
+    log(f"saved {out_dir} in {time.time() - t0:.0f}s; test accuracy {test_eval['overall']['accuracy']:.4f}")
+    return {**clf.info, "metrics": {**clf.info["metrics"], "test": {**clf.info["metrics"]["test"],
+                                                                   "per_subject_all": test_eval["per_subject"]}}}
+
+
+def _split_data(clf, data: list[str], split: dict | None, teachers: list, config: TrainConfig, log):
+    """Read the images at the classifier's input, split them by person: (dataset, split, {part: (arrays, subset)},
+    the training arrays at the largest input any teacher needs, from which the student's own size is made)."""
+    dataset = load_dataset(data)
+    cfg = clf.data_config
+    arrays, dataset = load_images(dataset, cfg.input_size, cfg.channels)
+    if dataset.skipped:
+        log(f"skipped {len(dataset.skipped)} files: {dataset.report()['skipped_reasons']} "
+            f"(first: {dataset.skipped[0][0]})")
+    train_size = max([cfg.input_size] + [t.data_config.input_size for t in teachers])
+    train_arrays = arrays if train_size == cfg.input_size else load_images(dataset, train_size, cfg.channels)[0]
+    split = split or split_by_subject(dataset, config.val_frac, config.test_frac, config.seed)
+    check_disjoint(split)
+    parts, masks = {}, {}
+    for name in SPLITS:
+        keep = set(split[name])
+        masks[name] = np.array([s.subject in keep for s in dataset.samples])
+        parts[name] = (arrays[masks[name]], dataset.subset(masks[name]))
+        log(f"{name}: {masks[name].sum()} images, {len(keep)} subjects, {parts[name][1].report()['per_class']}")
+    return dataset, split, parts, train_arrays[masks["train"]]
+
+
+def _split_record(split: dict, config: TrainConfig, parts: dict, dataset: Dataset) -> dict:
+    """The split as config.json keeps it: the people of each part, the settings, image counts, people per source."""
+    return {**split, "seed": config.seed, "val_frac": config.val_frac, "test_frac": config.test_frac,
+            "n_images": {k: len(v[1]) for k, v in parts.items()},
+            "by_source": {src: {k: sorted({s.subject for s in v[1].samples if s.source == src})
+                                for k, v in parts.items()} for src in dataset.sources}}
+
+
+def training_machine() -> str:
+    """Where this training ran, for the model card: the GPU if one was used, else the CPU cores."""
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name(0)} GPU, torch {torch.__version__}"
+    return f"{os.cpu_count()} CPU cores, torch {torch.__version__}"
+
+
+def shared_split(teachers: list) -> dict:
+    """The split every teacher was trained with (they must agree), reused for the student."""
+    splits = [{k: t.info.get("split", {}).get(k) for k in SPLITS} for t in teachers]
+    if not splits[0]["train"] or any(s != splits[0] for s in splits):
+        raise ValueError("teachers must share one saved split (train them on the same data and seed)")
+    return splits[0]
+
+
+def initialise(clf, pretrained: bool, init_weights: str | None, log=print) -> str:
+    """Start from hub weights (--pretrained), a safetensors file (--init-weights), or from scratch."""
+    if pretrained and init_weights:
+        raise ValueError("give either --pretrained or --init-weights, not both")
+    if (pretrained or init_weights) and not hasattr(clf, "init_from_state"):
+        raise ValueError(f"{clf.name} cannot take pretrained weights")
+    if init_weights:
+        from safetensors.torch import load_file
+
+        info = clf.init_from_state(load_file(init_weights))
+        log(f"initialised from {init_weights}: {info['loaded']} tensors")
+        return f"init-weights {Path(init_weights).name} ({info['loaded']} tensors)"
+    if pretrained:
+        info = clf.init_pretrained_hub()
+        log(f"initialised from timm hub {clf.hub_name}: {info['loaded']} tensors")
+        return f"timm hub {clf.hub_name}"
+    return "random (from scratch)"
+
+
+def calibrate(clf, x_val: np.ndarray, y_val: np.ndarray, target_risk: float = 0.01, groups=None,
+              band_rule: str = "per-person") -> dict:
+    """Fit the temperature (torch models) and the uncertain band on validation subjects; store both on `clf`.
+
+    With `groups` (band_groups of the validation images), `per-person` makes the band hold the target risk for every
+    person and `pooled` only over all images (the riskiest person is reported either way).
+    """
+    if band_rule not in ("per-person", "pooled"):
+        raise ValueError(f"unknown band rule {band_rule!r}: use per-person or pooled")
+    scores = clf.scores_prepared(x_val)
+    before = proba_from_logits(scores, clf.temperature)
+    if isinstance(clf, TorchClassifier):
+        clf.temperature = fit_temperature(scores, y_val)
+    after = proba_from_logits(scores, clf.temperature)
+    band = fit_band(y_val, after[:, CLOSED], target_risk, groups=groups, per_group=band_rule == "per-person")
+    clf.uncertain_band = band["band"]
+    return {"fitted_on": "validation subjects", "temperature": clf.temperature,
+            "ece_before": expected_calibration_error(y_val, before),
+            "ece_after": expected_calibration_error(y_val, after), "ece_definition": ECE_DEFINITION, "band": band}
+
+
+def recalibrate(checkpoint: str, data: list[str], target_risk: float = 0.01, band_rule: str = "per-person",
+                command: str = "", log=print) -> dict:
+    """Refit a saved checkpoint's temperature and band on its own validation subjects; rewrite config and card."""
+    clf = load_classifier(checkpoint)
+    split = clf.info.get("split")
+    if not split:
+        raise ValueError(f"{checkpoint}: has no saved split, so its validation subjects are unknown")
+    cfg = clf.data_config
+    arrays, dataset = load_images(load_dataset(data), cfg.input_size, cfg.channels)
+    parts = {name: split_mask(dataset, split, name) for name in ("val", "test")}
+    expected = split.get("n_images", {})
+    for name, mask in parts.items():
+        if name in expected and int(mask.sum()) != int(expected[name]):
+            raise ValueError(f"{checkpoint}: the data given holds {int(mask.sum())} {name} images, training had "
+                             f"{expected[name]}: pass the same --data folders it was trained on")
+    (x_va, d_va), (x_te, d_te) = [(arrays[m], dataset.subset(m)) for m in parts.values()]
+    if isinstance(clf, TorchClassifier):
+        clf.temperature = 1.0  # refitted from the raw logits, as after training
+    calibration = calibrate(clf, x_va, d_va.labels, target_risk, validation_groups(d_va), band_rule)
+    if command:
+        calibration["command"] = command
+    clf.info["calibration"] = calibration
+    clf.info["metrics"] = {"val": _strip(evaluate_arrays(clf, x_va, d_va)),
+                           "test": _strip(evaluate_arrays(clf, x_te, d_te))}
+    clf.save_pretrained(checkpoint, weights=False)  # the weights are untouched: only config.json and the card change
+    b = calibration["band"]
+    log(f"{checkpoint}: temperature {clf.temperature:.3f}, band {[round(v, 4) for v in b['band']]} ({b['rule']}; "
+        f"validation coverage {100 * b['coverage']:.2f}%, reached: {b['reached']})")
+    return calibration
+
+
+def validation_groups(val: Dataset) -> np.ndarray:
+    """The people the band's risk is measured in: each validation person, small ones pooled per source."""
+    return band_groups(val.subjects, [s.source for s in val.samples])
+
+
+def _strip(ev: dict) -> dict:
+    """Metrics to keep in config.json: no loss, per-subject table limited to the worst ten."""
+    return {k: (dict(list(v.items())[:10]) if k == "per_subject" else v) for k, v in ev.items() if k != "loss"}

@@ -1,0 +1,64 @@
+"""The resumable state written after every epoch (resume.pt): tensors and numbers only, read with weights_only=True."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import torch
+
+RESUME_FILE = "resume.pt"
+
+
+@dataclasses.dataclass
+class Progress:
+    """Where a run stands after an epoch: the global optimiser step, the best validation score so far and its
+    weights, the epochs since the last improvement, and the history rows."""
+
+    epoch: int = 0
+    step: int = 0
+    best_score: float = -1.0
+    best_state: dict | None = None
+    bad_epochs: int = 0
+    history: list = dataclasses.field(default_factory=list)
+
+    def improve(self, score: float, net: torch.nn.Module) -> bool:
+        """Keep `net`'s weights if `score` beats the best so far; count an epoch without gain otherwise."""
+        if score > self.best_score:
+            self.best_score, self.bad_epochs = score, 0
+            self.best_state = {k: v.clone() for k, v in net.state_dict().items()}
+            return True
+        self.bad_epochs += 1
+        return False
+
+
+def save_state(out: Path, net, optimizer, gen: torch.Generator, progress: Progress, person_log_weights: torch.Tensor,
+               ema=None) -> None:
+    """Write history.json and resume.pt into `out` (the live weights; the average is saved apart from them)."""
+    (Path(out) / "history.json").write_text(json.dumps(progress.history, indent=1))
+    torch.save({"model": net.state_dict(), "optimizer": optimizer.state_dict(), "generator": gen.get_state(),
+                "torch_rng": torch.get_rng_state(), "best_model": progress.best_state,
+                "best_score": progress.best_score, "bad_epochs": progress.bad_epochs, "epoch": progress.epoch,
+                "step": progress.step, "person_log_weights": person_log_weights,
+                **({"ema": ema.state_dict()} if ema is not None else {})}, Path(out) / RESUME_FILE)
+
+
+def load_state(out: Path) -> dict:
+    """The saved state (safe to read: no pickled objects), with `step` also for files written before it was saved."""
+    state = torch.load(Path(out) / RESUME_FILE, map_location="cpu", weights_only=True)
+    if "step" not in state:  # written by the OneCycleLR loop: its scheduler counted the steps
+        state["step"] = int(state["scheduler"]["last_epoch"])
+    return state
+
+
+def restore(state: dict, out: Path, net, optimizer, gen: torch.Generator) -> Progress:
+    """Put a saved state back into the network, optimiser and generators; the progress to go on from."""
+    net.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    gen.set_state(state["generator"])
+    if "torch_rng" in state:  # dropout and drop-path draw from the global generator
+        torch.set_rng_state(state["torch_rng"])
+    epoch = int(state["epoch"])
+    history = json.loads((Path(out) / "history.json").read_text())[:epoch]
+    return Progress(epoch=epoch, step=int(state["step"]), best_score=float(state["best_score"]),
+                    best_state=state["best_model"], bad_epochs=int(state["bad_epochs"]), history=history)
