@@ -11,6 +11,7 @@ from ..data.dataset import Dataset, load_images
 from ..data.splits import split_mask
 from .calibration import expected_calibration_error
 from .confidence import subject_bootstrap
+from .leak import leak_report
 from .metrics import classification_metrics, per_group_accuracy
 from .thresholds import band_metrics
 
@@ -58,23 +59,26 @@ def evaluate_checkpoint(clf, dataset: Dataset, split: str | None = None, bootstr
     """The contract row for one loaded classifier on `dataset` (optionally only its saved split's subjects)."""
     t0 = time.time()
     cfg = clf.data_config
-    arrays, dataset = load_images(dataset, cfg.input_size, cfg.channels)  # whole folder: one cache per folder
-    if split:
+    n_given = len(dataset)
+    if split:  # keep the split's people before decoding: no image of the other people is read
         saved = clf.info.get("split")
         if not saved:
             raise ValueError(f"{clf.checkpoint}: has no saved split, so --split {split} cannot be applied")
         mask = split_mask(dataset, saved, split)
         if not mask.any():
             raise ValueError(f"no image of {clf.checkpoint}'s {split} subjects is in the data given")
-        arrays, dataset = arrays[mask], dataset.subset(mask)
+        dataset = dataset.subset(mask)
+    arrays, dataset = load_images(dataset, cfg.input_size, cfg.channels)
     proba = clf.proba_prepared(arrays) if len(arrays) else np.zeros((0, 2))
     result = metrics_from_proba(dataset, proba)
     row = {"name": clf.name, "checkpoint": str(getattr(clf, "checkpoint", "")), **result["overall"],
            "seconds": round(time.time() - t0, 3), "per_source": result["per_source"],
            "per_subject": result["per_subject"], "worst_subject": result["worst_subject"],
            "band": band_metrics(dataset.labels, proba[:, CLOSED], clf.uncertain_band) if clf.uncertain_band else None}
+    row["leak"] = leak_report(clf, dataset)
     if split:
         row["split"] = split
+        row["split_removed"] = n_given - int(mask.sum())
     if bootstrap:
         row["bootstrap_accuracy"] = subject_bootstrap(dataset.labels, (proba[:, CLOSED] >= 0.5).astype(int),
                                                       dataset.subjects, n_boot=bootstrap)
