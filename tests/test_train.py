@@ -94,6 +94,17 @@ def test_resume_state_loads_safely(records, tmp_path):
         assert torch.equal(v, again.net.state_dict()[k]), k
 
 
+def test_a_resume_file_of_the_one_cycle_lr_loop_still_resumes(records, tmp_path):
+    """resume.pt files written before the schedule was a function of the step kept the step in the scheduler."""
+    args = resume_args(records)
+    train_torch(fresh_cnn(), *args, TrainConfig(epochs=1, batch_size=16), out=tmp_path, **QUIET)
+    state = torch.load(tmp_path / "resume.pt", weights_only=True)
+    state["scheduler"] = {"last_epoch": state.pop("step"), "total_steps": 2}
+    torch.save(state, tmp_path / "resume.pt")
+    history = train_torch(fresh_cnn(), *args, TrainConfig(epochs=2, batch_size=16, resume=True), out=tmp_path, **QUIET)
+    assert [h["epoch"] for h in history] == [1, 2] and history[1]["lr"] == one_cycle(4, 4, 3e-3)[0]
+
+
 class Interrupt(Exception):
     """Stands for Ctrl-C / a killed job in the middle of a run."""
 

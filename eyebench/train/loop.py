@@ -42,7 +42,7 @@ def selection_score(metrics_by_source: dict) -> float:
     return float(np.mean(vals)) if vals else 0.0
 
 
-class Wrapper:
+class DistributedNet:
     """The module the forward pass runs through: the network, or under torchrun a DDP wrapper around it, rebuilt
     whenever staged unfreezing changes the trainable set (DDP fixes the parameters it reduces when it is built)."""
 
@@ -115,7 +115,7 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
     opt = torch.optim.AdamW(clf.param_groups(config.lr, WEIGHT_DECAY))
     max_lrs = [g["lr"] for g in opt.param_groups]
     autocast, scaler = _precision(device, config.bf16)
-    sampler, wrapper = PersonSampler(train, config.hard_people), Wrapper(net, device, world)
+    sampler, wrapper = PersonSampler(train, config.hard_people), DistributedNet(net, device, world)
     progress, state = Progress(), None
     xt, yt = torch.as_tensor(x_train), torch.as_tensor(train.labels)
     if config.resume and out is not None and (Path(out) / RESUME_FILE).exists():
