@@ -47,12 +47,18 @@ def cmd_evaluate(args) -> int:
     models = _load_models(args.model)
     dataset = load_dataset(args.data)
     rows, data_report = [], None
-    for clf in models:
+    for i, clf in enumerate(models, 1):
+        print(f"[{i}/{len(models)}] {clf.checkpoint}", file=sys.stderr)
         row, used = evaluate_checkpoint(clf, dataset, args.split, args.bootstrap)
         rows.append(row)
         data_report = data_report or used.report()
     print(format_table(rows))
     for r in rows:
+        if r.get("split"):
+            print(f"{r['name']}: --split {r['split']} kept {r['n']} images of its {r['split']} people and left out "
+                  f"{r['split_removed']} others")
+        if r.get("leak"):
+            print(f"WARNING {r['name']}: {r['leak']['message']}")
         ci = r.get("bootstrap_accuracy")
         if ci:
             print(f"{r['name']}: accuracy 95% CI over subjects " + (f"[{100 * ci['low']:.2f}%, {100 * ci['high']:.2f}%] "
@@ -439,6 +445,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_triage_parser(sub)
     add_export_parser(sub)
     add_cv_report_parser(sub)
+    add_heldout_parser(sub)
     return p
 
 
@@ -518,6 +525,36 @@ def add_cv_report_parser(sub) -> None:
     aud.add_argument("--sheet-size", type=int, default=120, metavar="N",
                      help="at most this many images on the sheet (default 120)")
     aud.set_defaults(func=cmd_cv_report_audit)
+
+
+def cmd_heldout(args) -> int:
+    from .data.dataset import load_dataset
+    from .evaluate.heldout import build_bundle, write_bundle
+    from .models.checkpoint import load_classifier
+
+    models = {Path(d).name: load_classifier(d) for d in args.model}
+    rows, summary = build_bundle(models, load_dataset(args.data), sweep_max=args.sweep_images, seed=args.seed,
+                                 command=args.command_line)
+    out = write_bundle(args.out, rows, summary)
+    size = sum(f.stat().st_size for f in out.iterdir())
+    print(f"wrote {out}: {len(rows)} images of {summary['split']['n_subjects']} test people, {len(models)} models, "
+          f"{len(summary['sweeps']['sweeps'])} sweeps on {summary['sweeps']['n']} images ({size / 1e6:.2f} MB)")
+    return 0
+
+
+def add_heldout_parser(sub) -> None:
+    h = sub.add_parser("heldout", help="precompute the held-out results bundle the app opens on (numbers, no pixels)",
+                       description="Per-image p(closed) of every checkpoint on the test people of their shared split, "
+                                   "every perturbation sweep per model, and each checkpoint's weight hash: the "
+                                   "app's Evaluate, Threshold and Robustness tabs open on it without any data.")
+    h.add_argument("--model", action="append", required=True,
+                   help="checkpoint folder (repeatable); all must share one saved split; named by folder name")
+    h.add_argument("--data", action="append", required=True, help="the data folders the checkpoints were trained on")
+    h.add_argument("--out", required=True, help="folder to write predictions.csv, bundle.json and README.md into")
+    h.add_argument("--sweep-images", type=int, default=1000,
+                   help="test images per perturbation level (class-stratified; default 1000)")
+    h.add_argument("--seed", type=int, default=0, help="seed of the sweep sample (default 0)")
+    h.set_defaults(func=cmd_heldout)
 
 
 def main(argv=None) -> int:
