@@ -30,6 +30,11 @@ def load_all(folder="checkpoints") -> tuple[dict, list[str]]:
             models[d.name] = load_classifier(d)
         except CheckpointError as exc:
             notices.append(f"skipped {d.name}: {exc}")
+            continue
+        if hasattr(models[d.name], "inference_net"):
+            # fold BatchNorm now: torch.fx tracing patches every module's __call__ process-wide, so tracing lazily
+            # on a first request broke the models that other requests were running at the same time
+            models[d.name].inference_net()
     return models, notices
 
 
@@ -148,7 +153,8 @@ def threshold_stats(cache: dict, model: str, low: float, high: float) -> dict:
                 factors.setdefault((k, str(v)), []).append(i)
     bm["subset_rejection"] = [{"factor": k, "value": v, "n": len(ix), "rejected": float((~acc[ix]).mean())}
                               for (k, v), ix in sorted(factors.items()) if len(ix) > 0]
-    bm["three_way"] = {CLASS_NAMES[c]: {name: int(np.sum((y == c) & (d == k))) for k, name in enumerate(DECISION_NAMES)}
+    order = [DECISION_NAMES.index(name) for name in ("open", "uncertain", "closed")]
+    bm["three_way"] = {CLASS_NAMES[c]: {DECISION_NAMES[k]: int(np.sum((y == c) & (d == k))) for k in order}
                        for c in (0, 1)}
     bm["person_rejection"] = person_rejection(cache["subjects"], y, d)
     return bm

@@ -17,6 +17,8 @@ SAMPLES = REPO_ROOT / "sample_images"
 SAMPLE_SET = "sample_images (shipped)"  # the only named test set (not the folders under EYEBENCH_DATA)
 MODEL_NAMES = ("cnn_untrained", "svm_fitted")  # checkpoint folder names = model names in the app
 BROKEN = "broken_model"
+PRECOMPUTED = "held-out test people (precomputed)"  # the app's name for a held-out bundle's test set
+LIVE = "synthetic (EYEBENCH_DATA)"
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no network calls from the app under test
 
@@ -77,3 +79,37 @@ def server(tmp_path_factory, fitted_svm):
     srv = AppServer(make_checkpoints(tmp_path_factory.mktemp("app_checkpoints"), fitted_svm)).start()
     yield srv
     srv.close()
+
+
+@pytest.fixture(scope="module")
+def heldout_app(tmp_path_factory, trained_cnn, svm_checkpoint, mrl_dir):
+    """cnn and svm share one split and are in a bundle; cnn_new is a checkpoint the bundle does not know."""
+    import shutil
+
+    from eyebench.app import MAX_FILE_SIZE, build_demo
+    from eyebench.data.dataset import load_dataset
+    from eyebench.evaluate.heldout import build_bundle, write_bundle
+    from eyebench.models.checkpoint import load_classifier
+    from eyebench import workbench
+
+    root = tmp_path_factory.mktemp("heldout_app")
+    shutil.copytree(trained_cnn, root / "checkpoints" / "cnn")
+    shutil.copytree(svm_checkpoint, root / "checkpoints" / "svm")
+    split = json.loads((trained_cnn / "config.json").read_text())["split"]
+    config = json.loads((root / "checkpoints" / "svm" / "config.json").read_text())
+    (root / "checkpoints" / "svm" / "config.json").write_text(json.dumps({**config, "split": split}))
+    models = {n: load_classifier(root / "checkpoints" / n) for n in ("cnn", "svm")}
+    rows, summary = build_bundle(models, load_dataset([mrl_dir]), sweep_max=8, command="eyebench heldout (test)",
+                                 progress=False)
+    write_bundle(root / "heldout", rows, summary)
+    shutil.copytree(trained_cnn, root / "checkpoints" / "cnn_new")
+    data = bytearray((root / "checkpoints" / "cnn_new" / "model.safetensors").read_bytes())
+    data[-1] ^= 1  # other weights: not what the bundle was computed from
+    (root / "checkpoints" / "cnn_new" / "model.safetensors").write_bytes(bytes(data))
+    loaded, notices = workbench.load_all(root / "checkpoints")
+    demo = build_demo(loaded, notices, samples=SAMPLES, datasets={LIVE: mrl_dir}, heldout=root / "heldout")
+    port = free_port()
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True, show_error=True,
+                max_file_size=MAX_FILE_SIZE)
+    yield {"url": f"http://127.0.0.1:{port}/", "n_test": len(rows)}
+    demo.close()

@@ -11,49 +11,18 @@ from pathlib import Path
 import pytest
 
 from app_server import MODEL_NAMES, SAMPLES, server  # noqa: F401  (module-scoped app fixture)
-from chromium import CHROMIUM, CHROMIUM_ARGS, require_browser
+from chromium import ARTIFACTS, app_page, browser, open_tab, require_browser, shot  # noqa: F401
 
-ARTIFACTS = Path(__file__).parent / "artifacts"
-TIMEOUT_MS = 60_000  # two busy cores: model runs and first page load can be slow
 LABEL = re.compile(r"\b(OPEN|CLOSED|UNCERTAIN)\b")
 sync_api = require_browser()
 expect = sync_api.expect
 
 
-@pytest.fixture(scope="module")
-def browser():
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def page(browser, server):
     """A fresh browser context (its own Gradio session) on the app, loaded and ready."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.grant_permissions(["camera"], origin=server.url.rstrip("/"))
-    pg = context.new_page()
-    pg.set_default_timeout(TIMEOUT_MS)
-    expect.set_options(timeout=TIMEOUT_MS)
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    pg.goto(server.url)
-    expect(pg.get_by_role("tab", name="Predict")).to_be_visible()
-    yield pg
-    context.close()
-    assert not [e for e in errors if "ResizeObserver" not in e], errors  # no script errors in the page
-
-
-def open_tab(page, name: str):
-    page.get_by_role("tab", name=name).click()
-    expect(page.get_by_role("tab", name=name)).to_have_attribute("aria-selected", "true")
-
-
-def shot(page, name: str):
-    page.wait_for_timeout(300)  # let plots finish drawing
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    with app_page(browser, server.url) as pg:
+        yield pg
 
 
 def expect_every_model_result(page, n_eyes: int = 1):

@@ -79,5 +79,7 @@ def build_demo(models: dict, notices=(), samples: Path | str = SAMPLES,
             with gr.Tab("Models", id="models"):
                 build_models_tab(bench)
         evaluate.connect(band)
+        if bench.heldout is not None:  # the Threshold tab shows the bundle's statistics as soon as the page opens
+            demo.load(band.threshold_live, band.inputs, band.outputs, api_name=False, show_progress="hidden")
     demo.queue(default_concurrency_limit=2, max_size=64)
     return demo

@@ -157,5 +157,5 @@ def band_histogram_figure(y_true, p_closed, low: float, high: float) -> go.Figur
     for edge, label in ((low, "low"), (high, "high")):
         fig.add_vline(x=edge, line_dash="dash", line_color="black", annotation_text=f"{label} {edge:.3f}")
     fig.update_layout(barmode="overlay", title="p(closed) per true class (log count)", yaxis_type="log",
-                      xaxis_title="p(closed)", **{**LAYOUT, "height": 300})
+                      xaxis_title="p(closed)", xaxis_range=[0, 1], **{**LAYOUT, "height": 300})
     return fig
