@@ -78,24 +78,51 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def cmd_predict(args) -> int:
-    from .data.images import ImageError, decode_image
-    from .evaluate.thresholds import DECISION_NAMES, apply_band
+def _named_models(dirs) -> dict:
+    """Loaded checkpoints by folder name (the whole path where two folders share a name), as the app names them."""
+    from .models import load_classifier
 
-    models = _load_models(args.model)
-    status = 0
-    for path in args.images:
+    names = [Path(d).name for d in dirs]
+    return {(n if names.count(n) == 1 else str(d)): load_classifier(d) for n, d in zip(names, dirs)}
+
+
+def _band_text(band) -> str:
+    return f"uncertain band on p(closed)=[{band[0]:.3f}, {band[1]:.3f}]" if band else "no band (cut at p(closed)=0.5)"
+
+
+def _pictures(paths, models: dict, whole_image: bool, maps: bool):
+    """(path, workbench.predict_picture result or None) per readable image; says why an image gives no eye."""
+    from .data.images import ImageError, decode_image
+    from .workbench import predict_picture
+
+    for path in paths:
         try:
-            image = decode_image(path)
+            res = predict_picture(models, decode_image(path), whole_image=whole_image, maps=maps)
         except ImageError as exc:
             print(f"{path}: cannot read: {exc}")
+            yield path, None
+            continue
+        yield path, _noted(path, res)
+
+
+def _noted(path, res: dict) -> dict | None:
+    """Print how the eyes of a picture were found (not for a plain eye crop, the usual input); None if none was."""
+    if res["how"] != "crop":
+        print(f"{path}: {res['message']}")
+    return res if res["eyes"] else None
+
+
+def cmd_predict(args) -> int:
+    models = _named_models(args.model)
+    status = 0
+    for path, res in _pictures(args.images, models, args.whole_image, maps=False):
+        if res is None:
             status = 1
             continue
-        for clf in models:
-            p = clf.predict_proba([image])[0]
-            decision = DECISION_NAMES[apply_band([p[1]], clf.uncertain_band)[0]]
-            band = "" if not clf.uncertain_band else f"\tband=[{clf.uncertain_band[0]:.3f}, {clf.uncertain_band[1]:.3f}]"
-            print(f"{path}\t{clf.name}\t{decision}\tp(open)={p[0]:.4f}\tp(closed)={p[1]:.4f}{band}")
+        for eye in res["eyes"]:
+            for r in eye["results"]:
+                print(f"{path}\t{r['model']}\t{r['decision']}\tp(open)={r['p_open']:.4f}\tp(closed)={r['p_closed']:.4f}"
+                      f"\teye={eye['side']}\tbox={','.join(map(str, eye['box']))}\t{_band_text(r['band'])}")
     return status
 
 
@@ -204,24 +231,39 @@ def cmd_report(args) -> int:
     return 0
 
 
-def cmd_explain(args) -> int:
-    from .data.images import decode_image
-    from .explain import deletion_curve, explain_map, overlay
+DELETION_NOTE = ("deletion AUC: the mean p(decided class) while the map's most important pixels are blanked, 10% at a "
+                 "time; lower than with a random order means the map points at pixels the model really uses")
 
-    image = decode_image(args.image)
-    tiles = [overlay(image, np.zeros(image.shape[:2]), 0)]
-    for clf in _load_models(args.model):
-        heat = explain_map(clf, image)
-        p = clf.predict_proba([image])[0, 1]
-        d = deletion_curve(clf, image, heat)
-        print(f"{clf.name}: p(closed)={p:.4f}; deletion AUC {d['auc_saliency']:.3f} (random order {d['auc_random']:.3f})")
-        tiles.append(overlay(image, heat))
-    side = 160
+
+def cmd_explain(args) -> int:
     import cv2
 
-    strip = np.hstack([cv2.resize(t, (side, side), interpolation=cv2.INTER_LINEAR) for t in tiles])
-    cv2.imwrite(args.out, cv2.cvtColor(strip, cv2.COLOR_RGB2BGR))
-    print(f"wrote {args.out} (input, then one map per model)")
+    from .data.images import decode_image
+    from .explain import deletion_curve
+    from .explain.figure import explanation_figure
+    from .workbench import predict_picture
+
+    models = _named_models(args.model)
+    image = decode_image(args.image)
+    res = _noted(args.image, predict_picture(models, image, whole_image=args.whole_image, maps=True))
+    if res is None:
+        return 1
+    print(DELETION_NOTE)
+    rows = []
+    for eye in res["eyes"]:
+        panels = []
+        for r in eye["results"]:
+            d = deletion_curve(models[r["model"]], eye["crop"], r["heat"])
+            verdict = "better than" if d["auc_saliency"] < d["auc_random"] else "NOT better than"
+            print(f"{eye['side']} {r['model']}: {r['decision']} p(closed)={r['p_closed']:.4f}; deletion AUC "
+                  f"{d['auc_saliency']:.3f} vs random order {d['auc_random']:.3f} ({verdict} random)")
+            panels.append(([r["model"], f"{r['decision'].upper()} p(closed)={r['p_closed']:.3f}"], r["map"]))
+        title = "whole image" if eye["side"] == "crop" else f"{eye['side']} eye"
+        rows.append({"title": title, "image": eye["crop"], "panels": panels})
+    figure = explanation_figure(rows)
+    cv2.imwrite(args.out, cv2.cvtColor(figure, cv2.COLOR_RGB2BGR))
+    print(f"wrote {args.out}: a row per eye (the input, then each model's map titled with its decision), "
+          "and the colour scale")
     return 0
 
 
@@ -333,10 +375,22 @@ def add_evaluate_parser(sub) -> None:
     e.set_defaults(func=cmd_evaluate)
 
 
+PICTURE_HELP = ("Eyes are found as in the app: in each face of a face or scene photo (one answer per eye, with its side "
+                "and box); a picture the size of an eye crop is classified whole; the first line about a picture says "
+                "which of these happened (none for a plain eye crop).")
+
+
+def _add_whole_image(sp) -> None:
+    sp.add_argument("--whole-image", action="store_true",
+                    help="classify each picture whole, as one eye crop (no eye detection)")
+
+
 def add_predict_parser(sub) -> None:
-    pr = sub.add_parser("predict", help="label and probabilities for image files")
+    pr = sub.add_parser("predict", help="label and probabilities for eye crops, or for each eye of a face photo",
+                        description=PICTURE_HELP)
     pr.add_argument("--model", action="append", required=True, help="checkpoint folder (repeatable)")
-    pr.add_argument("images", nargs="+", help="image files (eye crops)")
+    pr.add_argument("images", nargs="+", help="image files: eye crops, close-ups of one eye, or face / scene photos")
+    _add_whole_image(pr)
     pr.set_defaults(func=cmd_predict)
 
 
@@ -380,9 +434,11 @@ def add_report_parser(sub) -> None:
 
 
 def add_explain_parser(sub) -> None:
-    x = sub.add_parser("explain", help="explanation map (Grad-CAM / occlusion) of every model for one image")
+    x = sub.add_parser("explain", help="explanation map (Grad-CAM / occlusion) of every model for one image",
+                       description=PICTURE_HELP)
     x.add_argument("--model", action="append", required=True, help="checkpoint folder (repeatable)")
-    x.add_argument("image", help="eye crop image file")
+    x.add_argument("image", help="image file: an eye crop, a close-up of one eye, or a face / scene photo")
+    _add_whole_image(x)
     x.add_argument("--out", required=True, help="PNG to write: the input and one overlay per model")
     x.set_defaults(func=cmd_explain)
 

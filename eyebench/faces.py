@@ -46,31 +46,92 @@ def _square_crop(rgb: np.ndarray, x: int, y: int, w: int, h: int, pad: float = 0
     return rgb[y0:y1, x0:x1].copy(), (x0, y0, x1 - x0, y1 - y0)
 
 
-def find_eyes(rgb: np.ndarray, max_faces: int = 4) -> list[EyeBox]:
-    """Eye crops in an RGB picture: faces first, then eyes (plain and glasses cascades) in each face's upper half.
+FACE_CASCADE = "haarcascade_frontalface_default.xml"
+EYE_CASCADES = ("haarcascade_eye.xml", "haarcascade_eye_tree_eyeglasses.xml")
+# where the eyes sit in a Haar face box (centre x, centre y, width as shares of the face box): used when the eye
+# cascades find nothing in a face, as happens with closed eyes
+EYES_IN_FACE = ((0.30, 0.38), (0.70, 0.38))
+EYE_SHARE_OF_FACE = 0.28
 
-    A small or eye-sized picture (no face found and the picture looks like a crop) is returned whole as
-    one crop; an empty list means no eye was found.
+
+@dataclasses.dataclass
+class EyeSearch:
+    """The eyes to classify in a picture and a sentence for the user saying how they were found."""
+
+    eyes: list[EyeBox]
+    how: str  # "faces", "crop" (eye-crop sized), "forced" (whole image asked for) or "none"
+    message: str
+
+
+def locate_eyes(rgb: np.ndarray, whole_image: bool = False, max_faces: int = 4) -> EyeSearch:
+    """The one rule, shared by the app and the CLI, for which parts of a picture are classified as eyes.
+
+    `whole_image`: the picture is one eye crop. Else eyes are looked for in faces (placed by the face's geometry when
+    the eye detector finds none in a face); a picture without a face that has the size of an eye crop is one crop;
+    otherwise no eye is found and the message says how to classify it anyway.
     """
     rgb = np.asarray(rgb)
+    h, w = rgb.shape[:2]
+    if whole_image:
+        return EyeSearch([EyeBox(0, 0, w, h, "crop", rgb)], "forced",
+                         "Classified the whole image as one eye crop, as asked (no eye detection).")
     gray = cv2.equalizeHist(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if rgb.ndim == 3 else rgb)
-    h, w = gray.shape
-    if max(h, w) <= 160 or (0.6 < w / h < 1.7 and max(h, w) <= 240 and not _boxes(gray, "haarcascade_frontalface_default.xml", 60)):
-        return [EyeBox(0, 0, w, h, "crop", rgb)]
-    eyes: list[EyeBox] = []
-    faces = sorted(_boxes(gray, "haarcascade_frontalface_default.xml", max(40, min(h, w) // 10)),
-                   key=lambda b: -b[2] * b[3])[:max_faces]
-    for fx, fy, fw, fh in faces:
-        top = gray[fy:fy + int(fh * 0.6), fx:fx + fw]
-        found = _boxes(top, "haarcascade_eye.xml", max(8, fw // 10))
-        found += _boxes(top, "haarcascade_eye_tree_eyeglasses.xml", max(8, fw // 10))
-        found = _dedupe(found)
-        found = sorted(found, key=lambda b: -b[2] * b[3])[:2]
-        for ex, ey, ew, eh in sorted(found, key=lambda b: b[0]):
-            crop, (cx, cy, cw, ch) = _square_crop(rgb, fx + ex, fy + ey, ew, eh)
-            side = "right" if (ex + ew / 2) < fw / 2 else "left"  # the person's right eye is on the picture's left
-            eyes.append(EyeBox(cx, cy, cw, ch, side, crop))
+    if max(h, w) <= 160 or (0.6 < w / h < 1.7 and max(h, w) <= 240 and not _boxes(gray, FACE_CASCADE, 60)):
+        return EyeSearch([EyeBox(0, 0, w, h, "crop", rgb)], "crop", "Classified the whole image as one eye crop.")
+    faces = sorted(_boxes(gray, FACE_CASCADE, max(40, min(h, w) // 10)), key=lambda b: -b[2] * b[3])[:max_faces]
+    eyes, placed = [], 0
+    for face in faces:
+        found = _eyes_in_face(rgb, gray, face)
+        if not found:
+            found = _eyes_from_face_geometry(rgb, face)
+            placed += len(found)
+        eyes += found
+    if not eyes:
+        return EyeSearch([], "none", "No eye found in this picture (no face, and too large to be one eye crop). "
+                                     + WHOLE_IMAGE_HINT)
+    message = f"{len(eyes)} eye(s) found."
+    if placed:
+        message += (f" {placed} of them placed where eyes sit in the face: the eye detector found none there "
+                    "(it often misses closed eyes).")
+    return EyeSearch(eyes, "faces", message)
+
+
+WHOLE_IMAGE_HINT = ("To classify it anyway, tick 'treat the whole image as one eye crop' (app) or pass --whole-image "
+                    "(command line).")
+
+
+def find_eyes(rgb: np.ndarray, max_faces: int = 4) -> list[EyeBox]:
+    """Eye crops in an RGB picture by `locate_eyes`' rule; an empty list means no eye was found."""
+    return locate_eyes(rgb, max_faces=max_faces).eyes
+
+
+def _eyes_in_face(rgb: np.ndarray, gray: np.ndarray, face: tuple) -> list[EyeBox]:
+    """The (at most two) eyes the eye cascades find in the upper part of one face, left to right in the picture."""
+    fx, fy, fw, fh = face
+    top = gray[fy:fy + int(fh * 0.6), fx:fx + fw]
+    found = _dedupe([b for name in EYE_CASCADES for b in _boxes(top, name, max(8, fw // 10))])
+    found = sorted(found, key=lambda b: -b[2] * b[3])[:2]
+    eyes = []
+    for ex, ey, ew, eh in sorted(found, key=lambda b: b[0]):
+        eyes.append(_eye_box(rgb, fx + ex, fy + ey, ew, eh, _side(ex + ew / 2, fw)))
     return eyes
+
+
+def _eyes_from_face_geometry(rgb: np.ndarray, face: tuple) -> list[EyeBox]:
+    """Both eyes of a face placed by where eyes sit in a Haar face box."""
+    fx, fy, fw, fh = face
+    side = int(fw * EYE_SHARE_OF_FACE)
+    return [_eye_box(rgb, int(fx + cx * fw - side / 2), int(fy + cy * fh - side / 2), side, side, _side(cx * fw, fw))
+            for cx, cy in EYES_IN_FACE]
+
+
+def _side(centre_x: float, face_width: float) -> str:
+    return "right" if centre_x < face_width / 2 else "left"  # the person's right eye is on the picture's left
+
+
+def _eye_box(rgb: np.ndarray, x: int, y: int, w: int, h: int, side: str) -> EyeBox:
+    crop, (cx, cy, cw, ch) = _square_crop(rgb, x, y, w, h)
+    return EyeBox(cx, cy, cw, ch, side, crop)
 
 
 def _dedupe(boxes: list[tuple], iou_max: float = 0.3) -> list[tuple]:

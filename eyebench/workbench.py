@@ -15,7 +15,7 @@ from .evaluate.leak import leak_report
 from .evaluate.robustness import model_keys
 from .evaluate.thresholds import DECISION_NAMES, apply_band, band_groups, band_metrics, fit_band
 from .explain import explain_map, overlay
-from .faces import EyeBox, draw_eyes, find_eyes
+from .faces import draw_eyes, locate_eyes
 from .models.checkpoint import CheckpointError, load_classifier
 
 
@@ -38,34 +38,27 @@ def load_all(folder="checkpoints") -> tuple[dict, list[str]]:
     return models, notices
 
 
-def predict_picture(models: dict, rgb: np.ndarray, whole_image: bool = False) -> dict:
-    """Find eyes (unless `whole_image`), then each model's decision, probabilities, map and latency per eye."""
-    eyes = find_eyes(rgb)
-    message = ""
-    if whole_image or not eyes:
-        if not eyes and not whole_image:
-            message = "No eye found in this picture. Tick 'treat the whole image as one eye crop' to classify it anyway."
-            return {"eyes": [], "annotated": rgb, "message": message}
-        h, w = rgb.shape[:2]
-        eyes = [EyeBox(0, 0, w, h, "crop", rgb)]
+def predict_picture(models: dict, rgb: np.ndarray, whole_image: bool = False, maps: bool = True) -> dict:
+    """Find the eyes (`faces.locate_eyes`: the app's and the CLI's one rule), then each model's decision (its band on
+    p(closed)), probabilities, map (unless `maps` is False) and latency per eye, and the search's message."""
+    search = locate_eyes(rgb, whole_image=whole_image)
     out = []
-    for eye in eyes:
+    for eye in search.eyes:
         rows = []
         for name, clf in models.items():
             t0 = time.perf_counter()
             p = clf.predict_proba([eye.crop])[0]
             t1 = time.perf_counter()
-            heat = explain_map(clf, eye.crop)
+            heat = explain_map(clf, eye.crop) if maps else None
             t2 = time.perf_counter()
             decision = DECISION_NAMES[apply_band([p[CLOSED]], clf.uncertain_band)[0]]
             rows.append({"model": name, "decision": decision, "p_open": float(p[0]), "p_closed": float(p[1]),
                          "band": clf.uncertain_band, "ms_predict": 1000 * (t1 - t0), "ms_map": 1000 * (t2 - t1),
-                         "map": overlay(eye.crop, heat)})
+                         "map": None if heat is None else overlay(eye.crop, heat), "heat": heat})
         out.append({"side": eye.side, "box": [eye.x, eye.y, eye.w, eye.h], "crop": eye.crop, "results": rows})
     labels = [_eye_label(e) for e in out]
-    found = sum(e["side"] != "crop" for e in out)
-    message = message or (f"{found} eye(s) found." if found else "Classified the whole image as one eye crop.")
-    return {"eyes": out, "annotated": draw_eyes(rgb, eyes, labels), "message": message}
+    return {"eyes": out, "annotated": draw_eyes(rgb, search.eyes, labels), "message": search.message,
+            "how": search.how}
 
 
 def _eye_label(eye: dict) -> str:

@@ -185,7 +185,7 @@ def test_predict_prints_a_line_per_image(capsys, trained_cnn, records):
     rc, out, _ = run(capsys, "predict", "--model", trained_cnn, *paths)
     assert rc == 0
     lines = out.strip().splitlines()
-    assert len(lines) == len(paths)
+    assert len(lines) == len(paths)  # an eye crop gets no note, only its answer
     for path, line in zip(paths, lines):
         fields = line.split("\t")
         assert fields[0] == str(path) and fields[1] == "small_cnn"
@@ -194,6 +194,49 @@ def test_predict_prints_a_line_per_image(capsys, trained_cnn, records):
         assert p_open + p_closed == pytest.approx(1.0, abs=2e-4)
         if fields[2] != "uncertain":
             assert fields[2] == ("closed" if p_closed >= 0.5 else "open")
+        assert fields[5] == "eye=crop" and fields[6].startswith("box=0,0,")
+        assert fields[7].startswith("uncertain band on p(closed)=[") or fields[7] == "no band (cut at p(closed)=0.5)"
+
+
+@pytest.fixture(scope="module")
+def face_photo(tmp_path_factory):
+    """scikit-image's astronaut photo (public domain, ships with the package) as a JPEG file."""
+    import cv2
+    from skimage import data
+
+    path = tmp_path_factory.mktemp("photos") / "astronaut.jpg"
+    cv2.imwrite(str(path), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
+    return path
+
+
+def test_predict_answers_per_eye_of_a_face_photo_as_the_app_does(capsys, trained_cnn, svm_checkpoint, face_photo):
+    from eyebench import load_classifier
+    from eyebench.data.images import decode_image
+    from eyebench.workbench import predict_picture
+
+    rc, out, _ = run(capsys, "predict", "--model", trained_cnn, "--model", svm_checkpoint, face_photo)
+    assert rc == 0
+    lines = out.strip().splitlines()
+    assert lines[0] == f"{face_photo}: 2 eye(s) found."
+    rows = [line.split("\t") for line in lines[1:]]
+    assert len(rows) == 4  # two eyes x two models, never the whole photo
+    assert [(r[1], r[5]) for r in rows] == [("small_cnn", "eye=right"), ("lbp_hog_svm", "eye=right"),
+                                           ("small_cnn", "eye=left"), ("lbp_hog_svm", "eye=left")]
+    app = predict_picture({"small_cnn": load_classifier(trained_cnn)}, decode_image(face_photo), maps=False)
+    assert [r[6] for r in rows[::2]] == [f"box={','.join(map(str, e['box']))}" for e in app["eyes"]]  # the app's eyes
+    assert [float(r[4].split("=")[1]) for r in rows[::2]] == pytest.approx(
+        [e["results"][0]["p_closed"] for e in app["eyes"]], abs=1e-4)
+
+
+def test_predict_whole_image_and_no_eye_found(capsys, tmp_path, trained_cnn, face_photo):
+    rc, out, _ = run(capsys, "predict", "--model", trained_cnn, "--whole-image", face_photo)
+    assert rc == 0
+    note, row = out.strip().splitlines()
+    assert "whole image as one eye crop, as asked" in note and row.split("\t")[5] == "eye=crop"
+    flat = write_png(tmp_path / "flat.png", np.full((320, 480), 128, np.uint8))
+    rc, out, _ = run(capsys, "predict", "--model", trained_cnn, flat)
+    assert rc == 1 and out.strip().splitlines() == [f"{flat}: " + out.split(": ", 1)[1].strip()]
+    assert "No eye found" in out and "--whole-image" in out
 
 
 def test_predict_unreadable_file(capsys, tmp_path, trained_cnn, records):
@@ -274,18 +317,39 @@ def test_robustness_on_the_test_split(capsys, tmp_path, trained_cnn, mrl_dir):
     assert res["models"]["small_cnn"]["n"] == res["data"]["n_read"] < N_IMAGES
 
 
-def test_explain_writes_a_strip(capsys, tmp_path, trained_cnn, svm_checkpoint, records):
+def test_explain_writes_a_titled_figure(capsys, tmp_path, trained_cnn, svm_checkpoint, records):
     import cv2
+
+    from eyebench.explain.figure import colour_bar
 
     out_png = tmp_path / "maps.png"
     rc, out, err = run(capsys, "explain", "--model", trained_cnn, "--model", svm_checkpoint, records[0]["path"],
                        "--out", out_png)
     assert rc == 0, err
-    strip = cv2.imread(str(out_png))
-    assert strip.shape == (160, 3 * 160, 3)  # the input, then one overlay per model
-    assert not np.array_equal(strip[:, :160], strip[:, 160:320])
-    lines = [line for line in out.splitlines() if "deletion AUC" in line]
-    assert [line.split(":")[0] for line in lines] == ["small_cnn", "lbp_hog_svm"]
+    figure = cv2.imread(str(out_png))
+    assert figure.shape[1] >= 3 * 160 and figure.shape[0] > 160 + 40  # the input and two maps, titles, colour bar
+    panels = figure[40:200]
+    assert not np.array_equal(panels[:, :160], panels[:, 164:324])
+    bar = colour_bar(figure.shape[1])
+    np.testing.assert_array_equal(figure[-bar.shape[0]:, :, ::-1], bar)  # the colour scale under the panels
+    ramp = bar[8, 1:-1].astype(int)
+    assert ramp[0, 2] > ramp[0, 0] and ramp[-1, 0] > ramp[-1, 2]  # from blue (0) to red (1)
+    assert out.splitlines()[0].startswith("deletion AUC: the mean p(decided class)")
+    lines = [line for line in out.splitlines()[1:] if "deletion AUC" in line]
+    assert [line.split(":")[0] for line in lines] == ["crop small_cnn", "crop lbp_hog_svm"]
+    assert all("p(closed)=" in line and "random" in line for line in lines)
+
+
+def test_explain_a_face_photo_has_a_row_per_eye(capsys, tmp_path, trained_cnn, face_photo):
+    import cv2
+
+    out_png = tmp_path / "face.png"
+    rc, out, err = run(capsys, "explain", "--model", trained_cnn, face_photo, "--out", out_png)
+    assert rc == 0, err
+    assert f"{face_photo}: 2 eye(s) found." in out
+    assert [line.split(":")[0] for line in out.splitlines() if "deletion AUC" in line][1:] == [
+        "right small_cnn", "left small_cnn"]
+    assert cv2.imread(str(out_png)).shape[0] > 2 * 160 + 40
 
 
 def test_explain_unreadable_image(capsys, tmp_path, trained_cnn):

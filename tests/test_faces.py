@@ -1,10 +1,11 @@
 """Face -> eye crops with OpenCV Haar cascades (scikit-image's public-domain astronaut photo), and drawing boxes."""
+import cv2
 import numpy as np
 import pytest
 from skimage import data
 
 from conftest import draw_eye
-from eyebench.faces import EyeBox, draw_eyes, find_eyes
+from eyebench.faces import EyeBox, draw_eyes, find_eyes, locate_eyes
 
 
 @pytest.fixture(scope="module")
@@ -75,3 +76,33 @@ def test_draw_eyes_leaves_a_crop_as_it_is():
     out = draw_eyes(crop, find_eyes(crop), ["open"])
     assert out.shape == crop.shape
     np.testing.assert_array_equal(out, crop)
+
+
+def closed_astronaut(astronaut) -> np.ndarray:
+    """The astronaut with both eyes painted shut (skin over the eye, a dark lid line): the eye cascades miss them."""
+    out = astronaut.copy()
+    for e in find_eyes(astronaut):
+        skin = astronaut[e.y + e.h + 2:e.y + e.h + 8, e.x:e.x + e.w].reshape(-1, 3).mean(axis=0)
+        out[e.y + 6:e.y + e.h - 4, e.x + 3:e.x + e.w - 3] = skin
+        cv2.line(out, (e.x + 5, e.y + e.h // 2 + 2), (e.x + e.w - 5, e.y + e.h // 2 + 2), (60, 40, 30), 2)
+    return out
+
+
+def test_eyes_the_detector_misses_are_placed_by_the_face(astronaut):
+    search = locate_eyes(closed_astronaut(astronaut))
+    real = find_eyes(astronaut)
+    assert search.how == "faces" and [e.side for e in search.eyes] == ["right", "left"]
+    assert "placed where eyes sit in the face" in search.message
+    for placed, eye in zip(search.eyes, real):  # within a few pixels of where the detector found the open eyes
+        assert abs(placed.x - eye.x) <= 8 and abs(placed.y - eye.y) <= 8 and abs(placed.w - eye.w) <= 8
+
+
+def test_locate_eyes_says_what_it_did(astronaut):
+    found = locate_eyes(astronaut)
+    assert found.how == "faces" and found.message == "2 eye(s) found."
+    forced = locate_eyes(astronaut, whole_image=True)
+    assert forced.how == "forced" and [e.side for e in forced.eyes] == ["crop"] and "as asked" in forced.message
+    crop = locate_eyes(draw_eye(True, np.random.default_rng(3), 48))
+    assert crop.how == "crop" and crop.message == "Classified the whole image as one eye crop."
+    nothing = locate_eyes(np.full((300, 500, 3), 128, np.uint8))
+    assert nothing.eyes == [] and nothing.message.startswith("No eye found") and "--whole-image" in nothing.message
