@@ -40,12 +40,21 @@ def _load_models(dirs):
     return [load_classifier(d) for d in dirs]
 
 
+def _load_data(args):
+    """The --data of a command, scanned, with what the user must know about it printed: each source's layout, where
+    its subjects came from, and every warning (many files skipped, subjects that look wrong)."""
+    from .data.dataset import describe, load_dataset
+
+    dataset = load_dataset(args.data)
+    print("\n".join(describe(dataset.report())))
+    return dataset
+
+
 def cmd_evaluate(args) -> int:
-    from .data.dataset import load_dataset
     from .evaluate.report import evaluate_checkpoint, format_table
 
     models = _load_models(args.model)
-    dataset = load_dataset(args.data)
+    dataset = _load_data(args)
     rows, data_report = [], None
     for i, clf in enumerate(models, 1):
         print(f"[{i}/{len(models)}] {clf.checkpoint}", file=sys.stderr)
@@ -175,11 +184,10 @@ def cmd_summary(args) -> int:
 
 
 def cmd_robustness(args) -> int:
-    from .data.dataset import load_dataset
     from .evaluate.analysis import analyse_models, restrict
 
     models = _load_models(args.model)
-    dataset = restrict(load_dataset(args.data), models, args.split)
+    dataset = restrict(_load_data(args), models, args.split)
     result = analyse_models(models, dataset, sweep_max=args.sweep_images, seed=args.seed)
     slim = {"models": {n: {"subsets": r["subsets"], "accuracy": r["accuracy"], "recall_closed": r["recall_closed"],
                            "n": r["n"]} for n, r in result["models"].items()},
@@ -212,12 +220,12 @@ def cmd_robustness(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .data.dataset import load_dataset, load_images
+    from .data.dataset import load_images
     from .evaluate.analysis import analyse_models, restrict
     from .evaluate.html import render_report
 
     models = _load_models(args.model)
-    dataset = restrict(load_dataset(args.data), models, args.split)
+    dataset = restrict(_load_data(args), models, args.split)
     result = analyse_models(models, dataset, bootstrap=args.bootstrap, sweep_max=args.sweep_images, seed=args.seed)
     rng = np.random.default_rng(args.seed)
     y = dataset.labels
@@ -303,12 +311,12 @@ def cmd_cv(args) -> int:
 
 
 def cmd_triage(args) -> int:
-    from .data.dataset import load_dataset, load_images
+    from .data.dataset import load_images
     from .evaluate.analysis import restrict
     from .evaluate.triage import triage_rows, write_csv
 
     clf = _load_models([args.model])[0]
-    dataset = restrict(load_dataset(args.data), [clf], args.split)
+    dataset = restrict(_load_data(args), [clf], args.split)
     arrays, dataset = load_images(dataset, clf.data_config.input_size, clf.data_config.channels)
     rows = triage_rows(dataset, clf.proba_prepared(arrays), clf.uncertain_band)
     write_csv(rows, args.csv)
@@ -584,12 +592,11 @@ def add_cv_report_parser(sub) -> None:
 
 
 def cmd_heldout(args) -> int:
-    from .data.dataset import load_dataset
     from .evaluate.heldout import build_bundle, write_bundle
     from .models.checkpoint import load_classifier
 
     models = {Path(d).name: load_classifier(d) for d in args.model}
-    rows, summary = build_bundle(models, load_dataset(args.data), sweep_max=args.sweep_images, seed=args.seed,
+    rows, summary = build_bundle(models, _load_data(args), sweep_max=args.sweep_images, seed=args.seed,
                                  command=args.command_line)
     out = write_bundle(args.out, rows, summary)
     size = sum(f.stat().st_size for f in out.iterdir())

@@ -11,6 +11,7 @@ import pytest
 
 from conftest import IMAGES_PER_SUBJECT, N_SUBJECTS, REPO_ROOT, write_broken_files, write_png
 from eyebench.cli import main
+from eyebench.data.dataset import UNLABELLED
 
 N_IMAGES = N_SUBJECTS * IMAGES_PER_SUBJECT
 MODEL_KEYS = {"name", "checkpoint", "n", "accuracy", "balanced_accuracy", "recall_open", "recall_closed",
@@ -159,7 +160,7 @@ def test_evaluate_skips_broken_files(capsys, tmp_path, trained_cnn, mrl_dir):
     data = result["data"]
     assert data["n_skipped"] == len(broken) + 1
     reasons = data["skipped_reasons"]
-    assert reasons.get("unlabelled: not an MRL file name") == 1
+    assert reasons.get(UNLABELLED) == 1
     assert sum(v for k, v in reasons.items() if k.startswith("unreadable")) == len(broken)
     skipped_paths = {ex["path"] for ex in data["skipped_examples"]}
     assert {str(p) for p in broken.values()} <= skipped_paths
@@ -167,6 +168,23 @@ def test_evaluate_skips_broken_files(capsys, tmp_path, trained_cnn, mrl_dir):
     # the broken files change nothing in the metrics
     for key in set(clean["models"][0]) - VOLATILE:
         assert result["models"][0][key] == clean["models"][0][key], key
+
+
+def test_evaluate_reads_a_mixed_folder_whole_and_warns_on_a_remainder(capsys, tmp_path, trained_cnn, synthetic, records):
+    """One MRL-named file in an open/closed tree: every image is still read; a folder that is mostly unlabelled
+    is evaluated with a WARNING saying the metrics cover only the few images read."""
+    tree = tmp_path / "tree"
+    shutil.copytree(synthetic["classes"], tree)
+    shutil.copy2(records[1]["path"], tree / "Closed_Eyes")  # an MRL name (closed) among CEW-style names
+    result, out = evaluate(capsys, tmp_path, trained_cnn, tree)
+    assert result["data"]["n_read"] == N_IMAGES + 1 and result["data"]["n_skipped"] == 0
+    assert "data tree: mixed layout, subjects from MRL file names (1 images)" in out and "WARNING tree" not in out
+    few = tmp_path / "few"
+    shutil.copytree(synthetic["classes"] / "open", few / "unsorted")  # no class folder: unlabelled
+    write_png(few / "open" / "Ada_0001_L.png", np.zeros((32, 32), np.uint8))
+    result, out = evaluate(capsys, tmp_path, trained_cnn, few)
+    assert result["data"]["n_read"] == 1 and result["data"]["warnings"]
+    assert f"WARNING few: {N_IMAGES // 2} of {N_IMAGES // 2 + 1} files were skipped" in out
 
 
 def test_evaluate_missing_checkpoint(capsys, tmp_path, mrl_dir):

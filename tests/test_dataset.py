@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 import eyebench.data.dataset as dataset_mod
-from conftest import (CLASS_FOLDERS, IMAGES_PER_SUBJECT, N_SUBJECTS, PERSONS, dataset_of, write_broken_files,
+from conftest import (CLASS_FOLDERS, IMAGES_PER_SUBJECT, N_SUBJECTS, PERSONS, dataset_of, draw_eye, write_broken_files,
                       write_manifest, write_png)
 from eyebench.config import CLOSED, OPEN
-from eyebench.data.dataset import class_from_folder, load_dataset, load_images, parse_label, scan_folder
+from eyebench.data.dataset import (UNLABELLED, class_from_folder, describe, load_dataset, load_images, parse_label,
+                                   scan_folder)
 
 N_IMAGES = N_SUBJECTS * IMAGES_PER_SUBJECT
 
@@ -22,7 +23,8 @@ def by_name(ds):
 def test_scan_mrl_layout(mrl_dir, records):
     ds = scan_folder(mrl_dir)
     assert len(ds) == N_IMAGES and ds.skipped == []
-    assert ds.sources == {"mrl": {"root": str(mrl_dir), "layout": "mrl", "subjects_from": "MRL file names"}}
+    assert ds.sources == {"mrl": {"root": str(mrl_dir), "layout": "mrl", "subjects_from": "MRL file names",
+                                  "warnings": []}}
     samples = by_name(ds)
     for r in records:
         s = samples[r["path"].name]
@@ -110,14 +112,57 @@ def test_unlabelled_files_reported(tmp_path, records):
     (mixed / "readme.txt").write_text("not an image")
     ds = scan_folder(mixed)
     assert len(ds) == IMAGES_PER_SUBJECT
-    assert ds.skipped == [(str(mixed / "notes.png"), "unlabelled: not an MRL file name")]
+    assert ds.skipped == [(str(mixed / "notes.png"), UNLABELLED)]
 
     loose = tmp_path / "loose"
     write_png(loose / "open" / "a_L.png", np.zeros((16, 16), np.uint8))
     write_png(loose / "unsorted" / "b_L.png", np.zeros((16, 16), np.uint8))
     ds = scan_folder(loose)
     assert len(ds) == 1
-    assert ds.skipped == [(str(loose / "unsorted" / "b_L.png"), "unlabelled: not inside an open/closed class folder")]
+    assert ds.skipped == [(str(loose / "unsorted" / "b_L.png"), UNLABELLED)]
+
+
+def class_tree(root, n_per_class: int = 10):
+    """open/ and closed/ folders of n_per_class CEW-style crops each (Name_000k_L.png)."""
+    rng = np.random.default_rng(5)
+    for label, folder in ((OPEN, "open"), (CLOSED, "closed")):
+        for k in range(n_per_class):
+            write_png(root / folder / f"Person{k % 5}_{k:04d}_L.png", draw_eye(label == OPEN, rng, 40))
+    return root
+
+
+def test_one_mrl_name_in_a_class_tree_changes_nothing_else(tmp_path):
+    """A folder's layout is decided per file: one MRL-named file among class folders no longer hides the others."""
+    tree = class_tree(tmp_path / "tree")
+    stray = write_png(tree / "closed" / "s0001_00001_0_0_0_0_1_01.png", np.zeros((40, 40), np.uint8))
+    ds = scan_folder(tree)
+    assert len(ds) == 21 and ds.skipped == []
+    info = ds.sources["tree"]
+    assert info["layout"] == "mixed" and "MRL file names (1 images)" in info["subjects_from"] and info["warnings"] == []
+    by_path = {s.path: s for s in ds.samples}
+    assert by_path[str(stray)].subject == "s0001" and by_path[str(stray)].label == CLOSED
+    assert by_path[str(tree / "open" / "Person1_0001_L.png")].subject == "Person1"
+    assert ds.labels.tolist().count(CLOSED) == 11
+
+
+def test_a_name_and_a_folder_that_disagree_are_refused(tmp_path):
+    tree = class_tree(tmp_path / "tree")
+    wrong = write_png(tree / "open" / "s0001_00001_0_0_0_0_1_01.png", np.zeros((40, 40), np.uint8))  # MRL: closed
+    ds = scan_folder(tree)
+    assert len(ds) == 20 and ds.skipped == [(str(wrong), "conflict: the MRL name says closed, the class folder says open")]
+
+
+def test_a_small_remainder_is_never_silent(tmp_path):
+    """Most files unlabelled: the report warns that everything is about the few that were read."""
+    folder = class_tree(tmp_path / "few", n_per_class=1)
+    rng = np.random.default_rng(0)
+    for k in range(20):
+        write_png(folder / "unsorted" / f"img_{k}.png", draw_eye(True, rng, 40))
+    report = scan_folder(folder).report()
+    assert report["n_read"] == 2 and report["n_skipped"] == 20
+    (warning,) = report["warnings"]
+    assert warning.startswith("few: 20 of 22 files were skipped") and "about the 2 that were read" in warning
+    assert f"WARNING {warning}" in describe(report)
 
 
 def test_scan_errors(tmp_path):

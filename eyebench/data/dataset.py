@@ -76,6 +76,7 @@ class Dataset:
             "per_class": {CLASS_NAMES[k]: int(v) for k, v in sorted(Counter(self.labels.tolist()).items())},
             "per_source": dict(Counter(s.source for s in self.samples)),
             "n_subjects": len(set(self.subjects.tolist())),
+            "warnings": [w for info in self.sources.values() for w in info.get("warnings", [])],
         }
 
     def __add__(self, other: "Dataset") -> "Dataset":
@@ -124,7 +125,9 @@ def _scan_manifest(csv_path: Path, source: str) -> Dataset:
             meta = {k: v for k, v in row.items() if k not in ("path", "label", "subject") and k}
             samples.append(Sample(str(path), label, subject, source, meta))
     subjects_from = "manifest column 'subject'" if "subject" in cols else "file names (left/right grouped)"
-    return Dataset(samples, skipped, {source: {"root": str(csv_path), "layout": "manifest", "subjects_from": subjects_from}})
+    info = {"root": str(csv_path), "layout": "manifest", "subjects_from": subjects_from,
+            "warnings": _skip_warnings(source, len(samples), skipped)}
+    return Dataset(samples, skipped, {source: info})
 
 
 def scan_folder(root, source: str | None = None) -> Dataset:
@@ -141,26 +144,69 @@ def scan_folder(root, source: str | None = None) -> Dataset:
         if (root / name).is_file():
             return _scan_manifest(root / name, source)
     images, _ = _walk_images(root)
-    parsed = [parse_mrl_name(p.name) for p in images]
-    if any(parsed):
-        samples, skipped = [], []
-        for p, info in zip(images, parsed):
-            if info is None:
-                skipped.append((str(p), "unlabelled: not an MRL file name"))
-            else:
-                samples.append(Sample(str(p), info["label"], info["subject"], source, info["meta"]))
-        return Dataset(samples, skipped, {source: {"root": str(root), "layout": "mrl", "subjects_from": "MRL file names"}})
-    samples, skipped = [], []
-    for p in images:
-        rel_parts = p.relative_to(root).parts[:-1]
-        label = next((class_from_folder(d) for d in reversed(rel_parts) if class_from_folder(d) is not None), None)
-        if label is None:
-            skipped.append((str(p), "unlabelled: not inside an open/closed class folder"))
-            continue
-        samples.append(Sample(str(p), label, identity_from_name(p.name), source, {}))
-    if not samples and not skipped:
+    if not images:
         raise ValueError(f"{root}: no images found (extensions {', '.join(IMAGE_EXTENSIONS)})")
-    return Dataset(samples, skipped, {source: {"root": str(root), "layout": "class-folders", "subjects_from": "file names (left/right grouped)"}})
+    samples, skipped, kinds = [], [], Counter()
+    for p in images:
+        found = _label_file(p, root)
+        if isinstance(found, str):
+            skipped.append((str(p), found))
+            continue
+        kind, label, subject, meta = found
+        kinds[kind] += 1
+        samples.append(Sample(str(p), label, subject, source, meta))
+    layout, subjects_from = _folder_layout(kinds)
+    info = {"root": str(root), "layout": layout, "subjects_from": subjects_from}
+    return Dataset(samples, skipped, {source: {**info, "warnings": _skip_warnings(source, len(samples), skipped)}})
+
+
+UNLABELLED = "unlabelled: neither an MRL file name nor inside an open/closed class folder"
+
+
+def _label_file(path: Path, root: Path) -> tuple[str, int, str, dict] | str:
+    """(layout, label, subject, metadata) of one image file, decided by its own name and folders (an MRL name, else
+    its class folder), or the reason it has no label (a name and a folder that disagree are refused)."""
+    folders = path.relative_to(root).parts[:-1]
+    folder_label = next((class_from_folder(d) for d in reversed(folders) if class_from_folder(d) is not None), None)
+    info = parse_mrl_name(path.name)
+    if info is not None:
+        if folder_label is not None and folder_label != info["label"]:
+            return (f"conflict: the MRL name says {CLASS_NAMES[info['label']]}, "
+                    f"the class folder says {CLASS_NAMES[folder_label]}")
+        return "mrl", info["label"], info["subject"], info["meta"]
+    if folder_label is not None:
+        return "class-folders", folder_label, identity_from_name(path.name), {}
+    return UNLABELLED
+
+
+def _folder_layout(kinds: Counter) -> tuple[str, str]:
+    """The layout of a folder from its files' own layouts, and where its subjects come from."""
+    if kinds["mrl"] and kinds["class-folders"]:
+        return "mixed", (f"MRL file names ({kinds['mrl']} images); file names, left/right grouped "
+                         f"({kinds['class-folders']} images in class folders)")
+    if kinds["mrl"]:
+        return "mrl", "MRL file names"
+    return "class-folders", "file names (left/right grouped)"
+
+
+def _skip_warnings(source: str, n_read: int, skipped: list) -> list[str]:
+    """A warning when a large share of a source's files was skipped: results would cover only the remainder."""
+    if not skipped or len(skipped) < 0.2 * (n_read + len(skipped)):
+        return []
+    reasons = Counter(r.split(":")[0] for _, r in skipped)
+    return [f"{source}: {len(skipped)} of {n_read + len(skipped)} files were skipped ({dict(reasons)}): everything "
+            f"below is about the {n_read} that were read. See the skipped files and their reasons."]
+
+
+def describe(report: dict) -> list[str]:
+    """Lines for the user about a data report: each source's layout and where its subjects came from, then every
+    warning (a large share skipped, subjects that look wrong)."""
+    lines = [f"data {name}: {info.get('layout')} layout, subjects from {info.get('subjects_from')}"
+             for name, info in report["sources"].items()]
+    lines.append(f"found {report['n_read']} labelled images of {report['n_subjects']} subjects; {report['n_skipped']} files "
+                 "skipped"
+                 + (f" {report['skipped_reasons']}" if report["skipped_reasons"] else ""))
+    return lines + [f"WARNING {w}" for w in report.get("warnings", [])]
 
 
 def load_dataset(roots) -> Dataset:
