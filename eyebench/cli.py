@@ -15,14 +15,17 @@ EPILOG = """Data layouts accepted by --data (detected automatically):
   1. MRL Eye Dataset names anywhere below a folder (sSSSS_IIIII_G_L_E_R_Q_NN.png; metadata from the name)
   2. class folders: open/ and closed/ (aliases such as Open_Eyes, closedLeftEyes are recognised)
   3. a CSV manifest (a .csv file, or manifest.csv in the folder): path,label[,subject][,other columns...]
+In a folder each file is labelled by its own MRL name, else by its class folder.
 Subjects (people) come from MRL names, the manifest's subject column, or file-name stems with left/right
-eyes grouped; every split is person-disjoint."""
+eyes grouped (--subject-from chooses another rule); every split is person-disjoint. Each command prints
+where the subjects came from and warns when they look wrong."""
 
 
 def cmd_train(args) -> int:
     from .train.pipeline import run_training
 
-    run_training(args.model, args.data, args.out, TrainConfig.from_args(args), command=args.command_line)
+    run_training(args.model, args.data, args.out, TrainConfig.from_args(args), command=args.command_line,
+                 subject_from=args.subject_from)
     return 0
 
 
@@ -30,7 +33,7 @@ def cmd_calibrate(args) -> int:
     from .train.pipeline import recalibrate
 
     for model in args.model:
-        recalibrate(model, args.data, args.target_risk, args.band_rule, args.command_line)
+        recalibrate(model, args.data, args.target_risk, args.band_rule, args.command_line, subject_from=args.subject_from)
     return 0
 
 
@@ -45,7 +48,7 @@ def _load_data(args):
     its subjects came from, and every warning (many files skipped, subjects that look wrong)."""
     from .data.dataset import describe, load_dataset
 
-    dataset = load_dataset(args.data)
+    dataset = load_dataset(args.data, subject_from=args.subject_from)
     print("\n".join(describe(dataset.report())))
     return dataset
 
@@ -281,7 +284,7 @@ def cmd_cv(args) -> int:
     if args.repeats < 1:
         raise ValueError(f"--repeats must be at least 1, got {args.repeats}")
     config = TrainConfig.from_args(args)
-    kw = dict(k=args.folds, holdout_of=args.holdout_of, train_share=args.train_people)
+    kw = dict(k=args.folds, holdout_of=args.holdout_of, train_share=args.train_people, subject_from=args.subject_from)
     if args.repeats == 1:
         res = cross_validate(args.model, args.data, args.out, config, **kw)
         runs = [res]
@@ -338,10 +341,32 @@ def cmd_export(args) -> int:
     return 0
 
 
+def _subject_rule(spec: str) -> str:
+    """argparse type of --subject-from: the rule checked when the command line is read."""
+    from .data.filenames import subject_rule
+
+    try:
+        subject_rule(spec)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return spec
+
+
+def _add_data(sp, help: str = "data folder or CSV manifest (repeatable)", metavar: str | None = None) -> None:
+    """--data (repeatable) and --subject-from, the data options of every command that reads data."""
+    sp.add_argument("--data", action="append", required=True, metavar=metavar, help=help)
+    sp.add_argument("--subject-from", type=_subject_rule, default="auto", metavar="RULE",
+                    help="who is who, for person-disjoint splits and per-person results: auto (default: MRL names, a "
+                         "manifest's subject column, else file names with left/right eyes grouped), folder (the "
+                         "nearest folder above each image that is not open/ or closed/), file (every image a person "
+                         "of its own) or regex:PATTERN (the first group of PATTERN in the file name). A manifest's "
+                         "subject column is the sure way")
+
+
 def _add_model_data_args(sp, split: bool = True) -> None:
     """--model and --data (repeatable), --split and --seed: the options of the analyses that read checkpoints."""
     sp.add_argument("--model", action="append", required=True, help="checkpoint folder (repeatable)")
-    sp.add_argument("--data", action="append", required=True, help="data folder or CSV manifest (repeatable)")
+    _add_data(sp)
     if split:
         sp.add_argument("--split", choices=["train", "val", "test"], default=None,
                         help="only subjects that every model's saved split put in this part (e.g. test)")
@@ -352,7 +377,7 @@ def add_train_parser(sub, classifiers: list[str]) -> None:
     t = sub.add_parser("train", help="train a classifier on person-disjoint splits and save a checkpoint",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     t.add_argument("model", choices=classifiers, help="registry name of the classifier")
-    t.add_argument("--data", action="append", required=True, help="data folder or CSV manifest (repeatable)")
+    _add_data(t)
     t.add_argument("--out", required=True, help="checkpoint folder to write, e.g. checkpoints/small_cnn")
     add_options(t, RECIPE, TRAIN)  # every TrainConfig field: recipe options, then the train-only ones
     t.set_defaults(func=cmd_train)
@@ -363,7 +388,7 @@ def add_calibrate_parser(sub) -> None:
                                          "subjects (rewrites config.json and the model card; weights unchanged)",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("--model", action="append", required=True, help="checkpoint folder (repeatable)")
-    c.add_argument("--data", action="append", required=True, help="the data folders the checkpoint was trained on")
+    _add_data(c, help="the data folders the checkpoint was trained on")
     c.add_argument("--target-risk", type=float, default=0.01, help="selective risk on validation (default 0.01)")
     c.add_argument("--band-rule", choices=("per-person", "pooled"), default="per-person",
                    help="per-person (default): the risk holds for every validation person; pooled: on average")
@@ -374,7 +399,7 @@ def add_evaluate_parser(sub) -> None:
     e = sub.add_parser("evaluate", help="metrics of one or more checkpoints on a dataset",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     e.add_argument("--model", action="append", required=True, help="checkpoint folder (repeatable)")
-    e.add_argument("--data", action="append", required=True, help="data folder or CSV manifest (repeatable)")
+    _add_data(e)
     e.add_argument("--split", choices=["train", "val", "test"], default=None,
                    help="only the subjects the checkpoint's saved split put in this part (e.g. test)")
     e.add_argument("--json", help="write the results as JSON to this file")
@@ -454,7 +479,7 @@ def add_explain_parser(sub) -> None:
 def add_cv_parser(sub, classifiers: list[str]) -> None:
     cv = sub.add_parser("cv", help="K-fold cross-validation by person: mean +- std, worst fold, worst subject")
     cv.add_argument("model", choices=classifiers)
-    cv.add_argument("--data", action="append", required=True)
+    _add_data(cv)
     cv.add_argument("--out", required=True, help="folder for the fold checkpoints")
     cv.add_argument("--folds", type=int, default=5)
     add_options(cv, RECIPE)  # the recipe part of TrainConfig: the same flags, defaults and help as `train`
@@ -476,7 +501,7 @@ def add_cv_parser(sub, classifiers: list[str]) -> None:
 def add_triage_parser(sub) -> None:
     tg = sub.add_parser("triage", help="CSV of uncertain and misclassified images, worst first (data cleaning)")
     tg.add_argument("--model", required=True, help="checkpoint folder")
-    tg.add_argument("--data", action="append", required=True)
+    _add_data(tg)
     tg.add_argument("--split", choices=["train", "val", "test"], default=None)
     tg.add_argument("--csv", required=True, help="CSV file to write")
     tg.set_defaults(func=cmd_triage)
@@ -526,7 +551,7 @@ def cmd_cv_report_ensemble(args) -> int:
     from .evaluate.cvreport import ensemble_rows, fold_logits, format_ensemble
 
     runs = [tuple(r.split("=", 1)) if "=" in r else (r, r) for r in args.run]
-    rows = ensemble_rows(runs, fold_logits([folder for _, folder in runs], args.data))
+    rows = ensemble_rows(runs, fold_logits([folder for _, folder in runs], args.data, args.subject_from))
     print("\n".join(format_ensemble(rows)))
     _write_json(args.json, rows)
     return 0
@@ -536,7 +561,7 @@ def cmd_cv_report_audit(args) -> int:
     from .evaluate.cvreport import audit_rows, contact_sheet, fold_logits, format_audit
     from .evaluate.triage import write_csv
 
-    rows, summary = audit_rows(fold_logits(args.run, args.data))
+    rows, summary = audit_rows(fold_logits(args.run, args.data, args.subject_from))
     print("\n".join(summary + format_audit(rows)))
     if args.csv:
         write_csv(rows, args.csv)
@@ -561,8 +586,7 @@ CV_RUN_HELP = ("a `cv --out` folder (fold_1 ... fold_K; repeatable); every run m
 def _runs_report(reports, name: str, helptext: str, run_metavar: str, run_help: str):
     """A cv-report subcommand that scores cv fold checkpoints on their held-out people (--data, --run)."""
     r = reports.add_parser(name, help=helptext, description=helptext)
-    r.add_argument("--data", action="append", required=True, metavar="DIR",
-                   help="the data the folds were made from, to score (e.g. ../shared/data/mrl; repeatable)")
+    _add_data(r, help="the data the folds were made from, to score (e.g. path/to/mrl; repeatable)", metavar="DIR")
     r.add_argument("--run", action="append", required=True, metavar=run_metavar, help=run_help)
     return r
 
@@ -612,7 +636,7 @@ def add_heldout_parser(sub) -> None:
                                    "app's Evaluate, Threshold and Robustness tabs open on it without any data.")
     h.add_argument("--model", action="append", required=True,
                    help="checkpoint folder (repeatable); all must share one saved split; named by folder name")
-    h.add_argument("--data", action="append", required=True, help="the data folders the checkpoints were trained on")
+    _add_data(h, help="the data folders the checkpoints were trained on")
     h.add_argument("--out", required=True, help="folder to write predictions.csv, bundle.json and README.md into")
     h.add_argument("--sweep-images", type=int, default=1000,
                    help="test images per perturbation level (class-stratified; default 1000)")

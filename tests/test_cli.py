@@ -178,13 +178,56 @@ def test_evaluate_reads_a_mixed_folder_whole_and_warns_on_a_remainder(capsys, tm
     shutil.copy2(records[1]["path"], tree / "Closed_Eyes")  # an MRL name (closed) among CEW-style names
     result, out = evaluate(capsys, tmp_path, trained_cnn, tree)
     assert result["data"]["n_read"] == N_IMAGES + 1 and result["data"]["n_skipped"] == 0
-    assert "data tree: mixed layout, subjects from MRL file names (1 images)" in out and "WARNING tree" not in out
+    assert f"data tree: mixed layout, {N_SUBJECTS + 1} subjects from MRL file names (1 images)" in out
+    assert "WARNING tree" not in out
     few = tmp_path / "few"
     shutil.copytree(synthetic["classes"] / "open", few / "unsorted")  # no class folder: unlabelled
     write_png(few / "open" / "Ada_0001_L.png", np.zeros((32, 32), np.uint8))
     result, out = evaluate(capsys, tmp_path, trained_cnn, few)
     assert result["data"]["n_read"] == 1 and result["data"]["warnings"]
     assert f"WARNING few: {N_IMAGES // 2} of {N_IMAGES // 2 + 1} files were skipped" in out
+
+
+@pytest.fixture
+def phone_folder(tmp_path, records):
+    """The synthetic crops renamed as a phone names them (IMG_1001.jpg ...), in a folder per person."""
+    import cv2
+
+    root = tmp_path / "phone"
+    for k, r in enumerate(records):
+        dest = root / r["person"] / ("open" if r["label"] == 0 else "closed") / f"IMG_{1001 + k}.jpg"
+        write_png(dest, cv2.imread(str(r["path"]), cv2.IMREAD_GRAYSCALE))
+    return root
+
+
+def test_camera_names_are_warned_about_and_subject_from_fixes_them(capsys, tmp_path, trained_cnn, phone_folder):
+    result, out = evaluate(capsys, tmp_path, trained_cnn, phone_folder, extra=["--bootstrap", "20"])
+    assert "data phone: class-folders layout, 1 subjects from file names (left/right grouped)" in out
+    assert f"WARNING phone: all {N_IMAGES} images are one subject" in out and "--subject-from" in out
+    assert result["data"]["warnings"] and result["models"][0]["bootstrap_accuracy"]["n_subjects"] == 1
+    result, out = evaluate(capsys, tmp_path, trained_cnn, phone_folder, extra=["--bootstrap", "20", "--subject-from",
+                                                                                 "folder"])
+    assert f"{N_SUBJECTS} subjects from the nearest folder above each image" in out and "WARNING phone" not in out
+    assert result["data"]["sources"]["phone"]["subject_rule"] == "folder"
+    assert result["models"][0]["bootstrap_accuracy"]["n_subjects"] == N_SUBJECTS
+
+
+def test_train_with_subject_from_splits_by_it_and_records_it(capsys, tmp_path, phone_folder):
+    out_dir = tmp_path / "ckpt"
+    rc, out, err = run(capsys, "train", "small_cnn", "--data", phone_folder, "--subject-from", "folder", "--out", out_dir,
+                       "--epochs", "1", "--batch-size", "32", "--model-arg", "widths=[4,4,8,8]")
+    assert rc == 0, err
+    assert f"{N_SUBJECTS} subjects from the nearest folder" in out
+    cfg = json.loads((out_dir / "config.json").read_text())
+    assert cfg["data"]["sources"]["phone"]["subject_rule"] == "folder"
+    assert set().union(*(cfg["split"][k] for k in ("train", "val", "test"))) <= set(
+        p.name for p in phone_folder.iterdir())
+
+
+def test_a_bad_subject_rule_is_refused_before_any_work(capsys, trained_cnn, mrl_dir):
+    with pytest.raises(SystemExit) as exc:
+        main(["evaluate", "--model", str(trained_cnn), "--data", str(mrl_dir), "--subject-from", "parents"])
+    assert exc.value.code == 2 and "expected auto, folder, file or regex:PATTERN" in capsys.readouterr().err
 
 
 def test_evaluate_missing_checkpoint(capsys, tmp_path, mrl_dir):

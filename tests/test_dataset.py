@@ -24,7 +24,7 @@ def test_scan_mrl_layout(mrl_dir, records):
     ds = scan_folder(mrl_dir)
     assert len(ds) == N_IMAGES and ds.skipped == []
     assert ds.sources == {"mrl": {"root": str(mrl_dir), "layout": "mrl", "subjects_from": "MRL file names",
-                                  "warnings": []}}
+                                  "subject_rule": "auto", "n_subjects": N_SUBJECTS, "warnings": []}}
     samples = by_name(ds)
     for r in records:
         s = samples[r["path"].name]
@@ -163,6 +163,56 @@ def test_a_small_remainder_is_never_silent(tmp_path):
     (warning,) = report["warnings"]
     assert warning.startswith("few: 20 of 22 files were skipped") and "about the 2 that were read" in warning
     assert f"WARNING {warning}" in describe(report)
+
+
+def camera_folder(root, names, people=None):
+    """Eye crops with camera-style names in open/ and closed/ (alternating), optionally in a folder per person."""
+    rng = np.random.default_rng(7)
+    for k, name in enumerate(names):
+        person = f"{people[k % len(people)]}/" if people else ""
+        write_png(root / f"{person}{'open' if k % 2 else 'closed'}" / name, draw_eye(bool(k % 2), rng, 40))
+    return root
+
+
+def test_camera_names_that_merge_everyone_are_warned_about(tmp_path):
+    folder = camera_folder(tmp_path / "phone", [f"IMG_{1001 + k}.jpg" for k in range(40)])
+    ds = scan_folder(folder)
+    assert set(ds.subjects.tolist()) == {"IMG"}
+    (warning,) = ds.report()["warnings"]
+    assert warning.startswith("phone: all 40 images are one subject by file names (left/right grouped)")
+    assert "-> 'IMG'" in warning and "--subject-from" in warning and "subject column" in warning
+
+
+def test_frame_names_that_make_each_image_a_person_are_warned_about(tmp_path):
+    folder = camera_folder(tmp_path / "video", [f"frame_{k:03d}.png" for k in range(30)])
+    (warning,) = scan_folder(folder).report()["warnings"]
+    assert warning.startswith("video: each of the 30 images is a subject of its own")
+
+
+@pytest.mark.parametrize("rule, subjects", [("folder", {"ann", "ben", "cid"}), ("regex:^IMG_(\\d{3})", {"100", "101"}),
+                                            ("file", None)])
+def test_subject_from_chooses_the_people(tmp_path, rule, subjects):
+    folder = camera_folder(tmp_path / "phone", [f"IMG_{1001 + k}.jpg" for k in range(12)], people=["ann", "ben", "cid"])
+    ds = load_dataset([folder], subject_from=rule)
+    info = ds.sources["phone"]
+    assert set(ds.subjects.tolist()) == (subjects or {str(Path(s.path).relative_to(folder)) for s in ds.samples})
+    assert info["subject_rule"] == rule and f"--subject-from {rule}" in info["subjects_from"]
+    assert info["warnings"] == [] and len(ds) == 12
+    assert f"{len(set(ds.subjects.tolist()))} subjects from" in describe(ds.report())[0]
+
+
+def test_a_file_the_pattern_misses_is_skipped_with_the_reason(tmp_path):
+    folder = camera_folder(tmp_path / "phone", ["ann_1.jpg", "ben_2.jpg", "IMG_3.jpg"])
+    ds = scan_folder(folder, subject_from="regex:^([a-z]+)_")
+    assert sorted(ds.subjects.tolist()) == ["ann", "ben"]
+    assert ds.skipped == [(str(folder / "closed" / "IMG_3.jpg"),
+                           "no subject: the file name does not match --subject-from regex:^([a-z]+)_")]
+
+
+def test_sure_subjects_are_not_second_guessed(mrl_dir, tmp_path, records):
+    one = tmp_path / "one"
+    shutil.copytree(records[0]["path"].parent, one / "s0001")  # one MRL person: one subject, and that is right
+    assert scan_folder(one).report()["warnings"] == []
 
 
 def test_scan_errors(tmp_path):

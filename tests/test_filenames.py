@@ -1,9 +1,11 @@
 """MRL file-name parsing and identity groups from CEW/LFW-style names."""
+from pathlib import Path
+
 import pytest
 
 from conftest import mrl_name
 from eyebench.config import CLOSED, OPEN
-from eyebench.data.filenames import identity_from_name, parse_mrl_name
+from eyebench.data.filenames import identity_from_name, parse_mrl_name, subject_rule
 
 
 @pytest.mark.parametrize("eyestate, label", [(0, CLOSED), (1, OPEN)])
@@ -62,3 +64,27 @@ def test_not_mrl_names(name):
 ])
 def test_identity_from_name(name, identity):
     assert identity_from_name(name) == identity
+
+
+@pytest.mark.parametrize("spec, path, subject", [
+    ("folder", "alice/open/IMG_1001.jpg", "alice"),       # the nearest folder that is not a class folder
+    ("folder", "open/bob/frame_001.png", "bob"),
+    ("folder", "Closed_Eyes/x.png", "data"),             # directly in a class folder: the data folder itself
+    ("file", "open/IMG_1001.jpg", "open/IMG_1001.jpg"),  # every file its own subject
+    ("regex:^([a-z]+)_", "open/carol_0001_L.png", "carol"),
+    ("regex:[A-Z]{3}_\\d{2}", "open/IMG_1001.jpg", "IMG_10"),  # no group: the whole match
+    ("regex:^person(\\d+)", "open/IMG_1001.jpg", None),  # no match: no subject (the file is skipped)
+])
+def test_subject_rules(spec, path, subject):
+    derive, how = subject_rule(spec)
+    root = Path("/d/data")
+    assert derive(str(root / path), root) == subject
+    assert f"--subject-from {spec}" in how
+
+
+def test_subject_rule_auto_and_errors():
+    assert subject_rule(None) is None and subject_rule("auto") is None
+    with pytest.raises(ValueError, match="expected auto, folder, file or regex:PATTERN"):
+        subject_rule("parent")
+    with pytest.raises(ValueError, match="not a valid regular expression"):
+        subject_rule("regex:([a-z")

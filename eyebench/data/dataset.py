@@ -13,21 +13,12 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..config import CLASS_NAMES, CLOSED, IMAGE_EXTENSIONS, OPEN, cache_dir
-from .filenames import identity_from_name, parse_mrl_name
+from ..config import CLASS_NAMES, IMAGE_EXTENSIONS, cache_dir
+from .filenames import class_from_folder, identity_from_name, parse_label, parse_mrl_name, subject_rule
 from .images import ImageError, decode_image, to_model_input
 
 CACHE_VERSION = 1
 MANIFEST_NAMES = ("manifest.csv", "labels.csv")
-_CLASS_ALIASES = {
-    OPEN: {"open", "opened", "openeye", "openeyes", "eyeopen", "eyesopen", "openlefteyes", "openrighteyes",
-           "lefteyeopen", "righteyeopen", "awake"},
-    CLOSED: {"closed", "close", "closedeye", "closedeyes", "eyeclosed", "eyesclosed", "closedlefteyes",
-             "closedrighteyes", "lefteyeclosed", "righteyeclosed"},
-}
-ALIASES = {alias: label for label, names in _CLASS_ALIASES.items() for alias in names}
-
-
 @dataclasses.dataclass
 class Sample:
     """One labelled image: path, label index into CLASS_NAMES, subject (person) id, source and metadata."""
@@ -83,16 +74,6 @@ class Dataset:
         return Dataset(self.samples + other.samples, self.skipped + other.skipped, {**self.sources, **other.sources})
 
 
-def class_from_folder(name: str) -> int | None:
-    """Map a folder name such as `Open_Eyes` or `closedLeftEyes` to a label, or None."""
-    return ALIASES.get("".join(ch for ch in name.lower() if ch.isalpha()))
-
-
-def parse_label(value: str) -> int | None:
-    """A manifest label: a class name or alias (`open`, `closed`, ...); numbers are ambiguous and refused."""
-    return ALIASES.get("".join(ch for ch in str(value).strip().lower() if ch.isalpha()))
-
-
 def _walk_images(root: Path) -> tuple[list[Path], list[Path]]:
     images, other = [], []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
@@ -124,18 +105,33 @@ def _scan_manifest(csv_path: Path, source: str) -> Dataset:
             subject = row.get("subject") or identity_from_name(path.name)
             meta = {k: v for k, v in row.items() if k not in ("path", "label", "subject") and k}
             samples.append(Sample(str(path), label, subject, source, meta))
-    subjects_from = "manifest column 'subject'" if "subject" in cols else "file names (left/right grouped)"
-    info = {"root": str(csv_path), "layout": "manifest", "subjects_from": subjects_from,
-            "warnings": _skip_warnings(source, len(samples), skipped)}
-    return Dataset(samples, skipped, {source: info})
+    subjects_from = MANIFEST_SUBJECTS if "subject" in cols else "file names (left/right grouped)"
+    return Dataset(samples, skipped, {source: {"root": str(csv_path), "layout": "manifest", "subjects_from": subjects_from}})
 
 
-def scan_folder(root, source: str | None = None) -> Dataset:
-    """Find labelled images under `root` (MRL names, class folders or a CSV manifest), reporting the rest."""
+def scan_folder(root, source: str | None = None, subject_from: str | None = None) -> Dataset:
+    """Find labelled images under `root` (MRL names, class folders or a CSV manifest), reporting the rest; subjects
+    by the layout or by a --subject-from rule (`filenames.subject_rule`); warnings about what looks wrong."""
     root = Path(root)
+    source = source or (root.stem if root.is_file() else root.name) or "data"
+    dataset = _scan(root, source)
+    rule = subject_rule(subject_from)
+    info = dataset.sources[source]
+    if rule:
+        dataset = _apply_subject_rule(dataset, rule, subject_from, root.parent if root.is_file() else root)
+        info["subjects_from"] = rule[1]
+    info["subject_rule"] = subject_from or "auto"
+    info["n_subjects"] = len({s.subject for s in dataset.samples})
+    info["warnings"] = (_skip_warnings(source, len(dataset), dataset.skipped)
+                        + _subject_warnings(source, dataset.samples, info, sure=not rule and info["subjects_from"] in
+                                            (MRL_SUBJECTS, MANIFEST_SUBJECTS)))
+    return dataset
+
+
+def _scan(root: Path, source: str) -> Dataset:
+    """The labelled images of one data path in its own layout, and every skipped file with the reason."""
     if not root.exists():
         raise FileNotFoundError(f"data path does not exist: {root}")
-    source = source or (root.stem if root.is_file() else root.name) or "data"
     if root.is_file():
         if root.suffix.lower() != ".csv":
             raise ValueError(f"{root}: --data must be a folder or a CSV manifest")
@@ -156,11 +152,42 @@ def scan_folder(root, source: str | None = None) -> Dataset:
         kinds[kind] += 1
         samples.append(Sample(str(p), label, subject, source, meta))
     layout, subjects_from = _folder_layout(kinds)
-    info = {"root": str(root), "layout": layout, "subjects_from": subjects_from}
-    return Dataset(samples, skipped, {source: {**info, "warnings": _skip_warnings(source, len(samples), skipped)}})
+    return Dataset(samples, skipped, {source: {"root": str(root), "layout": layout, "subjects_from": subjects_from}})
 
 
 UNLABELLED = "unlabelled: neither an MRL file name nor inside an open/closed class folder"
+MRL_SUBJECTS, MANIFEST_SUBJECTS = "MRL file names", "manifest column 'subject'"
+SUBJECT_HINT = ("a manifest's subject column names each image's person for sure; or choose the rule with --subject-from "
+                "folder, file or regex:PATTERN")
+MIN_IMAGES_TO_JUDGE = 10  # fewer images than this: no guess about whether the subjects look right
+
+
+def _apply_subject_rule(dataset: Dataset, rule, spec: str, base: Path) -> Dataset:
+    """Every sample's subject by the rule; a file the rule gives no subject is skipped with the reason."""
+    derive, _ = rule
+    kept, skipped = [], list(dataset.skipped)
+    for s in dataset.samples:
+        subject = derive(s.path, base)
+        if subject is None:
+            skipped.append((s.path, f"no subject: the file name does not match --subject-from {spec}"))
+        else:
+            kept.append(dataclasses.replace(s, subject=subject))
+    return Dataset(kept, skipped, dataset.sources)
+
+
+def _subject_warnings(source: str, samples: list[Sample], info: dict, sure: bool) -> list[str]:
+    """A warning when guessed subjects look wrong: one subject for a whole folder, or each image its own subject."""
+    n, subjects = len(samples), {s.subject for s in samples}
+    if sure or n < MIN_IMAGES_TO_JUDGE or info.get("subject_rule") == "file":
+        return []
+    example = f"e.g. {Path(samples[0].path).name} -> {samples[0].subject!r}"
+    if len(subjects) == 1:
+        return [f"{source}: all {n} images are one subject by {info['subjects_from']} ({example}): if they show several "
+                f"people, the person-disjoint splits and per-person results are wrong; {SUBJECT_HINT}"]
+    if len(subjects) == n:
+        return [f"{source}: each of the {n} images is a subject of its own by {info['subjects_from']} ({example}): if "
+                f"some show the same person, a split can put that person on both sides; {SUBJECT_HINT}"]
+    return []
 
 
 def _label_file(path: Path, root: Path) -> tuple[str, int, str, dict] | str:
@@ -185,7 +212,7 @@ def _folder_layout(kinds: Counter) -> tuple[str, str]:
         return "mixed", (f"MRL file names ({kinds['mrl']} images); file names, left/right grouped "
                          f"({kinds['class-folders']} images in class folders)")
     if kinds["mrl"]:
-        return "mrl", "MRL file names"
+        return "mrl", MRL_SUBJECTS
     return "class-folders", "file names (left/right grouped)"
 
 
@@ -201,23 +228,25 @@ def _skip_warnings(source: str, n_read: int, skipped: list) -> list[str]:
 def describe(report: dict) -> list[str]:
     """Lines for the user about a data report: each source's layout and where its subjects came from, then every
     warning (a large share skipped, subjects that look wrong)."""
-    lines = [f"data {name}: {info.get('layout')} layout, subjects from {info.get('subjects_from')}"
-             for name, info in report["sources"].items()]
+    lines = [f"data {name}: {info.get('layout')} layout, "
+             + (f"{info['n_subjects']} subjects " if "n_subjects" in info else "")
+             + f"from {info.get('subjects_from')}" for name, info in report["sources"].items()]
     lines.append(f"found {report['n_read']} labelled images of {report['n_subjects']} subjects; {report['n_skipped']} files "
                  "skipped"
                  + (f" {report['skipped_reasons']}" if report["skipped_reasons"] else ""))
     return lines + [f"WARNING {w}" for w in report.get("warnings", [])]
 
 
-def load_dataset(roots) -> Dataset:
-    """Scan one or more data paths; each becomes a source named after its folder (made unique)."""
+def load_dataset(roots, subject_from: str | None = None) -> Dataset:
+    """Scan one or more data paths; each becomes a source named after its folder (made unique); `subject_from`: a
+    --subject-from rule for every path (None or "auto": each layout's own subjects)."""
     roots = [roots] if isinstance(roots, (str, os.PathLike)) else list(roots)
     total = Dataset([])
     for root in roots:
         name = Path(root).stem if Path(root).is_file() else Path(root).resolve().name
         while name in total.sources:
             name += "_"
-        total = total + scan_folder(root, source=name)
+        total = total + scan_folder(root, source=name, subject_from=subject_from)
     if not total.samples:
         raise ValueError(f"no labelled images found in {', '.join(map(str, roots))} "
                          f"({len(total.skipped)} files skipped, e.g. {total.skipped[:3]})")

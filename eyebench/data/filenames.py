@@ -1,4 +1,4 @@
-"""Parse MRL Eye Dataset file names and derive identity groups from CEW/LFW-style names."""
+"""What file and folder names say: MRL names, class folders, identity groups and the --subject-from rules."""
 from __future__ import annotations
 
 import re
@@ -10,10 +10,29 @@ MRL_PATTERN = re.compile(
     r"^s(?P<subject>\d{4})_(?P<image>\d+)_(?P<gender>[01])_(?P<glasses>[01])_(?P<eyestate>[01])"
     r"_(?P<reflections>[012])_(?P<lighting>[01])_(?P<sensor>\d{2})$"
 )
+_CLASS_ALIASES = {
+    OPEN: {"open", "opened", "openeye", "openeyes", "eyeopen", "eyesopen", "openlefteyes", "openrighteyes",
+           "lefteyeopen", "righteyeopen", "awake"},
+    CLOSED: {"closed", "close", "closedeye", "closedeyes", "eyeclosed", "eyesclosed", "closedlefteyes",
+             "closedrighteyes", "lefteyeclosed", "righteyeclosed"},
+}
+ALIASES = {alias: label for label, names in _CLASS_ALIASES.items() for alias in names}
+
+
 GENDER = {0: "man", 1: "woman"}
 REFLECTIONS = {0: "none", 1: "small", 2: "big"}
 LIGHTING = {0: "bad", 1: "good"}
 SENSOR = {1: "RealSense", 2: "IDS", 3: "Aptina"}
+
+
+def class_from_folder(name: str) -> int | None:
+    """Map a folder name such as `Open_Eyes` or `closedLeftEyes` to a label, or None."""
+    return ALIASES.get("".join(ch for ch in name.lower() if ch.isalpha()))
+
+
+def parse_label(value: str) -> int | None:
+    """A manifest label: a class name or alias (`open`, `closed`, ...); numbers are ambiguous and refused."""
+    return ALIASES.get("".join(ch for ch in str(value).strip().lower() if ch.isalpha()))
 
 
 def parse_mrl_name(name: str) -> dict | None:
@@ -52,3 +71,43 @@ def identity_from_name(name: str) -> str:
         return stem
     stem = _SIDE.sub("", stem)
     return _LFW_NUMBER.sub("", stem) or stem
+
+
+SUBJECT_RULES = "auto, folder, file or regex:PATTERN"
+
+
+def subject_rule(spec: str | None):
+    """The subject (person) of each image under a --subject-from rule: (function of (path, root) -> subject or None
+    when a file does not fit the rule, a description for the user), or None for `auto`: the layout's own subjects
+    (MRL names, the manifest's subject column, else `identity_from_name`).
+
+    `folder`: the nearest folder above the file that is not a class folder (`open/`, `closed/`, ...);
+    `file`: one subject per file; `regex:PATTERN`: the pattern's first group (or whole match) in the file name.
+    """
+    spec = (spec or "auto").strip()
+    if spec == "auto":
+        return None
+    if spec == "folder":
+        return _folder_subject, "the nearest folder above each image that is not a class folder (--subject-from folder)"
+    if spec == "file":
+        return (lambda path, root: str(Path(path).relative_to(root)) if Path(path).is_relative_to(root)
+                else Path(path).name), "one subject per file (--subject-from file)"
+    if spec.startswith("regex:"):
+        try:
+            pattern = re.compile(spec[len("regex:"):])
+        except re.error as exc:
+            raise ValueError(f"--subject-from {spec!r}: not a valid regular expression ({exc})") from None
+
+        def from_name(path, root) -> str | None:
+            m = pattern.search(Path(path).name)
+            return None if not m else (m.group(1) if pattern.groups else m.group(0)) or None
+
+        return from_name, f"file names matched by {pattern.pattern!r} (--subject-from {spec})"
+    raise ValueError(f"--subject-from {spec!r}: expected {SUBJECT_RULES}")
+
+
+def _folder_subject(path, root) -> str:
+    parent = Path(path).parent
+    while parent != parent.parent and class_from_folder(parent.name) is not None:
+        parent = parent.parent
+    return parent.name or str(parent)

@@ -38,7 +38,7 @@ def format_pooled(rows: list[dict]) -> list[str]:
 
 
 # -- scores of cv fold checkpoints on their held-out people --------------------------------------------------
-def fold_logits(folders: list[str], data: list[str]) -> list[tuple]:
+def fold_logits(folders: list[str], data: list[str], subject_from: str | None = None) -> list[tuple]:
     """Per fold: the held-out images (a Dataset) and every run's closed logits on them.
 
     Each folder is a `cv --out` folder (fold_1 ... fold_K); all must hold out the same images in each fold (true for
@@ -49,7 +49,7 @@ def fold_logits(folders: list[str], data: list[str]) -> list[tuple]:
     from ..models.checkpoint import load_classifier
 
     first = load_classifier(Path(folders[0]) / "fold_1").data_config
-    arrays, dataset = load_images(load_dataset(data), first.input_size, first.channels)
+    arrays, dataset = load_images(load_dataset(data, subject_from), first.input_size, first.channels)
     folds, k = [], 1
     while (Path(folders[0]) / f"fold_{k}").is_dir():
         masks, logits = [], []

@@ -55,7 +55,8 @@ def held_out_subjects(checkpoint: str) -> set[str]:
 
 
 def cross_validate(model: str, data: list[str], out: str, config: TrainConfig = TrainConfig(), k: int = 5,
-                   holdout_of: str | None = None, train_share: float = 1.0, log=print) -> dict:
+                   holdout_of: str | None = None, train_share: float = 1.0, log=print,
+                   subject_from: str | None = None) -> dict:
     """Train one model per fold with `config`; summarise test accuracy as mean +- std, per fold and person, the worst
     fold and subject (the folds are drawn with config.seed, validation people with config.val_frac).
 
@@ -63,7 +64,7 @@ def cross_validate(model: str, data: list[str], out: str, config: TrainConfig = 
     train and val people, so a recipe can be chosen for it without looking at its test set.
     """
     seed = config.seed
-    dataset = load_dataset(data)
+    dataset = load_dataset(data, subject_from)  # subjects by the --subject-from rule, as in each fold's training
     left_out: list[str] = []
     if holdout_of:
         held = held_out_subjects(holdout_of)
@@ -77,7 +78,8 @@ def cross_validate(model: str, data: list[str], out: str, config: TrainConfig = 
     results, subjects = [], {}
     for i, split in enumerate(folds):
         log(f"fold {i + 1}/{k}: {len(split['test'])} test subjects, {len(split['train'])} training subjects")
-        info = run_training(model, data, str(Path(out) / f"fold_{i + 1}"), config, split=split, log=log)
+        info = run_training(model, data, str(Path(out) / f"fold_{i + 1}"), config, split=split, log=log,
+                            subject_from=subject_from)
         test = info["metrics"]["test"]
         results.append({"fold": i + 1, "test_subjects": split["test"], "n_train_subjects": len(split["train"]),
                         **{key: test["overall"][key] for key in

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from ..config import CLOSED
-from ..data.dataset import Dataset, load_dataset, load_images
+from ..data.dataset import Dataset, describe, load_dataset, load_images
 from ..data.splits import SPLITS, check_disjoint, split_by_subject, split_mask
 from ..evaluate.calibration import ECE_DEFINITION, expected_calibration_error, fit_temperature
 from ..evaluate.report import evaluate_arrays
@@ -25,9 +25,10 @@ from .resume import RESUME_FILE
 
 
 def run_training(model: str, data: list[str], out: str, config: TrainConfig = TrainConfig(), split: dict | None = None,
-                 command: str = "", log=print) -> dict | None:
-    """Train `model` on person-disjoint splits of `data` (or the given `split`), calibrate on val, test once, save to
-    `out`; returns the saved info with every test person's result (None on the other processes under torchrun)."""
+                 command: str = "", log=print, subject_from: str | None = None) -> dict | None:
+    """Train `model` on person-disjoint splits of `data` (or the given `split`; subjects by the `subject_from` rule of
+    `load_dataset`), calibrate on val, test once, save to `out`; returns the saved info with every test person's
+    result (None on the other processes under torchrun)."""
     t0 = time.time()
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
@@ -37,7 +38,7 @@ def run_training(model: str, data: list[str], out: str, config: TrainConfig = Tr
     teachers = [load_classifier(t) for t in config.teachers or []]
     if teachers and split is None:  # a student must not be tested on people its teachers learned from
         split = shared_split(teachers)
-    dataset, split, parts, x_tr = _split_data(clf, data, split, teachers, config, log)
+    dataset, split, parts, x_tr = _split_data(clf, load_dataset(data, subject_from), split, teachers, config, log)
     (_, d_tr), (x_va, d_va), (x_te, d_te) = parts["train"], parts["val"], parts["test"]
     out_dir = Path(out)
     if isinstance(clf, TorchClassifier):
@@ -67,10 +68,11 @@ def run_training(model: str, data: list[str], out: str, config: TrainConfig = Tr
                                                                    "per_subject_all": test_eval["per_subject"]}}}
 
 
-def _split_data(clf, data: list[str], split: dict | None, teachers: list, config: TrainConfig, log):
+def _split_data(clf, dataset: Dataset, split: dict | None, teachers: list, config: TrainConfig, log):
     """Read the images at the classifier's input, split them by person: (dataset, split, {part: (arrays, subset)},
     the training arrays at the largest input any teacher needs, from which the student's own size is made)."""
-    dataset = load_dataset(data)
+    for line in describe(dataset.report()):  # layouts, where the subjects came from, and every warning
+        log(line)
     cfg = clf.data_config
     arrays, dataset = load_images(dataset, cfg.input_size, cfg.channels)
     if dataset.skipped:
@@ -153,14 +155,14 @@ def calibrate(clf, x_val: np.ndarray, y_val: np.ndarray, target_risk: float = 0.
 
 
 def recalibrate(checkpoint: str, data: list[str], target_risk: float = 0.01, band_rule: str = "per-person",
-                command: str = "", log=print) -> dict:
+                command: str = "", log=print, subject_from: str | None = None) -> dict:
     """Refit a saved checkpoint's temperature and band on its own validation subjects; rewrite config and card."""
     clf = load_classifier(checkpoint)
     split = clf.info.get("split")
     if not split:
         raise ValueError(f"{checkpoint}: has no saved split, so its validation subjects are unknown")
     cfg = clf.data_config
-    arrays, dataset = load_images(load_dataset(data), cfg.input_size, cfg.channels)
+    arrays, dataset = load_images(load_dataset(data, subject_from), cfg.input_size, cfg.channels)
     parts = {name: split_mask(dataset, split, name) for name in ("val", "test")}
     expected = split.get("n_images", {})
     for name, mask in parts.items():
