@@ -109,19 +109,21 @@ def write_bundle(out, rows: list[dict], summary: dict) -> Path:
         writer.writeheader()
         writer.writerows(rows)
     (out / SUMMARY).write_text(json.dumps(summary, indent=1) + "\n")
-    (out / "README.md").write_text(bundle_readme(summary, len(rows)))
+    (out / "README.md").write_text(bundle_readme(summary, rows))
     return out
 
 
-def bundle_readme(summary: dict, n_rows: int) -> str:
+def bundle_readme(summary: dict, rows: list[dict]) -> str:
     """The README next to a bundle: what it holds, from which people, and the command that made it."""
-    data = summary["data"]
+    data, n_rows = summary["data"], len(rows)
     per_source = ", ".join(f"{n} {src}" for src, n in sorted(data["per_source"].items()))
+    people = ", ".join(f"{len({r['subject'] for r in rows if r['source'] == src})} {src}"
+                       for src in sorted(data["per_source"]))
     lines = [
         "# Held-out results of the shipped checkpoints", "",
         "Numbers only, no pixels: the app's Evaluate, Threshold and Robustness tabs open on these files.", "",
-        f"- **People**: the {summary['split']['n_subjects']} test people of the split every checkpoint was trained "
-        "with (no checkpoint saw them in training, validation, calibration or model selection).",
+        f"- **People**: the {summary['split']['n_subjects']} test people ({people}) of the split every checkpoint was "
+        "trained with (no checkpoint saw them in training, validation, calibration or model selection).",
         f"- **Images**: {n_rows} ({per_source}; classes {data['per_class']}).",
         f"- **Models**: {', '.join(summary['models'])}; each with the sha256 of its `model.safetensors`. The app "
         "lists a checkpoint whose weights no longer match as not in the precomputed results.",
