@@ -21,7 +21,7 @@ def test_evaluate_defaults_to_the_bundle_and_flags_models_it_does_not_hold(clien
     rows = {r[0]: r for r in table["data"]}
     assert set(rows) == {"cnn", "svm"}
     assert all(r[table["headers"].index("n")] == heldout_app["n_test"] for r in rows.values())
-    assert "Precomputed held-out results" in note and "eyebench heldout (test)" in note
+    assert "Precomputed held-out results" in note and "python -m eyebench heldout" in note
     assert "cnn_new: not in the precomputed results" in note
     assert gallery == [] and json.loads(conf["plot"])["data"]
 

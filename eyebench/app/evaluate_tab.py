@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 
 import gradio as gr
@@ -14,7 +13,7 @@ from ..config import CLASS_NAMES, CLOSED
 from ..data.dataset import load_images
 from ..evaluate import plots
 from ..evaluate.triage import write_csv
-from .common import Bench, jsonable, model_and_data_inputs, pct_number, png
+from .common import OUTPUT_FOLDER, Bench, jsonable, model_and_data_inputs, on_model_threads, pct_number, png
 
 
 def metrics_table(result) -> pd.DataFrame:
@@ -65,8 +64,9 @@ def heldout_note(bundle, result) -> str:
     d, s = result["data"], bundle.summary
     return (f"**Precomputed held-out results**: {d['n_read']} images of the {s['split']['n_subjects']} test people "
             f"of the shipped checkpoints' split ({', '.join(f'{n} {k}' for k, n in sorted(d['per_source'].items()))})"
-            ": no checkpoint saw these people in training, validation or calibration. Made by `"
-            f"{s['command']}`; no images are shipped, so 'Most confident mistakes' needs a live test set.")
+            ": no checkpoint saw these people in training, validation or calibration. Made by `python -m eyebench "
+            "heldout` (the full command is in results/heldout/README.md); no images are shipped, so 'Most confident "
+            "mistakes' needs a live test set.")
 
 
 def leak_note(result) -> str:
@@ -76,8 +76,8 @@ def leak_note(result) -> str:
 
 
 def downloads(result, cache) -> list[str]:
-    """evaluation.json and predictions.csv (p(closed) per image and model) in a fresh temp folder."""
-    out_dir = Path(tempfile.mkdtemp(prefix="eyebench_eval_"))
+    """evaluation.json and predictions.csv (p(closed) per image and model) in a fresh folder of the outputs."""
+    out_dir = OUTPUT_FOLDER.new_dir("eval_")
     (out_dir / "evaluation.json").write_text(json.dumps(jsonable(result), indent=1))
     rows = [{"path": Path(p).name, "subject": s, "label": CLASS_NAMES[y],
              **{f"p_closed[{m}]": round(float(cache["proba"][m][i]), 6) for m in cache["proba"]}}
@@ -109,6 +109,7 @@ class EvaluateTab:
         self.gallery = gr.Gallery(label="Most confident mistakes", columns=6, fit_columns=False, height=280)
         self.files = gr.File(label="Downloads", file_count="multiple", interactive=False)
 
+    @on_model_threads
     def evaluate(self, models_chosen, choice, zip_file, bootstrap=200, progress=gr.Progress()) -> dict:
         """Metrics table, confusion matrices, ROC + risk-coverage, worst mistakes, downloads; caches probabilities."""
         if self.bench.precomputed(choice, zip_file):
