@@ -279,7 +279,7 @@ def cmd_explain(args) -> int:
 
 
 def cmd_cv(args) -> int:
-    from .train.crossval import cross_validate, repeat_cross_validation
+    from .train.crossval import cross_validate, repeat_cross_validation, view_lines
 
     if args.repeats < 1:
         raise ValueError(f"--repeats must be at least 1, got {args.repeats}")
@@ -298,16 +298,19 @@ def cmd_cv(args) -> int:
         for f in run["folds"]:
             print(f"seed {run['seed']} fold {f['fold']}: accuracy {100 * f['accuracy']:.2f}%  "
                   f"closed recall {100 * f['recall_closed']:.2f}%  n={f['n']}")
+            print("\n".join("    " + line for line in view_lines(f)))
         ws = run["worst_subject"]
         print(f"seed {run['seed']}: accuracy {100 * run['accuracy_mean']:.2f}% +- {100 * run['accuracy_std']:.2f} "
               f"over {run['k']} folds; worst fold {run['worst_fold']['fold']} "
               f"({100 * run['worst_fold']['accuracy']:.2f}%); worst subject {ws['subject']} "
               f"({100 * ws['accuracy']:.2f}%, n={ws['n']})")
+        print("\n".join(f"seed {run['seed']}, all folds: " + line for line in view_lines(run)))
     if len(runs) > 1:
         print(f"mean over {len(runs)} seeds: {100 * res['accuracy_mean']:.2f}% (per seed: "
               + ", ".join(f"{100 * a:.2f}%" for a in res["accuracy_per_seed"])
               + f"; spread between seeds {100 * res['accuracy_seed_std']:.2f} points sd): a recipe should beat "
               "another by more than that spread")
+        print(f"people-balanced accuracy, mean over {len(runs)} seeds: {100 * res['people_balanced_accuracy_mean']:.2f}%")
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=1))
     return 0
@@ -316,18 +319,26 @@ def cmd_cv(args) -> int:
 def cmd_triage(args) -> int:
     from .data.dataset import load_images
     from .evaluate.analysis import restrict
-    from .evaluate.triage import triage_rows, write_csv
+    from .evaluate.triage import RULE, band_text, triage_rows, write_csv
 
-    clf = _load_models([args.model])[0]
-    dataset = restrict(_load_data(args), [clf], args.split)
-    arrays, dataset = load_images(dataset, clf.data_config.input_size, clf.data_config.channels)
-    rows = triage_rows(dataset, clf.proba_prepared(arrays), clf.uncertain_band)
+    models = _named_models(args.model)
+    dataset = restrict(_load_data(args), list(models.values()), args.split)
+    rows = []
+    print(f"rule: {RULE}")
+    for name, clf in models.items():
+        arrays, used = load_images(dataset, clf.data_config.input_size, clf.data_config.channels)
+        listed = triage_rows(used, clf.proba_prepared(arrays), clf.uncertain_band, model=name)
+        n_wrong = sum(r["reason"] == "misclassified" for r in listed)
+        print(f"{name}: {len(listed)} of {len(used)} images listed ({n_wrong} misclassified, {len(listed) - n_wrong} "
+              f"uncertain); band on p(closed) {band_text(clf.uncertain_band)}")
+        rows += listed
+    rows.sort(key=lambda r: r["p_true_class"])
     write_csv(rows, args.csv)
-    n_wrong = sum(r["reason"] == "misclassified" for r in rows)
-    print(f"{len(rows)} of {len(dataset)} images listed ({n_wrong} misclassified, {len(rows) - n_wrong} uncertain) "
-          f"-> {args.csv}")
+    print(f"wrote {args.csv}: {len(rows)} rows, one per listed image and model, worst first (lowest p(true class)); "
+          "columns model, path, subject, label, decision, reason, p_closed, band, p_true_class")
     for r in rows[:10]:
-        print(f"  {r['p_true_class']:.4f}  {r['label']:<6} -> {r['decision']:<9} {r['path']}")
+        print(f"  {r['p_true_class']:.4f}  {r['model']:<12} {r['label']:<6} -> {r['decision']:<9} ({r['reason']}) "
+              f"{r['path']}")
     return 0
 
 
@@ -499,10 +510,15 @@ def add_cv_parser(sub, classifiers: list[str]) -> None:
 
 
 def add_triage_parser(sub) -> None:
-    tg = sub.add_parser("triage", help="CSV of uncertain and misclassified images, worst first (data cleaning)")
-    tg.add_argument("--model", required=True, help="checkpoint folder")
+    tg = sub.add_parser("triage", help="CSV of uncertain and misclassified images, worst first (data cleaning)",
+                        description="Each model decides by its own uncertain band on p(closed) (uncertain inside the "
+                                    "band; a 0.5 cut without one); an image is listed once per model whose decision is "
+                                    "uncertain or the wrong class, with that model's name, decision and reason.")
+    tg.add_argument("--model", action="append", required=True,
+                    help="checkpoint folder (repeatable: one row per listed image and model)")
     _add_data(tg)
-    tg.add_argument("--split", choices=["train", "val", "test"], default=None)
+    tg.add_argument("--split", choices=["train", "val", "test"], default=None,
+                    help="only the subjects every model's saved split put in this part (e.g. test)")
     tg.add_argument("--csv", required=True, help="CSV file to write")
     tg.set_defaults(func=cmd_triage)
 

@@ -419,26 +419,37 @@ def test_explain_unreadable_image(capsys, tmp_path, trained_cnn):
     assert rc == 2 and "error" in err and not (tmp_path / "x.png").exists()
 
 
-def test_triage_csv(capsys, tmp_path, trained_cnn, mrl_dir):
+def test_triage_lists_every_model_with_the_bands_rule(capsys, tmp_path, trained_cnn, svm_checkpoint, mrl_dir):
     import csv
 
     from eyebench import load_classifier
     from eyebench.evaluate.thresholds import apply_band
 
+    wide = tmp_path / "wide_band"  # the same weights with a band that leaves every image uncertain
+    shutil.copytree(trained_cnn, wide)
+    cfg = json.loads((wide / "config.json").read_text())
+    (wide / "config.json").write_text(json.dumps({**cfg, "uncertain_band": [0.0, 1.0]}))
     csv_file = tmp_path / "triage.csv"
-    rc, out, err = run(capsys, "triage", "--model", trained_cnn, "--data", mrl_dir, "--csv", csv_file)
+    rc, out, err = run(capsys, "triage", "--model", trained_cnn, "--model", svm_checkpoint, "--model", wide,
+                       "--data", mrl_dir, "--csv", csv_file)
     assert rc == 0, err
     with open(csv_file, newline="") as fh:
         rows = list(csv.DictReader(fh))
-    band = load_classifier(trained_cnn).uncertain_band
+    bands = {"small_cnn": load_classifier(trained_cnn).uncertain_band, "lbp_hog_svm": [0.3, 0.7],
+             "wide_band": [0.0, 1.0]}
+    assert sum(r["model"] == "wide_band" for r in rows) == N_IMAGES
+    assert {"small_cnn", "wide_band"} <= {r["model"] for r in rows} <= set(bands)  # not only the last model
     for r in rows:
-        p = float(r["p_closed"])
-        wrong = (p >= 0.5) != (r["label"] == "closed")
-        uncertain = apply_band([p], band)[0] == 2
-        assert wrong or uncertain
-        assert r["reason"] == ("misclassified" if wrong else "uncertain")
+        decision = ("open", "closed", "uncertain")[apply_band([float(r["p_closed"])], bands[r["model"]])[0]]
+        assert r["decision"] == decision and decision in ("uncertain", "open" if r["label"] == "closed" else "closed")
+        assert r["reason"] == ("uncertain" if decision == "uncertain" else "misclassified")  # the band's rule, in both
     assert [float(r["p_true_class"]) for r in rows] == sorted(float(r["p_true_class"]) for r in rows)
-    assert f"{len(rows)} of {N_IMAGES} images listed" in out
+    assert len({(r["model"], r["path"]) for r in rows}) == len(rows)  # one row per image and model
+    assert "rule: each model decides by its own uncertain band on p(closed)" in out
+    for name in bands:
+        n = sum(r["model"] == name for r in rows)
+        wrong = sum(r["model"] == name and r["reason"] == "misclassified" for r in rows)
+        assert f"{name}: {n} of {N_IMAGES} images listed ({wrong} misclassified, {n - wrong} uncertain)" in out
 
 
 def tiny_cv(capsys, tmp_path, mrl_dir, *extra):

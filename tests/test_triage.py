@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from eyebench.data.dataset import Dataset, Sample
-from eyebench.evaluate.triage import triage_rows, write_csv
+from eyebench.evaluate.triage import FIELDS, RULE, triage_rows, write_csv
 
 
 @pytest.fixture
@@ -17,33 +17,40 @@ def case():
 
 
 def test_misclassified_rows_worst_first(case):
-    rows = triage_rows(*case)  # no band: only mistakes at 0.5
+    rows = triage_rows(*case, model="m")  # no band: only mistakes at 0.5
     assert [r["path"] for r in rows] == ["img2.png", "img1.png", "img4.png"]
     assert [r["p_true_class"] for r in rows] == pytest.approx([0.05, 0.35, 0.4])
     assert all(r["reason"] == "misclassified" for r in rows)
     first = rows[0]
-    assert first == {"path": "img2.png", "subject": "p0", "label": "open", "decision": "closed",
-                     "p_closed": 0.95, "p_true_class": pytest.approx(0.05), "reason": "misclassified"}
+    assert first == {"model": "m", "path": "img2.png", "subject": "p0", "label": "open", "decision": "closed",
+                     "reason": "misclassified", "p_closed": 0.95, "band": "none (0.5 cut)",
+                     "p_true_class": pytest.approx(0.05)}
 
 
-def test_band_adds_uncertain_rows(case):
+def test_the_band_decides_uncertain_and_misclassified_alike(case):
+    """The reason follows the band's decision: p(closed) 0.65 for an open eye is inside [0.3, 0.7], so uncertain
+    (the 0.5 cut would call it wrong, and the printout and the CSV used to disagree)."""
     rows = triage_rows(*case, band=[0.3, 0.7])
     by_path = {r["path"]: r for r in rows}
     assert set(by_path) == {"img1.png", "img2.png", "img4.png", "img5.png"}
-    assert by_path["img5.png"]["reason"] == "uncertain" and by_path["img5.png"]["decision"] == "uncertain"
-    assert by_path["img1.png"]["reason"] == "misclassified" and by_path["img1.png"]["decision"] == "uncertain"
-    assert by_path["img2.png"]["decision"] == "closed"  # confidently wrong stays a decision
+    for r in rows:
+        assert r["reason"] == ("uncertain" if r["decision"] == "uncertain" else "misclassified")
+        assert r["reason"] == "uncertain" or r["decision"] != r["label"]
+    assert by_path["img1.png"]["decision"] == "uncertain" and by_path["img1.png"]["reason"] == "uncertain"
+    assert by_path["img2.png"]["decision"] == "closed" and by_path["img2.png"]["reason"] == "misclassified"
+    assert by_path["img2.png"]["band"] == "[0.3000, 0.7000]"
     p_true = [r["p_true_class"] for r in rows]
     assert p_true == sorted(p_true)
+    assert "reason=uncertain" in RULE and "reason=misclassified" in RULE and "inside it" in RULE
 
 
 def test_csv_round_trip(case, tmp_path):
-    rows = triage_rows(*case, band=[0.3, 0.7])
+    rows = triage_rows(*case, band=[0.3, 0.7], model="m")
     write_csv(rows, tmp_path / "t.csv")
     with open(tmp_path / "t.csv", newline="") as fh:
         back = list(csv.DictReader(fh))
     assert [r["path"] for r in back] == [r["path"] for r in rows]
-    assert list(back[0]) == ["path", "subject", "label", "decision", "p_closed", "p_true_class", "reason"]
+    assert list(back[0]) == FIELDS
 
 
 def test_nothing_to_list_writes_a_header(tmp_path):
@@ -51,4 +58,4 @@ def test_nothing_to_list_writes_a_header(tmp_path):
     rows = triage_rows(ds, np.array([[0.9, 0.1], [0.2, 0.8]]))
     assert rows == []
     write_csv(rows, tmp_path / "empty.csv")
-    assert (tmp_path / "empty.csv").read_text().strip() == "path,subject,label,decision,p_closed,p_true_class,reason"
+    assert (tmp_path / "empty.csv").read_text().strip() == ",".join(FIELDS)

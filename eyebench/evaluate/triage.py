@@ -1,4 +1,4 @@
-"""Triage (the research's data-cleaning flow): uncertain and misclassified images, worst first."""
+"""Triage (the research's data-cleaning flow): uncertain and misclassified images per model, worst first."""
 from __future__ import annotations
 
 import csv
@@ -9,28 +9,37 @@ from ..config import CLASS_NAMES, CLOSED
 from ..data.dataset import Dataset
 from .thresholds import DECISION_NAMES, UNCERTAIN, apply_band
 
+RULE = ("each model decides by its own uncertain band on p(closed): closed above the band, open below it, uncertain "
+        "inside it (a model without a band: closed when p(closed) >= 0.5); an image is listed once per model whose "
+        "decision is uncertain (reason=uncertain) or the wrong class (reason=misclassified)")
+FIELDS = ["model", "path", "subject", "label", "decision", "reason", "p_closed", "band", "p_true_class"]
 
-def triage_rows(dataset: Dataset, proba: np.ndarray, band=None) -> list[dict]:
-    """Rows for images that are misclassified or inside the uncertain band, sorted by how wrong they are."""
+
+def band_text(band) -> str:
+    """A band as the CSV and the printout give it: `[low, high]`, or the 0.5 cut without a band."""
+    return f"[{band[0]:.4f}, {band[1]:.4f}]" if band else "none (0.5 cut)"
+
+
+def triage_rows(dataset: Dataset, proba: np.ndarray, band=None, model: str = "") -> list[dict]:
+    """One model's rows (see RULE): images whose band decision is uncertain or wrong, worst first."""
     y = dataset.labels
     p = proba[:, CLOSED]
     decision = apply_band(p, band)
     rows = []
     for i, s in enumerate(dataset.samples):
-        wrong = (p[i] >= 0.5) != (y[i] == CLOSED)
-        if not wrong and decision[i] != UNCERTAIN:
+        if decision[i] != UNCERTAIN and decision[i] == y[i]:
             continue
         p_true = p[i] if y[i] == CLOSED else 1 - p[i]
-        rows.append({"path": s.path, "subject": s.subject, "label": CLASS_NAMES[y[i]],
-                     "decision": DECISION_NAMES[decision[i]], "p_closed": round(float(p[i]), 6),
-                     "p_true_class": round(float(p_true), 6),
-                     "reason": "misclassified" if wrong else "uncertain"})
+        rows.append({"model": model, "path": s.path, "subject": s.subject, "label": CLASS_NAMES[y[i]],
+                     "decision": DECISION_NAMES[decision[i]],
+                     "reason": "uncertain" if decision[i] == UNCERTAIN else "misclassified",
+                     "p_closed": round(float(p[i]), 6), "band": band_text(band), "p_true_class": round(float(p_true), 6)})
     return sorted(rows, key=lambda r: r["p_true_class"])
 
 
-def write_csv(rows: list[dict], path) -> None:
-    """Write dict rows to CSV (header from the first row; an empty file with a header if no rows)."""
-    fields = list(rows[0]) if rows else ["path", "subject", "label", "decision", "p_closed", "p_true_class", "reason"]
+def write_csv(rows: list[dict], path, fields: list[str] | None = None) -> None:
+    """Write dict rows to CSV (header from `fields`, else the first row, else the triage columns if no rows)."""
+    fields = fields or (list(rows[0]) if rows else FIELDS)
     with open(path, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=fields)
         w.writeheader()
