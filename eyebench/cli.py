@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import CLASS_NAMES, command_line
+from .config import CLASS_NAMES, command_line, pct
 from .train.config import RECIPE, TRAIN, TrainConfig, add_options
 
 EPILOG = """Data layouts accepted by --data (detected automatically):
@@ -310,7 +310,7 @@ def cmd_cv(args) -> int:
               + ", ".join(f"{100 * a:.2f}%" for a in res["accuracy_per_seed"])
               + f"; spread between seeds {100 * res['accuracy_seed_std']:.2f} points sd): a recipe should beat "
               "another by more than that spread")
-        print(f"people-balanced accuracy, mean over {len(runs)} seeds: {100 * res['people_balanced_accuracy_mean']:.2f}%")
+        print(f"people-balanced accuracy, mean over {len(runs)} seeds: {pct(res['people_balanced_accuracy_mean'])}")
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=1))
     return 0

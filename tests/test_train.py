@@ -375,8 +375,8 @@ def test_a_command_line_becomes_a_train_config():
 def test_recorded_options_keep_the_keys_older_checkpoints_have():
     assert TrainConfig().recorded() == {
         "seed": 0, "batch_size": 128, "lr": 3e-3, "aug_strength": 1.0, "epoch_size": None, "ema_decay": None,
-        "autocast": None, "glasses": None, "label_smoothing": None, "hard_people": None, "drop_hardest": None,
-        "storage_dtype": "float32", "distillation": None}
+        "autocast": None, "glasses": None, "label_smoothing": None, "hard_people": None, "person_cap": None,
+        "drop_hardest": None, "storage_dtype": "float32", "distillation": None}
     on = TrainConfig(ema_decay=0.9, bf16=True, glasses=0.3, teachers=["t"], kd_alpha=0.5).recorded()
     assert on["ema_decay"] == 0.9 and on["autocast"] == "bfloat16" and on["glasses"] == 0.3
     assert on["distillation"] == {"teachers": ["t"], "alpha": 0.5, "temperature": 2.0}

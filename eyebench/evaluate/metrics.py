@@ -46,3 +46,9 @@ def per_group_accuracy(y_true, y_pred, groups) -> dict[str, dict]:
         m = groups == g
         rows[str(g)] = {"n": int(m.sum()), "accuracy": float((y_true[m] == y_pred[m]).mean())}
     return dict(sorted(rows.items(), key=lambda kv: (kv[1]["accuracy"], -kv[1]["n"])))
+
+
+def people_balanced_accuracy(y_true, y_pred, people) -> float | None:
+    """Mean over people of each person's accuracy: every person counts once, however many images they have."""
+    rows = per_group_accuracy(y_true, y_pred, people)
+    return float(np.mean([r["accuracy"] for r in rows.values()])) if rows else None

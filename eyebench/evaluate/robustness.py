@@ -46,6 +46,46 @@ def subset_table(dataset: Dataset, proba: np.ndarray, band=None) -> list[dict]:
     return rows
 
 
+CONDITION_FACTORS = ("glasses", "reflections")  # MRL's hard conditions: open eyes behind glasses with glare
+
+
+def condition_cells(dataset: Dataset, y_pred: np.ndarray, factors=CONDITION_FACTORS) -> dict[str, dict] | None:
+    """Accuracy on every combination of the factors' values (MRL: glasses x reflections), of all images and per class:
+    {"glasses=yes reflections=big": {"n", "right", "accuracy", "n_open", "right_open", "accuracy_open", "n_closed",
+    ...}}, sorted by key; images without every factor are left out, and None when no image has them all."""
+    y, y_pred = dataset.labels, np.asarray(y_pred)
+    keys = np.array([" ".join(f"{f}={s.meta[f]}" for f in factors) if all(f in s.meta for f in factors) else ""
+                     for s in dataset.samples], dtype=object)
+    cells = {}
+    for key in sorted(set(keys.tolist()) - {""}):
+        m = keys == key
+        cell = {}
+        for part, keep in (("", m), ("_open", m & (y != CLOSED)), ("_closed", m & (y == CLOSED))):
+            cell[f"n{part}"], cell[f"right{part}"] = int(keep.sum()), int((y_pred[keep] == y[keep]).sum())
+        cells[key] = _with_accuracy(cell)
+    return cells or None
+
+
+def pool_cells(blocks: list[dict | None]) -> dict[str, dict] | None:
+    """`condition_cells` of several folds added up (counts summed, accuracies recomputed); None when all are None."""
+    total: dict[str, dict] = {}
+    for cells in filter(None, blocks):
+        for key, cell in cells.items():
+            into = total.setdefault(key, {})
+            for k, v in cell.items():
+                if k.startswith(("n", "right")):
+                    into[k] = into.get(k, 0) + v
+    return {k: _with_accuracy(total[k]) for k in sorted(total)} or None
+
+
+def _with_accuracy(cell: dict) -> dict:
+    """A cell's counts plus accuracy, accuracy_open and accuracy_closed (None where it has no such image)."""
+    out = {k: v for k, v in cell.items() if not k.startswith("accuracy")}
+    for part in ("", "_open", "_closed"):
+        out[f"accuracy{part}"] = out[f"right{part}"] / out[f"n{part}"] if out[f"n{part}"] else None
+    return out
+
+
 def sweep_models(models: list, images: np.ndarray, y: np.ndarray, sweeps: dict | None = None,
                  progress: bool = True) -> dict:
     """Accuracy and closed recall per perturbation level for every model, on the same perturbed images."""

@@ -17,9 +17,10 @@ def _metrics_table(block: dict) -> list[str]:
     return lines
 
 
+# the keys the sentences below speak of (or skip)
 TRAINED_SHOWN = {"seed", "epochs_run", "batch_size", "lr", "aug_strength", "initialisation", "ema_decay", "glasses",
                  "label_smoothing", "hard_people", "drop_hardest", "autocast", "seconds", "machine", "distillation",
-                 "provenance", "epoch_size", "storage_dtype"}  # the keys the sentences below speak of (or skip)
+                 "provenance", "epoch_size", "storage_dtype", "person_cap"}
 
 
 def model_card(config: dict) -> str:
@@ -75,6 +76,8 @@ def _torch_recipe(tr: dict) -> str:
             + (f", label smoothing {tr['label_smoothing']}" if tr.get("label_smoothing") else "")
             + (f", hard training people drawn more often (--hard-people {tr['hard_people']})"
                if tr.get("hard_people") else "")
+            + (f", people balanced within each source and class (a person counts as at most {tr['person_cap']:g}x the "
+               f"median person's images, --person-cap {tr['person_cap']:g})" if tr.get("person_cap") else "")
             + (f", the highest-loss {100 * tr['drop_hardest']:g}% of every batch left out of the loss"
                f" (--drop-hardest {tr['drop_hardest']})" if tr.get("drop_hardest") else "")
             + (f", forward pass in {tr['autocast']} autocast (weights float32)" if tr.get("autocast") else "")

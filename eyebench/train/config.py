@@ -41,6 +41,13 @@ HARD_PEOPLE_HELP = ("after every epoch, draw the training people whose mean trai
                     "source (e.g. 1; default 0 = off)")
 
 
+PERSON_CAP_HELP = ("torch models: balance people as well as classes: within each source and class, a person counts "
+                   "as at most K x the median person's image count there (each image of a person above that is drawn "
+                   "less often; no image is drawn more often than another of its source and class), so a few people "
+                   "with thousands of images do not dominate; e.g. 1 = nobody weighs more than the median person "
+                   "(default 0 = off: every image of a source and class equally likely)")
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """The options of one training run (`eyebench train`; the recipe part also `eyebench cv`), checked on creation."""
@@ -76,6 +83,9 @@ class TrainConfig:
     hard_people: float = option(0.0, HARD_PEOPLE_HELP, metavar="STEP",
                                 check=(lambda v: v >= 0, "is a step size of at least 0 (0 = off)"),
                                 record=_none_when_off)
+    person_cap: float = option(0.0, PERSON_CAP_HELP, metavar="K",
+                               check=(lambda v: v >= 0, "is a multiple of the median person's images, at least 0 "
+                                                        "(0 = off)"), record=_none_when_off)
     drop_hardest: float = option(
         0.0, "leave the highest-loss SHARE of every batch out of the loss (rounded down: 0.03 of 128 is 3 images), "
              "ramped in over the first sixth of the epochs: loss truncation against noisy labels (e.g. 0.03; default "

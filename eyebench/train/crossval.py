@@ -8,9 +8,12 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
 
-from ..data.dataset import load_dataset
-from ..data.splits import pick_group_fold, check_disjoint
+from ..config import pct
+from ..data.dataset import Dataset, load_dataset, load_images
+from ..data.splits import pick_group_fold, check_disjoint, split_mask
 from ..evaluate.report import worst_group
+from ..evaluate.robustness import condition_cells, pool_cells
+from ..models.checkpoint import load_classifier
 from .config import TrainConfig
 from .pipeline import run_training
 
@@ -64,7 +67,7 @@ def cross_validate(model: str, data: list[str], out: str, config: TrainConfig = 
     train and val people, so a recipe can be chosen for it without looking at its test set.
     """
     seed = config.seed
-    dataset = load_dataset(data, subject_from)  # subjects by the --subject-from rule, as in each fold's training
+    dataset = full = load_dataset(data, subject_from)  # subjects by the --subject-from rule, as in each fold's training
     left_out: list[str] = []
     if holdout_of:
         held = held_out_subjects(holdout_of)
@@ -75,16 +78,18 @@ def cross_validate(model: str, data: list[str], out: str, config: TrainConfig = 
         dataset = dataset.subset(keep)
         log(f"left out {len(left_out)} test subjects of {holdout_of} ({(~keep).sum()} images)")
     folds = subject_folds(dataset, k, config.val_frac, seed, train_share)
-    results, subjects = [], {}
+    results, subjects, fold_views = [], {}, []
     for i, split in enumerate(folds):
         log(f"fold {i + 1}/{k}: {len(split['test'])} test subjects, {len(split['train'])} training subjects")
         info = run_training(model, data, str(Path(out) / f"fold_{i + 1}"), config, split=split, log=log,
                             subject_from=subject_from)
         test = info["metrics"]["test"]
+        views = test_views(Path(out) / f"fold_{i + 1}", full)
+        fold_views.append(views)
         results.append({"fold": i + 1, "test_subjects": split["test"], "n_train_subjects": len(split["train"]),
                         **{key: test["overall"][key] for key in
                            ("n", "accuracy", "balanced_accuracy", "recall_closed", "recall_open")},
-                        "per_subject": test["per_subject_all"]})
+                        **_headline(views), "per_subject": test["per_subject_all"]})
         subjects.update(test["per_subject_all"])
     acc = np.array([r["accuracy"] for r in results], dtype=float)
     worst = min(results, key=lambda r: r["accuracy"])
@@ -93,8 +98,64 @@ def cross_validate(model: str, data: list[str], out: str, config: TrainConfig = 
             "folds": results,
             "accuracy_mean": float(acc.mean()), "accuracy_std": float(acc.std(ddof=1)) if k > 1 else 0.0,
             "recall_closed_mean": float(np.mean([r["recall_closed"] for r in results])),
+            **_headline(pooled_views(fold_views)),
             "worst_fold": {"fold": worst["fold"], "accuracy": worst["accuracy"]},
             "worst_subject": worst_group(subjects)}
+
+
+# -- what cv measures on each fold's test people besides accuracy ----------------------------------------------
+def test_views(folder, dataset: Dataset) -> dict:
+    """A fold checkpoint's predictions on its test people (inference only): {view: measures}, the view being how
+    the checkpoint predicts ("as trained"). See `view_measures`. `dataset` is all the data, as training read it (its
+    decoded images come from the cache)."""
+    clf = load_classifier(folder)
+    arrays, dataset = load_images(dataset, clf.data_config.input_size, clf.data_config.channels, progress=False)
+    mask = split_mask(dataset, clf.info["split"], "test")
+    arrays, test = arrays[mask], dataset.subset(mask)
+    return {"as trained": view_measures(test, (clf.scores_prepared(arrays) >= 0).astype(int))}  # p(closed) >= 0.5
+
+
+def view_measures(test: Dataset, y_pred: np.ndarray) -> dict:
+    """n, accuracy, the people-balanced accuracy (mean over people of their accuracy; overall and per source), the
+    glasses x reflections cells (None without that metadata) and each person's (n, right, source) under `people`."""
+    y, people = test.labels, test.subjects.astype(str)
+    right = np.asarray(y_pred) == y
+    per_person = {p: (int((people == p).sum()), int(right[people == p].sum()), test.samples[int(np.argmax(people == p))]
+                      .source) for p in sorted(set(people.tolist()))}
+    return {"n": len(y), "accuracy": float(right.mean()) if len(y) else None, **_people_balanced(per_person),
+            "glasses_reflections": condition_cells(test, y_pred), "people": per_person}
+
+
+def _people_balanced(per_person: dict) -> dict:
+    """Mean over people of right / n, over all people and per source, from {person: (n, right, source)}."""
+    def mean(rows):
+        return float(np.mean([r / n for n, r, _ in rows])) if rows else None
+
+    rows = list(per_person.values())
+    return {"n_people": len(rows), "people_balanced_accuracy": mean(rows),
+            "people_balanced_by_source": {src: mean([r for r in rows if r[2] == src])
+                                          for src in sorted({r[2] for r in rows})}}
+
+
+def pooled_views(fold_views: list[dict]) -> dict:
+    """The folds' views put together: every held-out person once (cv tests each person in one fold)."""
+    out = {}
+    for name in fold_views[0]:
+        blocks = [v[name] for v in fold_views]
+        people = {p: row for b in blocks for p, row in b["people"].items()}
+        n, right = sum(b["n"] for b in blocks), sum(r for _, r, _ in people.values())
+        out[name] = {"n": n, "accuracy": right / n if n else None, **_people_balanced(people),
+                     "glasses_reflections": pool_cells([b["glasses_reflections"] for b in blocks]), "people": people}
+    return out
+
+
+def _headline(views: dict) -> dict:
+    """A fold's (or the pooled) people-balanced accuracy and glasses x reflections cells as trained, and every view
+    without the per-person rows (they are in per_subject)."""
+    own = views["as trained"]
+    return {"people_balanced_accuracy": own["people_balanced_accuracy"],
+            "glasses_reflections": own["glasses_reflections"],
+            "views": {name: {k: v for k, v in view.items() if k != "people"} for name, view in views.items()}}
 
 
 def repeat_cross_validation(model: str, data: list[str], out: str, seeds: list[int],
@@ -103,6 +164,23 @@ def repeat_cross_validation(model: str, data: list[str], out: str, seeds: list[i
     runs = [cross_validate(model, data, str(Path(out) / f"seed_{s}"), dataclasses.replace(config, seed=s), log=log,
                            **kw) for s in seeds]
     means = np.array([r["accuracy_mean"] for r in runs], dtype=float)
+    people = [r["people_balanced_accuracy"] for r in runs]
     return {"model": model, "seeds": list(seeds), "runs": runs, "accuracy_mean": float(means.mean()),
             "accuracy_per_seed": means.tolist(),
-            "accuracy_seed_std": float(means.std(ddof=1)) if len(runs) > 1 else 0.0}
+            "accuracy_seed_std": float(means.std(ddof=1)) if len(runs) > 1 else 0.0,
+            "people_balanced_accuracy_mean": float(np.mean(people)), "people_balanced_per_seed": people}
+
+
+def view_lines(row: dict) -> list[str]:
+    """What a fold row (or a whole run) adds to the accuracy line: the people-balanced accuracy (per source when
+    there are several) and the glasses x reflections cells (accuracy, then of the open and the closed eyes)."""
+    own = row["views"]["as trained"]
+    by_source = own["people_balanced_by_source"]
+    lines = [f"people-balanced accuracy {pct(row['people_balanced_accuracy'])} over {own['n_people']} people"
+             + (" (" + ", ".join(f"{s} {pct(a)}" for s, a in by_source.items()) + ")" if len(by_source) > 1 else "")]
+    if row["glasses_reflections"]:
+        lines.append("glasses x reflections, accuracy all/open/closed (n): " + "; ".join(
+            f"{key.replace('glasses=', 'g=').replace('reflections=', 'r=')} {pct(c['accuracy'], 1, False)}/"
+            f"{pct(c['accuracy_open'], 1, False)}/{pct(c['accuracy_closed'], 1, False)} ({c['n']})"
+            for key, c in row["glasses_reflections"].items()))
+    return lines

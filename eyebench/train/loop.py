@@ -115,7 +115,8 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
     opt = torch.optim.AdamW(clf.param_groups(config.lr, WEIGHT_DECAY))
     max_lrs = [g["lr"] for g in opt.param_groups]
     autocast, scaler = _precision(device, config.bf16)
-    sampler, wrapper = PersonSampler(train, config.hard_people), DistributedNet(net, device, world)
+    sampler = PersonSampler(train, config.hard_people, config.person_cap)
+    wrapper = DistributedNet(net, device, world)
     progress, state = Progress(), None
     xt, yt = torch.as_tensor(x_train), torch.as_tensor(train.labels)
     if config.resume and out is not None and (Path(out) / RESUME_FILE).exists():

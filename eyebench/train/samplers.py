@@ -1,4 +1,5 @@
-"""Which training images each epoch draws: balanced by class and source, hard people more often (--hard-people)."""
+"""Which training images each epoch draws: balanced by class and source (and by person with --person-cap), hard people
+more often (--hard-people)."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,10 +10,14 @@ from ..evaluate.thresholds import band_groups
 from .config import HARD_PEOPLE_CAP, HARD_PEOPLE_MIN_IMAGES  # module globals here, so tests can patch them
 
 
-def balanced_weights(dataset: Dataset) -> np.ndarray:
-    """Per-sample weights so classes are equally likely within each source, and sources weigh by sqrt(size)."""
+def balanced_weights(dataset: Dataset, person_cap: float = 0.0) -> np.ndarray:
+    """Per-sample weights so classes are equally likely within each source, and sources weigh by sqrt(size).
+
+    With `person_cap` K > 0 people are balanced too: within each source and class a person's share counts at most
+    K x the median person's image count of that source and class (see `capped_people`).
+    """
     sources = np.array([s.source for s in dataset.samples])
-    y = dataset.labels
+    y, people = dataset.labels, dataset.subjects
     w = np.zeros(len(y))
     names = sorted(set(sources.tolist()))
     shares = np.sqrt([np.sum(sources == n) for n in names])
@@ -21,8 +26,19 @@ def balanced_weights(dataset: Dataset) -> np.ndarray:
         for c in (0, 1):
             m = (sources == name) & (y == c)
             if m.any():
-                w[m] = share / 2 / m.sum()
+                w[m] = share / 2 * capped_people(people[m], person_cap)
     return w / w.sum()
+
+
+def capped_people(people: np.ndarray, cap: float) -> np.ndarray:
+    """Weights summing to 1 over these images (one source and class): equal per image, except that a person with more
+    than `cap` x the median person's count has their share cut to that many images' worth (each of their images
+    drawn less often). No image is drawn more often than another's; `cap` 0 = plain equal weights."""
+    if not cap:
+        return np.full(len(people), 1.0 / len(people))
+    names, person, counts = np.unique(people.astype(str), return_inverse=True, return_counts=True)
+    mass = np.minimum(counts, cap * np.median(counts))  # each person's share, in images
+    return (mass / counts)[person] / mass.sum()
 
 
 def person_reweight(log_w: torch.Tensor, loss_sum: torch.Tensor, count: torch.Tensor, step: float) -> torch.Tensor:
@@ -37,12 +53,12 @@ def person_reweight(log_w: torch.Tensor, loss_sum: torch.Tensor, count: torch.Te
 
 
 class PersonSampler:
-    """Draws each epoch's batches from balanced weights; with `hard_people` > 0 each person's draws are scaled by
-    exp(their log factor), which moves after every epoch toward the people with the higher mean training loss
-    (people with fewer than HARD_PEOPLE_MIN_IMAGES images count as one pool per source)."""
+    """Draws each epoch's batches from balanced weights (people capped with `person_cap`); with `hard_people` > 0
+    each person's draws are scaled by exp(their log factor), which moves after every epoch toward the people with the
+    higher mean training loss (people with fewer than HARD_PEOPLE_MIN_IMAGES images count as one pool per source)."""
 
-    def __init__(self, train: Dataset, hard_people: float = 0.0):
-        self.base = torch.as_tensor(balanced_weights(train))
+    def __init__(self, train: Dataset, hard_people: float = 0.0, person_cap: float = 0.0):
+        self.base = torch.as_tensor(balanced_weights(train, person_cap))
         people = band_groups(train.subjects, [s.source for s in train.samples], HARD_PEOPLE_MIN_IMAGES)
         self.names, person = np.unique(people.astype(str), return_inverse=True)
         self.person, self.hard_people = torch.as_tensor(person), hard_people
