@@ -1,9 +1,33 @@
 """Measure inference speed on this machine: batch images/s on prepared input, and single-image latency."""
 from __future__ import annotations
 
+import os
+import sys
 import time
 
 import numpy as np
+
+from .threads import SINGLE_IMAGE_THREADS, single_image_threads
+
+MIN_RECORD_SECONDS = 10.0  # --record: a shorter measurement is noise, not a figure for a model card
+
+
+def machine_load() -> dict:
+    """The machine's load average (1 and 5 minutes), its cores, and whether it is busy (load above the cores)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    one, five, _ = os.getloadavg()
+    return {"load_1min": round(one, 2), "load_5min": round(five, 2), "cores": cores, "busy": one > cores}
+
+
+def recording_refusal(seconds: float, load: dict) -> str | None:
+    """Why a measurement may not be recorded in a model card (too short, or a busy machine), or None."""
+    if seconds < MIN_RECORD_SECONDS:
+        return (f"--record needs --seconds {MIN_RECORD_SECONDS:g} or more (got {seconds:g}): a shorter run is too "
+                "noisy to stand in a model card")
+    if load["busy"]:
+        return (f"--record refused: the machine is busy (load average {load['load_1min']:.2f} over the last minute on "
+                f"{load['cores']} cores), so the figures would be too low; run it again when the machine is idle")
+    return None
 
 
 def _rate(fn, n_items: int, seconds: float) -> tuple[float, int]:
@@ -25,11 +49,22 @@ def bench_classifier(clf, batch_size: int = 256, seconds: float = 3.0, seed: int
     raw = rng.integers(0, 256, (88, 88), dtype=np.uint8)  # a typical MRL crop size
     clf.proba_prepared(batch)
     clf.predict_proba([raw])
+    threads = _torch_threads()
     per_batch, _ = _rate(lambda: clf.proba_prepared(batch), batch_size, seconds)
-    per_single, _ = _rate(lambda: clf.predict_proba([raw]), 1, seconds)
+    with single_image_threads():  # as predict and the app run one crop
+        clf.predict_proba([raw])
+        per_single, _ = _rate(lambda: clf.predict_proba([raw]), 1, seconds)
+    per_default, _ = _rate(lambda: clf.predict_proba([raw]), 1, seconds / 3)
     return {"name": clf.name, "checkpoint": getattr(clf, "checkpoint", ""), "batch_size": batch_size,
             "batch_images_per_second": batch_size / per_batch, "batch_ms_per_image": 1000 * per_batch / batch_size,
-            "single_ms_per_image": 1000 * per_single, "single_images_per_second": 1 / per_single}
+            "single_ms_per_image": 1000 * per_single, "single_images_per_second": 1 / per_single,
+            "single_ms_default_threads": 1000 * per_default, "seconds": seconds,
+            "threads": {"batch": threads, "single": SINGLE_IMAGE_THREADS}}
+
+
+def _torch_threads() -> int | None:
+    torch = sys.modules.get("torch")
+    return torch.get_num_threads() if torch is not None else None
 
 
 def bench_picture(models: dict, rgb: np.ndarray, repeats: int = 5) -> dict:

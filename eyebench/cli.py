@@ -33,7 +33,8 @@ def cmd_calibrate(args) -> int:
     from .train.pipeline import recalibrate
 
     for model in args.model:
-        recalibrate(model, args.data, args.target_risk, args.band_rule, args.command_line, subject_from=args.subject_from)
+        recalibrate(model, args.data, args.target_risk, args.band_rule, args.command_line, subject_from=args.subject_from,
+                    flip_average=args.flip_average)
     return 0
 
 
@@ -139,42 +140,58 @@ def cmd_predict(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .bench import bench_classifier, bench_picture, bench_threshold
+    from .bench import bench_classifier, bench_picture, bench_threshold, machine_load, recording_refusal
 
+    load = machine_load()
+    if args.record and recording_refusal(args.seconds, load):
+        raise ValueError(recording_refusal(args.seconds, load))
     if args.picture:
         from .data.images import decode_image
-        from .models.checkpoint import load_classifier
 
-        models = {Path(d).name: load_classifier(d) for d in args.model}
+        models = _named_models(args.model)
         r = bench_picture(models, decode_image(args.picture))
         t = bench_threshold()
         print(f"app predict ({', '.join(models)}; eyes + every model + every map): median {r['median_ms']:.0f} ms, "
-              f"max {r['max_ms']:.0f} ms over {r['repeats']} runs")
+              f"max {r['max_ms']:.0f} ms over {r['repeats']} runs ({_load_text(load)})")
         print(f"threshold update on {t['n_images']} cached images: median {t['median_ms']:.1f} ms")
         return 0
     rows = []
     for clf in _load_models(args.model):
         r = bench_classifier(clf, batch_size=args.batch_size, seconds=args.seconds)
+        r["load"] = {"before": load, "after": machine_load()}
         rows.append(r)
+        threads = r["threads"]["batch"]
         print(f"{clf.name:<14} batch {r['batch_images_per_second']:>9.0f} img/s ({r['batch_ms_per_image']:.3f} ms/img, "
-              f"batch {r['batch_size']})   single {r['single_ms_per_image']:.2f} ms/img "
-              f"({r['single_images_per_second']:.0f} img/s)")
+              f"batch {r['batch_size']}, {threads or '-'} threads)   single {r['single_ms_per_image']:.2f} ms/img "
+              f"({r['single_images_per_second']:.0f} img/s, {r['threads']['single']} thread as predict and the app use; "
+              f"{r['single_ms_default_threads']:.2f} ms with {threads or '-'})   {_load_text(r['load']['after'])}")
+    if load["busy"] or any(r["load"]["after"]["busy"] for r in rows):
+        print("WARNING: the machine was busy (load average above its cores): these figures are lower than it can do")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     if args.record:
-        import os
-        import platform
-
-        import torch
-
-        from .models.checkpoint import update_record
-
-        machine = f"{os.cpu_count()} CPU cores ({platform.machine()}), torch {torch.__version__}, {torch.get_num_threads()} threads"
-        command = args.command_line
-        for r in rows:
-            update_record(r["checkpoint"], "bench", {**r, "command": command, "machine": machine})
-        print("recorded in each checkpoint's config.json and model card")
+        _record_bench(rows, args.command_line)
     return 0
+
+
+def _load_text(load: dict) -> str:
+    return f"load {load['load_1min']:.2f} on {load['cores']} cores" + (" BUSY" if load["busy"] else "")
+
+
+def _record_bench(rows: list[dict], command: str) -> None:
+    import platform
+
+    import torch
+
+    from .models.checkpoint import update_record
+
+    for r in rows:
+        load = r["load"]["before"]
+        machine = (f"{load['cores']} CPU cores ({platform.machine()}), torch {torch.__version__}, "
+                   f"{r['threads']['batch'] or '-'} threads for batches, {r['threads']['single']} for single images, "
+                   f"load average {load['load_1min']:.2f} at the start, {r['seconds']:g} s per measurement")
+        update_record(r["checkpoint"], "bench", {**r, "command": command, "machine": machine})
+    print("recorded in each checkpoint's config.json and model card")
 
 
 def cmd_summary(args) -> int:
@@ -403,6 +420,10 @@ def add_calibrate_parser(sub) -> None:
     c.add_argument("--target-risk", type=float, default=0.01, help="selective risk on validation (default 0.01)")
     c.add_argument("--band-rule", choices=("per-person", "pooled"), default="per-person",
                    help="per-person (default): the risk holds for every validation person; pooled: on average")
+    c.add_argument("--flip-average", action=argparse.BooleanOptionalAction, default=None,
+                   help="switch flip averaging on (--flip-average: each prediction is the mean closed logit of the crop "
+                        "and its horizontal mirror) or off (--no-flip-average) before refitting, stored in config.json "
+                        "(data_config.flip_average); default: keep the checkpoint's setting")
     c.set_defaults(func=cmd_calibrate)
 
 
@@ -442,11 +463,14 @@ def add_bench_parser(sub) -> None:
     b = sub.add_parser("bench", help="inference speed on this machine (after a warm-up)")
     b.add_argument("--model", action="append", required=True, help="checkpoint folder (repeatable)")
     b.add_argument("--batch-size", type=int, default=256, help="batch size of the batch measurement (default 256)")
-    b.add_argument("--seconds", type=float, default=3.0, help="time spent per measurement (default 3)")
+    b.add_argument("--seconds", type=float, default=3.0,
+                   help="time spent per measurement (default 3; --record needs 10 or more)")
     b.add_argument("--json", help="write the measurements as JSON to this file")
     b.add_argument("--picture", metavar="IMAGE",
                    help="instead: time the app's predict path (all models with maps) on this picture, and a threshold move")
-    b.add_argument("--record", action="store_true", help="store the result in each checkpoint's config.json and card")
+    b.add_argument("--record", action="store_true",
+                   help="store the result in each checkpoint's config.json and card; refused for runs shorter than "
+                        "--seconds 10 and while the machine is busy (load average above its cores)")
     b.set_defaults(func=cmd_bench)
 
 

@@ -308,13 +308,61 @@ def test_predict_unreadable_file(capsys, tmp_path, trained_cnn, records):
     assert len(lines) == 2 and lines[1].startswith(f"{broken}: cannot read: ")
 
 
-def test_bench_prints_speed(capsys, tmp_path, trained_cnn):
+def test_bench_prints_speed_threads_and_load(capsys, tmp_path, trained_cnn):
     json_file = tmp_path / "bench.json"
     rc, out, _ = run(capsys, "bench", "--model", trained_cnn, "--seconds", "0.2", "--batch-size", "16",
                      "--json", json_file)
     assert rc == 0 and "img/s" in out and out.startswith("small_cnn")
+    assert "1 thread as predict and the app use" in out and " cores" in out
     row = json.loads(json_file.read_text())[0]
     assert row["batch_size"] == 16 and row["batch_images_per_second"] > 0 and row["single_ms_per_image"] > 0
+    assert row["threads"]["single"] == 1 and row["single_ms_default_threads"] > 0
+    assert {"load_1min", "cores", "busy"} <= set(row["load"]["before"]) and row["load"]["after"]["cores"] >= 1
+
+
+def bench_copy(tmp_path, trained_cnn):
+    """A copy of the session checkpoint (recording rewrites its config.json and card)."""
+    folder = tmp_path / "small_cnn"
+    shutil.copytree(trained_cnn, folder)
+    return folder
+
+
+def test_bench_record_refuses_a_short_run(capsys, tmp_path, trained_cnn, monkeypatch):
+    import eyebench.bench as bench
+
+    monkeypatch.setattr(bench.os, "getloadavg", lambda: (0.1, 0.1, 0.1))
+    folder = bench_copy(tmp_path, trained_cnn)
+    before = (folder / "config.json").read_text()
+    rc, out, err = run(capsys, "bench", "--model", folder, "--seconds", "1", "--record")
+    assert rc == 2 and "--record needs --seconds 10 or more (got 1)" in err and out == ""  # refused before any run
+    assert (folder / "config.json").read_text() == before
+
+
+def test_bench_record_refuses_a_busy_machine(capsys, tmp_path, trained_cnn, monkeypatch):
+    import eyebench.bench as bench
+
+    monkeypatch.setattr(bench.os, "getloadavg", lambda: (64.0, 64.0, 64.0))
+    folder = bench_copy(tmp_path, trained_cnn)
+    before = (folder / "config.json").read_text()
+    rc, _, err = run(capsys, "bench", "--model", folder, "--seconds", "10", "--record")
+    assert rc == 2 and "the machine is busy (load average 64.00" in err
+    assert (folder / "config.json").read_text() == before
+    rc, out, _ = run(capsys, "bench", "--model", folder, "--seconds", "0.1", "--batch-size", "8")  # measuring is fine
+    assert rc == 0 and "BUSY" in out and "WARNING: the machine was busy" in out
+
+
+def test_bench_record_on_an_idle_machine_says_how_it_was_measured(capsys, tmp_path, trained_cnn, monkeypatch):
+    import eyebench.bench as bench
+
+    monkeypatch.setattr(bench.os, "getloadavg", lambda: (0.25, 0.2, 0.2))
+    monkeypatch.setattr(bench, "MIN_RECORD_SECONDS", 0.1)  # the rule, without a 10-second test
+    folder = bench_copy(tmp_path, trained_cnn)
+    rc, out, err = run(capsys, "bench", "--model", folder, "--seconds", "0.2", "--batch-size", "8", "--record")
+    assert rc == 0, err
+    record = json.loads((folder / "config.json").read_text())["bench"]
+    assert "1 for single images" in record["machine"] and "load average 0.25 at the start" in record["machine"]
+    assert record["threads"]["single"] == 1 and record["load"]["before"]["busy"] is False
+    assert "recorded in each checkpoint" in out
 
 
 def test_python_m_eyebench_entry_point(trained_cnn, records):
