@@ -20,6 +20,8 @@ class DataConfig:
 
     `contrast` "clahe" equalises local contrast (CLAHE, clip 2, 4x4 tiles on the resized uint8 input) before the
     mean/std normalisation, in training (after augmentation) and at inference alike; "none" leaves pixels as they are.
+    `flip_average` makes every prediction the mean closed logit of the crop and its horizontal mirror (a mirrored
+    left eye is a plausible right eye), at twice the inference cost; training batches are not affected.
     """
 
     input_size: int = 64
@@ -27,10 +29,13 @@ class DataConfig:
     mean: tuple[float, ...] = (0.5,)
     std: tuple[float, ...] = (0.25,)
     contrast: str = "none"
+    flip_average: bool = False
 
     def __post_init__(self):
         if self.contrast not in CONTRAST_STEPS:
             raise ValueError(f"contrast must be one of {', '.join(CONTRAST_STEPS)}, got {self.contrast!r}")
+        if not isinstance(self.flip_average, bool):
+            raise ValueError(f"flip_average is true or false, got {self.flip_average!r}")
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}

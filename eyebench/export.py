@@ -17,7 +17,10 @@ class _Wrapped(torch.nn.Module):
         self.net = clf.net
 
     def forward(self, x):
-        return torch.sigmoid(self.clf.closed_logit(self.net(x)) / self.clf.temperature)[:, None]
+        logit = self.clf.closed_logit(self.net(x))
+        if self.clf.data_config.flip_average:  # the mean with the mirrored crop's logit, as predict_proba does
+            logit = (logit + self.clf.closed_logit(self.net(torch.flip(x, dims=[3])))) / 2
+        return torch.sigmoid(logit / self.clf.temperature)[:, None]
 
 
 def export_onnx(clf, path, opset: int = 17) -> dict:
@@ -36,7 +39,9 @@ def export_onnx(clf, path, opset: int = 17) -> dict:
             "preprocessing": (f"crop -> {'grayscale' if cfg.channels == 1 else 'RGB'} -> resize to "
                               f"{cfg.input_size}x{cfg.input_size} (INTER_AREA when shrinking) -> "
                               + ("OpenCV CLAHE (clipLimit 2, tileGridSize 4x4) on the uint8 image -> "
-                                 if cfg.contrast == "clahe" else "") + "/255 -> (x - mean) / std, NCHW float32"),
+                                 if cfg.contrast == "clahe" else "") + "/255 -> (x - mean) / std, NCHW float32"
+                              + ("; the graph averages the closed logit of the input and its horizontal mirror"
+                                 if cfg.flip_average else "")),
             "mean": json.dumps(list(cfg.mean)), "std": json.dumps(list(cfg.std)),
             "temperature": str(clf.temperature), "uncertain_band": json.dumps(clf.uncertain_band),
             "output": "p_closed = calibrated probability that the eye is closed"}

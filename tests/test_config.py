@@ -11,7 +11,8 @@ def test_class_names_order():
 def test_data_config_round_trip():
     cfg = DataConfig(input_size=96, channels=3, mean=(0.4, 0.5, 0.6), std=(0.2, 0.2, 0.2))
     d = cfg.to_dict()
-    assert d == {"input_size": 96, "channels": 3, "mean": [0.4, 0.5, 0.6], "std": [0.2, 0.2, 0.2], "contrast": "none"}
+    assert d == {"input_size": 96, "channels": 3, "mean": [0.4, 0.5, 0.6], "std": [0.2, 0.2, 0.2], "contrast": "none",
+                 "flip_average": False}
     assert DataConfig.from_dict(d) == cfg
     clahe = DataConfig(contrast="clahe")
     assert DataConfig.from_dict(clahe.to_dict()) == clahe

@@ -102,12 +102,17 @@ def test_condition_cells_split_glasses_by_reflections_and_class(records):
 def test_pooled_views_count_each_person_once(records):
     ds = dataset_of(records)
     first, second = ds.subset(ds.subjects < "s0004"), ds.subset(ds.subjects >= "s0004")
-    views = [{"as trained": view_measures(part, part.labels * 0)} for part in (first, second)]  # always "open"
-    pooled = pooled_views(views)["as trained"]
-    assert pooled["n"] == len(ds) and pooled["n_people"] == N_SUBJECTS
-    assert pooled["accuracy"] == pytest.approx(0.5) and pooled["people_balanced_accuracy"] == pytest.approx(0.5)
-    row = {"people_balanced_accuracy": 0.5, "glasses_reflections": None, "views": pooled_views(views)}
-    assert view_lines(row) == [f"people-balanced accuracy 50.00% over {N_SUBJECTS} people"]
+    views = [{"as_trained": "no flip", "no flip": view_measures(part, part.labels * 0),  # always "open"
+              "flip": view_measures(part, part.labels)} for part in (first, second)]  # always right
+    pooled = pooled_views(views)
+    assert pooled["no flip"]["n"] == len(ds) and pooled["no flip"]["n_people"] == N_SUBJECTS
+    assert pooled["no flip"]["accuracy"] == pytest.approx(0.5)
+    assert pooled["no flip"]["people_balanced_accuracy"] == pytest.approx(0.5)
+    assert pooled["flip"]["people_balanced_accuracy"] == 1.0
+    row = {"people_balanced_accuracy": 0.5, "glasses_reflections": None, "views": pooled}
+    assert view_lines(row) == [f"people-balanced accuracy 50.00% over {N_SUBJECTS} people",
+                               "flip averaging (the checkpoint: off): accuracy 50.00% without, 100.00% with; "
+                               "people-balanced 50.00% without, 100.00% with"]
 
 
 def test_cv_reports_people_balanced_accuracy_and_conditions_per_fold(capsys, tmp_path, mrl_dir):
@@ -128,9 +133,9 @@ def test_cv_reports_people_balanced_accuracy_and_conditions_per_fold(capsys, tmp
     every = [v["accuracy"] for f in res["folds"] for v in f["per_subject"].values()]
     assert res["people_balanced_accuracy"] == pytest.approx(np.mean(every))
     assert sum(c["n"] for c in res["glasses_reflections"].values()) == N_SUBJECTS * IMAGES_PER_SUBJECT
-    assert res["views"]["as trained"]["n_people"] == N_SUBJECTS
+    assert res["views"]["as_trained"] == "no flip" and res["views"]["no flip"]["n_people"] == N_SUBJECTS
     cfg = json.loads((out_dir / "fold_1" / "config.json").read_text())
     assert cfg["trained"]["person_cap"] == 1
     assert "--person-cap 1)" in (out_dir / "fold_1" / "README.md").read_text()
-    assert out.count("people-balanced accuracy") == 3 and "seed 0, all folds: people-balanced accuracy" in out
+    assert out.count("people-balanced accuracy") == 3 and out.count("flip averaging (the checkpoint: off)") == 3 and "seed 0, all folds: people-balanced accuracy" in out
     assert "glasses x reflections, accuracy all/open/closed (n): g=no r=none" in out

@@ -14,6 +14,7 @@ __all__ = ["contribution_map", "deletion_curve", "explain_map", "gradcam_map", "
            "occlusion_map", "overlay", "png_data_uri"]
 
 MAPS = {"gradcam": gradcam_map, "contributions": contribution_map, "occlusion": occlusion_map}
+MIRRORED = {"gradcam", "contributions"}  # maps of one view, averaged with the mirror's under flip averaging
 
 
 def map_method(clf) -> str:
@@ -29,5 +30,14 @@ def map_method(clf) -> str:
 
 def explain_map(clf, image: np.ndarray, target: int | None = None) -> np.ndarray:
     """(H, W) map in [0, 1] of where `clf` finds evidence for class `target` (default: its predicted class); the
-    input's own size, gray or RGB. Callers never branch on the model type."""
-    return MAPS[map_method(clf)](clf, image, target)
+    input's own size, gray or RGB. Callers never branch on the model type.
+
+    A model with flip averaging (data_config.flip_average) predicts from the crop and its mirror, so its map is the
+    mean of the crop's map and the mirrored map of the mirror (occlusion already measures the averaged prediction).
+    """
+    method = map_method(clf)
+    heat = MAPS[method](clf, image, target)
+    if method in MIRRORED and getattr(getattr(clf, "data_config", None), "flip_average", False):
+        mirrored = MAPS[method](clf, np.ascontiguousarray(np.asarray(image)[:, ::-1]), target)[:, ::-1]
+        heat = normalise_map((heat + mirrored) / 2, heat.shape)
+    return heat

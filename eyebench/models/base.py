@@ -39,6 +39,7 @@ class BaseClassifier:
     name: str = ""
     family: str = ""
     class_names: tuple[str, ...] = CLASS_NAMES
+    fits_temperature = False  # calibration fits a temperature on validation (torch models; the SVM has Platt scaling)
 
     def __init__(self, data_config: DataConfig):
         self.data_config = data_config
@@ -58,9 +59,18 @@ class BaseClassifier:
             np.zeros((0, cfg.input_size, cfg.input_size, cfg.channels), np.uint8)
 
     # -- scores ------------------------------------------------------------------------------------------
-    def scores_prepared(self, batch: np.ndarray) -> np.ndarray:
-        """Uncalibrated score of class `closed` (a logit) for prepared uint8 inputs, shape (n,)."""
+    def view_scores(self, batch: np.ndarray) -> np.ndarray:
+        """Uncalibrated score of class `closed` (a logit) for prepared uint8 inputs as they are, shape (n,): what each
+        family implements."""
         raise NotImplementedError
+
+    def scores_prepared(self, batch: np.ndarray) -> np.ndarray:
+        """Uncalibrated closed logit for prepared uint8 inputs, shape (n,): `view_scores`, averaged with the scores of
+        the horizontally mirrored inputs when the data config says `flip_average`."""
+        scores = self.view_scores(batch)
+        if self.data_config.flip_average and len(batch):
+            scores = (scores + self.view_scores(np.ascontiguousarray(np.asarray(batch)[:, :, ::-1]))) / 2
+        return scores
 
     def proba_prepared(self, batch: np.ndarray) -> np.ndarray:
         """Calibrated probabilities (n, 2) for prepared inputs."""

@@ -42,6 +42,8 @@ def _header(config: dict) -> list[str]:
             + (f"{config['flops_per_image'] / 1e6:.1f} MFLOPs per image, " if config.get("flops_per_image") else "")
             + f"input {dc['input_size']}x{dc['input_size']} {'grayscale' if dc['channels'] == 1 else 'RGB'}"
             + (" with CLAHE local contrast equalisation" if dc.get("contrast") == "clahe" else "")
+            + (", each prediction averaged over the crop and its horizontal mirror (flip averaging)"
+               if dc.get("flip_average") else "")
             + (", weights stored in float16 (metrics below are measured on the stored weights)"
                if config.get("storage_dtype") == "float16" else "") + ".", "",
             "## Intended use",

@@ -1,6 +1,7 @@
 """One registry of classifier factories: register_classifier / create_classifier / list_classifiers."""
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from typing import Callable
 
@@ -43,8 +44,15 @@ def factory(name: str) -> Callable:
     return _REGISTRY[name]
 
 
+# Model arguments every image classifier takes, handled here rather than by each factory: they set a data_config field.
+COMMON_ARGS = ("flip_average",)
+
+
 def create_classifier(name: str, **model_args):
-    """Build a fresh (untrained) classifier by registry name with its model arguments."""
-    clf = factory(name)(**model_args)
+    """Build a fresh (untrained) classifier by registry name with its model arguments (`flip_average=True`, for any
+    classifier, averages each prediction over the crop and its horizontal mirror: see DataConfig)."""
+    clf = factory(name)(**{k: v for k, v in model_args.items() if k not in COMMON_ARGS})
+    if "flip_average" in model_args:
+        clf.data_config = dataclasses.replace(clf.data_config, flip_average=model_args["flip_average"])
     clf.name, clf.model_args = name, dict(model_args)
     return clf

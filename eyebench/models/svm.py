@@ -61,7 +61,7 @@ class LbpHogSvm(BaseClassifier):
         self.check_fitted()
         return ((feats - self.mean_) / self.scale_) @ self.coef_ + self.intercept_[0]
 
-    def scores_prepared(self, batch: np.ndarray) -> np.ndarray:
+    def view_scores(self, batch: np.ndarray) -> np.ndarray:
         self.check_fitted()
         return self.platt_[0] * self.decision(self.features(batch)) + self.platt_[1]
 

@@ -16,6 +16,7 @@ class TorchClassifier(BaseClassifier):
     """A torch module that maps a normalised (n, C, H, W) batch to closed-class logits (n, 1) or (n, 2)."""
 
     family = "torch"
+    fits_temperature = True
 
     def __init__(self, net: nn.Module, data_config: DataConfig, num_logits: int = 1):
         super().__init__(data_config)
@@ -41,7 +42,7 @@ class TorchClassifier(BaseClassifier):
         """Network output -> one closed-vs-open logit per image."""
         return out[:, 0] if self.num_logits == 1 else out[:, 1] - out[:, 0]
 
-    def scores_prepared(self, batch: np.ndarray) -> np.ndarray:
+    def view_scores(self, batch: np.ndarray) -> np.ndarray:
         net = self.inference_net()
         device = next(net.parameters()).device  # the CPU, or the GPU during training
         chunk = max(8, min(256, INFERENCE_PIXELS // self.data_config.input_size ** 2))

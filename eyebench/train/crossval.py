@@ -84,7 +84,7 @@ def cross_validate(model: str, data: list[str], out: str, config: TrainConfig = 
         info = run_training(model, data, str(Path(out) / f"fold_{i + 1}"), config, split=split, log=log,
                             subject_from=subject_from)
         test = info["metrics"]["test"]
-        views = test_views(Path(out) / f"fold_{i + 1}", full)
+        views = fold_test_views(Path(out) / f"fold_{i + 1}", full)
         fold_views.append(views)
         results.append({"fold": i + 1, "test_subjects": split["test"], "n_train_subjects": len(split["train"]),
                         **{key: test["overall"][key] for key in
@@ -104,15 +104,23 @@ def cross_validate(model: str, data: list[str], out: str, config: TrainConfig = 
 
 
 # -- what cv measures on each fold's test people besides accuracy ----------------------------------------------
-def test_views(folder, dataset: Dataset) -> dict:
-    """A fold checkpoint's predictions on its test people (inference only): {view: measures}, the view being how
-    the checkpoint predicts ("as trained"). See `view_measures`. `dataset` is all the data, as training read it (its
-    decoded images come from the cache)."""
+FLIP_VIEWS = {False: "no flip", True: "flip"}  # a view: how the checkpoint predicts (flip averaging off or on)
+
+
+def fold_test_views(folder, dataset: Dataset) -> dict:
+    """A fold checkpoint's predictions on its test people (inference only), without and with flip averaging:
+    {"no flip": measures, "flip": measures, "as_trained": the view its config.json predicts with} (`view_measures`).
+    `dataset` is all the data, as training read it (its decoded images come from the cache)."""
     clf = load_classifier(folder)
-    arrays, dataset = load_images(dataset, clf.data_config.input_size, clf.data_config.channels, progress=False)
+    cfg = clf.data_config
+    arrays, dataset = load_images(dataset, cfg.input_size, cfg.channels, progress=False)
     mask = split_mask(dataset, clf.info["split"], "test")
     arrays, test = arrays[mask], dataset.subset(mask)
-    return {"as trained": view_measures(test, (clf.scores_prepared(arrays) >= 0).astype(int))}  # p(closed) >= 0.5
+    views = {"as_trained": FLIP_VIEWS[cfg.flip_average]}
+    for flip, name in FLIP_VIEWS.items():
+        clf.data_config = dataclasses.replace(cfg, flip_average=flip)
+        views[name] = view_measures(test, (clf.scores_prepared(arrays) >= 0).astype(int))  # p(closed) >= 0.5
+    return views
 
 
 def view_measures(test: Dataset, y_pred: np.ndarray) -> dict:
@@ -139,8 +147,8 @@ def _people_balanced(per_person: dict) -> dict:
 
 def pooled_views(fold_views: list[dict]) -> dict:
     """The folds' views put together: every held-out person once (cv tests each person in one fold)."""
-    out = {}
-    for name in fold_views[0]:
+    out = {"as_trained": fold_views[0]["as_trained"]}
+    for name in FLIP_VIEWS.values():
         blocks = [v[name] for v in fold_views]
         people = {p: row for b in blocks for p, row in b["people"].items()}
         n, right = sum(b["n"] for b in blocks), sum(r for _, r, _ in people.values())
@@ -150,12 +158,13 @@ def pooled_views(fold_views: list[dict]) -> dict:
 
 
 def _headline(views: dict) -> dict:
-    """A fold's (or the pooled) people-balanced accuracy and glasses x reflections cells as trained, and every view
-    without the per-person rows (they are in per_subject)."""
-    own = views["as trained"]
+    """A fold's (or the pooled) people-balanced accuracy and glasses x reflections cells as trained, and both views
+    without their per-person rows (those are in per_subject)."""
+    own = views[views["as_trained"]]
     return {"people_balanced_accuracy": own["people_balanced_accuracy"],
             "glasses_reflections": own["glasses_reflections"],
-            "views": {name: {k: v for k, v in view.items() if k != "people"} for name, view in views.items()}}
+            "views": {"as_trained": views["as_trained"], **{
+                name: {k: v for k, v in views[name].items() if k != "people"} for name in FLIP_VIEWS.values()}}}
 
 
 def repeat_cross_validation(model: str, data: list[str], out: str, seeds: list[int],
@@ -173,8 +182,10 @@ def repeat_cross_validation(model: str, data: list[str], out: str, seeds: list[i
 
 def view_lines(row: dict) -> list[str]:
     """What a fold row (or a whole run) adds to the accuracy line: the people-balanced accuracy (per source when
-    there are several) and the glasses x reflections cells (accuracy, then of the open and the closed eyes)."""
-    own = row["views"]["as trained"]
+    there are several), the glasses x reflections cells (accuracy, then of the open and the closed eyes), and the
+    accuracies without and with flip averaging."""
+    views = row["views"]
+    own = views[views["as_trained"]]
     by_source = own["people_balanced_by_source"]
     lines = [f"people-balanced accuracy {pct(row['people_balanced_accuracy'])} over {own['n_people']} people"
              + (" (" + ", ".join(f"{s} {pct(a)}" for s, a in by_source.items()) + ")" if len(by_source) > 1 else "")]
@@ -183,4 +194,9 @@ def view_lines(row: dict) -> list[str]:
             f"{key.replace('glasses=', 'g=').replace('reflections=', 'r=')} {pct(c['accuracy'], 1, False)}/"
             f"{pct(c['accuracy_open'], 1, False)}/{pct(c['accuracy_closed'], 1, False)} ({c['n']})"
             for key, c in row["glasses_reflections"].items()))
+    plain, flip = views["no flip"], views["flip"]
+    lines.append(f"flip averaging (the checkpoint: {'on' if views['as_trained'] == 'flip' else 'off'}): accuracy "
+                 f"{pct(plain['accuracy'])} without, "
+                 f"{pct(flip['accuracy'])} with; people-balanced {pct(plain['people_balanced_accuracy'])} without, "
+                 f"{pct(flip['people_balanced_accuracy'])} with")
     return lines

@@ -1,6 +1,7 @@
 """From data folders to a checkpoint: person-disjoint split, training, calibration on validation, one test, save."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -135,7 +136,8 @@ def initialise(clf, pretrained: bool, init_weights: str | None, log=print) -> st
 
 def calibrate(clf, x_val: np.ndarray, y_val: np.ndarray, target_risk: float = 0.01, groups=None,
               band_rule: str = "per-person") -> dict:
-    """Fit the temperature (torch models) and the uncertain band on validation subjects; store both on `clf`.
+    """Fit the temperature (models that fit one: torch models, the committee) and the uncertain band on validation
+    subjects; store both on `clf`.
 
     With `groups` (band_groups of the validation images), `per-person` makes the band hold the target risk for every
     person and `pooled` only over all images (the riskiest person is reported either way).
@@ -144,7 +146,7 @@ def calibrate(clf, x_val: np.ndarray, y_val: np.ndarray, target_risk: float = 0.
         raise ValueError(f"unknown band rule {band_rule!r}: use per-person or pooled")
     scores = clf.scores_prepared(x_val)
     before = proba_from_logits(scores, clf.temperature)
-    if isinstance(clf, TorchClassifier):
+    if clf.fits_temperature:
         clf.temperature = fit_temperature(scores, y_val)
     after = proba_from_logits(scores, clf.temperature)
     band = fit_band(y_val, after[:, CLOSED], target_risk, groups=groups, per_group=band_rule == "per-person")
@@ -155,22 +157,16 @@ def calibrate(clf, x_val: np.ndarray, y_val: np.ndarray, target_risk: float = 0.
 
 
 def recalibrate(checkpoint: str, data: list[str], target_risk: float = 0.01, band_rule: str = "per-person",
-                command: str = "", log=print, subject_from: str | None = None) -> dict:
-    """Refit a saved checkpoint's temperature and band on its own validation subjects; rewrite config and card."""
+                command: str = "", log=print, subject_from: str | None = None,
+                flip_average: bool | None = None) -> dict:
+    """Refit a saved checkpoint's temperature and band on its own validation subjects; rewrite config and card.
+    `flip_average` True or False switches flip averaging on or off first (None keeps the checkpoint's setting)."""
     clf = load_classifier(checkpoint)
-    split = clf.info.get("split")
-    if not split:
-        raise ValueError(f"{checkpoint}: has no saved split, so its validation subjects are unknown")
-    cfg = clf.data_config
-    arrays, dataset = load_images(load_dataset(data, subject_from), cfg.input_size, cfg.channels)
-    parts = {name: split_mask(dataset, split, name) for name in ("val", "test")}
-    expected = split.get("n_images", {})
-    for name, mask in parts.items():
-        if name in expected and int(mask.sum()) != int(expected[name]):
-            raise ValueError(f"{checkpoint}: the data given holds {int(mask.sum())} {name} images, training had "
-                             f"{expected[name]}: pass the same --data folders it was trained on")
-    (x_va, d_va), (x_te, d_te) = [(arrays[m], dataset.subset(m)) for m in parts.values()]
-    if isinstance(clf, TorchClassifier):
+    if flip_average is not None:
+        clf.data_config = dataclasses.replace(clf.data_config, flip_average=flip_average)
+        clf.model_args = {**clf.model_args, "flip_average": flip_average}
+    (x_va, d_va), (x_te, d_te) = split_parts(checkpoint, clf.info.get("split"), data, clf.data_config, subject_from)
+    if clf.fits_temperature:
         clf.temperature = 1.0  # refitted from the raw logits, as after training
     calibration = calibrate(clf, x_va, d_va.labels, target_risk, validation_groups(d_va), band_rule)
     if command:
@@ -181,8 +177,24 @@ def recalibrate(checkpoint: str, data: list[str], target_risk: float = 0.01, ban
     clf.save_pretrained(checkpoint, weights=False)  # the weights are untouched: only config.json and the card change
     b = calibration["band"]
     log(f"{checkpoint}: temperature {clf.temperature:.3f}, band {[round(v, 4) for v in b['band']]} ({b['rule']}; "
-        f"validation coverage {100 * b['coverage']:.2f}%, reached: {b['reached']})")
+        f"validation coverage {100 * b['coverage']:.2f}%, reached: {b['reached']})"
+        + ("; flip averaging " + ("on" if clf.data_config.flip_average else "off") if flip_average is not None else ""))
     return calibration
+
+
+def split_parts(name: str, split: dict | None, data: list[str], cfg, subject_from: str | None = None) -> list[tuple]:
+    """[(arrays, Dataset) of the validation people, the same of the test people] of a saved `split` in `data`, read at
+    `cfg`'s input; the data must hold as many images of them as training had (else ValueError naming `name`)."""
+    if not split:
+        raise ValueError(f"{name}: has no saved split, so its validation subjects are unknown")
+    arrays, dataset = load_images(load_dataset(data, subject_from), cfg.input_size, cfg.channels)
+    parts = {part: split_mask(dataset, split, part) for part in ("val", "test")}
+    expected = split.get("n_images", {})
+    for part, mask in parts.items():
+        if part in expected and int(mask.sum()) != int(expected[part]):
+            raise ValueError(f"{name}: the data given holds {int(mask.sum())} {part} images, training had "
+                             f"{expected[part]}: pass the same --data folders it was trained on")
+    return [(arrays[m], dataset.subset(m)) for m in parts.values()]
 
 
 def validation_groups(val: Dataset) -> np.ndarray:
