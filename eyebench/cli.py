@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -195,12 +196,26 @@ def _record_bench(rows: list[dict], command: str) -> None:
 
 
 def cmd_summary(args) -> int:
+    from .evaluate.heldout import weights_sha256
+    from .models.checkpoint import CheckpointError, load_classifier
     from .models.summary import model_table, results_table
 
-    print(results_table(args.checkpoints))
-    print()
-    print(model_table(args.checkpoints))
-    return 0
+    verified, failed = [], []
+    for d in args.checkpoints:  # the tables come from config.json: first check that its weights are there and fit it
+        try:
+            load_classifier(d)
+            verified.append(d)
+        except CheckpointError as exc:
+            failed.append(str(exc))
+    if verified:
+        print(results_table(verified))
+        print()
+        print(model_table(verified))
+        print("\nweights verified (model.safetensors loads and matches its config.json; sha256): "
+              + ", ".join(f"{Path(d).name} {weights_sha256(d)[:12]}" for d in verified))
+    for message in failed:
+        print(f"NOT VERIFIED, left out of the tables: {message}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_robustness(args) -> int:
@@ -271,6 +286,8 @@ def cmd_explain(args) -> int:
     from .explain.figure import explanation_figure
     from .workbench import predict_picture
 
+    if Path(args.out).suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise ValueError(f"--out {args.out}: give a .png or .jpg file name")
     models = _named_models(args.model)
     image = decode_image(args.image)
     res = _noted(args.image, predict_picture(models, image, whole_image=args.whole_image, maps=True))
@@ -289,7 +306,8 @@ def cmd_explain(args) -> int:
         title = "whole image" if eye["side"] == "crop" else f"{eye['side']} eye"
         rows.append({"title": title, "image": eye["crop"], "panels": panels})
     figure = explanation_figure(rows)
-    cv2.imwrite(args.out, cv2.cvtColor(figure, cv2.COLOR_RGB2BGR))
+    if not cv2.imwrite(args.out, cv2.cvtColor(figure, cv2.COLOR_RGB2BGR)):
+        raise ValueError(f"could not write {args.out} (give a .png or .jpg file name)")
     print(f"wrote {args.out}: a row per eye (the input, then each model's map titled with its decision), "
           "and the colour scale")
     return 0
@@ -319,8 +337,9 @@ def cmd_cv(args) -> int:
         ws = run["worst_subject"]
         print(f"seed {run['seed']}: accuracy {100 * run['accuracy_mean']:.2f}% +- {100 * run['accuracy_std']:.2f} "
               f"over {run['k']} folds; worst fold {run['worst_fold']['fold']} "
-              f"({100 * run['worst_fold']['accuracy']:.2f}%); worst subject {ws['subject']} "
-              f"({100 * ws['accuracy']:.2f}%, n={ws['n']})")
+              f"({100 * run['worst_fold']['accuracy']:.2f}%); worst subject "
+              + (f"(of those with n>={ws['min_n']}) " if ws.get("min_n") else "(no subject has 20 images: of all) ")
+              + f"{ws['subject']} ({100 * ws['accuracy']:.2f}%, n={ws['n']})")
         print("\n".join(f"seed {run['seed']}, all folds: " + line for line in view_lines(run)))
     if len(runs) > 1:
         print(f"mean over {len(runs)} seeds: {100 * res['accuracy_mean']:.2f}% (per seed: "
@@ -369,6 +388,41 @@ def cmd_export(args) -> int:
     return 0
 
 
+class OutputPath(str):
+    """A file or folder the command will write, named on the command line: its folder is made before any work."""
+
+
+def _output(path: str, folder: bool) -> OutputPath:
+    """Refuse at once (not after the work) an output whose folder cannot be made or written, or a folder given for a
+    file; main() makes the missing folders before the command runs."""
+    target = Path(path)
+    if not folder and target.is_dir():
+        raise argparse.ArgumentTypeError(f"{path} is a folder: give a file name")
+    if folder and target.exists() and not target.is_dir():
+        raise argparse.ArgumentTypeError(f"{path} is a file: give a folder")
+    existing = target.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"cannot write {path}: {existing} is not a writable folder")
+    return OutputPath(path)
+
+
+def output_file(path: str) -> OutputPath:
+    return _output(path, folder=False)
+
+
+def output_dir(path: str) -> OutputPath:
+    return _output(path, folder=True)
+
+
+def _make_output_folders(args) -> None:
+    """Make the folder of every output path of the command (before the work, so that it cannot fail after it)."""
+    for value in vars(args).values():
+        if isinstance(value, OutputPath):
+            Path(value).parent.mkdir(parents=True, exist_ok=True)
+
+
 def _subject_rule(spec: str) -> str:
     """argparse type of --subject-from: the rule checked when the command line is read."""
     from .data.filenames import subject_rule
@@ -406,7 +460,8 @@ def add_train_parser(sub, classifiers: list[str]) -> None:
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     t.add_argument("model", choices=classifiers, help="registry name of the classifier")
     _add_data(t)
-    t.add_argument("--out", required=True, help="checkpoint folder to write, e.g. checkpoints/small_cnn")
+    t.add_argument("--out", type=output_dir, required=True,
+                   help="checkpoint folder to write, e.g. checkpoints/small_cnn")
     add_options(t, RECIPE, TRAIN)  # every TrainConfig field: recipe options, then the train-only ones
     t.set_defaults(func=cmd_train)
 
@@ -434,7 +489,7 @@ def add_evaluate_parser(sub) -> None:
     _add_data(e)
     e.add_argument("--split", choices=["train", "val", "test"], default=None,
                    help="only the subjects the checkpoint's saved split put in this part (e.g. test)")
-    e.add_argument("--json", help="write the results as JSON to this file")
+    e.add_argument("--json", type=output_file, help="write the results as JSON to this file")
     e.add_argument("--bootstrap", type=int, default=0, metavar="N",
                    help="add a subject-level bootstrap 95%% CI of accuracy with N resamples")
     e.set_defaults(func=cmd_evaluate)
@@ -465,7 +520,7 @@ def add_bench_parser(sub) -> None:
     b.add_argument("--batch-size", type=int, default=256, help="batch size of the batch measurement (default 256)")
     b.add_argument("--seconds", type=float, default=3.0,
                    help="time spent per measurement (default 3; --record needs 10 or more)")
-    b.add_argument("--json", help="write the measurements as JSON to this file")
+    b.add_argument("--json", type=output_file, help="write the measurements as JSON to this file")
     b.add_argument("--picture", metavar="IMAGE",
                    help="instead: time the app's predict path (all models with maps) on this picture, and a threshold move")
     b.add_argument("--record", action="store_true",
@@ -475,7 +530,8 @@ def add_bench_parser(sub) -> None:
 
 
 def add_summary_parser(sub) -> None:
-    s = sub.add_parser("summary", help="markdown table of the held-out test results stored in checkpoints")
+    s = sub.add_parser("summary", help="markdown tables of the held-out test results stored in checkpoints, after "
+                                        "checking that each one's weights load and match its config.json")
     s.add_argument("checkpoints", nargs="+", help="checkpoint folders")
     s.set_defaults(func=cmd_summary)
 
@@ -486,8 +542,8 @@ def add_robustness_parser(sub) -> None:
                               "manifest: every extra column). Sweeps: rotation, simulated yaw, glasses/glare, blur, "
                               "gamma, noise, JPEG, down-scaling. MRL has no head-angle label: angles are simulated.")
     _add_model_data_args(r)
-    r.add_argument("--json", required=True, help="write subsets and sweeps here")
-    r.add_argument("--csv", metavar="DIR", help="also write subsets.csv and sweeps.csv into DIR")
+    r.add_argument("--json", type=output_file, required=True, help="write subsets and sweeps here")
+    r.add_argument("--csv", type=output_dir, metavar="DIR", help="also write subsets.csv and sweeps.csv into DIR")
     r.add_argument("--sweep-images", type=int, default=1000, help="images per sweep level (class-stratified, default 1000)")
     r.set_defaults(func=cmd_robustness)
 
@@ -495,7 +551,7 @@ def add_robustness_parser(sub) -> None:
 def add_report_parser(sub) -> None:
     rp = sub.add_parser("report", help="one self-contained HTML report (metrics, plots, subsets, sweeps, maps)")
     _add_model_data_args(rp)
-    rp.add_argument("--out", required=True, help="HTML file to write")
+    rp.add_argument("--out", type=output_file, required=True, help="HTML file to write")
     rp.add_argument("--bootstrap", type=int, default=1000, help="subject-level bootstrap resamples (default 1000)")
     rp.add_argument("--sweep-images", type=int, default=1000, help="images per sweep level (default 1000)")
     rp.set_defaults(func=cmd_report)
@@ -507,16 +563,18 @@ def add_explain_parser(sub) -> None:
     x.add_argument("--model", action="append", required=True, help="checkpoint folder (repeatable)")
     x.add_argument("image", help="image file: an eye crop, a close-up of one eye, or a face / scene photo")
     _add_whole_image(x)
-    x.add_argument("--out", required=True, help="PNG to write: the input and one overlay per model")
+    x.add_argument("--out", type=output_file, required=True,
+                   help="PNG or JPEG to write: a row per eye (the input, then each model's map titled with its "
+                        "decision) and the colour scale")
     x.set_defaults(func=cmd_explain)
 
 
 def add_cv_parser(sub, classifiers: list[str]) -> None:
     cv = sub.add_parser("cv", help="K-fold cross-validation by person: mean +- std, worst fold, worst subject")
-    cv.add_argument("model", choices=classifiers)
+    cv.add_argument("model", choices=classifiers, help="registry name of the classifier")
     _add_data(cv)
-    cv.add_argument("--out", required=True, help="folder for the fold checkpoints")
-    cv.add_argument("--folds", type=int, default=5)
+    cv.add_argument("--out", type=output_dir, required=True, help="folder for the fold checkpoints")
+    cv.add_argument("--folds", type=int, default=5, help="number of folds; each tests on its own people (default 5)")
     add_options(cv, RECIPE)  # the recipe part of TrainConfig: the same flags, defaults and help as `train`
     cv.add_argument("--holdout-of", metavar="DIR",
                     help="leave out the test people of this checkpoint (e.g. a shipped one): folds are made of its "
@@ -529,7 +587,7 @@ def add_cv_parser(sub, classifiers: list[str]) -> None:
                     help="run the whole cross-validation N times with seeds SEED..SEED+N-1 (other validation people, "
                          "CEW folds, initialisation and sampling; with few people the grouped test folds may repeat) "
                          "into OUT/seed_S and report the mean over seeds and its spread (default 1)")
-    cv.add_argument("--json", help="write the fold results here")
+    cv.add_argument("--json", type=output_file, help="write the fold results here")
     cv.set_defaults(func=cmd_cv)
 
 
@@ -543,14 +601,14 @@ def add_triage_parser(sub) -> None:
     _add_data(tg)
     tg.add_argument("--split", choices=["train", "val", "test"], default=None,
                     help="only the subjects every model's saved split put in this part (e.g. test)")
-    tg.add_argument("--csv", required=True, help="CSV file to write")
+    tg.add_argument("--csv", type=output_file, required=True, help="CSV file to write")
     tg.set_defaults(func=cmd_triage)
 
 
 def add_export_parser(sub) -> None:
     ex = sub.add_parser("export", help="export a torch checkpoint to ONNX (dynamic batch; preprocessing in metadata)")
     ex.add_argument("--model", required=True, help="checkpoint folder")
-    ex.add_argument("--onnx", required=True, help="ONNX file to write")
+    ex.add_argument("--onnx", type=output_file, required=True, help="ONNX file to write")
     ex.set_defaults(func=cmd_export)
 
 
@@ -639,17 +697,19 @@ def add_cv_report_parser(sub) -> None:
     po = reports.add_parser("pooled", help="out-of-fold accuracy pooled over every tested image, from cv JSON files")
     po.add_argument("files", nargs="+", metavar="CV_JSON",
                     help="files written by `cv --json` (one line per seed of a --repeats file)")
-    po.add_argument("--json", metavar="FILE", help="also write the rows as JSON to this file")
+    po.add_argument("--json", type=output_file, metavar="FILE", help="also write the rows as JSON to this file")
     po.set_defaults(func=cmd_cv_report_pooled)
     ens = _runs_report(reports, "ensemble", "out-of-fold accuracy of each run and of each recipe's runs with averaged "
                        "logits (does averaging seeds or recipes help?)", "RECIPE=FOLDER",
                        CV_RUN_HELP + "; RECIPE= labels it, and the runs of one label are averaged together")
-    ens.add_argument("--json", metavar="FILE", help="also write the rows as JSON to this file")
+    ens.add_argument("--json", type=output_file, metavar="FILE", help="also write the rows as JSON to this file")
     ens.set_defaults(func=cmd_cv_report_ensemble)
     aud = _runs_report(reports, "audit", "out-of-fold images the runs get wrong, by how many runs, per person (which "
                        "labels look wrong?)", "FOLDER", CV_RUN_HELP)
-    aud.add_argument("--csv", metavar="FILE", help="write every image at least one run gets wrong, most runs wrong first")
-    aud.add_argument("--sheet", metavar="PNG", help="contact sheet of the images every run gets wrong, worst first")
+    aud.add_argument("--csv", type=output_file, metavar="FILE",
+                     help="write every image at least one run gets wrong, most runs wrong first")
+    aud.add_argument("--sheet", type=output_file, metavar="PNG",
+                     help="contact sheet of the images every run gets wrong, worst first")
     aud.add_argument("--sheet-size", type=int, default=120, metavar="N",
                      help="at most this many images on the sheet (default 120)")
     aud.set_defaults(func=cmd_cv_report_audit)
@@ -677,7 +737,8 @@ def add_heldout_parser(sub) -> None:
     h.add_argument("--model", action="append", required=True,
                    help="checkpoint folder (repeatable); all must share one saved split; named by folder name")
     _add_data(h, help="the data folders the checkpoints were trained on")
-    h.add_argument("--out", required=True, help="folder to write predictions.csv, bundle.json and README.md into")
+    h.add_argument("--out", type=output_dir, required=True,
+                   help="folder to write predictions.csv, bundle.json and README.md into")
     h.add_argument("--sweep-images", type=int, default=1000,
                    help="test images per perturbation level (class-stratified; default 1000)")
     h.add_argument("--seed", type=int, default=0, help="seed of the sweep sample (default 0)")
@@ -692,6 +753,7 @@ def main(argv=None) -> int:
     from .models.checkpoint import CheckpointError
 
     try:
+        _make_output_folders(args)
         return args.func(args)
     except (CheckpointError, SplitError, ImageError, FileNotFoundError, ValueError, KeyError) as exc:
         print(f"eyebench {args.cmd}: error: {exc}", file=sys.stderr)

@@ -599,6 +599,49 @@ def markdown_tables(text: str) -> list[list[dict]]:
     return tables
 
 
+def test_summary_verifies_the_weights_it_summarises(capsys, tmp_path, trained_cnn, svm_checkpoint):
+    truncated, swapped = tmp_path / "truncated", tmp_path / "swapped"
+    for folder in (truncated, swapped):
+        shutil.copytree(trained_cnn, folder)
+    data = (truncated / "model.safetensors").read_bytes()
+    (truncated / "model.safetensors").write_bytes(data[: len(data) // 2])
+    shutil.copy2(svm_checkpoint / "model.safetensors", swapped / "model.safetensors")  # another model's tensors
+    rc, alone, _ = run(capsys, "summary", trained_cnn)
+    assert rc == 0
+    rc, out, err = run(capsys, "summary", trained_cnn, truncated, swapped)
+    assert rc == 1 and out == alone  # the tables hold only the verified checkpoint
+    assert "weights verified (model.safetensors loads and matches its config.json; sha256): small_cnn " in out
+    assert f"NOT VERIFIED, left out of the tables: checkpoint {truncated}: model.safetensors is unreadable" in err
+    assert f"NOT VERIFIED, left out of the tables: checkpoint {swapped}: weights do not match config.json" in err
+
+
+def test_output_folders_are_made_or_refused_before_the_work(capsys, tmp_path, trained_cnn, mrl_dir):
+    nested = tmp_path / "new" / "deeper" / "eval.json"
+    rc, _, err = run(capsys, "evaluate", "--model", trained_cnn, "--data", mrl_dir, "--json", nested)
+    assert rc == 0, err
+    assert json.loads(nested.read_text())["data"]["n_read"] == N_IMAGES
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("a file where a folder should be")
+    for argv in (["evaluate", "--model", trained_cnn, "--data", mrl_dir, "--json", blocker / "eval.json"],
+                 ["explain", "--model", trained_cnn, mrl_dir / "s0001" / "x.png", "--out", blocker / "map.png"],
+                 ["triage", "--model", trained_cnn, "--data", mrl_dir, "--csv", tmp_path]):
+        with pytest.raises(SystemExit) as exc:  # refused while the command line is read: nothing was computed
+            main([str(a) for a in argv])
+        err = capsys.readouterr().err
+        assert exc.value.code == 2 and ("is not a writable folder" in err or "is a folder: give a file name" in err)
+
+
+def test_worst_subject_is_named_with_its_n_and_the_minimum(capsys, tmp_path, trained_cnn, mrl_dir):
+    result, out = evaluate(capsys, tmp_path, trained_cnn, mrl_dir)
+    ws = result["models"][0]["worst_subject"]
+    assert ws["min_n"] == 0  # the synthetic people have 8 images each: none reaches the minimum
+    assert "worst subject (of those with n>=20)" in out and "none has n>=20" in out
+    from eyebench.evaluate.report import format_table
+
+    row = {**result["models"][0], "worst_subject": {"subject": "s0024", "accuracy": 0.83, "n": 752, "min_n": 20}}
+    assert "s0024 0.8300 (n=752)" in format_table([row])
+
+
 def test_summary_table(capsys, trained_cnn, svm_checkpoint):
     rc, out, _ = run(capsys, "summary", trained_cnn, svm_checkpoint)
     assert rc == 0

@@ -59,3 +59,24 @@ def test_lazy_public_names_still_resolve():
         assert "no_such_name" in str(exc)
     else:
         raise AssertionError("unknown names must raise AttributeError")
+
+
+def every_option(parser, path=()):
+    """(command path, option) for every argument of every command and subcommand, -h excepted."""
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from every_option(sub, path + (name,))
+        elif not isinstance(action, argparse._HelpAction):
+            yield " ".join(path), "/".join(action.option_strings) or action.dest, action
+
+
+def test_every_option_of_every_command_has_help():
+    from eyebench import cli
+
+    options = list(every_option(cli.build_parser()))
+    assert len(options) > 100 and ("predict", "--whole-image") in {(c, o) for c, o, _ in options}
+    missing = [f"{command} {option}" for command, option, action in options if not (action.help or "").strip()]
+    assert not missing, f"options without --help text: {missing}"

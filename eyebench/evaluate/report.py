@@ -46,7 +46,10 @@ def metrics_from_proba(dataset: Dataset, proba: np.ndarray) -> dict:
     }
 
 
-def worst_group(per_group: dict[str, dict], min_n: int = 20) -> dict | None:
+MIN_GROUP_N = 20  # the worst subject is named among subjects with at least this many images
+
+
+def worst_group(per_group: dict[str, dict], min_n: int = MIN_GROUP_N) -> dict | None:
     """The lowest-accuracy group among those with at least `min_n` images (else among all)."""
     if not per_group:
         return None
@@ -88,7 +91,7 @@ def evaluate_checkpoint(clf, dataset: Dataset, split: str | None = None, bootstr
 def format_table(rows: list[dict]) -> str:
     """A readable fixed-width table of the main metrics, one line per model (and per source)."""
     cols = [("model", 14), ("source", 10), ("n", 6), ("acc", 7), ("bal_acc", 8), ("rec_closed", 11),
-            ("rec_open", 9), ("auc", 7), ("worst subject", 24)]
+            ("rec_open", 9), ("auc", 7), (f"worst subject (of those with n>={MIN_GROUP_N})", 30)]
     lines = ["".join(f"{c:<{w}}" for c, w in cols)]
 
     def fmt(v):
@@ -96,7 +99,9 @@ def format_table(rows: list[dict]) -> str:
 
     for r in rows:
         worst = r.get("worst_subject") or {}
-        ws = f"{worst.get('subject', '-')} {fmt(worst.get('accuracy'))}" if worst else "-"
+        ws = f"{worst['subject']} {fmt(worst.get('accuracy'))} (n={worst.get('n')})" if worst else "-"
+        if worst and worst.get("min_n") == 0:  # no subject has that many images: none is named
+            ws = f"none has n>={MIN_GROUP_N}"
         blocks = [("all", r)] + (list(r["per_source"].items()) if len(r.get("per_source", {})) > 1 else [])
         for src, m in blocks:
             vals = [Path(r["name"]).name if src == "all" else "", src, str(m["n"]), fmt(m["accuracy"]),

@@ -54,7 +54,7 @@ class TrainConfig:
 
     epochs: int = option(20, "maximum epochs for torch models (default 20)", check=(lambda v: v >= 1, "is at least 1"),
                          record=_elsewhere)
-    batch_size: int = option(128, None, check=(lambda v: v >= 1, "is at least 1"))
+    batch_size: int = option(128, "images per training batch (default 128)", check=(lambda v: v >= 1, "is at least 1"))
     lr: float = option(3e-3, "peak learning rate of OneCycleLR (default 3e-3)", check=(lambda v: v > 0, "is above 0"))
     patience: int = option(6, "early stop after this many epochs without val gain", record=_elsewhere)
     seed: int = option(0, "seed of the split, sampler and initialisation")
