@@ -7,14 +7,17 @@ import gradio as gr
 
 from .. import workbench
 from ..evaluate.heldout import SUMMARY, BundleError, HeldoutBundle
-from .common import MAX_FILE_SIZE, PRECOMPUTED, SAMPLES, Bench
+from .common import MAX_FILE_SIZE, PRECOMPUTED, SAMPLES, Bench, Shared
 from .evaluate_tab import EvaluateTab
 from .models_tab import build_models_tab
 from .predict_tab import PredictTab
 from .robustness_tab import RobustnessTab
 from .threshold_tab import ThresholdTab
 
-__all__ = ["MAX_FILE_SIZE", "build_demo"]
+__all__ = ["MAX_FILE_SIZE", "SESSIONS", "build_demo"]
+# sessions whose state and last outputs Gradio keeps (launch's state_session_capacity): each visitor's session holds
+# about 0.4 MB (its last plots and tables), and Gradio's default of 10,000 let a long-running server grow by ~4 GB
+SESSIONS = 500
 TITLE = "# eyebench · open/closed eye workbench"
 
 
@@ -43,12 +46,13 @@ def open_heldout(bench: Bench, folder) -> None:
 
 
 def heldout_state(bench: Bench) -> dict:
-    """The session state every visitor starts with: the bundle's probabilities, so Threshold works at once."""
+    """The session state every visitor starts with: the bundle's probabilities, so Threshold works at once (one
+    copy shared by all sessions)."""
     if bench.heldout is None or not bench.fresh:
         return {}
     models = {n: bench.models[n] for n in bench.fresh}
     _, cache = workbench.heldout_evaluation(bench.heldout, models, bootstrap=0)
-    return {"cache": cache, "models": list(models)}
+    return Shared(cache=cache, models=list(models))
 
 
 def build_demo(models: dict, notices=(), samples: Path | str = SAMPLES,

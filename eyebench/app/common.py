@@ -1,11 +1,16 @@
 """What every tab shares: the loaded models and test sets, the upload component, user-facing errors, output files."""
 from __future__ import annotations
 
+import contextvars
 import dataclasses
+import functools
 import hashlib
 import os
+import shutil
 import tempfile
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,7 +26,10 @@ from .. import workbench
 
 USER_ERRORS = (ImageError, ValueError, KeyError, FileNotFoundError, CheckpointError, SplitError, ZipError)
 MAX_FILE_SIZE = "50mb"
-OUTPUTS = Path(tempfile.gettempdir()) / "eyebench_app_outputs"
+OUTPUTS = Path(tempfile.gettempdir()) / "eyebench_app_outputs"  # output pictures and downloads (OutputFolder)
+OUTPUTS_MAX_MB = 100  # the stated bound of that folder: oldest files removed first above it...
+OUTPUTS_MAX_AGE_S = 3600  # ...and any file older than this (Gradio's own cache uses delete_cache=(3600, 3600))
+MODEL_THREADS = 2  # the fixed threads every model-running handler runs on (see on_model_threads)
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_images"  # the repository's shipped sample pictures
 NO_BAND = (0.5, 0.5)
 PRECOMPUTED = "held-out test people (precomputed)"
@@ -71,6 +79,118 @@ def read_image(path) -> np.ndarray:
         fail(ImageError(f"Cannot use this file: {exc}"))
 
 
+class OutputFolder:
+    """The folder every output picture and download is written to, kept under a size and an age limit as the app runs.
+
+    At most every `every_s` seconds, a write first removes the files older than `max_age_s`, then the oldest ones
+    while the folder holds more than `max_bytes`, then the empty folders. A file younger than `min_age_s` is never
+    removed: Gradio copies an output into its own cache right after the handler returns, so a just-written file is
+    still needed. The folder can pass `max_bytes` only by what is written within `min_age_s` (or `every_s`).
+    """
+
+    def __init__(self, root: Path, max_bytes: int, max_age_s: float, min_age_s: float = 60, every_s: float = 30):
+        self.root, self.max_bytes, self.max_age_s = Path(root), max_bytes, max_age_s
+        self.min_age_s, self.every_s = min_age_s, every_s
+        self._lock = threading.Lock()  # one pruner at a time
+        self._io = threading.Lock()  # a write (or refresh) and a removal never interleave
+        self._last = float("-inf")
+
+    def write(self, name: str, data: bytes) -> Path:
+        """`data` as `name` in the folder (written atomically; an existing file of that name is kept and refreshed)."""
+        self.maybe_prune()
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / name
+        with self._io:
+            try:
+                os.utime(path)  # the same content again: now in use, so its age starts over
+            except FileNotFoundError:
+                tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+                tmp.write_bytes(data)
+                os.replace(tmp, path)
+        return path
+
+    def new_dir(self, prefix: str) -> Path:
+        """A fresh sub-folder for one request's downloads (removed with the rest when old)."""
+        self.maybe_prune()
+        self.root.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=prefix, dir=self.root))
+
+    def by_content(self, folder: Path) -> Path:
+        """A filled folder from `new_dir`, renamed after its files' names and content. When an identical one is
+        already there, that one is kept (its files' ages start over) and this one removed: an evaluation repeated
+        (the precomputed one every visitor can run) writes nothing new."""
+        folder = Path(folder)
+        names = sorted(p.name for p in folder.iterdir())
+        digest = hashlib.sha1()
+        for name in names:
+            digest.update(name.encode() + b"\0" + (folder / name).read_bytes() + b"\0")
+        target = folder.with_name(f"{folder.name.split('_', 1)[0]}_{digest.hexdigest()[:24]}")
+        with self._io:
+            try:
+                if sorted(p.name for p in target.iterdir()) == names:
+                    for name in names:
+                        os.utime(target / name)
+                    shutil.rmtree(folder, ignore_errors=True)
+                    return target
+                shutil.rmtree(target, ignore_errors=True)  # partly pruned: replaced by the new one
+            except FileNotFoundError:
+                pass
+            try:
+                os.replace(folder, target)
+            except OSError:  # another process just made the same one: this folder is as good
+                return folder
+        return target
+
+    def maybe_prune(self) -> None:
+        """Prune when the last pruning is older than `every_s` (one thread prunes; the others go on writing)."""
+        if time.monotonic() - self._last < self.every_s or not self._lock.acquire(blocking=False):
+            return
+        try:
+            self._last = time.monotonic()
+            self.prune()
+        finally:
+            self._lock.release()
+
+    def prune(self, now: float | None = None) -> int:
+        """Remove the files above the age and size limits (oldest first, none younger than `min_age_s`) and the
+        empty sub-folders; returns how many files were removed."""
+        now = time.time() if now is None else now
+        files, dirs = [], []
+        for top, subdirs, names in os.walk(self.root):
+            dirs += [os.path.join(top, d) for d in subdirs]
+            for name in names:
+                try:
+                    st = os.lstat(os.path.join(top, name))
+                except FileNotFoundError:
+                    continue
+                files.append((st.st_mtime, st.st_size, os.path.join(top, name)))
+        files.sort()
+        total, removed = sum(f[1] for f in files), 0
+        for mtime, size, path in files:
+            age = now - mtime
+            if age < self.min_age_s or (age <= self.max_age_s and total <= self.max_bytes):
+                continue
+            with self._io:
+                try:
+                    if now - os.lstat(path).st_mtime < self.min_age_s:  # refreshed since the walk: in use
+                        continue
+                    os.remove(path)
+                    removed += 1
+                except FileNotFoundError:
+                    pass
+            total -= size
+        for d in sorted(dirs, key=len, reverse=True):  # the deepest first
+            try:
+                if now - os.lstat(d).st_mtime >= self.min_age_s:
+                    os.rmdir(d)  # only when empty
+            except OSError:
+                pass
+        return removed
+
+
+OUTPUT_FOLDER = OutputFolder(OUTPUTS, OUTPUTS_MAX_MB * 2**20, OUTPUTS_MAX_AGE_S)
+
+
 def png(rgb: np.ndarray) -> str:
     """Write an output picture once, named by its content, and return its path.
 
@@ -79,13 +199,41 @@ def png(rgb: np.ndarray) -> str:
     """
     ok, buf = cv2.imencode(".png", cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR) if rgb.ndim == 3 else rgb)
     data = buf.tobytes()
-    OUTPUTS.mkdir(exist_ok=True)
-    path = OUTPUTS / f"{hashlib.sha1(data).hexdigest()}.png"
-    if not path.exists():
-        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    return str(path)
+    return str(OUTPUT_FOLDER.write(f"{hashlib.sha1(data).hexdigest()}.png", data))
+
+
+_MODEL_POOL = ThreadPoolExecutor(MODEL_THREADS, thread_name_prefix="eyebench-model")
+
+
+def on_model_threads(fn):
+    """Run a handler that runs models on the app's MODEL_THREADS fixed threads, not on Gradio's worker pool.
+
+    Gradio calls handlers on up to 40 worker threads. Each thread that runs a model gets its own malloc arena
+    (glibc keeps up to 8 per core, each holding on to its peak) and its own OpenMP team, so the server's memory grew
+    with every new thread that ran a model (1.5 GB -> 2.9 GB in the first predictions). On fixed threads it stays
+    flat. The request's context (progress bar, request) goes along; a handler already on these threads runs inline.
+    """
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        if threading.current_thread().name.startswith("eyebench-model"):
+            return fn(*args, **kwargs)
+        return _MODEL_POOL.submit(contextvars.copy_context().run, fn, *args, **kwargs).result()
+
+    return run
+
+
+class Shared(dict):
+    """A session-state value that every session reads and none changes in place, so it is never copied.
+
+    gr.State deep-copies its initial value into each new session (every visitor), and Gradio keeps up to 10,000
+    sessions: with the held-out bundle's probabilities as that value, the server grew by about 2 MB per visitor.
+    """
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
 
 
 def jsonable(obj):

@@ -76,13 +76,15 @@ def leak_note(result) -> str:
 
 
 def downloads(result, cache) -> list[str]:
-    """evaluation.json and predictions.csv (p(closed) per image and model) in a fresh folder of the outputs."""
+    """evaluation.json and predictions.csv (p(closed) per image and model) in a folder of the outputs named by
+    their content (a repeated evaluation reuses its files)."""
     out_dir = OUTPUT_FOLDER.new_dir("eval_")
     (out_dir / "evaluation.json").write_text(json.dumps(jsonable(result), indent=1))
     rows = [{"path": Path(p).name, "subject": s, "label": CLASS_NAMES[y],
              **{f"p_closed[{m}]": round(float(cache["proba"][m][i]), 6) for m in cache["proba"]}}
             for i, (p, s, y) in enumerate(zip(cache["paths"], cache["subjects"], cache["y"]))]
     write_csv(rows, out_dir / "predictions.csv")
+    out_dir = OUTPUT_FOLDER.by_content(out_dir)
     return [str(out_dir / "evaluation.json"), str(out_dir / "predictions.csv")]
 
 

@@ -6,7 +6,7 @@ import math
 import gradio as gr
 
 from .. import workbench
-from .common import Bench, SafeImage, png, read_image, reported
+from .common import Bench, SafeImage, on_model_threads, png, read_image, reported
 
 MAX_PER_ROW = 4  # model columns in one row
 
@@ -38,6 +38,7 @@ class PredictTab:
         self.galleries: dict[str, gr.Gallery] = {}
         self.labels: dict[str, gr.Markdown] = {}
 
+    @on_model_threads
     def predict(self, image_path, whole_image=False) -> dict:
         """One picture -> annotated picture, message, JSON (per eye, per model), a map gallery and a label per model."""
         rgb = read_image(image_path)

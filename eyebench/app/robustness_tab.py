@@ -9,7 +9,7 @@ from ..evaluate import plots
 from ..evaluate.analysis import analyse_models
 from ..evaluate.perturbations import ANGLE_NOTE
 from ..evaluate.robustness import subset_table as subset_rows
-from .common import Bench, model_and_data_inputs, pct_number
+from .common import Bench, model_and_data_inputs, on_model_threads, pct_number
 
 SHARES = ("accuracy", "recall_closed", "recall_open", "rejection_rate", "selective_risk")  # shown as percentages
 
@@ -34,6 +34,7 @@ class RobustnessTab:
     def __init__(self, bench: Bench):
         self.bench = bench
 
+    @on_model_threads
     def robustness(self, models_chosen, choice, zip_file, sweep_images=200, progress=gr.Progress()) -> dict:
         """Subset table + bar chart and perturbation sweep curves for the chosen models."""
         stale = ""

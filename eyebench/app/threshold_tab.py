@@ -1,9 +1,6 @@
 """The Threshold tab: tune the uncertain band on the last evaluation's cached probabilities (no model runs)."""
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import gradio as gr
 import pandas as pd
 
@@ -11,7 +8,7 @@ from .. import workbench
 from ..config import pct
 from ..evaluate import plots
 from ..evaluate.triage import write_csv
-from .common import Bench, pct_number
+from .common import OUTPUT_FOLDER, Bench, pct_number
 
 PER_PERSON, POOLED = "for every person", "over all images"
 NEED_EVALUATION = "Run an evaluation first (Evaluate tab), then tune its models here."
@@ -86,9 +83,9 @@ class ThresholdTab:
     def export_uncertain(self, state, model, low, high):
         """A CSV of the images inside the band, most ambiguous first."""
         rows = workbench.uncertain_rows(cached(state, model), model, float(low), float(high))
-        path = Path(tempfile.mkdtemp(prefix="eyebench_band_")) / f"uncertain_{model}.csv"
-        write_csv(rows, path)
-        return str(path)
+        folder = OUTPUT_FOLDER.new_dir("band_")
+        write_csv(rows, folder / f"uncertain_{model}.csv")
+        return str(OUTPUT_FOLDER.by_content(folder) / f"uncertain_{model}.csv")
 
     def _layout(self):
         first = next(iter(self.bench.models), None)
