@@ -613,12 +613,12 @@ def add_export_parser(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .models.registry import list_classifiers
+    from .models.registry import NOT_TRAINED, list_classifiers
 
     p = argparse.ArgumentParser(prog="eyebench", description="Open/closed eye-state workbench.",
                                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
-    classifiers = list_classifiers()
+    classifiers = [c for c in list_classifiers() if c not in NOT_TRAINED]
     add_train_parser(sub, classifiers)
     add_calibrate_parser(sub)
     add_evaluate_parser(sub)
@@ -633,7 +633,37 @@ def build_parser() -> argparse.ArgumentParser:
     add_export_parser(sub)
     add_cv_report_parser(sub)
     add_heldout_parser(sub)
+    add_committee_parser(sub)
     return p
+
+
+def cmd_committee(args) -> int:
+    from .train.committee import fit_committee
+
+    fit_committee(args.member, args.data, args.out, args.target_risk, args.band_rule, args.grid_step, args.flip_average,
+                  args.command_line, subject_from=args.subject_from)
+    return 0
+
+
+def add_committee_parser(sub) -> None:
+    c = sub.add_parser("committee", help="make a committee checkpoint: the weighted mean of trained checkpoints' "
+                                         "calibrated logits, weights, temperature and band fitted on validation people",
+                       description="Loads the --member checkpoints (they must share one saved split), fits their "
+                                   "weights on that split's validation people (the lowest people-balanced log loss on "
+                                   "a grid over the simplex), then the committee's own temperature and uncertain band "
+                                   "on the same people, and writes --out like any checkpoint (members named by paths "
+                                   "relative to it). Use it in evaluate, bench, heldout and the app like any model.")
+    c.add_argument("--member", action="append", required=True, metavar="DIR",
+                   help="a member checkpoint folder (repeat for each, at least two)")
+    _add_data(c, help="the data folders the members were trained on (repeatable)")
+    c.add_argument("--out", required=True, help="the committee's checkpoint folder, e.g. checkpoints/committee")
+    c.add_argument("--grid-step", type=float, default=0.1, help="step of the weight grid (default 0.1)")
+    c.add_argument("--flip-average", action="store_true",
+                   help="average the committee's prediction over the crop and its horizontal mirror")
+    c.add_argument("--target-risk", type=float, default=0.01, help="selective risk on validation (default 0.01)")
+    c.add_argument("--band-rule", choices=("per-person", "pooled"), default="per-person",
+                   help="per-person (default): the risk holds for every validation person; pooled: on average")
+    c.set_defaults(func=cmd_committee)
 
 
 def cmd_cv_report_pooled(args) -> int:

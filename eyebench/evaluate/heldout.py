@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import numpy as np
 
 from ..config import CLASS_NAMES, CLOSED
 from ..data.dataset import Dataset, Sample, load_images
+from ..models.base import weights_sha256
 from .robustness import SKIP_FACTORS, stratified_sample, sweep_models
 
 FORMAT = "eyebench-heldout"
@@ -22,16 +22,6 @@ BASE_SIZE = 96  # sweeps perturb RGB crops of this size, then each model resizes
 
 class BundleError(ValueError):
     """A held-out bundle that cannot be built or read, with the reason."""
-
-
-def weights_sha256(checkpoint) -> str:
-    """sha256 of a checkpoint folder's model.safetensors (what the bundle's numbers were computed from)."""
-    path = Path(checkpoint) / "model.safetensors"
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def shared_test_subjects(models: dict) -> list[str]:

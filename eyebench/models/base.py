@@ -1,6 +1,7 @@
 """The Classifier protocol and the base class that gives every family preprocessing, saving and calibration."""
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Protocol, Sequence, runtime_checkable
@@ -87,6 +88,11 @@ class BaseClassifier:
     def load_state_tensors(self, tensors: dict[str, np.ndarray]) -> None:
         raise NotImplementedError
 
+    def weights_metadata(self) -> dict[str, str]:
+        """Text written into model.safetensors' metadata besides format and architecture (a committee: its members'
+        weight hashes, so that the file's own hash changes with theirs)."""
+        return {}
+
     def num_parameters(self) -> int:
         return int(sum(np.asarray(v).size for v in self.state_tensors().values()))
 
@@ -132,10 +138,20 @@ class BaseClassifier:
         # num_batches_tracked) into shape (1,), which then no longer matches the model when loading
         if weights:
             tensors = {k: np.asarray(v, order="C") for k, v in self.stored_tensors().items()}
-            save_file(tensors, str(out / "model.safetensors"), metadata={"format": FORMAT, "architecture": self.name})
+            save_file(tensors, str(out / "model.safetensors"),
+                      metadata={"format": FORMAT, "architecture": self.name, **self.weights_metadata()})
         config = self.config()
         (out / "config.json").write_text(json.dumps(config, indent=2, default=_json_default) + "\n")
         (out / "README.md").write_text(model_card(config))
+
+
+def weights_sha256(checkpoint) -> str:
+    """sha256 of a checkpoint folder's model.safetensors: which weights a result or a committee was computed from."""
+    digest = hashlib.sha256()
+    with open(Path(checkpoint) / "model.safetensors", "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def check_tensors(tensors: dict[str, np.ndarray], expected: dict[str, tuple]) -> None:

@@ -25,7 +25,7 @@ TRAINED_SHOWN = {"seed", "epochs_run", "batch_size", "lr", "aug_strength", "init
 
 def model_card(config: dict) -> str:
     """Markdown model card; every number comes from config.json, written by `eyebench train`."""
-    sections = (_header, _training, _calibration, _speed, _split, _data, _results)
+    sections = (_header, _training, _committee, _calibration, _speed, _split, _data, _results)
     lines = [line for section in sections for line in section(config)]
     lines += ["## Limitations",
               "- MRL is near-infrared, CEW is visible light at 24x24: other sensors and resolutions are out of domain.",
@@ -63,6 +63,26 @@ def _training(config: dict) -> list[str]:
     if tr.get("provenance"):
         lines += [tr["provenance"], ""]
     return lines
+
+
+def _committee(config: dict) -> list[str]:
+    """A committee's members, their weights and how the weights were chosen (config.json["committee"])."""
+    com = config.get("committee")
+    if not com:
+        return []
+    lines = ["## Committee",
+             f"Averages the calibrated closed logits of {len(com['members'])} member checkpoints (folders relative to "
+             "this one; loading checks that each still has the weights recorded here), then applies its own "
+             "temperature and uncertain band.", "",
+             "| member | architecture | weight | member temperature | validation accuracy | people-balanced |",
+             "|---|---|---:|---:|---:|---:|"]
+    for m in com["members"]:
+        lines.append(f"| `{m['stored_as']}` | {m['architecture']} | {m['weight']:.2f} | {m['temperature']:.3f} | "
+                     f"{pct(m['val_accuracy'])} | {pct(m['val_people_balanced_accuracy'])} |")
+    c = com["committee"]
+    return lines + [f"| **committee** | | | | {pct(c['val_accuracy'])} | {pct(c['val_people_balanced_accuracy'])} |",
+                    "", f"Weights chosen by the lowest {com['search']['objective']} (grid step "
+                    f"{com['search']['grid_step']:g}, {com['search']['candidates']} candidates).", ""]
 
 
 def _torch_recipe(tr: dict) -> str:

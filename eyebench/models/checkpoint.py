@@ -63,6 +63,11 @@ def load_classifier(directory):
     clf.uncertain_band = [float(b) for b in band] if band else None
     clf.info = {k: v for k, v in config.items() if k not in _OWN_KEYS}
     clf.checkpoint = str(folder)
+    if hasattr(clf, "load_members"):  # a committee: its member checkpoints, each loaded by this function
+        try:
+            clf.load_members(folder, load_classifier)
+        except (ValueError, OSError) as exc:
+            raise CheckpointError(f"checkpoint {folder}: {exc}") from None
     return clf
 
 

@@ -6,10 +6,10 @@ import torch
 
 def flops_per_image(clf) -> int | None:
     """Forward FLOPs (multiply-adds x 2) for one prepared image; None for models without a torch network (the SVM:
-    its cost is LBP + HOG feature extraction, which FLOP counting does not cover)."""
+    its cost is LBP + HOG feature extraction, which FLOP counting does not cover, and a committee holding it)."""
     net = getattr(clf, "net", None)
     if not isinstance(net, torch.nn.Module):
-        return None
+        return clf.flops() if getattr(clf, "members", None) else None  # a committee: its members' FLOPs added up
     from torch.utils.flop_counter import FlopCounterMode
 
     cfg = clf.data_config

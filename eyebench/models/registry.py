@@ -17,7 +17,9 @@ BUILT_IN: dict[str, str] = {
     "vit_scratch": "eyebench.models.timm_models",
     "dinov2_vits14": "eyebench.models.timm_models",
     "dinov2_vitb14": "eyebench.models.timm_models",
+    "committee": "eyebench.models.committee",
 }
+NOT_TRAINED = ("committee",)  # made from trained checkpoints by its own command (`eyebench committee`), not trained
 _REGISTRY: dict[str, Callable] = {}
 
 

@@ -37,6 +37,10 @@ def run_training(model: str, data: list[str], out: str, config: TrainConfig = Tr
     clf.storage_dtype = config.storage_dtype
     init = initialise(clf, config.pretrained, config.init_weights, log)
     teachers = [load_classifier(t) for t in config.teachers or []]
+    not_torch = [t for t, c in zip(config.teachers or [], teachers) if not isinstance(c, TorchClassifier)]
+    if not_torch:  # distillation runs the teachers' networks on the training batches
+        raise ValueError(f"--teacher must be a torch checkpoint (a committee's members can be teachers): "
+                         f"{', '.join(not_torch)}")
     if teachers and split is None:  # a student must not be tested on people its teachers learned from
         split = shared_split(teachers)
     dataset, split, parts, x_tr = _split_data(clf, load_dataset(data, subject_from), split, teachers, config, log)
