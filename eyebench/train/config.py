@@ -60,7 +60,9 @@ class TrainConfig:
     seed: int = option(0, "seed of the split, sampler and initialisation")
     model_args: dict | None = option(
         None, "model option, JSON value (e.g. balance=class_weight, standardize=false, widths=[16,32,64,128]; "
-              "contrast=clahe equalises local contrast before small_cnn and student)",
+              "contrast=clahe equalises local contrast before small_cnn and student; flip_average=true, for any "
+              "model, averages every prediction (validation, calibration, test, later use) over the crop and its "
+              "horizontal mirror, stored in config.json as data_config.flip_average)",
         flag="--model-arg", metavar="KEY=VALUE", many=True, record=_elsewhere)
     epoch_size: int | None = option(None, "images drawn per epoch by the balanced sampler (default: the training set "
                                           "size)", type=int, check=(lambda v: v is None or v >= 1, "is at least 1"))
