@@ -426,6 +426,21 @@ def test_robustness_on_the_test_split(capsys, tmp_path, trained_cnn, mrl_dir):
     assert res["models"]["small_cnn"]["n"] == res["data"]["n_read"] < N_IMAGES
 
 
+def test_predict_a_close_up_of_one_eye_says_how_it_was_read(capsys, tmp_path, trained_cnn):
+    import cv2
+
+    from eyebench.config import CLOSED
+    from eyebench.samples import render_eye_photo
+
+    path = tmp_path / "webcam_eye.png"
+    cv2.imwrite(str(path), cv2.cvtColor(render_eye_photo(CLOSED, width=300, height=220, seed=2), cv2.COLOR_RGB2BGR))
+    rc, out, _ = run(capsys, "predict", "--model", trained_cnn, path)
+    assert rc == 0
+    note, row = out.strip().splitlines()
+    assert note.startswith(f"{path}: No face found; the picture looks like a close-up of one eye")
+    assert row.split("\t")[5:7] == ["eye=crop", "box=0,0,300,220"]
+
+
 def test_explain_writes_a_titled_figure(capsys, tmp_path, trained_cnn, svm_checkpoint, records):
     import cv2
 

@@ -5,7 +5,9 @@ import pytest
 from skimage import data
 
 from conftest import draw_eye
-from eyebench.faces import EyeBox, draw_eyes, find_eyes, locate_eyes
+from eyebench.config import CLOSED, OPEN
+from eyebench.faces import EyeBox, _faces, draw_eyes, find_eyes, locate_eyes
+from eyebench.samples import render_eye_photo
 
 
 @pytest.fixture(scope="module")
@@ -106,3 +108,29 @@ def test_locate_eyes_says_what_it_did(astronaut):
     assert crop.how == "crop" and crop.message == "Classified the whole image as one eye crop."
     nothing = locate_eyes(np.full((300, 500, 3), 128, np.uint8))
     assert nothing.eyes == [] and nothing.message.startswith("No eye found") and "--whole-image" in nothing.message
+
+
+@pytest.mark.parametrize("label", [OPEN, CLOSED])
+def test_a_close_up_of_one_eye_is_classified_whole(label):
+    """A ~300 px colour close-up of one eye with its eyebrow (as a webcam gives it) has no face: it is one eye crop,
+    and the message says why, instead of 'No eye found'."""
+    close_up = render_eye_photo(label, width=300, height=220, seed=4)
+    search = locate_eyes(close_up)
+    assert search.how == "close-up" and [e.side for e in search.eyes] == ["crop"]
+    np.testing.assert_array_equal(search.eyes[0].crop, close_up)
+    assert search.message.startswith("No face found; the picture looks like a close-up of one eye (")
+
+
+def test_in_doubt_the_picture_is_classified_with_a_notice():
+    scene = data.coffee()  # 600x400, no face, no eye
+    search = locate_eyes(scene)
+    assert search.how == "doubt" and [e.side for e in search.eyes] == ["crop"]
+    assert search.message.startswith("Not sure this is one eye") and "only if the picture shows a single eye" in search.message
+
+
+def test_a_false_face_in_a_close_up_places_no_eyes():
+    """Haar finds a weak 'face' (8 detections) around the eyebrow of this close-up: no eyes are placed in it."""
+    close_up = render_eye_photo(CLOSED, width=640, height=480, seed=0)
+    assert [n for _, n in _faces(cv2.equalizeHist(cv2.cvtColor(close_up, cv2.COLOR_RGB2GRAY)), 4)] == [8]
+    search = locate_eyes(close_up)
+    assert search.how in ("close-up", "doubt") and [e.side for e in search.eyes] == ["crop"]
