@@ -314,7 +314,7 @@ def cmd_explain(args) -> int:
 
 
 def cmd_cv(args) -> int:
-    from .train.crossval import cross_validate, repeat_cross_validation, view_lines
+    from .train.crossval import cross_validate, repeat_cross_validation
 
     if args.repeats < 1:
         raise ValueError(f"--repeats must be at least 1, got {args.repeats}")
@@ -330,17 +330,7 @@ def cmd_cv(args) -> int:
     if runs[0]["left_out_subjects"]:
         print(f"left out the {len(runs[0]['left_out_subjects'])} test subjects of {runs[0]['holdout_of']}")
     for run in runs:
-        for f in run["folds"]:
-            print(f"seed {run['seed']} fold {f['fold']}: accuracy {100 * f['accuracy']:.2f}%  "
-                  f"closed recall {100 * f['recall_closed']:.2f}%  n={f['n']}")
-            print("\n".join("    " + line for line in view_lines(f)))
-        ws = run["worst_subject"]
-        print(f"seed {run['seed']}: accuracy {100 * run['accuracy_mean']:.2f}% +- {100 * run['accuracy_std']:.2f} "
-              f"over {run['k']} folds; worst fold {run['worst_fold']['fold']} "
-              f"({100 * run['worst_fold']['accuracy']:.2f}%); worst subject "
-              + (f"(of those with n>={ws['min_n']}) " if ws.get("min_n") else "(no subject has 20 images: of all) ")
-              + f"{ws['subject']} ({100 * ws['accuracy']:.2f}%, n={ws['n']})")
-        print("\n".join(f"seed {run['seed']}, all folds: " + line for line in view_lines(run)))
+        _print_cv_run(run, f"seed {run['seed']}")
     if len(runs) > 1:
         print(f"mean over {len(runs)} seeds: {100 * res['accuracy_mean']:.2f}% (per seed: "
               + ", ".join(f"{100 * a:.2f}%" for a in res["accuracy_per_seed"])
@@ -350,6 +340,24 @@ def cmd_cv(args) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=1))
     return 0
+
+
+def _print_cv_run(run: dict, label: str) -> None:
+    """The lines of one cross-validation run (a `cv` seed, or a committee of runs): each fold, then all folds."""
+    from .train.crossval import view_lines
+
+    for f in run["folds"]:
+        print(f"{label} fold {f['fold']}: accuracy {100 * f['accuracy']:.2f}%  "
+              f"closed recall {100 * f['recall_closed']:.2f}%  n={f['n']}"
+              + ("  weights " + ", ".join(f"{m} {w:.2f}" for m, w in f["weights"].items()) if "weights" in f else ""))
+        print("\n".join("    " + line for line in view_lines(f)))
+    ws = run["worst_subject"]
+    print(f"{label}: accuracy {100 * run['accuracy_mean']:.2f}% +- {100 * run['accuracy_std']:.2f} "
+          f"over {run['k']} folds; worst fold {run['worst_fold']['fold']} "
+          f"({100 * run['worst_fold']['accuracy']:.2f}%); worst subject "
+          + (f"(of those with n>={ws['min_n']}) " if ws.get("min_n") else "(no subject has 20 images: of all) ")
+          + f"{ws['subject']} ({100 * ws['accuracy']:.2f}%, n={ws['n']})")
+    print("\n".join(f"{label}, all folds: " + line for line in view_lines(run)))
 
 
 def cmd_triage(args) -> int:
@@ -701,6 +709,16 @@ def cmd_cv_report_audit(args) -> int:
     return 0
 
 
+def cmd_cv_report_committee(args) -> int:
+    from .train.crossval import cross_validate_committee
+
+    res = cross_validate_committee(args.run, args.data, args.out, args.grid_step, args.flip_average,
+                                   subject_from=args.subject_from)
+    _print_cv_run(res, "committee")
+    _write_json(args.json, res)
+    return 0
+
+
 def _write_json(path, rows) -> None:
     if path:
         Path(path).write_text(json.dumps(rows, indent=1))
@@ -743,6 +761,16 @@ def add_cv_report_parser(sub) -> None:
     aud.add_argument("--sheet-size", type=int, default=120, metavar="N",
                      help="at most this many images on the sheet (default 120)")
     aud.set_defaults(func=cmd_cv_report_audit)
+    com = _runs_report(reports, "committee", "cross-validate a committee of finished cv runs: in every fold, fit the "
+                       "committee of the runs' fold checkpoints on that fold's validation people (as `committee` "
+                       "does; pass every --data the runs were trained on) and test it on the fold's test people; prints "
+                       "and writes what `cv` does",
+                       "FOLDER", CV_RUN_HELP + "; also the same --seed (the same validation people)")
+    com.add_argument("--out", required=True, help="folder for the fold committees (fold_1 ... fold_K)")
+    com.add_argument("--grid-step", type=float, default=0.1, help="step of the weight grid (default 0.1)")
+    com.add_argument("--flip-average", action="store_true", help="the fold committees average crop and mirror")
+    com.add_argument("--json", metavar="FILE", help="also write the result (cv --json's shape) to this file")
+    com.set_defaults(func=cmd_cv_report_committee)
 
 
 def cmd_heldout(args) -> int:

@@ -204,3 +204,32 @@ def test_a_flip_averaged_committee_fits_on_the_mirrored_members_too(folder, mrl_
     clf = load_classifier(tmp_path / "c")
     assert clf.data_config.flip_average and clf.model_args["flip_average"] is True
     assert info["committee"]["search"]["candidates"] == 3 and clf.weights.sum() == pytest.approx(1.0)
+
+
+def test_cv_report_committee_cross_validates_a_committee_of_cv_runs(capsys, mrl_dir, tmp_path):
+    from eyebench.evaluate.cvreport import pooled_rows
+
+    tiny = ["--data", mrl_dir, "--folds", "2", "--epochs", "1", "--batch-size", "32"]
+    for model, extra in (("small_cnn", ["--model-arg", "widths=[4,4,8,8]"]), ("student", [])):
+        rc, _, err = run(capsys, "cv", model, *tiny, *extra, "--out", tmp_path / model)
+        assert rc == 0, err
+    runs = [a for m in ("small_cnn", "student") for a in ("--run", tmp_path / m)]
+    rc, out, err = run(capsys, "cv-report", "committee", "--data", mrl_dir, *runs, "--out", tmp_path / "committee",
+                       "--grid-step", "0.5", "--json", tmp_path / "c.json")
+    assert rc == 0, err
+    res = json.loads((tmp_path / "c.json").read_text())
+    assert res["model"] == "committee" and res["k"] == 2 and len(res["folds"]) == 2
+    assert sum(f["n"] for f in res["folds"]) == len(list(mrl_dir.rglob("*.png")))
+    for i, fold in enumerate(res["folds"], 1):
+        member = json.loads((tmp_path / "small_cnn" / f"fold_{i}" / "config.json").read_text())
+        assert sorted(fold["test_subjects"]) == sorted(member["split"]["test"])
+        assert sum(fold["weights"].values()) == pytest.approx(1.0)
+        assert load_classifier(tmp_path / "committee" / f"fold_{i}").name == "committee"
+        per = [v["accuracy"] for v in fold["per_subject"].values()]
+        assert fold["people_balanced_accuracy"] == pytest.approx(np.mean(per))
+        assert fold["views"]["as_trained"] == "no flip" and fold["glasses_reflections"]
+    assert "committee fold 2: accuracy" in out and "committee, all folds: people-balanced accuracy" in out
+    assert pooled_rows([tmp_path / "c.json"])[0]["n"] == res["folds"][0]["n"] + res["folds"][1]["n"]
+    shutil.rmtree(tmp_path / "student" / "fold_2")
+    rc, _, err = run(capsys, "cv-report", "committee", "--data", mrl_dir, *runs, "--out", tmp_path / "c2")
+    assert rc == 2 and "the same number of folds" in err

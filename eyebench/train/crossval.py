@@ -15,6 +15,7 @@ from ..evaluate.report import worst_group
 from ..evaluate.robustness import condition_cells, pool_cells
 from ..models.checkpoint import load_classifier
 from .config import TrainConfig
+from .committee import fit_committee
 from .pipeline import run_training
 
 
@@ -91,16 +92,50 @@ def cross_validate(model: str, data: list[str], out: str, config: TrainConfig = 
                            ("n", "accuracy", "balanced_accuracy", "recall_closed", "recall_open")},
                         **_headline(views), "per_subject": test["per_subject_all"]})
         subjects.update(test["per_subject_all"])
+    return {"model": model, "k": k, "seed": seed, "holdout_of": holdout_of, "left_out_subjects": left_out,
+            "train_share": train_share, **_summary(results, subjects, fold_views)}
+
+
+def _summary(results: list[dict], subjects: dict, fold_views: list[dict]) -> dict:
+    """The folds of a run and what they add up to: accuracy mean +- sd over folds, closed recall, the pooled
+    people-balanced accuracy and glasses x reflections cells (both views), the worst fold and subject."""
     acc = np.array([r["accuracy"] for r in results], dtype=float)
     worst = min(results, key=lambda r: r["accuracy"])
-    return {"model": model, "k": k, "seed": seed, "holdout_of": holdout_of, "left_out_subjects": left_out,
-            "train_share": train_share,
-            "folds": results,
-            "accuracy_mean": float(acc.mean()), "accuracy_std": float(acc.std(ddof=1)) if k > 1 else 0.0,
+    return {"folds": results,
+            "accuracy_mean": float(acc.mean()), "accuracy_std": float(acc.std(ddof=1)) if len(acc) > 1 else 0.0,
             "recall_closed_mean": float(np.mean([r["recall_closed"] for r in results])),
             **_headline(pooled_views(fold_views)),
             "worst_fold": {"fold": worst["fold"], "accuracy": worst["accuracy"]},
             "worst_subject": worst_group(subjects)}
+
+
+def cross_validate_committee(runs: list[str], data: list[str], out: str, grid_step: float = 0.1,
+                             flip_average: bool = False, subject_from: str | None = None, log=print) -> dict:
+    """The committee of finished cv runs (their `--out` folders, made with the same folds: same data, --folds,
+    --seed and --holdout-of), fold by fold: `fit_committee` of the runs' fold_K checkpoints on that fold's validation
+    people, into out/fold_K, tested on its test people. The result has `cross_validate`'s shape (plus each fold's
+    member weights), so a committee is compared with single recipes on the same people."""
+    k = len(list(Path(runs[0]).glob("fold_*")))
+    if k == 0 or any(len(list(Path(r).glob("fold_*"))) != k for r in runs):
+        raise ValueError(f"every run must be a `cv --out` folder with the same number of folds ({runs[0]} has {k})")
+    dataset = load_dataset(data, subject_from)
+    results, subjects, fold_views = [], {}, []
+    for i in range(1, k + 1):
+        log(f"fold {i}/{k}: committee of {', '.join(runs)}")
+        folder = Path(out) / f"fold_{i}"
+        info = fit_committee([str(Path(r) / f"fold_{i}") for r in runs], data, str(folder), grid_step=grid_step,
+                             flip_average=flip_average, subject_from=subject_from, log=log)
+        views = fold_test_views(folder, dataset)
+        fold_views.append(views)
+        per_subject = {p: {"n": n, "accuracy": r / n} for p, (n, r, _) in views[views["as_trained"]]["people"].items()}
+        results.append({"fold": i, "test_subjects": info["split"]["test"],
+                        "weights": {m["checkpoint"]: m["weight"] for m in info["committee"]["members"]},
+                        **{key: info["metrics"]["test"]["overall"][key] for key in
+                           ("n", "accuracy", "balanced_accuracy", "recall_closed", "recall_open")},
+                        **_headline(views), "per_subject": per_subject})
+        subjects.update(per_subject)
+    return {"model": "committee", "member_runs": list(runs), "k": k, "grid_step": grid_step,
+            **_summary(results, subjects, fold_views)}
 
 
 # -- what cv measures on each fold's test people besides accuracy ----------------------------------------------
