@@ -16,6 +16,7 @@ EPILOG = """Data layouts accepted by --data (detected automatically):
   1. MRL Eye Dataset names anywhere below a folder (sSSSS_IIIII_G_L_E_R_Q_NN.png; metadata from the name)
   2. class folders: open/ and closed/ (aliases such as Open_Eyes, closedLeftEyes are recognised)
   3. a CSV manifest (a .csv file, or manifest.csv in the folder): path,label[,subject][,other columns...]
+     (sample_images/ is labelled by its samples.json, read the same way)
 In a folder each file is labelled by its own MRL name, else by its class folder.
 Subjects (people) come from MRL names, the manifest's subject column, or file-name stems with left/right
 eyes grouped (--subject-from chooses another rule); every split is person-disjoint. Each command prints

@@ -1,4 +1,4 @@
-"""Make the project's own sample images: crops of scikit-image's public-domain astronaut and rendered eyes."""
+"""Make the project's own sample images: crops of scikit-image's public-domain astronaut, drawn and rendered eyes."""
 from __future__ import annotations
 
 import json
@@ -183,10 +183,19 @@ def make_samples(out_dir) -> list[dict]:
     save("astronaut_face.jpg", face, None, f"{src}, cropped to the face; full-face input for eye detection")
     for eye in find_eyes(astro):
         save(f"astronaut_eye_{eye.side}_open.png", eye.crop, OPEN, f"{src}, eye cut by eyebench.faces.find_eyes")
+    drawing = "drawn by eyebench.samples.render_eye: a simple synthetic drawing (ellipses and lines), not photo-like"
     for i in range(2):
-        save(f"synthetic_open_{i}.png", render_eye(OPEN, seed=10 + i, rgb=bool(i)), OPEN,
-             "rendered by eyebench.samples.render_eye (synthetic drawing)")
-        save(f"synthetic_closed_{i}.png", render_eye(CLOSED, seed=20 + i, rgb=bool(i)), CLOSED,
-             "rendered by eyebench.samples.render_eye (synthetic drawing)")
+        save(f"synthetic_open_{i}.png", render_eye(OPEN, seed=10 + i, rgb=bool(i)), OPEN, drawing)
+        save(f"synthetic_closed_{i}.png", render_eye(CLOSED, seed=20 + i, rgb=bool(i)), CLOSED, drawing)
+    for label, seed in CLOSE_UPS:
+        name = CLASS_NAMES[label]
+        save(f"closeup_{name}_0.png", render_eye_photo(label, seed=seed), label,
+             f"rendered by eyebench.samples.render_eye_photo({name} eye, 320x256, seed {seed}): a colour close-up of "
+             "one eye drawn like a photograph (lit, textured skin, eyebrow hairs, lid crease, lashes"
+             + (", the closed lid's downward-curved lash line and the shadow under it" if label == CLOSED else
+                ", sclera, iris, pupil and catchlight") + "); a rendering, not a photograph of a person")
     (out / "samples.json").write_text(json.dumps(rows, indent=1) + "\n")
     return rows
+
+
+CLOSE_UPS = ((CLOSED, 1), (OPEN, 2))  # (label, seed) of the rendered close-ups in sample_images/

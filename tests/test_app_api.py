@@ -23,6 +23,8 @@ gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
+N_SAMPLES = sum(1 for r in json.loads((SAMPLES / "samples.json").read_text()) if r["label"])  # labelled sample pictures
+
 PUBLIC_ENDPOINTS = {"predict", "evaluate", "threshold", "suggest_band", "reset_band", "export_uncertain", "robustness"}
 
 
@@ -165,10 +167,10 @@ def _table(value):
 def test_evaluate_sample_images(evaluated):
     _, out = evaluated
     note, table, confusion, curves, mistakes, files, band_model, low, high = out
-    assert "6 images read, 0 skipped" in note
+    assert f"{N_SAMPLES} images read, 0 skipped" in note
     rows = _table(table)
     assert [r["model"] for r in rows] == list(MODEL_NAMES)
-    assert all(r["n"] == 6 and 0 <= r["accuracy %"] <= 100 for r in rows)
+    assert all(r["n"] == N_SAMPLES and 0 <= r["accuracy %"] <= 100 for r in rows)
     fig = json.loads(confusion["plot"])
     assert len([t for t in fig["data"] if t["type"] == "heatmap"]) == len(MODEL_NAMES)
     assert json.loads(curves["plot"])["data"]
@@ -227,7 +229,7 @@ def test_threshold_uses_the_session_evaluation(evaluated):
     wide = c.predict(MODEL_NAMES[1], 0.01, 0.99, api_name="/threshold")
     narrow = c.predict(MODEL_NAMES[1], 0.5, 0.5, api_name="/threshold")
     text, subsets, plot, raw, *_ = narrow
-    assert raw["coverage"] == 1.0 and raw["n_uncertain"] == 0 and raw["n"] == 6
+    assert raw["coverage"] == 1.0 and raw["n_uncertain"] == 0 and raw["n"] == N_SAMPLES
     assert "coverage **100.00%**" in text and MODEL_NAMES[1] in text
     assert wide[3]["coverage"] <= raw["coverage"]
     assert set(subsets["headers"]) == {"factor", "value", "n", "rejected %"}
@@ -255,13 +257,13 @@ def test_suggest_reset_and_export_band(evaluated):
     path = _path(c.predict(MODEL_NAMES[0], 0.0, 1.0, api_name="/export_uncertain"))
     with open(path, newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert len(rows) == 6 and {"path", "label", "p_closed"} <= set(rows[0])
+    assert len(rows) == N_SAMPLES and {"path", "label", "p_closed"} <= set(rows[0])
 
 
 # -- robustness ----------------------------------------------------------------------------------------------
 def test_robustness_on_sample_images(client):
     note, table, bars, sweeps, raw = client.predict(list(MODEL_NAMES), SAMPLE_SET, None, 20, api_name="/robustness")
-    assert "angle" in note.lower() and "6 images per level" in note
+    assert "angle" in note.lower() and f"{N_SAMPLES} images per level" in note
     rows = _table(table)
     assert {r["model"] for r in rows} == set(MODEL_NAMES)
     assert {"factor", "value", "n"} <= set(table["headers"])

@@ -5,6 +5,7 @@ every tab land in tests/artifacts/ (git-ignored).
 """
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -12,6 +13,8 @@ import pytest
 
 from app_server import MODEL_NAMES, SAMPLES, server  # noqa: F401  (module-scoped app fixture)
 from chromium import ARTIFACTS, app_page, browser, open_tab, require_browser, shot  # noqa: F401
+
+N_SAMPLES = sum(1 for r in json.loads((SAMPLES / "samples.json").read_text()) if r["label"])  # labelled sample pictures
 
 LABEL = re.compile(r"\b(OPEN|CLOSED|UNCERTAIN)\b")
 sync_api = require_browser()
@@ -90,7 +93,7 @@ def test_evaluation_shows_the_confusion_matrices(page):
     for name in MODEL_NAMES:
         expect(plot).to_contain_text(name)  # one subplot title per model
     expect(plot).to_contain_text("Confusion matrices")
-    expect(page.locator("#eval-note")).to_contain_text("6 images read, 0 skipped")
+    expect(page.locator("#eval-note")).to_contain_text(f"{N_SAMPLES} images read, 0 skipped")
     expect(page.locator("#metrics-table")).to_contain_text(MODEL_NAMES[1])
     shot(page, "tab_evaluate")
 

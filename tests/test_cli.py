@@ -230,6 +230,14 @@ def test_a_bad_subject_rule_is_refused_before_any_work(capsys, trained_cnn, mrl_
     assert exc.value.code == 2 and "expected auto, folder, file or regex:PATTERN" in capsys.readouterr().err
 
 
+def test_evaluate_the_shipped_sample_images(capsys, tmp_path, trained_cnn):
+    from eyebench.workbench import sample_dataset
+
+    result, out = evaluate(capsys, tmp_path, trained_cnn, REPO_ROOT / "sample_images")
+    assert result["data"]["n_read"] == len(sample_dataset(REPO_ROOT / "sample_images")) >= 8  # as the app reads it
+    assert result["data"]["n_skipped"] == 1 and "samples.json layout" in out
+
+
 def test_evaluate_missing_checkpoint(capsys, tmp_path, mrl_dir):
     rc, _, err = run(capsys, "evaluate", "--model", tmp_path / "nope", "--data", mrl_dir)
     assert rc == 2 and "error" in err and "nope" in err

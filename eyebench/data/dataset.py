@@ -109,9 +109,34 @@ def _scan_manifest(csv_path: Path, source: str) -> Dataset:
     return Dataset(samples, skipped, {source: {"root": str(csv_path), "layout": "manifest", "subjects_from": subjects_from}})
 
 
+SAMPLES_JSON = "samples.json"  # the label list of sample_images/ (eyebench.samples.make_samples)
+
+
+def _scan_samples_json(path: Path, source: str) -> Dataset:
+    """A folder labelled by a samples.json list of {file, label, provenance[, subject, kind]}: a manifest in JSON. A
+    picture without a single label (label null, e.g. a face photo) is skipped with that reason."""
+    try:
+        rows = json.loads(path.read_text())
+        if not isinstance(rows, list) or not all(isinstance(r, dict) and "file" in r for r in rows):
+            raise ValueError("not a list of objects with a 'file'")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a samples list ({exc})") from None
+    samples, skipped = [], []
+    for r in rows:
+        file, label = str(r["file"]), parse_label(r.get("label") or "")
+        if label is None:
+            skipped.append((str(path.parent / file), f"unlabelled: {SAMPLES_JSON} gives it no single label"))
+            continue
+        subject = r.get("subject") or file.rsplit("_", 1)[0]  # e.g. synthetic_open_0.png -> synthetic_open
+        samples.append(Sample(str(path.parent / file), label, subject, source, {"kind": r.get("kind") or file.split("_")[0]}))
+    return Dataset(samples, skipped, {source: {"root": str(path), "layout": SAMPLES_JSON,
+                                               "subjects_from": f"{SAMPLES_JSON} (file names without the number)"}})
+
+
 def scan_folder(root, source: str | None = None, subject_from: str | None = None) -> Dataset:
-    """Find labelled images under `root` (MRL names, class folders or a CSV manifest), reporting the rest; subjects
-    by the layout or by a --subject-from rule (`filenames.subject_rule`); warnings about what looks wrong."""
+    """Find labelled images under `root` (MRL names, class folders, a CSV manifest or a samples.json list), reporting
+    the rest; subjects by the layout or by a --subject-from rule (`filenames.subject_rule`); warnings about what
+    looks wrong."""
     root = Path(root)
     source = source or (root.stem if root.is_file() else root.name) or "data"
     dataset = _scan(root, source)
@@ -139,6 +164,8 @@ def _scan(root: Path, source: str) -> Dataset:
     for name in MANIFEST_NAMES:
         if (root / name).is_file():
             return _scan_manifest(root / name, source)
+    if (root / SAMPLES_JSON).is_file():
+        return _scan_samples_json(root / SAMPLES_JSON, source)
     images, _ = _walk_images(root)
     if not images:
         raise ValueError(f"{root}: no images found (extensions {', '.join(IMAGE_EXTENSIONS)})")
