@@ -454,14 +454,15 @@ def _add_data(sp, help: str = "data folder or CSV manifest (repeatable)", metava
                          "subject column is the sure way")
 
 
-def _add_model_data_args(sp, split: bool = True) -> None:
+def _add_model_data_args(sp, split: bool = True, seed: bool = True) -> None:
     """--model and --data (repeatable), --split and --seed: the options of the analyses that read checkpoints."""
     sp.add_argument("--model", action="append", required=True, help="checkpoint folder (repeatable)")
     _add_data(sp)
     if split:
         sp.add_argument("--split", choices=["train", "val", "test"], default=None,
                         help="only subjects that every model's saved split put in this part (e.g. test)")
-    sp.add_argument("--seed", type=int, default=0, help="seed of image sampling (default 0)")
+    if seed:
+        sp.add_argument("--seed", type=int, default=0, help="seed of image sampling (default 0)")
 
 
 def add_train_parser(sub, classifiers: list[str]) -> None:
@@ -600,16 +601,15 @@ def add_cv_parser(sub, classifiers: list[str]) -> None:
     cv.set_defaults(func=cmd_cv)
 
 
+TRIAGE_RULE = ("Each model decides by its own uncertain band on p(closed) (uncertain inside the band; a 0.5 cut "
+               "without one); an image is listed once per model whose decision is uncertain or the wrong class, with "
+               "that model's name, decision and reason.")
+
+
 def add_triage_parser(sub) -> None:
     tg = sub.add_parser("triage", help="CSV of uncertain and misclassified images, worst first (data cleaning)",
-                        description="Each model decides by its own uncertain band on p(closed) (uncertain inside the "
-                                    "band; a 0.5 cut without one); an image is listed once per model whose decision is "
-                                    "uncertain or the wrong class, with that model's name, decision and reason.")
-    tg.add_argument("--model", action="append", required=True,
-                    help="checkpoint folder (repeatable: one row per listed image and model)")
-    _add_data(tg)
-    tg.add_argument("--split", choices=["train", "val", "test"], default=None,
-                    help="only the subjects every model's saved split put in this part (e.g. test)")
+                        description=TRIAGE_RULE)
+    _add_model_data_args(tg, seed=False)
     tg.add_argument("--csv", type=output_file, required=True, help="CSV file to write")
     tg.set_defaults(func=cmd_triage)
 
