@@ -642,6 +642,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_export_parser(sub)
     add_cv_report_parser(sub)
     add_heldout_parser(sub)
+    add_video_parser(sub)
     add_committee_parser(sub)
     return p
 
@@ -802,6 +803,83 @@ def add_heldout_parser(sub) -> None:
                    help="test images per perturbation level (class-stratified; default 1000)")
     h.add_argument("--seed", type=int, default=0, help="seed of the sweep sample (default 0)")
     h.set_defaults(func=cmd_heldout)
+
+
+def cmd_video(args) -> int:
+    from .video.options import TrackerOptions
+    from .video.outputs import write_outputs
+    from .video.pipeline import analyse_video
+    from .video.temporal import TemporalParams
+
+    models = _named_models(args.model)
+    tracker = TrackerOptions(detect_every=args.detect_every, detect_width=args.detect_width, smoothing=args.smoothing,
+                             hold_frames=args.hold_frames)
+    params = TemporalParams(median_frames=args.median, max_blink_ms=args.max_blink_ms,
+                            long_closure_ms=args.long_closure_ms, min_closure_ms=args.min_closure_ms,
+                            max_gap_ms=args.max_gap_ms, perclos_window_s=args.perclos_window)
+    analysis = analyse_video(args.input, models, tracker, params, band=args.band, max_side=args.max_side, fps=args.fps,
+                             progress=True, max_frames=args.max_frames)
+    files = write_outputs(analysis, args.out)
+    sec = analysis.seconds
+    print(f"{len(analysis.rows)} frames in {sec['total']:.1f} s: {analysis.frames_per_second:.1f} frames/s "
+          f"(decode {sec['decode']:.1f} s, track {sec['track']:.1f} s, "
+          + ", ".join(f"{k.split(':', 1)[1]} {v:.1f} s" for k, v in sec.items() if k.startswith("classify:")) + ")")
+    for name, timeline in analysis.timelines.items():
+        s = timeline.summary()
+        perclos = "n/a" if s["perclos"] is None else f"{100 * s['perclos']:.1f}%"
+        rate = "n/a" if s["blink_rate_per_min"] is None else f"{s['blink_rate_per_min']:.1f}/min"
+        print(f"{name}: {s['blinks']} blinks ({rate}), {s['closures']} closures, {s['long_closures']} long closures, "
+              f"PERCLOS {perclos}, {s['frames_without_eye']} frames without an eye, {s['frames_uncertain']} uncertain "
+              f"(band {s['parameters']['band'][0]:.4g}-{s['parameters']['band'][1]:.4g} on p(closed))")
+    print("wrote " + ", ".join(str(p) for p in files.values()))
+    return 0
+
+
+VIDEO_HELP = """Eye state over time in a video: the eyes of the largest face are tracked frame by frame (Haar detection
+every N frames, template tracking between, roll-levelled crops), every model gives p(closed) per eye, and per model a
+hysteresis on its uncertain band gives the state, closures (blink / closure / long closure), blink rate and PERCLOS.
+Writes OUT/frames.csv (per frame and eye: time, box, p(closed) and state per model), OUT/summary.json (per model:
+blinks, closures, blink rate, PERCLOS, frames without an eye, parameters used) and OUT/timeline.html (offline plotly).
+Definitions: eyebench/video/temporal.py and tracking.py."""
+
+
+def add_video_parser(sub) -> None:
+    from .video.options import TrackerOptions
+    from .video.temporal import TemporalParams
+
+    tracker, params = TrackerOptions(), TemporalParams()
+    v = sub.add_parser("video", help="blinks, closures and PERCLOS of a video, per model (CSV, JSON, HTML timeline)",
+                       description=VIDEO_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    v.add_argument("input", metavar="INPUT", help="video file (any container and codec OpenCV's FFmpeg reads)")
+    v.add_argument("--model", action="append", required=True, metavar="DIR", help="checkpoint folder (repeatable)")
+    v.add_argument("--out", required=True, metavar="DIR", help="folder for frames.csv, summary.json, timeline.html")
+    v.add_argument("--detect-every", type=int, default=tracker.detect_every, metavar="N",
+                   help=f"run face/eye detection every N frames, template tracking between (default {tracker.detect_every})")
+    v.add_argument("--detect-width", type=int, default=tracker.detect_width, metavar="PX",
+                   help=f"detect on a copy at most this wide (>= 320; default {tracker.detect_width})")
+    v.add_argument("--smoothing", type=float, default=tracker.smoothing,
+                   help=f"weight of a new detection in the smoothed boxes, 1 = none (default {tracker.smoothing})")
+    v.add_argument("--hold-frames", type=int, default=tracker.hold_frames, metavar="N",
+                   help=f"keep an eye the detector misses for N frames (default {tracker.hold_frames})")
+    v.add_argument("--band", type=float, nargs=2, metavar=("LOW", "HIGH"),
+                   help="uncertain band on p(closed) for every model (default: each model's own band)")
+    v.add_argument("--median", type=int, default=params.median_frames, metavar="FRAMES",
+                   help="median smoothing of p(closed) over this many frames, odd, 1 = off (default 1)")
+    v.add_argument("--max-blink-ms", type=float, default=params.max_blink_ms,
+                   help=f"a closure shorter than this is a blink (default {params.max_blink_ms:g})")
+    v.add_argument("--long-closure-ms", type=float, default=params.long_closure_ms,
+                   help=f"a closure longer than this is a long closure (default {params.long_closure_ms:g})")
+    v.add_argument("--min-closure-ms", type=float, default=params.min_closure_ms,
+                   help=f"closures shorter than this are dropped as noise (default {params.min_closure_ms:g})")
+    v.add_argument("--max-gap-ms", type=float, default=params.max_gap_ms,
+                   help=f"frames without an eye bridged up to this long (default {params.max_gap_ms:g})")
+    v.add_argument("--perclos-window", type=float, default=params.perclos_window_s, metavar="SECONDS",
+                   help=f"sliding PERCLOS window (default {params.perclos_window_s:g})")
+    v.add_argument("--fps", type=float, help="frame rate to use for timestamps (default: the video's)")
+    v.add_argument("--max-side", type=int, default=4096, metavar="PX",
+                   help="refuse videos wider or taller than this (default 4096)")
+    v.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
+    v.set_defaults(func=cmd_video)
 
 
 def main(argv=None) -> int:
