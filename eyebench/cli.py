@@ -147,6 +147,8 @@ def cmd_bench(args) -> int:
     load = machine_load()
     if args.record and recording_refusal(args.seconds, load):
         raise ValueError(recording_refusal(args.seconds, load))
+    if args.video is not None:
+        return _bench_video(args, load)
     if args.picture:
         from .data.images import decode_image
 
@@ -173,6 +175,24 @@ def cmd_bench(args) -> int:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     if args.record:
         _record_bench(rows, args.command_line)
+    return 0
+
+
+def _bench_video(args, load: dict) -> int:
+    """bench --video: frames per second of the whole video pipeline per model (and of the tracking alone)."""
+    from .bench import bench_video, machine_load
+
+    rows = bench_video(_named_models(args.model), args.video or None)
+    print(f"video pipeline (decode, track, classify) on {rows[0]['video']}, {rows[0]['width']}x{rows[0]['height']}, "
+          f"{rows[0]['frames']} frames, detection every {rows[0]['tracker']['detect_every']} frames:")
+    for r in rows:
+        stages = ", ".join(f"{k.split(':')[0]} {v:.2f} s" for k, v in r["seconds"].items() if k != "total")
+        print(f"{r['model']:<16} {r['frames_per_second']:6.1f} frames/s   ({r['frames_per_cpu_second']:.1f} per CPU "
+              f"second; {stages})   {_load_text(r['load']['after'])}")
+    if load["busy"] or machine_load()["busy"]:
+        print("WARNING: the machine was busy (load average above its cores): these figures are lower than it can do")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
     return 0
 
 
@@ -533,6 +553,9 @@ def add_bench_parser(sub) -> None:
     b.add_argument("--json", type=output_file, help="write the measurements as JSON to this file")
     b.add_argument("--picture", metavar="IMAGE",
                    help="instead: time the app's predict path (all models with maps) on this picture, and a threshold move")
+    b.add_argument("--video", nargs="?", const="", metavar="FILE",
+                   help="instead: frames per second of the whole video pipeline (decode, track, classify) per model, "
+                        "on FILE or, without FILE, on a 10 s 640x480 video made in code")
     b.add_argument("--record", action="store_true",
                    help="store the result in each checkpoint's config.json and card; refused for runs shorter than "
                         "--seconds 10 and while the machine is busy (load average above its cores)")

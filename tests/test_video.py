@@ -163,15 +163,17 @@ def test_tracker_smooths_holds_rejects_outliers_and_reports_a_lost_face():
     moved = [FakeBox(104, 100, 40, "right"), FakeBox(180, 100, 40, "left")]
     eyebrow = [FakeBox(100, 60, 30, "right"), FakeBox(180, 100, 40, "left")]
     det = ScriptedDetector([eyes, moved, eyebrow, [], []])
-    tracker = EyeTracker(TrackerOptions(detect_every=1, smoothing=0.5, hold_frames=1), detector=det)
+    tracker = EyeTracker(TrackerOptions(detect_every=1, smoothing=0.5, hold_frames=1, follow_frames=2), detector=det)
     frame = textured_frame()
     first = tracker.update(frame)
     assert [(e.side, e.status) for e in first.eyes] == [("right", "detected"), ("left", "detected")]
     assert tracker.update(frame).eyes[0].cx == pytest.approx(122.0)  # half way to the new detection (124)
     third = tracker.update(frame)  # the eyebrow is ignored while the face still matches the template
     assert third.eyes[0].status == "held" and third.eyes[0].cy == pytest.approx(120.0)
-    assert tracker.update(frame).status == "held"  # nothing detected: kept for hold_frames
-    assert tracker.update(frame).status == "missing"  # right eye's last detection 3 frames ago, left's 2: dropped
+    assert tracker.update(frame).status == "held"  # nothing detected: kept while the template finds the face
+    fifth = tracker.update(frame)  # the right eye's last detection was 3 frames ago (follow_frames 2), the left's 2
+    assert [(e.side, e.status) for e in fifth.eyes] == [("left", "held")]
+    assert tracker.update(frame).status == "missing"
     assert third.roll_deg == pytest.approx(0.0, abs=1.0) and third.eyes[0].crop.shape[:2] == (40, 40)
 
 
@@ -340,3 +342,19 @@ def test_video_command_refuses_bad_input_in_one_line(tmp_path, capsys):
     rc = main(["video", str(bad), "--model", str(REPO_ROOT / "checkpoints" / "student"), "--out", str(tmp_path)])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and err.count("\n") == 0 and "not a video" in err
+
+
+def test_bench_video_reports_frames_per_second_per_model(tmp_path, capsys):
+    from eyebench.cli import main
+    from eyebench.video.synthetic import demo_video
+
+    path, _ = demo_video(tmp_path / "demo.avi", seconds=1.5, fps=30)
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--video", str(path), "--model", str(REPO_ROOT / "checkpoints" / "student"),
+                 "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "video pipeline (decode, track, classify)" in printed and "640x480, 45 frames" in printed
+    rows = json.loads(out.read_text())
+    assert [r["model"] for r in rows] == ["(tracking only)", "student"]
+    assert all(r["frames"] == 45 and r["frames_per_second"] > 0 and r["frames_per_cpu_second"] > 0 for r in rows)
+    assert "classify:student" in rows[1]["seconds"] and rows[1]["width"] == 640

@@ -13,14 +13,15 @@ class TrackerOptions:
     detect_width: int = 640
     smoothing: float = 0.5
     hold_frames: int = 15
+    follow_frames: int = 150
     min_match: float = 0.5
     gate: float = 0.3
     max_rejects: int = 3
     max_roll_deg: float = 30.0
 
     def __post_init__(self):
-        if self.detect_every < 1 or self.hold_frames < 0 or not 0 < self.smoothing <= 1:
-            raise ValueError("detect_every must be >= 1, hold_frames >= 0 and smoothing in (0, 1]")
+        if self.detect_every < 1 or not 0 <= self.hold_frames <= self.follow_frames or not 0 < self.smoothing <= 1:
+            raise ValueError("detect_every must be >= 1, 0 <= hold_frames <= follow_frames and smoothing in (0, 1]")
         if self.detect_width < 320:
             raise ValueError(f"detect_width must be at least 320 pixels, got {self.detect_width}")
         if not -1 <= self.min_match <= 1 or self.gate <= 0 or self.max_rejects < 0:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..threads import single_image_threads
 from .temporal import TemporalParams, Timeline, analyse_series
 from .tracking import EyeTracker, TrackerOptions
 
@@ -142,7 +143,8 @@ class _Classifier:
         probs = {}
         for name, clf in self.models.items():
             t0 = time.perf_counter()
-            probs[name] = clf.predict_proba(crops)[:, 1] if crops else np.zeros(0)
+            with single_image_threads():  # a few small crops: one torch thread is faster than contended ones
+                probs[name] = clf.predict_proba(crops)[:, 1] if crops else np.zeros(0)
             self.seconds[f"classify:{name}"] = self.seconds.get(f"classify:{name}", 0.0) + time.perf_counter() - t0
         k = 0
         for index, t, fe in self.pending:

@@ -18,9 +18,13 @@ Stability rules:
 - **outliers**: while the template still matches, a detection whose centre is more than `gate` box sizes from the
   tracked eye, or whose size differs by more than that share, is ignored (the eye cascades sometimes answer an
   eyebrow, and eyes placed by face geometry when the cascades miss closed eyes can sit off the eye); after
-  `max_rejects` such detections in a row it is taken (the track was the wrong one).
-- **hold**: an eye the detector misses keeps its (template-tracked) box for up to `hold_frames` frames after its last
-  accepted detection (status `held`), then is dropped; a frame with no eye left is `missing`.
+  `max_rejects` such detections in a row it is taken (the track was the wrong one). Eyes placed by face geometry
+  (both boxes of one size on one line: faces.py's fallback when the cascades miss closed eyes) are weak evidence:
+  they start a track or smooth a near one, but never replace a followed track.
+- **hold**: an eye the detector misses keeps its (template-tracked) box (status `held`) for up to `hold_frames` frames
+  after its last accepted detection, or up to `follow_frames` while the template still finds the face (the Haar
+  detectors often lose a face whose eyes are closed, so a long closure would otherwise drop the eyes), then is
+  dropped; a frame with no eye left is `missing`.
 - the **roll** is smoothed like the boxes, kept while only one eye is known, and reset to 0 beyond `max_roll_deg`
   (a pair of boxes that steep is taken to be a wrong detection).
 """
@@ -109,7 +113,7 @@ class EyeTracker:
         following = self._follow(gray)
         detect = self.frame % self.options.detect_every == 0 or not self.tracks  # searching: every frame
         found = self._detect(rgb, following) if detect else set()
-        self._drop_stale()
+        self._drop_stale(following)
         self._update_roll()
         if detect and self.tracks:
             self.template = self._cut_template(gray)
@@ -169,33 +173,36 @@ class EyeTracker:
             self.tracks.pop("crop", None)
         elif boxes:  # the whole frame is one eye (a close-up video): no face eyes to follow
             boxes, self.tracks = boxes[:1], {k: t for k, t in self.tracks.items() if k == "crop"}
+        weak = placed_by_geometry(boxes)
         found = set()
         for box in boxes:
             side = box.side if box.side in SIDES else "crop"
             if side in found:
                 continue
             cx, cy, size = (box.x + box.w / 2) / scale, (box.y + box.h / 2) / scale, max(box.w, box.h) / scale
-            if self._fold(side, cx, cy, size, following):
+            if self._fold(side, cx, cy, size, following, weak):
                 found.add(side)
         return found
 
-    def _fold(self, side: str, cx: float, cy: float, size: float, following: bool) -> bool:
-        """Take one detection into its eye's track (new, smoothed, or replacing it); False if ignored as an outlier."""
+    def _fold(self, side: str, cx: float, cy: float, size: float, following: bool, weak: bool = False) -> bool:
+        """Take one detection into its eye's track (new, smoothed, or replacing it); False if ignored as an outlier.
+        A weak detection (eyes placed by face geometry) never replaces a followed track."""
         t, o = self.tracks.get(side), self.options
         if t is None:
             self.tracks[side] = _Track(cx, cy, size, self.frame)
             return True
         far = math.hypot(cx - t.cx, cy - t.cy) > o.gate * t.size or abs(size - t.size) > o.gate * t.size
-        if far and following and t.rejects < o.max_rejects:
-            t.rejects += 1
+        if far and following and (weak or t.rejects < o.max_rejects):
+            t.rejects += 0 if weak else 1
             return False
         a = 1.0 if far else o.smoothing
         t.cx, t.cy, t.size = a * cx + (1 - a) * t.cx, a * cy + (1 - a) * t.cy, a * size + (1 - a) * t.size
         t.last_seen, t.rejects = self.frame, 0
         return True
 
-    def _drop_stale(self) -> None:
-        limit = max(self.options.hold_frames, self.options.detect_every - 1)
+    def _drop_stale(self, following: bool) -> None:
+        o = self.options
+        limit = max(o.follow_frames if following else o.hold_frames, o.detect_every - 1)
         for side in [k for k, t in self.tracks.items() if self.frame - t.last_seen > limit]:
             del self.tracks[side]
 
@@ -210,6 +217,12 @@ class EyeTracker:
                 self.roll = 0.0
         elif not self.tracks:
             self.roll = 0.0
+
+
+def placed_by_geometry(boxes: list) -> bool:
+    """Whether a face's two eyes look placed by faces.py's face geometry (its fallback when the eye cascades find no
+    eye, as with closed eyes) rather than found: both boxes then have one size and one top edge."""
+    return len(boxes) == 2 and boxes[0].w == boxes[1].w and boxes[0].y == boxes[1].y and boxes[0].side in SIDES
 
 
 def levelled_crop(rgb: np.ndarray, cx: float, cy: float, size: float, roll_deg: float) -> np.ndarray:
