@@ -182,3 +182,12 @@ def test_session_state_default_is_shared_not_copied():
     assert copy.deepcopy(state.value) is value and copy.copy(value) is value  # Gradio deep-copies it per session
     app_py = (common.SAMPLES.parent / "app.py").read_text()
     assert "state_session_capacity=SESSIONS" in app_py and 0 < SESSIONS <= 1000
+
+
+def test_malloc_arena_cap(monkeypatch):
+    from eyebench.app.common import limit_malloc_arenas
+
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert limit_malloc_arenas() is False  # the environment's own setting wins
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    assert isinstance(limit_malloc_arenas(), bool)  # True on glibc, False elsewhere; never raises

@@ -7,12 +7,13 @@ import gradio as gr
 
 from .. import workbench
 from ..evaluate.heldout import SUMMARY, BundleError, HeldoutBundle
-from .common import MAX_FILE_SIZE, PRECOMPUTED, SAMPLES, Bench, Shared
+from .common import MAX_FILE_SIZE, PRECOMPUTED, SAMPLES, Bench, Shared, limit_malloc_arenas
 from .evaluate_tab import EvaluateTab
 from .models_tab import build_models_tab
 from .predict_tab import PredictTab
 from .robustness_tab import RobustnessTab
 from .threshold_tab import ThresholdTab
+from .video_tab import build_video_tab
 
 __all__ = ["MAX_FILE_SIZE", "SESSIONS", "build_demo"]
 # sessions whose state and last outputs Gradio keeps (launch's state_session_capacity): each visitor's session holds
@@ -63,6 +64,7 @@ def build_demo(models: dict, notices=(), samples: Path | str = SAMPLES,
     the test sets offered by name (default: the sample pictures plus the folders under EYEBENCH_DATA); `heldout`
     a held-out results bundle (`python -m eyebench heldout`) that Evaluate, Threshold and Robustness open on.
     """
+    limit_malloc_arenas()  # before the server's threads allocate
     samples = Path(samples)
     bench = Bench(dict(models), list(notices), samples,
                   dict(datasets) if datasets is not None else workbench.dataset_choices(samples))
@@ -80,6 +82,7 @@ def build_demo(models: dict, notices=(), samples: Path | str = SAMPLES,
                 band.build()
             with gr.Tab("Robustness", id="robustness"):
                 RobustnessTab(bench).build()
+            build_video_tab(bench)
             with gr.Tab("Models", id="models"):
                 build_models_tab(bench)
         evaluate.connect(band)
