@@ -358,3 +358,31 @@ def test_bench_video_reports_frames_per_second_per_model(tmp_path, capsys):
     assert [r["model"] for r in rows] == ["(tracking only)", "student"]
     assert all(r["frames"] == 45 and r["frames_per_second"] > 0 and r["frames_per_cpu_second"] > 0 for r in rows)
     assert "classify:student" in rows[1]["seconds"] and rows[1]["width"] == 640
+
+
+def test_app_video_tab_analyses_an_upload(tmp_path):
+    import gradio as gr
+
+    from eyebench.app import build_demo
+    from eyebench.app.common import Bench
+    from eyebench.app.video_tab import EVENT_COLUMNS, VideoTab
+    from eyebench.models.checkpoint import load_classifier
+    from eyebench.video.synthetic import demo_video
+
+    student = load_classifier(REPO_ROOT / "checkpoints" / "student")
+    path, schedule = demo_video(tmp_path / "demo.avi", seconds=3, fps=30)
+    tab = VideoTab(Bench({"student": student}, [], REPO_ROOT / "sample_images", {}))
+    figure, summary, events, files = tab.analyse(str(path), ["student"])
+    assert "90 frames" in summary and "**student**: 0 blinks" in summary and "1 long closures" in summary
+    assert len(events) == 1 and events[0][:2] == ["student", "long_closure"] and len(events[0]) == len(EVENT_COLUMNS)
+    assert abs(events[0][5] - schedule.closures()[0][0]) <= 2
+    assert sorted(Path(f).name for f in files) == ["frames.csv", "summary.json", "timeline.html"]
+    assert len(figure.data) >= 2
+    with pytest.raises(gr.Error, match="Upload a video"):
+        tab.analyse(None, ["student"])
+    bad = tmp_path / "bad.mp4"
+    bad.write_text("no")
+    with pytest.raises(gr.Error, match="not a video"):
+        tab.analyse(str(bad), ["student"])
+    demo = build_demo({"student": student})
+    assert "/video" in {f"/{d.get('api_name')}" for d in demo.config["dependencies"]}
