@@ -9,6 +9,7 @@ import argparse
 import io
 import json
 import os
+import platform
 import random
 import re
 import shutil
@@ -349,7 +350,7 @@ class Pictures:
         return path
 
 
-def soak_call(client, kind: str, rng: random.Random, pictures: Pictures, session: dict) -> None:
+def soak_call(client, kind: str, rng: random.Random, pictures: Pictures, visit: dict) -> None:
     """One request of the given kind; raises when the answer is an error or lacks what it should hold."""
     from gradio_client import handle_file
 
@@ -368,14 +369,14 @@ def soak_call(client, kind: str, rng: random.Random, pictures: Pictures, session
         out = client.predict(zip_file=None, api_name="/evaluate")
         if not out[0] or not out[1]:
             raise AssertionError(f"evaluate: empty note or table: {str(out)[:200]}")
-        model = out[6]  # the Threshold tab's model dropdown: the API answers skip the session state
-        session["models"] = [model["value"] if isinstance(model, dict) else model]
+        model = out[6]  # the Threshold tab's model dropdown: the API answers skip the state component
+        visit["models"] = [model["value"] if isinstance(model, dict) else model]
         choices = model.get("choices") if isinstance(model, dict) else None
         if choices:
-            session["models"] = [c[0] if isinstance(c, (list, tuple)) else c for c in choices]
+            visit["models"] = [c[0] if isinstance(c, (list, tuple)) else c for c in choices]
     elif kind == "threshold":
         low, high = sorted((round(rng.random(), 3), round(rng.random(), 3)))
-        out = client.predict(rng.choice(session["models"]), low, high, api_name="/threshold")
+        out = client.predict(rng.choice(visit["models"]), low, high, api_name="/threshold")
         if "band" not in out[0]:
             raise AssertionError(f"threshold: no band statistics: {str(out[0])[:200]}")
     else:
@@ -385,7 +386,7 @@ def soak_call(client, kind: str, rng: random.Random, pictures: Pictures, session
 
 
 def probe_threshold(url: str) -> tuple[bool, str]:
-    """Whether a fresh session can move the band before any evaluation (the app opens on a held-out bundle), and
+    """Whether a new visitor can move the band before any evaluation (the app opens on a held-out bundle), and
     the Threshold tab's default model."""
     from gradio_client import Client
 
@@ -463,17 +464,17 @@ def soak(args) -> dict:
 
     def worker(k: int) -> None:
         crng = random.Random(args.seed * 1000 + k)
-        client, session, used = None, {}, 0
+        client, visit, used = None, {}, 0
         while (i := take()) is not None:
             kind = plan[i]
-            if client is None or (args.session_requests and used >= args.session_requests):
+            if client is None or (args.visit_requests and used >= args.visit_requests):
                 # a new visitor: on an app that opens on the held-out bundle, the page load fills the Threshold tab
-                # from it (this session's own copy of the state); otherwise the visitor evaluates first
-                client, session, used = Client(url, verbose=False, download_files=False), {"models": [default_model]}, 0
+                # from it (this visitor's own copy of the state); otherwise the visitor evaluates first
+                client, visit, used = Client(url, verbose=False, download_files=False), {"models": [default_model]}, 0
                 kind = first_kind
             t0 = time.perf_counter()
             try:
-                soak_call(client, kind, crng, pictures, session)
+                soak_call(client, kind, crng, pictures, visit)
                 ok = True
             except Exception as exc:  # noqa: BLE001 - every failure counts, whatever raised it
                 ok = False
@@ -533,14 +534,15 @@ def summarise(args, samples, latencies, errors, done, wall, alive, last) -> dict
     passed = (done["errors"] == 0 and done["requests"] == args.requests and alive is not False
               and rss_growth is not None and max(rss_growth, peak_growth) <= args.max_growth_mb
               and folders_max <= args.max_folders_mb)
+    ram_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
     return {
         "command": "python scripts/stress.py " + " ".join(sys.argv[1:]),
-        "machine": {"cpus": os.cpu_count(), "ram_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-                                                                 / 2**30, 1), "python": sys.version.split()[0]},
+        "machine": {"arch": platform.machine(), "cpus": os.cpu_count(), "ram_gb": ram_gb,
+                    "python": sys.version.split()[0]},
         "clients": args.clients, "requests": done["requests"], "errors": done["errors"],
         "error_examples": errors[:5], "server_alive_at_end": alive, "wall_s": round(wall, 1),
-        "sessions_open_with": "threshold" if args.opens_on_bundle else "evaluate",
-        "mix": parse_mix(args.mix), "new_pictures": args.new_pictures, "session_requests": args.session_requests,
+        "visits_open_with": "threshold" if args.opens_on_bundle else "evaluate",
+        "mix": parse_mix(args.mix), "new_pictures": args.new_pictures, "visit_requests": args.visit_requests,
         "app_env": list(args.app_env), "latency": lat,
         "rss_mb": {"start": samples[0].get("rss_mb"), "at_warmup": warm and warm["rss_mb"], "end": last.get("rss_mb"),
                    "max": max((s["rss_mb"] for s in with_rss), default=None)},
@@ -619,8 +621,9 @@ def add_soak_parser(sub) -> None:
     sk.add_argument("--new-pictures", type=float, default=0.25,
                     help="share of predict requests that upload a picture never sent before (a sample with a small "
                          "random brightness change), so new output files keep being written")
-    sk.add_argument("--session-requests", type=int, default=100,
-                    help="a client opens a new session (a new visitor) after this many requests; 0: never")
+    sk.add_argument("--visit-requests", type=int, default=100,
+                    help="a client leaves and comes back as a new visitor (a fresh page with its own state) after "
+                         "this many requests; 0: never")
     sk.add_argument("--interval", type=float, default=2.0, help="seconds between samples")
     sk.add_argument("--warmup", type=int, default=500, help="requests after which RSS growth is measured")
     sk.add_argument("--max-growth-mb", type=float, default=50.0,
