@@ -7,6 +7,7 @@ import gradio as gr
 from ..video.outputs import timeline_figure, write_outputs
 from ..video.pipeline import analyse_video
 from .common import OUTPUT_FOLDER, Bench, on_model_threads, reported
+from .live_tab import LiveMode
 
 MAX_FRAMES = 9000  # frames analysed per upload (5 min at 30 frames/s): the rest of a longer video is left out
 VIDEO_TYPES = [".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"]
@@ -85,4 +86,5 @@ def build_video_tab(bench: Bench) -> VideoTab:
     tab = VideoTab(bench)
     with gr.Tab("Video", id="video"):
         tab.build()
+        LiveMode(bench).build()
     return tab

@@ -232,21 +232,121 @@ def summarise(t: Timeline) -> dict:
     n, dt = len(t.times), frame_interval(t.times)
     missing = t.state == MISSING
     known = (~missing) & (t.held != UNKNOWN)
-    observed_s = float((~missing).sum() * dt)
-    kinds = [e.kind for e in t.events]
-    blinks = [e for e in t.events if e.kind == "blink"]
     full = t.times >= t.times[0] + t.params.perclos_window_s - dt / 2 if n else np.zeros(0, bool)
     windowed = t.perclos[full & ~np.isnan(t.perclos)]
+    return _summary(t.times, int(missing.sum()), int(t.uncertain.sum()), int(((~missing) & (t.held == UNKNOWN)).sum()),
+                    t.events, float((t.held[known] == CLOSED).mean()) if known.any() else None,
+                    float(windowed.max()) if len(windowed) else None, t.params)
+
+
+def _summary(times: np.ndarray, n_missing: int, n_uncertain: int, n_unknown: int, events: list[Closure],
+             perclos: float | None, perclos_max: float | None, params: TemporalParams) -> dict:
+    """The summary dict of `summarise` and `OnlineTimeline.summary` from their counts."""
+    n, dt = len(times), frame_interval(times)
+    observed_s = float((n - n_missing) * dt)
+    kinds = [e.kind for e in events]
+    blinks = [e for e in events if e.kind == "blink"]
     return {
-        "frames": n, "duration_s": float(t.times[-1] - t.times[0] + dt) if n else 0.0, "frame_interval_s": dt,
-        "frames_without_eye": int(missing.sum()), "frames_uncertain": int(t.uncertain.sum()),
-        "frames_unknown": int(((~missing) & (t.held == UNKNOWN)).sum()), "observed_s": observed_s,
+        "frames": n, "duration_s": float(times[-1] - times[0] + dt) if n else 0.0, "frame_interval_s": dt,
+        "frames_without_eye": n_missing, "frames_uncertain": n_uncertain, "frames_unknown": n_unknown,
+        "observed_s": observed_s,
         "blinks": len(blinks), "closures": kinds.count("closure"), "long_closures": kinds.count("long_closure"),
         "incomplete_closures": kinds.count("incomplete"),
         "blink_rate_per_min": len(blinks) / (observed_s / 60) if observed_s > 0 else None,
         "mean_blink_ms": float(np.mean([e.duration_ms for e in blinks])) if blinks else None,
-        "perclos": float((t.held[known] == CLOSED).mean()) if known.any() else None,
-        "perclos_max": float(windowed.max()) if len(windowed) else None,
-        "perclos_window_s": t.params.perclos_window_s,
-        "events": [e.to_dict() for e in t.events], "parameters": t.params.to_dict(),
+        "perclos": perclos, "perclos_max": perclos_max, "perclos_window_s": params.perclos_window_s,
+        "events": [e.to_dict() for e in events], "parameters": params.to_dict(),
     }
+
+
+class OnlineTimeline:
+    """The same analysis one frame at a time (a live stream): `update(t, p)` gives that frame's state at once, and
+    `summary()` at any point equals `analyse_series(...).summary()` of the frames so far (median_frames must be 1:
+    a centred median needs frames not yet seen). An open closure is counted only once it ends (or at the summary,
+    as incomplete); a gap of missing frames is judged when the next usable frame arrives."""
+
+    def __init__(self, params: TemporalParams | None = None):
+        self.params = params or TemporalParams()
+        if self.params.median_frames != 1:
+            raise ValueError("the online analysis has no median smoothing (median_frames must be 1)")
+        self.times: list[float] = []
+        self.window_perclos: list[float] = []  # sliding PERCLOS ending at each frame
+        self.events: list[Closure] = []
+        self.current = UNKNOWN
+        self.gap_start: int | None = None  # first frame of the current run of missing frames
+        self.run: tuple[int, bool] | None = None  # the open closure: (first frame, whether the state before is known)
+        self.last_closed = -1  # last usable frame of the open closure
+        self.window: list[tuple[float, bool]] = []  # (time, closed) of the known frames in the PERCLOS window
+        self.counts = {"missing": 0, "uncertain": 0, "unknown": 0, "known": 0, "closed": 0}
+
+    def update(self, time_s: float, p_closed: float) -> str:
+        """Take the next frame (times strictly increasing; p NaN without an eye) -> its state ("open", "closed",
+        "unknown" or "missing"), as the batch analysis gives it."""
+        i, t, p = len(self.times), float(time_s), float(p_closed)
+        if self.times and t <= self.times[-1]:
+            raise ValueError("times must be strictly increasing")
+        self.times.append(t)
+        if np.isnan(p):
+            self.counts["missing"] += 1
+            self.gap_start = i if self.gap_start is None else self.gap_start
+            self._slide(t)
+            return MISSING
+        if self.gap_start is not None:
+            if 1000 * (t - self.times[self.gap_start]) > self.params.max_gap_ms + 1e-9:
+                self._end_run(self.gap_start, False)  # a long gap: the state is forgotten
+                self.current = UNKNOWN
+            self.gap_start = None
+        low, high = self.params.band
+        new = CLOSED if p >= high else OPEN if p <= low else self.current
+        self.counts["uncertain"] += int(low < p < high)
+        if new == CLOSED and self.current != CLOSED:
+            self.run = (i, i > 0 and self.current != UNKNOWN)
+        elif new != CLOSED and self.current == CLOSED:
+            self._end_run(i, new != UNKNOWN)
+        self.current = new
+        self.last_closed = i if new == CLOSED else self.last_closed
+        known = new != UNKNOWN
+        self.counts["unknown"] += int(not known)
+        self.counts["known"] += int(known)
+        self.counts["closed"] += int(new == CLOSED)
+        if known:
+            self.window.append((t, new == CLOSED))
+        self._slide(t)
+        return new
+
+    def _slide(self, t: float) -> None:
+        """Drop known frames out of the window (t - window, t] and note the window's PERCLOS at this frame."""
+        start = t - self.params.perclos_window_s
+        k = next((j for j, (tj, _) in enumerate(self.window) if tj > start), len(self.window))
+        del self.window[:k]
+        self.window_perclos.append(sum(c for _, c in self.window) / len(self.window) if self.window else np.nan)
+
+    def _closure(self, complete: bool, end_s: float) -> Closure | None:
+        start, _ = self.run
+        duration = 1000 * (end_s - self.times[start])
+        kind = _kind(duration, complete, self.params)
+        return Closure(kind, start, self.last_closed, self.times[start], float(end_s), round(float(duration), 3),
+                       bool(complete)) if kind else None
+
+    def _end_run(self, stop: int, known_after: bool) -> None:
+        """Close the open closure (if any) at frame `stop` (the first frame no longer held closed)."""
+        if self.run is not None and self.current == CLOSED:
+            event = self._closure(self.run[1] and known_after, self.times[self.last_closed + 1])
+            self.events += [event] if event else []
+        self.run = None
+
+    def summary(self) -> dict:
+        """The summary of the frames so far (a closure still open counts as incomplete), as `summarise` gives it."""
+        times, events = np.asarray(self.times, float), list(self.events)
+        dt = frame_interval(times)
+        if self.run is not None and self.current == CLOSED:
+            end = self.last_closed + 1
+            event = self._closure(False, times[end] if end < len(times) else times[-1] + dt)
+            events += [event] if event else []
+        c = self.counts
+        pc = np.asarray(self.window_perclos)
+        full = times >= times[0] + self.params.perclos_window_s - dt / 2 if len(times) else np.zeros(0, bool)
+        windowed = pc[full & ~np.isnan(pc)]
+        return _summary(times, c["missing"], c["uncertain"], c["unknown"], events,
+                        c["closed"] / c["known"] if c["known"] else None,
+                        float(windowed.max()) if len(windowed) else None, self.params)

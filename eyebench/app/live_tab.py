@@ -1,0 +1,126 @@
+"""The Video tab's live mode: the webcam stream through one model -> each eye's state, the running blink count, PERCLOS."""
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections import deque
+
+import gradio as gr
+import numpy as np
+
+from ..threads import single_image_threads
+from ..video.temporal import OnlineTimeline, TemporalParams
+from ..video.tracking import EyeTracker
+from .common import Bench, on_model_threads
+
+STREAM_EVERY_S = 0.15  # the browser sends a frame this often, and none while the last one is still being handled
+TIME_LIMIT_S = 600  # one live run lasts at most this long (the webcam stops; start it again for more)
+FPS_WINDOW_S = 5.0  # frames/s handled over this many last seconds
+_BUSY = threading.Lock()  # guards LiveSession.busy
+
+
+@dataclasses.dataclass
+class LiveSession:
+    """One visitor's live run: the tracker, the online temporal analysis, when it started and the frames handled."""
+
+    model: str
+    tracker: EyeTracker
+    timeline: OnlineTimeline
+    start: float
+    handled: deque = dataclasses.field(default_factory=deque)  # arrival times of the frames handled lately
+    busy: bool = False
+
+    def frames_per_second(self, now: float) -> float:
+        while self.handled and self.handled[0] < now - FPS_WINDOW_S:
+            self.handled.popleft()
+        span = now - max(self.start, now - FPS_WINDOW_S)
+        return len(self.handled) / span if span > 0 else 0.0
+
+
+def eyes_markdown(eyes, probs, band) -> str:
+    """Each eye's side, state by the model's band (open / closed / uncertain) and p(closed)."""
+    if not eyes:
+        return "**No eye found** in this frame (face the camera, with light on your face)."
+    low, high = band
+    parts = []
+    for eye, p in zip(eyes, probs):
+        state = "CLOSED" if p >= high else "OPEN" if p <= low else "UNCERTAIN"
+        side = "eye" if eye.side == "crop" else f"{eye.side} eye"
+        parts.append(f"**{side}: {state}** (p(closed) {p:.2f})")
+    return " · ".join(parts)
+
+
+def counts_markdown(summary: dict, fps: float) -> str:
+    """The running blink count, closures, PERCLOS over the window and the frames/s handled."""
+    perclos = summary["perclos_window"]
+    perclos = "n/a" if perclos is None or np.isnan(perclos) else f"{100 * perclos:.1f}%"
+    return (f"Blinks: **{summary['blinks']}** · closures: {summary['closures'] + summary['long_closures']} · "
+            f"PERCLOS (last {summary['perclos_window_s']:g} s): **{perclos}** · {fps:.1f} frames/s handled · "
+            f"{summary['frames']} frames, {summary['frames_without_eye']} without an eye")
+
+
+class LiveMode:
+    """Builds the live section and answers the stream: one frame at a time per session, late frames dropped."""
+
+    def __init__(self, bench: Bench):
+        self.bench = bench
+
+    def new_session(self, name: str) -> LiveSession:
+        band = tuple(self.bench.stored_band(name))
+        return LiveSession(name, EyeTracker(), OnlineTimeline(TemporalParams(band=band)), time.monotonic())
+
+    @on_model_threads
+    def frame(self, image, name, session):
+        """One webcam frame -> (eyes markdown, counts markdown, session); a frame that arrives while the session's
+        previous one is still being handled is dropped (the outputs are left as they are)."""
+        if image is None:
+            return gr.skip(), gr.skip(), session
+        if name not in self.bench.models:
+            raise gr.Error("Choose a model first.", print_exception=False)
+        if session is None or session.model != name:
+            session = self.new_session(name)
+        with _BUSY:
+            if session.busy:
+                return gr.skip(), gr.skip(), gr.skip()
+            session.busy = True
+        try:
+            return self._handle(np.asarray(image), session)
+        finally:
+            session.busy = False
+
+    def _handle(self, rgb: np.ndarray, session: LiveSession):
+        now = time.monotonic()
+        if rgb.ndim == 2:
+            rgb = np.repeat(rgb[:, :, None], 3, axis=2)
+        eyes = session.tracker.update(rgb[:, :, :3]).eyes
+        probs = []
+        if eyes:
+            with single_image_threads():
+                probs = [float(v) for v in self.bench.models[session.model].predict_proba([e.crop for e in eyes])[:, 1]]
+        session.timeline.update(now - session.start, float(np.mean(probs)) if probs else float("nan"))
+        session.handled.append(now)
+        summary = session.timeline.summary()
+        summary["perclos_window"] = session.timeline.window_perclos[-1]
+        return (eyes_markdown(eyes, probs, session.timeline.params.band),
+                counts_markdown(summary, session.frames_per_second(now)), session)
+
+    def build(self):
+        """Lay out the live section and wire the webcam stream and the reset button (no public API)."""
+        names = list(self.bench.models)
+        gr.Markdown("### Live webcam\nStart the webcam: each frame's eyes are tracked and classified by the chosen "
+                    "model, with the running blink count and PERCLOS (share of time closed) over the last 60 s. "
+                    "Frames that arrive while one is being handled are dropped, so it never lags behind.")
+        with gr.Row():
+            webcam = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Webcam", elem_id="live-webcam")
+            with gr.Column():
+                model = gr.Dropdown(names, value=("student" if "student" in names else names[0]) if names else None,
+                                    label="Model", elem_id="live-model")
+                eyes = gr.Markdown(elem_id="live-eyes")
+                counts = gr.Markdown(elem_id="live-counts")
+                reset = gr.Button("Reset counts", elem_id="live-reset")
+        session = gr.State(None)
+        webcam.stream(self.frame, [webcam, model, session], [eyes, counts, session], stream_every=STREAM_EVERY_S,
+                      time_limit=TIME_LIMIT_S, api_name=False, show_progress="hidden")
+        reset.click(lambda: ("", "", None), None, [eyes, counts, session], api_name=False, show_progress="hidden")
+        model.change(lambda: ("", "", None), None, [eyes, counts, session], api_name=False, show_progress="hidden")
