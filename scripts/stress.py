@@ -46,17 +46,22 @@ def start_app(port: int) -> subprocess.Popen:
     log = tempfile.NamedTemporaryFile(prefix="eyebench_app_", suffix=".log", delete=False)  # a pipe could fill up
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     proc.log_path = log.name
-    deadline = time.time() + 120
+    return wait_until_serving(proc, port, Path(log.name), 120)
+
+
+def wait_until_serving(proc: subprocess.Popen, port: int, log_path: Path, seconds: float) -> subprocess.Popen:
+    """Return `proc` once 127.0.0.1:port accepts connections; raise with the log's tail if it exits or times out."""
+    deadline = time.time() + seconds
     while time.time() < deadline:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 return proc
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError(f"app exited: {Path(log.name).read_text()[-2000:]}")
+                raise RuntimeError(f"app exited: {log_path.read_text(errors='replace')[-2000:]}")
             time.sleep(0.5)
     proc.kill()
-    raise RuntimeError("app did not start within 120 s")
+    raise RuntimeError(f"app did not start within {seconds:.0f} s")
 
 
 def proc_status(pid: int) -> dict[str, str]:
@@ -406,17 +411,7 @@ def start_app_py(port: int, env: dict, log_path: Path) -> subprocess.Popen:
            "GRADIO_ANALYTICS_ENABLED": "False", **env}
     log = open(log_path, "wb")  # noqa: SIM115 - the child writes to it for its whole life; a pipe could fill up
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return proc
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(f"app exited: {log_path.read_text(errors='replace')[-2000:]}")
-            time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError("app did not start within 300 s")
+    return wait_until_serving(proc, port, log_path, 300)
 
 
 def soak(args) -> dict:

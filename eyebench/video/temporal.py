@@ -42,12 +42,12 @@ class TemporalParams:
     """The parameters of the temporal analysis (see the module docstring for what each one means)."""
 
     band: tuple[float, float] = (0.5, 0.5)  # the model's uncertain band on p(closed): (low, high)
-    median_frames: int = 1
-    max_blink_ms: float = 500.0
-    long_closure_ms: float = 500.0
-    min_closure_ms: float = 0.0
-    max_gap_ms: float = 250.0
-    perclos_window_s: float = 60.0
+    median_frames: int = 1  # odd window of the median filter on p(closed); 1 = none
+    max_blink_ms: float = 500.0  # a closure shorter than this is a blink
+    long_closure_ms: float = 500.0  # a closure longer than this is a long closure
+    min_closure_ms: float = 0.0  # closures shorter than this are ignored
+    max_gap_ms: float = 250.0  # runs of frames without an eye up to this long are bridged
+    perclos_window_s: float = 60.0  # length of the sliding PERCLOS window
 
     def __post_init__(self):
         low, high = (float(b) for b in self.band)
