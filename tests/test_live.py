@@ -69,6 +69,9 @@ def test_live_handler_counts_blinks_and_drops_overlapping_frames(live):
     assert session.timeline.summary()["frames"] == 9 and out[2] is session
     no_face = live.frame(np.full((480, 640, 3), 90, np.uint8), "student", session)
     assert "No eye found" in no_face[0] and "1 without an eye" in no_face[1]
+    assert live.reset(session) == ("", "", None) and session.ended  # a frame still in flight returns it: ended
+    _, counts, fresh = live.frame(scene.render(OPEN), "student", session)
+    assert fresh is not session and "Blinks: **0**" in counts and "1 frames" in counts
 
 
 def test_live_mode_is_in_the_video_tab_without_public_api(live):

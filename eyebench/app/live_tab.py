@@ -30,6 +30,7 @@ class LiveSession:
     start: float
     handled: deque = dataclasses.field(default_factory=deque)  # arrival times of the frames handled lately
     busy: bool = False
+    ended: bool = False  # reset (or another model chosen): a frame still in flight must not bring it back
 
     def frames_per_second(self, now: float) -> float:
         while self.handled and self.handled[0] < now - FPS_WINDOW_S:
@@ -78,7 +79,7 @@ class LiveMode:
             return gr.skip(), gr.skip(), session
         if name not in self.bench.models:
             raise gr.Error("Choose a model first.", print_exception=False)
-        if session is None or session.model != name:
+        if session is None or session.model != name or session.ended:
             session = self.new_session(name)
         with _BUSY:
             if session.busy:
@@ -88,6 +89,13 @@ class LiveMode:
             return self._handle(np.asarray(image), session)
         finally:
             session.busy = False
+
+    @staticmethod
+    def reset(session):
+        """End the session (counts start again with the next frame) and clear the outputs."""
+        if session is not None:
+            session.ended = True
+        return "", "", None
 
     def _handle(self, rgb: np.ndarray, session: LiveSession):
         now = time.monotonic()
@@ -122,5 +130,5 @@ class LiveMode:
         session = gr.State(None)
         webcam.stream(self.frame, [webcam, model, session], [eyes, counts, session], stream_every=STREAM_EVERY_S,
                       time_limit=TIME_LIMIT_S, api_name=False, show_progress="hidden")
-        reset.click(lambda: ("", "", None), None, [eyes, counts, session], api_name=False, show_progress="hidden")
-        model.change(lambda: ("", "", None), None, [eyes, counts, session], api_name=False, show_progress="hidden")
+        for event in (reset.click, model.change):
+            event(self.reset, session, [eyes, counts, session], api_name=False, show_progress="hidden")
