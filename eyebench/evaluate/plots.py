@@ -80,8 +80,8 @@ def subset_figure(rows: list[dict], metric: str = "accuracy") -> go.Figure:
     for m in models:
         rs = [r for r in rows if r["model"] == m]
         fig.add_trace(go.Bar(x=[f"{r['factor']}={r['value']}" for r in rs], y=[r[metric] for r in rs], name=m,
-                             text=[f"n={r['n']}" for r in rs]))
-    fig.update_layout(title=f"Subsets: {metric.replace('_', ' ')}", yaxis_range=[0, 1.02], barmode="group", **LAYOUT)
+                             text=[f"n={r['n']}" for r in rs], textposition="outside", cliponaxis=False))
+    fig.update_layout(title=f"Subsets: {metric.replace('_', ' ')}", yaxis_range=[0, 1.1], barmode="group", **LAYOUT)
     return fig
 
 
