@@ -7,17 +7,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import CLASS_NAMES, CLOSED
-from ..data.dataset import Dataset, Sample, load_images
+from ..config import CLASS_NAMES
+from ..data.dataset import Dataset, Sample
 from ..models.base import weights_sha256
-from .robustness import SKIP_FACTORS, stratified_sample, sweep_models
+from .analysis import analyse_models
+from .robustness import SKIP_FACTORS, model_keys
 
 FORMAT = "eyebench-heldout"
 FORMAT_VERSION = 1
 PREDICTIONS = "predictions.csv"
 SUMMARY = "bundle.json"
 FIXED_COLUMNS = ("file", "source", "subject", "label", "height", "width")
-BASE_SIZE = 96  # sweeps perturb RGB crops of this size, then each model resizes as it likes (as `robustness` does)
 
 
 class BundleError(ValueError):
@@ -58,12 +58,11 @@ def build_bundle(models: dict, dataset: Dataset, sweep_max: int = 1000, seed: in
     keep = np.array([s.subject in test for s in dataset.samples], dtype=bool)
     if not keep.any():
         raise BundleError("no image of the data given belongs to the models' test people")
-    _, data = load_images(dataset.subset(keep), BASE_SIZE, 3, progress=progress)  # drops unreadable files
-    p_closed = {}
-    for name, clf in models.items():
-        cfg = clf.data_config
-        arrays, _ = load_images(data, cfg.input_size, cfg.channels, progress=progress)
-        p_closed[name] = clf.proba_prepared(arrays)[:, CLOSED]
+    chosen = list(models.values())
+    result = analyse_models(chosen, dataset.subset(keep), sweep_max=sweep_max, subsets=False, seed=seed,
+                            progress=progress, keep_predictions=True)  # what `robustness` and the app compute
+    data = result["predictions"]["dataset"]
+    p_closed = {name: result["predictions"]["p_closed"][key] for name, key in zip(models, model_keys(chosen))}
     columns = _meta_columns(data)
     rows = []
     for i, s in enumerate(data.samples):
@@ -71,10 +70,7 @@ def build_bundle(models: dict, dataset: Dataset, sweep_max: int = 1000, seed: in
         row = {"file": Path(s.path).name, "source": s.source, "subject": s.subject, "label": CLASS_NAMES[s.label],
                "height": h, "width": w, **{k: s.meta.get(k, "") for k in columns}}
         rows.append({**row, **{f"p_closed:{name}": f"{p[i]:.7g}" for name, p in p_closed.items()}})
-    y = data.labels
-    idx = stratified_sample(y, sweep_max, seed)
-    base, _ = load_images(data.subset(idx), BASE_SIZE, 3, progress=progress)
-    sweeps = sweep_models(list(models.values()), base, y[idx], progress=progress)
+    sweeps = result["sweeps"]
     sweeps["models"] = list(models)
     sweeps["sweeps"] = {k: {**b, "models": dict(zip(models, b["models"].values()))} for k, b in sweeps["sweeps"].items()}
     report = data.report()
