@@ -13,7 +13,7 @@ from .data.dataset import Dataset, Sample, scan_folder
 from .evaluate.analysis import analyse_models, analyse_probabilities
 from .evaluate.leak import leak_report
 from .evaluate.robustness import model_keys
-from .evaluate.thresholds import DECISION_NAMES, apply_band, band_groups, band_metrics, fit_band
+from .evaluate.thresholds import DECISION_NAMES, apply_band, band_groups, band_metrics, fit_band, risk_coverage
 from .explain import explain_map, overlay
 from .faces import draw_eyes, locate_eyes
 from .models.checkpoint import CheckpointError, load_classifier
@@ -112,21 +112,32 @@ def evaluate_models(models: dict, dataset: Dataset, bootstrap: int = 200, sweeps
     for name, clf in models.items():
         result["models"][name]["leak"] = leak_report(clf, predictions["dataset"])
     p_closed = {name: predictions["p_closed"][key] for name, key in zip(models, keys)}
-    return result, probability_cache(result, predictions["dataset"], p_closed)
+    return result, probability_cache(predictions["dataset"], p_closed, curves(result))
 
 
-def probability_cache(result: dict, dataset: Dataset, p_closed: dict) -> dict:
-    """What the Threshold tab works on: labels, people, metadata and each model's p(closed) per image."""
+def probability_cache(dataset: Dataset, p_closed: dict, risk_coverage_curves: dict) -> dict:
+    """What the Threshold tab works on: labels, people, metadata, each model's p(closed) per image and its curve."""
     return {"y": dataset.labels, "subjects": dataset.subjects, "sources": [s.source for s in dataset.samples],
             "paths": [s.path for s in dataset.samples], "meta": [s.meta for s in dataset.samples],
-            "proba": p_closed, "risk_coverage": {name: result["models"][name]["risk_coverage"] for name in p_closed}}
+            "proba": p_closed, "risk_coverage": risk_coverage_curves}
+
+
+def curves(result: dict) -> dict:
+    """Each analysed model's risk-coverage curve, by name."""
+    return {name: row["risk_coverage"] for name, row in result["models"].items()}
 
 
 def heldout_evaluation(bundle, models: dict, bootstrap: int = 200) -> tuple[dict, dict]:
     """`evaluate_models` on the held-out bundle's stored p(closed): no image is read and no model runs."""
     probas = {name: (clf, bundle.proba(name)) for name, clf in models.items()}
     result = analyse_probabilities(probas, bundle.dataset, bootstrap=bootstrap)
-    return result, probability_cache(result, bundle.dataset, {n: bundle.p_closed[n] for n in models})
+    return result, probability_cache(bundle.dataset, {n: bundle.p_closed[n] for n in models}, curves(result))
+
+
+def heldout_cache(bundle, names) -> dict:
+    """The Threshold tab's cache of the bundle for these models, without the rest of the analysis (app start-up)."""
+    return probability_cache(bundle.dataset, {n: bundle.p_closed[n] for n in names},
+                             {n: risk_coverage(bundle.dataset.labels, bundle.proba(n)) for n in names})
 
 
 def threshold_stats(cache: dict, model: str, low: float, high: float) -> dict:

@@ -51,9 +51,7 @@ def heldout_state(bench: Bench) -> dict:
     copy shared by all sessions)."""
     if bench.heldout is None or not bench.fresh:
         return {}
-    models = {n: bench.models[n] for n in bench.fresh}
-    _, cache = workbench.heldout_evaluation(bench.heldout, models, bootstrap=0)
-    return Shared(cache=cache, models=list(models))
+    return Shared(cache=workbench.heldout_cache(bench.heldout, bench.fresh), models=list(bench.fresh))
 
 
 def build_demo(models: dict, notices=(), samples: Path | str = SAMPLES,
