@@ -1,7 +1,6 @@
 """What the app does, without the UI: load every checkpoint, predict pictures with maps, evaluate sets, tune bands."""
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -9,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import CLASS_NAMES, CLOSED
-from .data.dataset import Dataset, Sample, scan_folder
+from .data.dataset import Dataset, scan_folder
 from .evaluate.analysis import analyse_models, analyse_probabilities
 from .evaluate.leak import leak_report
 from .evaluate.robustness import model_keys
@@ -84,12 +83,10 @@ def dataset_choices(sample_dir="sample_images") -> dict[str, Path]:
 
 
 def sample_dataset(sample_dir="sample_images") -> Dataset:
-    """The shipped sample images with their labels from samples.json (unlabelled pictures left out)."""
-    root = Path(sample_dir)
-    rows = json.loads((root / "samples.json").read_text())
-    samples = [Sample(str(root / r["file"]), CLASS_NAMES.index(r["label"]), r["file"].rsplit("_", 1)[0], "sample_images",
-                      {"kind": r["file"].split("_")[0]}) for r in rows if r["label"]]
-    return Dataset(samples, [], {"sample_images": {"root": str(root), "layout": "samples.json", "subjects_from": "file names"}})
+    """The shipped sample images with their labels from samples.json (unlabelled pictures left out, not skipped)."""
+    dataset = scan_folder(Path(sample_dir), "sample_images")
+    dataset.skipped = []  # the face photo is a Predict example without a single label, not an unreadable test image
+    return dataset
 
 
 def open_dataset(path, sample_dir="sample_images", source: str | None = None) -> Dataset:
