@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The people-balanced sampling and committee round on the 38,810-image MRL folder (docs/history.md section 11).
+# Stage "cv": the registered cross-validation (3 folds over the train+val people of the shipped small_cnn's split,
+# its test people left out of every fold). Stage "ship": retrain the three members on the shipped split with the
+# same recipes and fit the committee; run it only if the cv committee clears both registered bars.
+# Run from the repository root with the data at ../shared/data (or set MRL and CEW). About 1 h (cv) and 20 min
+# (ship) on a 2-core CPU.
+set -euo pipefail
+MRL=${MRL:-../shared/data/mrl}
+CEW=${CEW:-../shared/data/cew}
+DATA="--data $MRL --data $CEW"
+BUDGET="--epochs 16 --patience 16 --epoch-size 8192 --bf16"
+C="--model-arg widths=[32,64,128,128] --ema 0.998 --glasses 0.3"
+stage=${1:-cv}
+if [ "$stage" = cv ]; then
+  mkdir -p runs results/cv
+  [ -d runs/small_cnn_before ] || cp -r checkpoints/small_cnn runs/small_cnn_before  # its test people stay out
+  H="--folds 3 --seed 0 --holdout-of runs/small_cnn_before"
+  python -m eyebench cv small_cnn $DATA $H $BUDGET $C --out runs/cv38/C --json results/cv/small_cnn_C_38k.json
+  python -m eyebench cv small_cnn $DATA $H $BUDGET $C --person-cap 1 --out runs/cv38/P --json results/cv/small_cnn_P_38k.json
+  python -m eyebench cv resnet18 $DATA $H --epochs 12 --patience 12 --epoch-size 8192 --bf16 --person-cap 1 \
+      --out runs/cv38/R --json results/cv/resnet18_P_38k.json
+  python -m eyebench cv student $DATA $H $BUDGET --person-cap 1 --out runs/cv38/S --json results/cv/student_P_38k.json
+  python -m eyebench cv-report committee $DATA --run runs/cv38/P --run runs/cv38/R --run runs/cv38/S \
+      --out runs/cv38/K --json results/cv/committee_38k.json
+elif [ "$stage" = ship ]; then
+  python -m eyebench train small_cnn $DATA $BUDGET $C --person-cap 1 --out checkpoints/small_cnn
+  python -m eyebench train resnet18 $DATA --epochs 12 --patience 12 --epoch-size 8192 --bf16 --person-cap 1 \
+      --storage-dtype float16 --target-risk 0.005 --out checkpoints/resnet18
+  python -m eyebench train student $DATA $BUDGET --person-cap 1 --target-risk 0.005 --out checkpoints/student
+  python -m eyebench committee --member checkpoints/small_cnn --member checkpoints/resnet18 \
+      --member checkpoints/student $DATA --out checkpoints/committee --target-risk 0.005
+else
+  echo "usage: bash scripts/committee_round.sh [cv|ship]" >&2; exit 2
+fi
