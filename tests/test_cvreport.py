@@ -44,6 +44,22 @@ def test_pooled_weights_folds_by_their_images(capsys, tmp_path):
     assert [r["pooled_accuracy"] for r in rows] == pytest.approx([0.96, 0.875, 0.75])
 
 
+def test_pooled_reports_people_balanced_and_glasses_with_reflections(capsys, tmp_path):
+    def cell(n_open, right_open):
+        return {"n": n_open + 10, "right": right_open + 10, "n_open": n_open, "right_open": right_open,
+                "n_closed": 10, "right_closed": 10}
+
+    views = {"as_trained": "no flip", "no flip": {
+        "people_balanced_accuracy": 0.9, "people_balanced_by_source": {"mrl": 0.8, "cew": 0.95},
+        "glasses_reflections": {"glasses=yes reflections=big": cell(30, 27), "glasses=yes reflections=small": cell(10, 5),
+                                "glasses=yes reflections=none": cell(100, 0), "glasses=no reflections=big": cell(100, 0)}}}
+    path = cv_json(tmp_path / "p.json", [(100, 0.9)], seed=0, views=views)
+    out = run(capsys, "cv-report", "pooled", path)
+    # open eyes behind glasses with small or big reflections only: (27 + 5) / (30 + 10)
+    assert "people-balanced 90.00% (cew 95.00%, mrl 80.00%); open eyes behind glasses with reflections 80.00% (n=40)" in out
+    assert cvreport.pooled_rows([path])[0]["accuracy_open_glasses_reflections"] == pytest.approx(0.8)
+
+
 def test_pooled_refuses_other_json(capsys, tmp_path):
     (tmp_path / "x.json").write_text(json.dumps({"models": []}))
     assert main(["cv-report", "pooled", str(tmp_path / "x.json")]) == 2

@@ -27,14 +27,39 @@ def pooled_rows(paths) -> list[dict]:
             n = sum(f["n"] for f in folds)
             rows.append({"file": str(path), "seed": run.get("seed"), "k": len(folds), "n": n,
                          "pooled_accuracy": sum(f["n"] * f["accuracy"] for f in folds) / n,
-                         "mean_fold_accuracy": float(np.mean([f["accuracy"] for f in folds]))})
+                         "mean_fold_accuracy": float(np.mean([f["accuracy"] for f in folds])), **people_measures(run)})
     return rows
 
 
+def people_measures(run: dict) -> dict:
+    """From a cv run with people measures (all folds, as trained): people-balanced accuracy overall and per source, and
+    the accuracy on open eyes behind glasses with reflections (cells glasses=yes x reflections small or big); {} for
+    files written before `cv` measured them."""
+    views = run.get("views") or {}
+    own = views.get(views.get("as_trained")) or {}
+    if "people_balanced_accuracy" not in own:
+        return {}
+    cells = [c for name, c in own.get("glasses_reflections", {}).items()
+             if "glasses=yes" in name and "reflections=none" not in name]
+    n_open = sum(c["n_open"] for c in cells)
+    return {"people_balanced_accuracy": own["people_balanced_accuracy"],
+            "people_balanced_by_source": own.get("people_balanced_by_source", {}), "n_open_glasses_reflections": n_open,
+            "accuracy_open_glasses_reflections": sum(c["right_open"] for c in cells) / n_open if n_open else None}
+
+
 def format_pooled(rows: list[dict]) -> list[str]:
-    return [f"{r['file']}" + (f" (seed {r['seed']})" if r["seed"] is not None else "")
-            + f": pooled out-of-fold accuracy {pct(r['pooled_accuracy'])} over {r['n']} images "
-            f"({r['k']} folds; mean of the folds {pct(r['mean_fold_accuracy'])})" for r in rows]
+    lines = []
+    for r in rows:
+        line = (f"{r['file']}" + (f" (seed {r['seed']})" if r["seed"] is not None else "")
+                + f": pooled out-of-fold accuracy {pct(r['pooled_accuracy'])} over {r['n']} images "
+                f"({r['k']} folds; mean of the folds {pct(r['mean_fold_accuracy'])})")
+        if "people_balanced_accuracy" in r:
+            sources = ", ".join(f"{k} {pct(v)}" for k, v in sorted(r["people_balanced_by_source"].items()))
+            line += (f"; people-balanced {pct(r['people_balanced_accuracy'])}" + (f" ({sources})" if sources else "")
+                     + f"; open eyes behind glasses with reflections {pct(r['accuracy_open_glasses_reflections'])} "
+                     f"(n={r['n_open_glasses_reflections']})")
+        lines.append(line)
+    return lines
 
 
 # -- scores of cv fold checkpoints on their held-out people --------------------------------------------------
