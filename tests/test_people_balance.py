@@ -137,5 +137,11 @@ def test_cv_reports_people_balanced_accuracy_and_conditions_per_fold(capsys, tmp
     cfg = json.loads((out_dir / "fold_1" / "config.json").read_text())
     assert cfg["trained"]["person_cap"] == 1
     assert "--person-cap 1)" in (out_dir / "fold_1" / "README.md").read_text()
+    for fold in res["folds"]:  # each fold's stored band, scored on its test people
+        band = json.loads((out_dir / f"fold_{fold['fold']}" / "config.json").read_text())["metrics"]["test"]["band"]
+        assert fold["band"]["coverage"] == band["coverage"] and fold["band"]["n"] == fold["n"]
+    answered = [f["band"]["n"] * f["band"]["coverage"] for f in res["folds"]]
+    assert res["band"]["coverage"] == pytest.approx(sum(answered) / res["band"]["n"])
+    assert out.count("stored band answers") == 3
     assert out.count("people-balanced accuracy") == 3 and out.count("flip averaging (the checkpoint: off)") == 3 and "seed 0, all folds: people-balanced accuracy" in out
     assert "glasses x reflections, accuracy all/open/closed (n): g=no r=none" in out

@@ -90,7 +90,7 @@ def cross_validate(model: str, data: list[str], out: str, config: TrainConfig = 
         results.append({"fold": i + 1, "test_subjects": split["test"], "n_train_subjects": len(split["train"]),
                         **{key: test["overall"][key] for key in
                            ("n", "accuracy", "balanced_accuracy", "recall_closed", "recall_open")},
-                        **_headline(views), "per_subject": test["per_subject_all"]})
+                        **_headline(views), "band": fold_band(test), "per_subject": test["per_subject_all"]})
         subjects.update(test["per_subject_all"])
     return {"model": model, "k": k, "seed": seed, "holdout_of": holdout_of, "left_out_subjects": left_out,
             "train_share": train_share, **_summary(results, subjects, fold_views)}
@@ -104,7 +104,7 @@ def _summary(results: list[dict], subjects: dict, fold_views: list[dict]) -> dic
     return {"folds": results,
             "accuracy_mean": float(acc.mean()), "accuracy_std": float(acc.std(ddof=1)) if len(acc) > 1 else 0.0,
             "recall_closed_mean": float(np.mean([r["recall_closed"] for r in results])),
-            **_headline(pooled_views(fold_views)),
+            **_headline(pooled_views(fold_views)), "band": pooled_band([r["band"] for r in results]),
             "worst_fold": {"fold": worst["fold"], "accuracy": worst["accuracy"]},
             "worst_subject": worst_group(subjects)}
 
@@ -132,13 +132,34 @@ def cross_validate_committee(runs: list[str], data: list[str], out: str, grid_st
                         "weights": {m["checkpoint"]: m["weight"] for m in info["committee"]["members"]},
                         **{key: info["metrics"]["test"]["overall"][key] for key in
                            ("n", "accuracy", "balanced_accuracy", "recall_closed", "recall_open")},
-                        **_headline(views), "per_subject": per_subject})
+                        **_headline(views), "band": fold_band(info["metrics"]["test"]), "per_subject": per_subject})
         subjects.update(per_subject)
     return {"model": "committee", "member_runs": list(runs), "k": k, "grid_step": grid_step,
             **_summary(results, subjects, fold_views)}
 
 
 # -- what cv measures on each fold's test people besides accuracy ----------------------------------------------
+def fold_band(test: dict) -> dict | None:
+    """A fold checkpoint's stored uncertain band on its test people: the band, n, coverage and the accuracy on the
+    images it answers (None for a model without a band)."""
+    band = test.get("band")
+    if not band or band.get("coverage") is None:
+        return None
+    risk = band["selective_risk"]
+    return {"band": band["band"], "n": band["n"], "coverage": band["coverage"],
+            "accuracy_answered": None if risk is None else 1 - risk}
+
+
+def pooled_band(bands: list[dict | None]) -> dict | None:
+    """The folds' bands put together: the share of all test images answered and the accuracy on all answered ones."""
+    if not bands or any(b is None for b in bands):
+        return None
+    n = sum(b["n"] for b in bands)
+    answered = sum(b["n"] * b["coverage"] for b in bands)
+    right = sum(b["n"] * b["coverage"] * b["accuracy_answered"] for b in bands if b["accuracy_answered"] is not None)
+    return {"n": n, "coverage": answered / n if n else None, "accuracy_answered": right / answered if answered else None}
+
+
 FLIP_VIEWS = {False: "no flip", True: "flip"}  # a view: how the checkpoint predicts (flip averaging off or on)
 
 
@@ -229,6 +250,10 @@ def view_lines(row: dict) -> list[str]:
             f"{key.replace('glasses=', 'g=').replace('reflections=', 'r=')} {pct(c['accuracy'], 1, False)}/"
             f"{pct(c['accuracy_open'], 1, False)}/{pct(c['accuracy_closed'], 1, False)} ({c['n']})"
             for key, c in row["glasses_reflections"].items()))
+    if row.get("band"):
+        band = row["band"]
+        lines.append(f"stored band answers {pct(band['coverage'])} of the test images with accuracy "
+                     f"{pct(band['accuracy_answered'])} on those")
     plain, flip = views["no flip"], views["flip"]
     lines.append(f"flip averaging (the checkpoint: {'on' if views['as_trained'] == 'flip' else 'off'}): accuracy "
                  f"{pct(plain['accuracy'])} without, "
