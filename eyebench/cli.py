@@ -738,7 +738,7 @@ def cmd_cv_report_committee(args) -> int:
     from .train.crossval import cross_validate_committee
 
     res = cross_validate_committee(args.run, args.data, args.out, args.grid_step, args.flip_average,
-                                   subject_from=args.subject_from)
+                                   subject_from=args.subject_from, target_risk=args.target_risk)
     _print_cv_run(res, "committee")
     _write_json(args.json, res)
     return 0
@@ -794,6 +794,8 @@ def add_cv_report_parser(sub) -> None:
     com.add_argument("--out", required=True, help="folder for the fold committees (fold_1 ... fold_K)")
     com.add_argument("--grid-step", type=float, default=0.1, help="step of the weight grid (default 0.1)")
     com.add_argument("--flip-average", action="store_true", help="the fold committees average crop and mirror")
+    com.add_argument("--target-risk", type=float, default=0.01,
+                     help="selective risk of each fold committee's band on its validation people (default 0.01)")
     com.add_argument("--json", metavar="FILE", help="also write the result (cv --json's shape) to this file")
     com.set_defaults(func=cmd_cv_report_committee)
 

@@ -215,16 +215,18 @@ def test_cv_report_committee_cross_validates_a_committee_of_cv_runs(capsys, mrl_
         assert rc == 0, err
     runs = [a for m in ("small_cnn", "student") for a in ("--run", tmp_path / m)]
     rc, out, err = run(capsys, "cv-report", "committee", "--data", mrl_dir, *runs, "--out", tmp_path / "committee",
-                       "--grid-step", "0.5", "--json", tmp_path / "c.json")
+                       "--grid-step", "0.5", "--target-risk", "0.05", "--json", tmp_path / "c.json")
     assert rc == 0, err
     res = json.loads((tmp_path / "c.json").read_text())
+    assert res["target_risk"] == 0.05 and res["band"]["n"] == sum(f["n"] for f in res["folds"])
     assert res["model"] == "committee" and res["k"] == 2 and len(res["folds"]) == 2
     assert sum(f["n"] for f in res["folds"]) == len(list(mrl_dir.rglob("*.png")))
     for i, fold in enumerate(res["folds"], 1):
         member = json.loads((tmp_path / "small_cnn" / f"fold_{i}" / "config.json").read_text())
         assert sorted(fold["test_subjects"]) == sorted(member["split"]["test"])
         assert sum(fold["weights"].values()) == pytest.approx(1.0)
-        assert load_classifier(tmp_path / "committee" / f"fold_{i}").name == "committee"
+        committee = load_classifier(tmp_path / "committee" / f"fold_{i}")
+        assert committee.name == "committee" and committee.info["calibration"]["band"]["target_risk"] == 0.05
         per = [v["accuracy"] for v in fold["per_subject"].values()]
         assert fold["people_balanced_accuracy"] == pytest.approx(np.mean(per))
         assert fold["views"]["as_trained"] == "no flip" and fold["glasses_reflections"]
