@@ -31,8 +31,7 @@ def test_shipped_checkpoint_is_documented_and_small(folder):
     config = json.loads((folder / "config.json").read_text())
     assert (folder / "model.safetensors").stat().st_size < MAX_BYTES
     command = config["train_command"]
-    made_by = "committee " if config["architecture"] == "committee" else f"train {config['architecture']} "
-    assert command.startswith(f"python -m eyebench {made_by}")
+    assert command.startswith(f"python -m eyebench train {config['architecture']} ")
     card = (folder / "README.md").read_text()
     assert command in card, "the model card must record the exact train command"
     split = json.loads((folder / "split.json").read_text())
