@@ -27,7 +27,7 @@ def cmd_train(args) -> int:
     from .train.pipeline import run_training
 
     run_training(args.model, args.data, args.out, TrainConfig.from_args(args), command=args.command_line,
-                 subject_from=args.subject_from)
+                 subject_from=args.subject_from, split_from=args.split_from)
     return 0
 
 
@@ -492,6 +492,10 @@ def add_train_parser(sub, classifiers: list[str]) -> None:
     _add_data(t)
     t.add_argument("--out", type=output_dir, required=True,
                    help="checkpoint folder to write, e.g. checkpoints/small_cnn")
+    t.add_argument("--split-from", metavar="DIR", default=None,
+                   help="reuse the train/val/test people of this checkpoint's split.json instead of drawing a new split "
+                        "(to retrain on more images of the same people without testing on anyone it learned from; "
+                        "people it does not know go to train)")
     add_options(t, RECIPE, TRAIN)  # every TrainConfig field: recipe options, then the train-only ones
     t.set_defaults(func=cmd_train)
 

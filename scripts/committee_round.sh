@@ -24,10 +24,12 @@ if [ "$stage" = cv ]; then
   python -m eyebench cv-report committee $DATA --run runs/cv38/P --run runs/cv38/R --run runs/cv38/S --target-risk 0.005 \
       --out runs/cv38/K --json results/cv/committee_38k.json
 elif [ "$stage" = ship ]; then
-  python -m eyebench train small_cnn $DATA $BUDGET $C --person-cap 1 --out checkpoints/small_cnn
-  python -m eyebench train resnet18 $DATA --epochs 12 --patience 12 --epoch-size 8192 --bf16 --person-cap 1 \
+  # --split-from keeps the shipped people: the larger folder would draw another seed-0 split (docs/history.md s. 12)
+  S="--split-from runs/small_cnn_before"
+  python -m eyebench train small_cnn $DATA $S $BUDGET $C --person-cap 1 --out checkpoints/small_cnn
+  python -m eyebench train resnet18 $DATA $S --epochs 12 --patience 12 --epoch-size 8192 --bf16 --person-cap 1 \
       --storage-dtype float16 --target-risk 0.005 --out checkpoints/resnet18
-  python -m eyebench train student $DATA $BUDGET --person-cap 1 --target-risk 0.005 --out checkpoints/student
+  python -m eyebench train student $DATA $S $BUDGET --person-cap 1 --target-risk 0.005 --out checkpoints/student
   python -m eyebench committee --member checkpoints/small_cnn --member checkpoints/resnet18 \
       --member checkpoints/student $DATA --out checkpoints/committee --target-risk 0.005
 else

@@ -150,7 +150,8 @@ def _split(config: dict) -> list[str]:
     if not split:
         return []
     lines = ["## Data split (person-disjoint)",
-             f"Subjects are split with seed {split.get('seed')}; no subject is in two splits. "
+             (f"The people of the split of `{split['from']}`" if split.get("from") else
+              f"Subjects are split with seed {split.get('seed')}") + "; no subject is in two splits. "
              f"Images: {split.get('n_images')}.", ""]
     by_source = split.get("by_source") or {"all": {p: split.get(p, []) for p in ("train", "val", "test")}}
     for source, parts in by_source.items():

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,7 @@ from ..evaluate.robustness import condition_cells, pool_cells
 from ..models.checkpoint import load_classifier
 from .config import TrainConfig
 from .committee import fit_committee
-from .pipeline import run_training
+from .pipeline import run_training, saved_split
 
 
 def subject_folds(dataset, k: int, val_frac: float = 0.15, seed: int = 0,
@@ -52,10 +51,7 @@ def subject_folds(dataset, k: int, val_frac: float = 0.15, seed: int = 0,
 
 def held_out_subjects(checkpoint: str) -> set[str]:
     """The test subjects a checkpoint was scored on (from its split.json), which a recipe comparison must not use."""
-    path = Path(checkpoint) / "split.json"
-    if not path.is_file():
-        raise ValueError(f"{checkpoint}: no split.json (not a checkpoint written by eyebench train)")
-    return set(json.loads(path.read_text())["test"])
+    return set(saved_split(checkpoint)["test"])
 
 
 def cross_validate(model: str, data: list[str], out: str, config: TrainConfig = TrainConfig(), k: int = 5,

@@ -26,10 +26,11 @@ from .resume import RESUME_FILE
 
 
 def run_training(model: str, data: list[str], out: str, config: TrainConfig = TrainConfig(), split: dict | None = None,
-                 command: str = "", log=print, subject_from: str | None = None) -> dict | None:
-    """Train `model` on person-disjoint splits of `data` (or the given `split`; subjects by the `subject_from` rule of
-    `load_dataset`), calibrate on val, test once, save to `out`; returns the saved info with every test person's
-    result (None on the other processes under torchrun)."""
+                 command: str = "", log=print, subject_from: str | None = None,
+                 split_from: str | None = None) -> dict | None:
+    """Train `model` on person-disjoint splits of `data` (the given `split`, the people of checkpoint `split_from`'s
+    split, or a new one; subjects by the `subject_from` rule of `load_dataset`), calibrate on val, test once, save to
+    `out`; returns the saved info with every test person's result (None on the other processes under torchrun)."""
     t0 = time.time()
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
@@ -41,9 +42,13 @@ def run_training(model: str, data: list[str], out: str, config: TrainConfig = Tr
     if not_torch:  # distillation runs the teachers' networks on the training batches
         raise ValueError(f"--teacher must be a torch checkpoint (a committee's members can be teachers): "
                          f"{', '.join(not_torch)}")
-    if teachers and split is None:  # a student must not be tested on people its teachers learned from
-        split = shared_split(teachers)
-    dataset, split, parts, x_tr = _split_data(clf, load_dataset(data, subject_from), split, teachers, config, log)
+    dataset = load_dataset(data, subject_from)
+    if split_from:
+        split = reuse_split(split_from, dataset, log)
+    if teachers:  # a student must not be tested on people its teachers learned from
+        split = split or shared_split(teachers)
+        check_teachers_split(teachers, split)
+    dataset, split, parts, x_tr = _split_data(clf, dataset, split, teachers, config, log)
     (_, d_tr), (x_va, d_va), (x_te, d_te) = parts["train"], parts["val"], parts["test"]
     out_dir = Path(out)
     if isinstance(clf, TorchClassifier):
@@ -62,7 +67,8 @@ def run_training(model: str, data: list[str], out: str, config: TrainConfig = Tr
     trained = {"epochs_run": len(history) if isinstance(history, list) else None, **config.recorded(),
                "seconds": round(time.time() - t0, 1), "machine": training_machine(), "initialisation": init}
     clf.info = {"train_command": command, "trained": trained, "data": dataset.report(),
-                "split": _split_record(split, config, parts, dataset), "calibration": calibration,
+                "split": {**_split_record(split, config, parts, dataset), **({"from": split_from} if split_from else {})},
+                "calibration": calibration,
                 "metrics": {"val": _strip(val_eval), "test": _strip(test_eval)}}
     clf.save_pretrained(out_dir)
     (out_dir / "history.json").write_text(json.dumps(history, indent=1))
@@ -109,6 +115,41 @@ def training_machine() -> str:
     if torch.cuda.is_available():
         return f"{torch.cuda.get_device_name(0)} GPU, torch {torch.__version__}"
     return f"{os.cpu_count()} CPU cores, torch {torch.__version__}"
+
+
+def reuse_split(checkpoint: str, dataset: Dataset, log=print) -> dict:
+    """The people of a saved checkpoint's split, for retraining on more images of them: people of `dataset` that the
+    saved split does not know go to train (they cannot be anyone's validation or test person)."""
+    saved = saved_split(checkpoint)
+    known = set().union(*(saved[k] for k in SPLITS))
+    present = set(dataset.subjects.tolist())
+    if not present & known:
+        raise ValueError(f"--split-from {checkpoint}: none of its people are in this data (is it the same data, read "
+                         f"with the same --subject-from rule?)")
+    new = sorted(present - known)
+    if new:
+        log(f"--split-from {checkpoint}: {len(new)} people of this data are not in its split and go to train "
+            f"(first: {', '.join(new[:3])})")
+    return {"train": sorted(saved["train"] + new), "val": list(saved["val"]), "test": list(saved["test"])}
+
+
+def saved_split(checkpoint: str) -> dict:
+    """The train/val/test people a checkpoint written by `train` was trained, calibrated and tested with."""
+    path = Path(checkpoint) / "split.json"
+    if not path.is_file():
+        raise ValueError(f"{checkpoint}: no split.json (not a checkpoint written by eyebench train)")
+    split = json.loads(path.read_text())
+    return {k: list(split.get(k, [])) for k in SPLITS}
+
+
+def check_teachers_split(teachers: list, split: dict) -> None:
+    """Refuse a split whose validation or test people a teacher learned from."""
+    for t in teachers:
+        learned = set(t.info.get("split", {}).get("train") or [])
+        seen = learned & (set(split["val"]) | set(split["test"]))
+        if seen:
+            raise ValueError(f"a teacher was trained on {len(seen)} validation or test people of this split "
+                             f"(first: {sorted(seen)[0]}): distil on the teachers' own split")
 
 
 def shared_split(teachers: list) -> dict:
