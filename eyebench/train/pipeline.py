@@ -130,7 +130,7 @@ def reuse_split(checkpoint: str, dataset: Dataset, log=print) -> dict:
     if new:
         log(f"--split-from {checkpoint}: {len(new)} people of this data are not in its split and go to train "
             f"(first: {', '.join(new[:3])})")
-    return {"train": sorted(saved["train"] + new), "val": list(saved["val"]), "test": list(saved["test"])}
+    return {"train": saved["train"] + new, "val": saved["val"], "test": saved["test"]}
 
 
 def saved_split(checkpoint: str) -> dict:
