@@ -67,8 +67,7 @@ def run_training(model: str, data: list[str], out: str, config: TrainConfig = Tr
     trained = {"epochs_run": len(history) if isinstance(history, list) else None, **config.recorded(),
                "seconds": round(time.time() - t0, 1), "machine": training_machine(), "initialisation": init}
     clf.info = {"train_command": command, "trained": trained, "data": dataset.report(),
-                "split": {**_split_record(split, config, parts, dataset), **({"from": split_from} if split_from else {})},
-                "calibration": calibration,
+                "split": _split_record(split, config, parts, dataset, split_from), "calibration": calibration,
                 "metrics": {"val": _strip(val_eval), "test": _strip(test_eval)}}
     clf.save_pretrained(out_dir)
     (out_dir / "history.json").write_text(json.dumps(history, indent=1))
@@ -102,12 +101,14 @@ def _split_data(clf, dataset: Dataset, split: dict | None, teachers: list, confi
     return dataset, split, parts, train_arrays[masks["train"]]
 
 
-def _split_record(split: dict, config: TrainConfig, parts: dict, dataset: Dataset) -> dict:
-    """The split as config.json keeps it: the people of each part, the settings, image counts, people per source."""
+def _split_record(split: dict, config: TrainConfig, parts: dict, dataset: Dataset, split_from: str | None) -> dict:
+    """The split as config.json keeps it: the people of each part, the settings, image counts, people per source, and
+    the checkpoint whose people were reused (`from`, with --split-from)."""
     return {**split, "seed": config.seed, "val_frac": config.val_frac, "test_frac": config.test_frac,
             "n_images": {k: len(v[1]) for k, v in parts.items()},
             "by_source": {src: {k: sorted({s.subject for s in v[1].samples if s.source == src})
-                                for k, v in parts.items()} for src in dataset.sources}}
+                                for k, v in parts.items()} for src in dataset.sources},
+            **({"from": split_from} if split_from else {})}
 
 
 def training_machine() -> str:
