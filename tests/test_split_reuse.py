@@ -1,5 +1,6 @@
 """`train --split-from`: retraining on more images of the same people keeps every person where the saved split put
-them (new people go to train), is recorded in config and card, and refuses splits that cannot be reused."""
+them (new people go to train), is recorded in config and card, and refuses splits that cannot be reused; a student
+records its teachers' split the same way."""
 import json
 import shutil
 from types import SimpleNamespace
@@ -69,3 +70,12 @@ def test_a_split_whose_validation_or_test_people_a_teacher_learned_from_is_refus
     check_teachers_split([teacher], {"train": ["a", "b", "e"], "val": ["c"], "test": ["d"]})  # new people: fine
     with pytest.raises(ValueError, match="validation or test people"):
         check_teachers_split([teacher], {"train": ["a"], "val": ["c"], "test": ["b", "d"]})
+
+
+def test_a_student_reuses_its_teachers_split_and_says_so(trained_cnn, mrl_dir, tmp_path):
+    out = tmp_path / "student"
+    assert main(["train", "student", "--data", str(mrl_dir), "--out", str(out), "--epochs", "1", "--batch-size", "32",
+                 "--teacher", str(trained_cnn)]) == 0
+    assert parts(out) == parts(trained_cnn)
+    assert json.loads((out / "config.json").read_text())["split"]["from"] == str(trained_cnn)
+    assert f"The people of the split of `{trained_cnn}`" in (out / "README.md").read_text()

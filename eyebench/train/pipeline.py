@@ -46,7 +46,8 @@ def run_training(model: str, data: list[str], out: str, config: TrainConfig = Tr
     if split_from:
         split = reuse_split(split_from, dataset, log)
     if teachers:  # a student must not be tested on people its teachers learned from
-        split = split or shared_split(teachers)
+        if split is None:  # the teachers' own split, recorded as the first teacher's (they all share it)
+            split, split_from = shared_split(teachers), config.teachers[0]
         check_teachers_split(teachers, split)
     dataset, split, parts, x_tr = _split_data(clf, dataset, split, teachers, config, log)
     (_, d_tr), (x_va, d_va), (x_te, d_te) = parts["train"], parts["val"], parts["test"]
