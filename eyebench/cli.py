@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -339,7 +340,7 @@ def cmd_cv(args) -> int:
 
     if args.repeats < 1:
         raise ValueError(f"--repeats must be at least 1, got {args.repeats}")
-    config = TrainConfig.from_args(args)
+    config = dataclasses.replace(TrainConfig.from_args(args), resume=args.resume_folds)
     kw = dict(k=args.folds, holdout_of=args.holdout_of, train_share=args.train_people, subject_from=args.subject_from)
     if args.repeats == 1:
         res = cross_validate(args.model, args.data, args.out, config, **kw)
@@ -624,6 +625,10 @@ def add_cv_parser(sub, classifiers: list[str]) -> None:
                     help="run the whole cross-validation N times with seeds SEED..SEED+N-1 (other validation people, "
                          "CEW folds, initialisation and sampling; with few people the grouped test folds may repeat) "
                          "into OUT/seed_S and report the mean over seeds and its spread (default 1)")
+    cv.add_argument("--resume", action="store_true", dest="resume_folds",
+                    help="continue a cross-validation that was stopped, with the same command: folds finished in OUT "
+                         "are reused (after checking their model, people and recipe), a fold stopped mid-way continues "
+                         "from its last epoch (OUT/fold_K/resume.pt), the others are trained")
     cv.add_argument("--json", type=output_file, help="write the fold results here")
     cv.set_defaults(func=cmd_cv)
 

@@ -553,6 +553,20 @@ def test_cv_two_folds(capsys, tmp_path, mrl_dir):
     assert "fold 1:" in out and "fold 2:" in out and "over 2 folds" in out
 
 
+def test_cv_resume_reuses_finished_folds_trains_the_rest_and_refuses_another_recipe(capsys, tmp_path, mrl_dir):
+    first, _, out_dir = tiny_cv(capsys, tmp_path, mrl_dir)
+    kept = (out_dir / "fold_1" / "model.safetensors").stat().st_mtime_ns
+    shutil.rmtree(out_dir / "fold_2")  # as if stopped before fold 2 finished
+    again, out, _ = tiny_cv(capsys, tmp_path, mrl_dir, "--resume")
+    assert "fold 1/2: finished earlier" in out and "fold 2/2: finished earlier" not in out
+    assert (out_dir / "fold_1" / "model.safetensors").stat().st_mtime_ns == kept  # not trained again
+    assert again["folds"][0] == first["folds"][0]  # and it reports what its own training reported
+    assert (out_dir / "fold_2" / "config.json").is_file() and again["folds"][1]["n"] == first["folds"][1]["n"]
+    rc, _, err = run(capsys, "cv", "small_cnn", "--data", mrl_dir, "--out", out_dir, "--folds", "2", "--epochs", "2",
+                     "--batch-size", "32", "--model-arg", "widths=[4,4,8,8]", "--resume")
+    assert rc == 2 and "another model, split or recipe" in err
+
+
 def test_cv_repeats_runs_one_cv_per_seed(capsys, tmp_path, mrl_dir):
     res, out, out_dir = tiny_cv(capsys, tmp_path, mrl_dir, "--seed", "3", "--repeats", "2")
     assert res["seeds"] == [3, 4] and [r["seed"] for r in res["runs"]] == [3, 4]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +13,11 @@ from ..data.dataset import Dataset, load_dataset, load_images
 from ..data.splits import pick_group_fold, check_disjoint, split_mask
 from ..evaluate.report import worst_group
 from ..evaluate.robustness import condition_cells, pool_cells
-from ..models.checkpoint import load_classifier
+from ..models.checkpoint import load_classifier, read_config
 from .config import TrainConfig
 from .committee import fit_committee
 from .pipeline import run_training, saved_split
+from .resume import RESUME_FILE
 
 
 def subject_folds(dataset, k: int, val_frac: float = 0.15, seed: int = 0,
@@ -61,7 +63,8 @@ def cross_validate(model: str, data: list[str], out: str, config: TrainConfig = 
     fold and subject (the folds are drawn with config.seed, validation people with config.val_frac).
 
     With `holdout_of` the test people of that checkpoint are left out entirely: the folds are made of its
-    train and val people, so a recipe can be chosen for it without looking at its test set.
+    train and val people, so a recipe can be chosen for it without looking at its test set. With `config.resume`
+    (`cv --resume`) a run stopped part-way goes on: finished folds are reused, a stopped one continues.
     """
     seed = config.seed
     dataset = full = load_dataset(data, subject_from)  # subjects by the --subject-from rule, as in each fold's training
@@ -75,13 +78,22 @@ def cross_validate(model: str, data: list[str], out: str, config: TrainConfig = 
         dataset = dataset.subset(keep)
         log(f"left out {len(left_out)} test subjects of {holdout_of} ({(~keep).sum()} images)")
     folds = subject_folds(dataset, k, config.val_frac, seed, train_share)
+    keep_recipe(Path(out), {"model": model, "data": list(data), "k": k, "holdout_of": holdout_of,
+                            "train_share": train_share, "subject_from": subject_from,
+                            "config": {**dataclasses.asdict(config), "resume": False}}, config.resume)
     results, subjects, fold_views = [], {}, []
     for i, split in enumerate(folds):
         log(f"fold {i + 1}/{k}: {len(split['test'])} test subjects, {len(split['train'])} training subjects")
-        info = run_training(model, data, str(Path(out) / f"fold_{i + 1}"), config, split=split, log=log,
-                            subject_from=subject_from)
+        folder = Path(out) / f"fold_{i + 1}"
+        done = finished_fold(folder, model, split, config) if config.resume else None
+        if done:
+            log(f"fold {i + 1}/{k}: finished earlier in {folder}, reused (--resume)")
+        info = done or run_training(model, data, str(folder), config, split=split, log=log, subject_from=subject_from)
+        views = fold_test_views(folder, full)
         test = info["metrics"]["test"]
-        views = fold_test_views(Path(out) / f"fold_{i + 1}", full)
+        if done:  # every person's result, which config.json does not keep, from the predictions just made
+            test["per_subject_all"] = {p: {"n": n, "accuracy": r / n}
+                                       for p, (n, r, _) in views[views["as_trained"]]["people"].items()}
         fold_views.append(views)
         results.append({"fold": i + 1, "test_subjects": split["test"], "n_train_subjects": len(split["train"]),
                         **{key: test["overall"][key] for key in
@@ -90,6 +102,42 @@ def cross_validate(model: str, data: list[str], out: str, config: TrainConfig = 
         subjects.update(test["per_subject_all"])
     return {"model": model, "k": k, "seed": seed, "holdout_of": holdout_of, "left_out_subjects": left_out,
             "train_share": train_share, **_summary(results, subjects, fold_views)}
+
+
+RECIPE_FILE = "cv_recipe.json"  # what a cross-validation folder was started with, checked by `cv --resume`
+
+
+def keep_recipe(out: Path, recipe: dict, resume: bool) -> None:
+    """Write `recipe` to out/cv_recipe.json; with `resume`, first refuse a folder started with another one."""
+    path, recipe = out / RECIPE_FILE, json.loads(json.dumps(recipe))
+    if resume and path.is_file():
+        saved = json.loads(path.read_text())
+        changed = sorted(key for key in {**saved, **recipe} if saved.get(key) != recipe.get(key))
+        changed += sorted(f"--{key.replace('_', '-')}" for key in recipe["config"]
+                          if saved.get("config", {}).get(key) != recipe["config"][key])
+        changed = [c for c in changed if c != "config"]
+        if changed:
+            raise ValueError(f"{out} was started with another model, split or recipe (differs: {', '.join(changed)}): "
+                             "give the same command to resume, or a new --out")
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(recipe, indent=1))
+
+
+def finished_fold(folder: Path, model: str, split: dict, config: TrainConfig) -> dict | None:
+    """The saved info of a fold `cv --resume` can reuse: trained to the end (no resume.pt left) with this model,
+    split and recipe; None when the fold has not finished. A finished fold of another recipe or split is refused."""
+    if not (folder / "config.json").is_file() or (folder / RESUME_FILE).exists():
+        return None
+    info = read_config(folder)
+    recipe = json.loads(json.dumps(config.recorded()))  # as config.json stores it (tuples become lists)
+    parts = ("train", "val", "test")
+    same = (info.get("architecture") == model
+            and all(info.get("split", {}).get(part) == list(split[part]) for part in parts)
+            and all(info.get("trained", {}).get(key) == value for key, value in recipe.items()))
+    if not same:
+        raise ValueError(f"{folder} holds a finished fold of another model, split or recipe: give a new --out "
+                         "(or remove it) to cross-validate this recipe")
+    return info
 
 
 def _summary(results: list[dict], subjects: dict, fold_views: list[dict]) -> dict:
