@@ -112,10 +112,9 @@ def keep_recipe(out: Path, recipe: dict, resume: bool) -> None:
     path, recipe = out / RECIPE_FILE, json.loads(json.dumps(recipe))
     if resume and path.is_file():
         saved = json.loads(path.read_text())
-        changed = sorted(key for key in {**saved, **recipe} if saved.get(key) != recipe.get(key))
-        changed += sorted(f"--{key.replace('_', '-')}" for key in recipe["config"]
-                          if saved.get("config", {}).get(key) != recipe["config"][key])
-        changed = [c for c in changed if c != "config"]
+        changed = [key for key in recipe if key != "config" and saved.get(key) != recipe[key]]
+        changed += [f"--{key.replace('_', '-')}" for key, value in recipe["config"].items()
+                    if saved.get("config", {}).get(key) != value]
         if changed:
             raise ValueError(f"{out} was started with another model, split or recipe (differs: {', '.join(changed)}): "
                              "give the same command to resume, or a new --out")
