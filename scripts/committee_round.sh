@@ -34,9 +34,10 @@ elif [ "$stage" = full ]; then
       --json results/cv/small_cnn_C_full_38k.json
   python -m eyebench cv small_cnn $DATA $H --epochs 60 --patience 20 --bf16 $C --person-cap 1 --out runs/cv38full/P \
       --json results/cv/small_cnn_P_full_38k.json
-  python -m eyebench cv resnet18 $DATA $H --epochs 36 --patience 15 --person-cap 1 --out runs/cv38full/R \
+  # resnet18 and the student with --bf16 like every other run of the round (registered before they ran, section 11)
+  python -m eyebench cv resnet18 $DATA $H --epochs 36 --patience 15 --bf16 --person-cap 1 --out runs/cv38full/R \
       --json results/cv/resnet18_P_full_38k.json
-  python -m eyebench cv student $DATA $H --epochs 30 --patience 10 --person-cap 1 --out runs/cv38full/S \
+  python -m eyebench cv student $DATA $H --epochs 30 --patience 10 --bf16 --person-cap 1 --out runs/cv38full/S \
       --json results/cv/student_P_full_38k.json
   python -m eyebench cv-report committee $DATA --run runs/cv38full/P --run runs/cv38full/R --run runs/cv38full/S \
       --target-risk 0.005 --out runs/cv38full/K --json results/cv/committee_full_38k.json
