@@ -2,7 +2,8 @@
 # The people-balanced sampling and committee round on the 38,810-image MRL folder (docs/history.md section 11).
 # Stage "cv": the registered cross-validation (3 folds over the train+val people of the shipped small_cnn's split,
 # its test people left out of every fold). Stage "ship": retrain the three members on the shipped split with the
-# same recipes and fit the committee; run it only if the cv committee clears both registered bars.
+# same recipes and fit the committee; run it only if the cv committee clears both registered bars ("ship-full" after
+# the "full" round).
 # Stage "full": the same round at the registered full budget, resumable. Run from the repository root with the data at
 # ../shared/data (or set MRL and CEW). About 1 h 20 min (cv), 8 h (full) and 20 min (ship) on a 2-core CPU. The short
 # round ran once: the committee missed its bars, so "ship" was not run (section 11).
@@ -43,7 +44,7 @@ elif [ "$stage" = full ]; then
       --target-risk 0.005 --out runs/cv38full/K --json results/cv/committee_full_38k.json
 elif [ "$stage" = ship ]; then
   # --split-from keeps the shipped people: the larger folder would draw another seed-0 split (docs/history.md s. 12).
-  # These are the short-budget recipes; if the "full" round is the one that clears the bars, use its flags instead.
+  # These are the short-budget recipes; "ship-full" below holds the full-budget ones.
   S="--split-from runs/small_cnn_before"
   python -m eyebench train small_cnn $DATA $S $BUDGET $C --person-cap 1 --out checkpoints/small_cnn
   python -m eyebench train resnet18 $DATA $S --epochs 12 --patience 12 --epoch-size 8192 --bf16 --person-cap 1 \
@@ -51,6 +52,17 @@ elif [ "$stage" = ship ]; then
   python -m eyebench train student $DATA $S $BUDGET --person-cap 1 --target-risk 0.005 --out checkpoints/student
   python -m eyebench committee --member checkpoints/small_cnn --member checkpoints/resnet18 \
       --member checkpoints/student $DATA --out checkpoints/committee --target-risk 0.005
+elif [ "$stage" = ship-full ]; then
+  # the same at the full budget, if the "full" round is the one that clears both bars; the student distils from the
+  # two retrained members as the shipped student does (cv cannot: its teachers would have seen the fold's test people)
+  S="--split-from runs/small_cnn_before"
+  python -m eyebench train small_cnn $DATA $S --epochs 60 --patience 20 --bf16 $C --person-cap 1 --out checkpoints/small_cnn
+  python -m eyebench train resnet18 $DATA $S --epochs 36 --patience 15 --bf16 --person-cap 1 --storage-dtype float16 \
+      --target-risk 0.005 --out checkpoints/resnet18
+  python -m eyebench train student $DATA --epochs 30 --patience 10 --bf16 --person-cap 1 --teacher checkpoints/small_cnn \
+      --teacher checkpoints/resnet18 --target-risk 0.005 --out checkpoints/student
+  python -m eyebench committee --member checkpoints/small_cnn --member checkpoints/resnet18 \
+      --member checkpoints/student $DATA --out checkpoints/committee --target-risk 0.005
 else
-  echo "usage: bash scripts/committee_round.sh [cv|full|ship]" >&2; exit 2
+  echo "usage: bash scripts/committee_round.sh [cv|full|ship|ship-full]" >&2; exit 2
 fi
