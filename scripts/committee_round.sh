@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
 # The people-balanced sampling and committee round on the 38,810-image MRL folder (docs/history.md section 11).
-# Stage "cv": the registered cross-validation (3 folds over the train+val people of the shipped small_cnn's split,
-# its test people left out of every fold). Stage "ship": retrain the three members on the shipped split with the
-# same recipes and fit the committee; run it only if the cv committee clears both registered bars ("ship-full" after
-# the "full" round).
-# Stage "full": the same round at the registered full budget, resumable. Run from the repository root with the data at
-# ../shared/data (or set MRL and CEW). About 1 h 20 min (cv), 8 h (full) and 20 min (ship) on a 2-core CPU. The short
-# round ran once: the committee missed its bars, so "ship" was not run (section 11).
+# Stage "cv": the registered short-budget cross-validation (3 folds over the train+val people of the shipped
+# small_cnn's split, its test people left out of every fold); it ran once and the committee missed its bars. Stage
+# "full": the same round at the registered full budget, resumable. Stage "ship": retrain the three members on the
+# shipped split with the full-budget recipes and fit the committee; run it only if the "full" committee clears both
+# registered bars. Run from the repository root with the data at ../shared/data (or set MRL and CEW). About 1 h 20 min
+# (cv), 8 h (full) and 2 h (ship) on a 2-core CPU.
 set -euo pipefail
 MRL=${MRL:-../shared/data/mrl}
 CEW=${CEW:-../shared/data/cew}
@@ -14,9 +13,9 @@ DATA="--data $MRL --data $CEW"
 BUDGET="--epochs 16 --patience 16 --epoch-size 8192 --bf16"
 C="--model-arg widths=[32,64,128,128] --ema 0.998 --glasses 0.3"
 stage=${1:-cv}
+mkdir -p runs results/cv
+[ -d runs/small_cnn_before ] || cp -r checkpoints/small_cnn runs/small_cnn_before  # its test people stay out
 if [ "$stage" = cv ]; then
-  mkdir -p runs results/cv
-  [ -d runs/small_cnn_before ] || cp -r checkpoints/small_cnn runs/small_cnn_before  # its test people stay out
   H="--folds 3 --seed 0 --holdout-of runs/small_cnn_before"
   python -m eyebench cv small_cnn $DATA $H $BUDGET $C --out runs/cv38/C --json results/cv/small_cnn_C_38k.json
   python -m eyebench cv small_cnn $DATA $H $BUDGET $C --person-cap 1 --out runs/cv38/P --json results/cv/small_cnn_P_38k.json
@@ -28,8 +27,6 @@ if [ "$stage" = cv ]; then
 elif [ "$stage" = full ]; then
   # the registered full-budget round (docs/history.md section 11): about 8 hours on a 2-core CPU, so it runs over
   # several sittings: the same command again continues where it stopped (cv --resume), then fits the committee
-  mkdir -p runs results/cv
-  [ -d runs/small_cnn_before ] || cp -r checkpoints/small_cnn runs/small_cnn_before
   H="--folds 3 --seed 0 --holdout-of runs/small_cnn_before --resume"
   python -m eyebench cv small_cnn $DATA $H --epochs 60 --patience 20 --bf16 $C --out runs/cv38full/C \
       --json results/cv/small_cnn_C_full_38k.json
@@ -44,17 +41,8 @@ elif [ "$stage" = full ]; then
       --target-risk 0.005 --out runs/cv38full/K --json results/cv/committee_full_38k.json
 elif [ "$stage" = ship ]; then
   # --split-from keeps the shipped people: the larger folder would draw another seed-0 split (docs/history.md s. 12).
-  # These are the short-budget recipes; "ship-full" below holds the full-budget ones.
-  S="--split-from runs/small_cnn_before"
-  python -m eyebench train small_cnn $DATA $S $BUDGET $C --person-cap 1 --out checkpoints/small_cnn
-  python -m eyebench train resnet18 $DATA $S --epochs 12 --patience 12 --epoch-size 8192 --bf16 --person-cap 1 \
-      --storage-dtype float16 --target-risk 0.005 --out checkpoints/resnet18
-  python -m eyebench train student $DATA $S $BUDGET --person-cap 1 --target-risk 0.005 --out checkpoints/student
-  python -m eyebench committee --member checkpoints/small_cnn --member checkpoints/resnet18 \
-      --member checkpoints/student $DATA --out checkpoints/committee --target-risk 0.005
-elif [ "$stage" = ship-full ]; then
-  # the same at the full budget, if the "full" round is the one that clears both bars; the student distils from the
-  # two retrained members as the shipped student does (cv cannot: its teachers would have seen the fold's test people)
+  # The student distils from the two retrained members as the shipped student does (cv cannot: its teachers would
+  # have seen the fold's test people).
   S="--split-from runs/small_cnn_before"
   python -m eyebench train small_cnn $DATA $S --epochs 60 --patience 20 --bf16 $C --person-cap 1 --out checkpoints/small_cnn
   python -m eyebench train resnet18 $DATA $S --epochs 36 --patience 15 --bf16 --person-cap 1 --storage-dtype float16 \
@@ -64,5 +52,5 @@ elif [ "$stage" = ship-full ]; then
   python -m eyebench committee --member checkpoints/small_cnn --member checkpoints/resnet18 \
       --member checkpoints/student $DATA --out checkpoints/committee --target-risk 0.005
 else
-  echo "usage: bash scripts/committee_round.sh [cv|full|ship|ship-full]" >&2; exit 2
+  echo "usage: bash scripts/committee_round.sh [cv|full|ship]" >&2; exit 2
 fi
