@@ -5,7 +5,7 @@
 # "full": the same round at the registered full budget, resumable. Stage "ship": retrain the three members on the
 # shipped split with the full-budget recipes and fit the committee; run it only if the "full" committee clears both
 # registered bars. Run from the repository root with the data at ../shared/data (or set MRL and CEW). About 1 h 20 min
-# (cv), 8 h (full) and 2 h (ship) on a 2-core CPU.
+# (cv), 6 h (full) and 2 h (ship) on a 2-core CPU.
 set -euo pipefail
 MRL=${MRL:-../shared/data/mrl}
 CEW=${CEW:-../shared/data/cew}
@@ -25,7 +25,7 @@ if [ "$stage" = cv ]; then
   python -m eyebench cv-report committee $DATA --run runs/cv38/P --run runs/cv38/R --run runs/cv38/S --target-risk 0.005 \
       --out runs/cv38/K --json results/cv/committee_38k.json
 elif [ "$stage" = full ]; then
-  # the registered full-budget round (docs/history.md section 11): about 8 hours on a 2-core CPU, so it runs over
+  # the registered full-budget round (docs/history.md section 11): about 6 hours on a 2-core CPU, so it runs over
   # several sittings: the same command again continues where it stopped (cv --resume), then fits the committee
   H="--folds 3 --seed 0 --holdout-of runs/small_cnn_before --resume"
   python -m eyebench cv small_cnn $DATA $H --epochs 60 --patience 20 --bf16 $C --out runs/cv38full/C \
