@@ -178,8 +178,10 @@ def _results(config: dict) -> list[str]:
     metrics = config.get("metrics")
     if not metrics:
         return []
+    by = ("by the refit above (`eyebench calibrate`)" if config.get("calibration", {}).get("command")
+          else "by `eyebench train` at the end of training")
     lines = ["## Results on held-out subjects", "",
-             "Measured by `eyebench train` at the end of training on the test subjects of the split above "
+             f"Measured {by} on the test subjects of the split above "
              "(reproduce with `python -m eyebench evaluate --model <this folder> --data <same data> --split test`).", "",
              "### Test subjects", *_metrics_table(metrics["test"]), ""]
     ws = metrics["test"].get("worst_subject")
