@@ -22,8 +22,7 @@ rm -rf .devdata/cew && cp -r ../shared/data/cew .devdata/cew
 bash scripts/gpu/device_train.sh device_results   # (data copies are git-ignored) then copy the picked resnet34 into checkpoints/
 # (on a CPU resnet34's command, with $DATA for the .devdata paths, takes about 1.5 h in float32)
 #   python -m eyebench train resnet34 $DATA --out checkpoints/resnet34 --epochs 24 --patience 12 --storage-dtype float16
-# the shipped student was distilled from small_cnn and the earlier resnet18 (git show 40b6f32:checkpoints/resnet18/...);
-# run after the lines above, it distils from the new ones
+# student: distilled from the small_cnn and resnet18 above, so it runs after them (docs/history.md section 14)
 python -m eyebench train student $DATA --out checkpoints/student --epochs 30 --patience 10 --teacher checkpoints/small_cnn --teacher checkpoints/resnet18 --target-risk 0.005
 # Uncertain bands, per person (the default rule of train and calibrate; the SVM, the ViT and resnet34 predate it, so
 # they were refitted with the same weights; resnet18 and the student hold 0.5% risk, set above)
