@@ -1,4 +1,4 @@
-"""Batched training augmentations for eye crops on uint8 tensors (flip, affine, photometric, blur, noise, erasing, glasses)."""
+"""Batched training augmentations for eye crops on uint8 tensors (flip, affine, framing, photometric, blur, noise, erasing, glasses)."""
 from __future__ import annotations
 
 import math
@@ -7,11 +7,16 @@ import torch
 import torch.nn.functional as F
 
 
-def augment(x: torch.Tensor, generator: torch.Generator, strength: float = 1.0, glasses: float = 0.0) -> torch.Tensor:
+ZOOM_OUT_RANGE = (0.55, 0.9)  # a wider-framed crop shows the eye at this share of its size
+
+
+def augment(x: torch.Tensor, generator: torch.Generator, strength: float = 1.0, glasses: float = 0.0,
+            zoom_out: float = 0.0) -> torch.Tensor:
     """(n, C, H, W) float in [0, 1] -> augmented copy in [0, 1]; `strength` scales every range.
 
-    `glasses` is the share of images that get synthetic glasses (frame edge + infrared glare spots); 0 draws nothing,
-    so runs without it are unchanged.
+    `glasses` is the share of images that get synthetic glasses (frame edge + infrared glare spots) and `zoom_out` the
+    share framed wider (the eye shrunk to ZOOM_OUT_RANGE of its size, the border filled with the crop's edge pixels);
+    0 draws nothing, so runs without them are unchanged.
     """
     n, c, h, w = x.shape
     g, s = generator, strength
@@ -24,6 +29,9 @@ def augment(x: torch.Tensor, generator: torch.Generator, strength: float = 1.0, 
     # small rotation, scale and shift (the crop detector is never perfectly centred)
     angle = u(-15, 15) * s * math.pi / 180
     scale = 1 + u(-0.12, 0.12) * s
+    if zoom_out > 0:
+        wider = torch.rand(n, generator=g) < zoom_out
+        scale = torch.where(wider, scale * u(*ZOOM_OUT_RANGE), scale)
     tx, ty = u(-0.08, 0.08) * s, u(-0.08, 0.08) * s
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
     theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)

@@ -20,7 +20,7 @@ def _metrics_table(block: dict) -> list[str]:
 # the keys the sentences below speak of (or skip)
 TRAINED_SHOWN = {"seed", "epochs_run", "batch_size", "lr", "aug_strength", "initialisation", "ema_decay", "glasses",
                  "label_smoothing", "hard_people", "drop_hardest", "autocast", "seconds", "machine", "distillation",
-                 "provenance", "epoch_size", "storage_dtype", "person_cap"}
+                 "provenance", "epoch_size", "storage_dtype", "person_cap", "zoom_out"}
 
 
 def model_card(config: dict) -> str:
@@ -95,6 +95,8 @@ def _torch_recipe(tr: dict) -> str:
                if tr.get("ema_decay") else "")
             + (f", synthetic glasses (frame edge, glare spots) on {100 * tr['glasses']:g}% of training images"
                if tr.get("glasses") else "")
+            + (f", {100 * tr['zoom_out']:g}% of training images framed wider (the eye shrunk to 55-90% of its size)"
+               if tr.get("zoom_out") else "")
             + (f", label smoothing {tr['label_smoothing']}" if tr.get("label_smoothing") else "")
             + (f", hard training people drawn more often (--hard-people {tr['hard_people']})"
                if tr.get("hard_people") else "")

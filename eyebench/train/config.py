@@ -78,6 +78,11 @@ class TrainConfig:
     glasses: float = option(0.0, "share of training images that get synthetic glasses: a dark frame edge and "
                                  "saturated infrared glare spots (e.g. 0.3; default 0)", metavar="SHARE",
                             check=(_share(), "is a share of the training images, from 0 to 1"), record=_none_when_off)
+    zoom_out: float = option(0.0, "share of training images framed wider: the eye shrunk to 55-90%% of its size, the "
+                                  "border filled with the crop's edge pixels, for crops framed wider than the "
+                                  "training people's (another eye detector or camera; e.g. 0.3; default 0)",
+                             metavar="SHARE", check=(_share(), "is a share of the training images, from 0 to 1"),
+                             record=_none_when_off)
     label_smoothing: float = option(
         0.0, "train toward e/2 and 1 - e/2 instead of 0 and 1, for noisy labels (e.g. 0.1; default 0); calibration "
              "on validation still fits the temperature afterwards", metavar="E",

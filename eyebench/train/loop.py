@@ -132,7 +132,8 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
         tot_loss = tot_ok = seen = 0
         bar = tqdm(batches, desc=f"epoch {epoch}/{config.epochs}", unit="batch", leave=False, disable=rank != 0)
         for b in bar:
-            x01 = augment(xt[b].permute(0, 3, 1, 2).float().div_(255.0), gen, config.aug_strength, config.glasses)
+            x01 = augment(xt[b].permute(0, 3, 1, 2).float().div_(255.0), gen, config.aug_strength, config.glasses,
+                          config.zoom_out)
             x01, y = x01.to(device), yt[b].to(device)
             with torch.autocast(**autocast):
                 logits = model(clf.normalise(x01 if x01.shape[-1] == size else
