@@ -245,7 +245,7 @@ def cmd_robustness(args) -> int:
 
     models = _load_models(args.model)
     dataset = restrict(_load_data(args), models, args.split)
-    result = analyse_models(models, dataset, sweep_max=args.sweep_images, seed=args.seed)
+    result = analyse_models(models, dataset, sweep_max=args.sweep_images, seed=args.seed, sweep_names=args.sweep)
     slim = {"models": {n: {"subsets": r["subsets"], "accuracy": r["accuracy"], "recall_closed": r["recall_closed"],
                            "n": r["n"]} for n, r in result["models"].items()},
             "sweeps": result["sweeps"], "data": result["data"]}
@@ -575,14 +575,20 @@ def add_summary_parser(sub) -> None:
 
 
 def add_robustness_parser(sub) -> None:
+    from .evaluate.perturbations import SWEEPS
+
     r = sub.add_parser("robustness", help="metrics per metadata subset and per perturbation level, per model",
                        epilog="Subsets: every metadata factor (MRL: glasses, reflections, lighting, sensor, gender; "
                               "manifest: every extra column). Sweeps: rotation, simulated yaw, glasses/glare, blur, "
-                              "gamma, noise, JPEG, down-scaling. MRL has no head-angle label: angles are simulated.")
+                              "gamma, noise, JPEG, down-scaling, framing (the eye smaller or larger in the same "
+                              "crop). MRL has no head-angle label: angles are simulated.")
     _add_model_data_args(r)
     r.add_argument("--json", type=output_file, required=True, help="write subsets and sweeps here")
     r.add_argument("--csv", type=output_dir, metavar="DIR", help="also write subsets.csv and sweeps.csv into DIR")
     r.add_argument("--sweep-images", type=int, default=1000, help="images per sweep level (class-stratified, default 1000)")
+    r.add_argument("--sweep", action="append", choices=sorted(SWEEPS), metavar="NAME",
+                   help="run only this perturbation sweep (repeatable; default every one: "
+                        + ", ".join(SWEEPS) + ")")
     r.set_defaults(func=cmd_robustness)
 
 

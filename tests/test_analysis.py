@@ -70,7 +70,7 @@ def test_paired_mcnemar(analysis, two_models, mrl_dir):
 
 def test_sweeps_cover_every_model(analysis):
     sweeps = analysis["sweeps"]
-    assert sweeps["n"] == 6 and len(sweeps["sweeps"]) == 8
+    assert sweeps["n"] == 6 and len(sweeps["sweeps"]) == 9
     for block in sweeps["sweeps"].values():
         assert set(block["models"]) == {"small_cnn", "lbp_hog_svm"}
 

@@ -392,7 +392,7 @@ def test_evaluate_bootstrap(capsys, tmp_path, trained_cnn, mrl_dir):
 
 
 SWEEP_NAMES = {"rotation_deg", "yaw_deg", "glasses", "blur_sigma", "gamma", "noise_sigma", "jpeg_quality",
-               "downscale_px"}
+               "downscale_px", "framing"}
 
 
 def test_robustness_json_and_csv(capsys, tmp_path, trained_cnn, synthetic):
@@ -426,12 +426,20 @@ def test_robustness_json_and_csv(capsys, tmp_path, trained_cnn, synthetic):
 def test_robustness_on_the_test_split(capsys, tmp_path, trained_cnn, mrl_dir):
     json_file = tmp_path / "rob.json"
     rc, _, err = run(capsys, "robustness", "--model", trained_cnn, "--data", mrl_dir, "--split", "test",
-                     "--json", json_file, "--sweep-images", "4")
+                     "--json", json_file, "--sweep-images", "4", "--sweep", "framing", "--sweep", "gamma")
     assert rc == 0, err
     res = json.loads(json_file.read_text())
+    assert list(res["sweeps"]["sweeps"]) == ["gamma", "framing"]  # only the chosen sweeps, in the usual order
     test_subjects = json.loads((trained_cnn / "config.json").read_text())["split"]["test"]
     assert res["data"]["n_subjects"] == len(test_subjects)
     assert res["models"]["small_cnn"]["n"] == res["data"]["n_read"] < N_IMAGES
+
+
+def test_robustness_refuses_an_unknown_sweep(capsys, tmp_path, trained_cnn, mrl_dir):
+    with pytest.raises(SystemExit):
+        run(capsys, "robustness", "--model", trained_cnn, "--data", mrl_dir, "--json", tmp_path / "r.json",
+            "--sweep", "zoom")
+    assert "invalid choice: 'zoom'" in capsys.readouterr().err
 
 
 def test_predict_a_close_up_of_one_eye_says_how_it_was_read(capsys, tmp_path, trained_cnn):

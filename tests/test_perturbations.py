@@ -3,11 +3,12 @@ import numpy as np
 import pytest
 
 from conftest import draw_eye
-from eyebench.evaluate.perturbations import (ANGLE_NOTE, GLASSES_LEVELS, SWEEPS, blur, gamma, glasses, noise,
-                                             perturb_batch, rotate, yaw)
+from eyebench.evaluate.perturbations import (ANGLE_NOTE, GLASSES_LEVELS, SWEEPS, blur, framing, gamma, glasses,
+                                             noise, perturb_batch, rotate, yaw)
 
 # levels that must give back the input unchanged
-IDENTITY = {"rotation_deg": 0, "yaw_deg": 0, "glasses": 0, "blur_sigma": 0, "gamma": 1.0, "noise_sigma": 0}
+IDENTITY = {"rotation_deg": 0, "yaw_deg": 0, "glasses": 0, "blur_sigma": 0, "gamma": 1.0, "noise_sigma": 0,
+            "framing": 1.0}
 
 
 def eye(shape):
@@ -72,6 +73,18 @@ def test_rotation_and_yaw_are_symmetric():
     np.testing.assert_array_equal(rotate(img, 90), np.rot90(img))
     np.testing.assert_array_equal(rotate(img, 30)[:, ::-1], rotate(img[:, ::-1], -30))
     assert not np.array_equal(yaw(img, 20), yaw(img, -20))
+
+
+def test_framing_shrinks_or_enlarges_about_the_centre():
+    img = np.zeros((60, 60), np.uint8)
+    img[20:40, 20:40] = 255  # a 20 px bright square in the middle, on a dark border
+    area = {size: int((framing(img, size) > 127).sum()) for size in (0.5, 1.0, 1.5)}
+    assert area[1.0] == 400 and abs(area[0.5] - 100) <= 25 and abs(area[1.5] - 900) <= 70
+    for size in (0.5, 1.5):  # still centred: the mirror image is the same square
+        out = framing(img, size) > 127
+        np.testing.assert_array_equal(out, out[::-1, ::-1])
+    wide = framing(np.full((40, 40), 90, np.uint8), 0.6)
+    assert (wide == 90).all()  # the border is the crop's own edge, not black
 
 
 def test_blur_gamma_noise():

@@ -82,7 +82,7 @@ def test_sweep_models_gives_one_value_per_level_and_model(untrained_cnn, fitted_
     y = np.array([0, 1, 0, 1])
     out = sweep_models([untrained_cnn, fitted_svm], images, y, progress=False)
     assert out["note"] == ANGLE_NOTE and out["n"] == 4
-    assert set(out["sweeps"]) == set(SWEEPS) and len(SWEEPS) == 8
+    assert set(out["sweeps"]) == set(SWEEPS) and len(SWEEPS) == 9
     for name, block in out["sweeps"].items():
         assert block["levels"] == list(SWEEPS[name][1])
         assert set(block["models"]) == {"small_cnn", "lbp_hog_svm"}

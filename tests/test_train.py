@@ -320,6 +320,7 @@ def test_hard_people_changes_the_draws_and_reports_the_hardest(records, tmp_path
 # -- TrainConfig: checks by field name, flags generated from the fields, what config.json records ---------
 @pytest.mark.parametrize("field, bad, message", [
     ("glasses", 1.5, "--glasses is a share of the training images, from 0 to 1 (got 1.5)"),
+    ("zoom_out", -0.1, "--zoom-out is a share of the training images, from 0 to 1 (got -0.1)"),
     ("label_smoothing", 0.5, "--label-smoothing must be at least 0 and below 0.5 (got 0.5)"),
     ("hard_people", -1.0, "--hard-people is a step size of at least 0 (0 = off) (got -1.0)"),
     ("drop_hardest", 0.5, "--drop-hardest is a share of each batch, at least 0 and below 0.5 (got 0.5)"),
@@ -376,9 +377,9 @@ def test_recorded_options_keep_the_keys_older_checkpoints_have():
     assert TrainConfig().recorded() == {
         "seed": 0, "batch_size": 128, "lr": 3e-3, "aug_strength": 1.0, "epoch_size": None, "ema_decay": None,
         "autocast": None, "glasses": None, "label_smoothing": None, "hard_people": None, "person_cap": None,
-        "drop_hardest": None, "storage_dtype": "float32", "distillation": None}
-    on = TrainConfig(ema_decay=0.9, bf16=True, glasses=0.3, teachers=["t"], kd_alpha=0.5).recorded()
-    assert on["ema_decay"] == 0.9 and on["autocast"] == "bfloat16" and on["glasses"] == 0.3
+        "drop_hardest": None, "zoom_out": None, "storage_dtype": "float32", "distillation": None}
+    on = TrainConfig(ema_decay=0.9, bf16=True, glasses=0.3, zoom_out=0.2, teachers=["t"], kd_alpha=0.5).recorded()
+    assert on["ema_decay"] == 0.9 and on["autocast"] == "bfloat16" and on["glasses"] == 0.3 and on["zoom_out"] == 0.2
     assert on["distillation"] == {"teachers": ["t"], "alpha": 0.5, "temperature": 2.0}
 
 
@@ -387,9 +388,11 @@ def test_the_card_names_options_it_has_no_sentence_for():
 
     config = {"architecture": "small_cnn", "class_names": ["open", "closed"], "family": "torch",
               "data_config": {"input_size": 64, "channels": 1},
-              "trained": {**TrainConfig(glasses=0.3).recorded(), "epochs_run": 2, "seconds": 1.0, "new_option": 7}}
+              "trained": {**TrainConfig(glasses=0.3, zoom_out=0.25).recorded(), "epochs_run": 2, "seconds": 1.0,
+                          "new_option": 7}}
     card = model_card(config)
     assert "synthetic glasses (frame edge, glare spots) on 30% of training images" in card
+    assert "25% of training images framed wider (the eye shrunk to 55-90% of its size)" in card
     assert ", new option 7;" in card  # a field added later reaches the card without a change there
 
 

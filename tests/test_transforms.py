@@ -50,9 +50,21 @@ def test_zero_strength_is_identity_up_to_flip():
         assert same or flipped
 
 
-def test_glasses_off_draws_nothing_extra():
+def test_glasses_and_zoom_out_off_draw_nothing_extra():
     x = batch()
-    assert torch.equal(augment(x.clone(), gen(5)), augment(x.clone(), gen(5), glasses=0.0))
+    assert torch.equal(augment(x.clone(), gen(5)), augment(x.clone(), gen(5), glasses=0.0, zoom_out=0.0))
+
+
+def test_zoom_out_shrinks_the_eye_of_the_chosen_share():
+    x = torch.zeros(400, 1, 60, 60)
+    x[:, :, 20:40, 20:40] = 1  # a bright centred square, 1/9 of the crop, on a dark border
+    area = lambda out: (out > 0.5).float().mean((1, 2, 3)) * 9  # the square's area relative to its own
+    plain = area(augment(x.clone(), gen(0), strength=0.0))
+    wide = area(augment(x.clone(), gen(0), strength=0.0, zoom_out=0.5))
+    assert torch.allclose(plain, torch.ones(400), atol=0.05)  # without zoom-out only flips (strength 0)
+    shrunk = wide < 0.9
+    assert 0.4 < shrunk.float().mean() < 0.6  # about the chosen share
+    assert wide[shrunk].min() > 0.55 ** 2 - 0.05 and wide[shrunk].max() < 0.9 ** 2 + 0.02  # 55-90% of its size
 
 
 def test_glasses_touch_only_chosen_images_locally():

@@ -10,6 +10,7 @@ from ..data.dataset import Dataset, load_images
 from ..data.splits import apply_split
 from .calibration import ECE_DEFINITION, brier_score, expected_calibration_error, reliability_bins
 from .confidence import mcnemar, subject_bootstrap
+from .perturbations import SWEEPS
 from .report import metrics_from_proba
 from .robustness import model_keys, stratified_sample, subset_table, sweep_models
 from .thresholds import band_metrics, risk_coverage
@@ -32,8 +33,9 @@ def restrict(dataset: Dataset, models: list, split: str | None) -> Dataset:
 
 
 def analyse_models(models: list, dataset: Dataset, bootstrap: int = 0, sweeps: bool = True, sweep_max: int = 1000,
-                   subsets: bool = True, seed: int = 0, progress: bool = True, keep_predictions: bool = False) -> dict:
-    """Everything the report and the app show, as plain data (JSON-serialisable).
+                   subsets: bool = True, seed: int = 0, progress: bool = True, keep_predictions: bool = False,
+                   sweep_names: list[str] | None = None) -> dict:
+    """Everything the report and the app show, as plain data (JSON-serialisable); `sweep_names` limits the sweeps.
 
     With `keep_predictions`, `predictions` also holds the images used (a Dataset) and each model's p(closed)
     array, for callers that work on per-image results (not JSON-serialisable: pop it before saving).
@@ -51,7 +53,8 @@ def analyse_models(models: list, dataset: Dataset, bootstrap: int = 0, sweeps: b
         y = dataset.labels
         idx = stratified_sample(y, sweep_max, seed)
         base, _ = load_images(dataset.subset(idx), BASE_SIZE, 3, progress=progress)  # perturbed, then resized per model
-        out["sweeps"] = sweep_models(models, base, y[idx], progress=progress)
+        chosen = {k: v[1] for k, v in SWEEPS.items() if sweep_names is None or k in sweep_names}
+        out["sweeps"] = sweep_models(models, base, y[idx], chosen, progress=progress)
     return out
 
 

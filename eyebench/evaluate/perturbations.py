@@ -1,4 +1,4 @@
-"""Controlled perturbations of real eye crops: rotation, yaw warp, glasses and glare, blur, light, noise, JPEG, scale."""
+"""Controlled perturbations of real eye crops: rotation, yaw warp, glasses and glare, blur, light, noise, JPEG, scale, framing."""
 from __future__ import annotations
 
 import cv2
@@ -78,6 +78,16 @@ def downscale(img: np.ndarray, side: int) -> np.ndarray:
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR).reshape(img.shape)
 
 
+def framing(img: np.ndarray, size: float) -> np.ndarray:
+    """The eye at `size` x its size in a crop of the same pixels: < 1 framed wider (edges replicated), > 1 tighter."""
+    if size == 1:
+        return img.copy()
+    h, w = img.shape[:2]
+    m = np.float32([[size, 0, (w - 1) / 2 * (1 - size)], [0, size, (h - 1) / 2 * (1 - size)]])  # about the centre
+    return cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_AREA if size < 1 else cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE).reshape(img.shape)
+
+
 SWEEPS: dict[str, tuple[callable, list]] = {
     "rotation_deg": (rotate, [-45, -30, -15, 0, 15, 30, 45]),
     "yaw_deg": (yaw, [-40, -20, 0, 20, 40]),
@@ -87,6 +97,7 @@ SWEEPS: dict[str, tuple[callable, list]] = {
     "noise_sigma": (noise, [0, 8, 16, 32]),
     "jpeg_quality": (jpeg, [95, 50, 20, 10]),
     "downscale_px": (downscale, [96, 32, 24, 16]),
+    "framing": (framing, [0.6, 0.8, 1.0, 1.25, 1.5]),
 }
 GLASSES_LEVELS = {0: "none", 1: "frame", 2: "frame + small glare", 3: "frame + big glare"}
 
