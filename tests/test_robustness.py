@@ -126,3 +126,14 @@ def test_stratified_sample():
     assert (y[idx] == 1).sum() == 2  # the class ratio is kept
     np.testing.assert_array_equal(idx, stratified_sample(y, 20, seed=0))
     np.testing.assert_array_equal(stratified_sample(y, 500), np.arange(100))
+
+
+@pytest.mark.parametrize("count", [1, 4, len(SWEEPS)])
+def test_sweep_grid_has_a_panel_per_sweep(count):
+    from eyebench.evaluate.plots import sweep_grid_figure
+
+    sweeps = {name: {"levels": levels, "models": {m: {"accuracy": [0.9] * len(levels)} for m in ("a", "b")}}
+              for name, (_, levels) in list(SWEEPS.items())[:count]}
+    fig = sweep_grid_figure(sweeps)
+    assert [a.text for a in fig.layout.annotations] == list(sweeps)  # one titled panel each, four to a row
+    assert len(fig.data) == 2 * count and sum(t.showlegend for t in fig.data) == 2  # one legend entry per model

@@ -135,14 +135,15 @@ def band_figure(model: str, curve: dict, coverage, selective_risk) -> go.Figure:
 
 def sweep_grid_figure(sweeps: dict[str, dict]) -> go.Figure:
     """Accuracy per perturbation level, one panel per sweep (four to a row), one colour per model."""
-    fig = make_subplots(rows=2, cols=4, subplot_titles=list(sweeps))
+    rows = max(1, -(-len(sweeps) // 4))
+    fig = make_subplots(rows=rows, cols=4, subplot_titles=list(sweeps))
     for i, block in enumerate(sweeps.values()):
         for j, (model, res) in enumerate(block["models"].items()):
             fig.add_trace(go.Scatter(x=[str(v) for v in block["levels"]], y=res["accuracy"], mode="lines+markers",
                                      name=model, legendgroup=model, showlegend=i == 0,
                                      line=dict(color=colour(j))), row=i // 4 + 1, col=i % 4 + 1)
     fig.update_yaxes(range=[0, 1.02])
-    fig.update_layout(template="plotly_white", height=560, title="Accuracy per perturbation level",
+    fig.update_layout(template="plotly_white", height=80 + 240 * rows, title="Accuracy per perturbation level",
                       margin=dict(l=40, r=20, t=80, b=40))
     return fig
 
