@@ -435,11 +435,17 @@ def test_robustness_on_the_test_split(capsys, tmp_path, trained_cnn, mrl_dir):
     assert res["models"]["small_cnn"]["n"] == res["data"]["n_read"] < N_IMAGES
 
 
-def test_robustness_refuses_an_unknown_sweep(capsys, tmp_path, trained_cnn, mrl_dir):
+def test_robustness_refuses_an_unknown_sweep_and_its_help_names_every_one(capsys, tmp_path, trained_cnn, mrl_dir):
+    from eyebench.evaluate.perturbations import SWEEPS
+
+    rc, _, err = run(capsys, "robustness", "--model", trained_cnn, "--data", mrl_dir, "--json", tmp_path / "r.json",
+                     "--sweep", "framing", "--sweep", "zoom")
+    assert rc == 2 and "--sweep zoom: no such sweep (choose from rotation_deg, " in err
+    assert not (tmp_path / "r.json").exists()
     with pytest.raises(SystemExit):
-        run(capsys, "robustness", "--model", trained_cnn, "--data", mrl_dir, "--json", tmp_path / "r.json",
-            "--sweep", "zoom")
-    assert "invalid choice: 'zoom'" in capsys.readouterr().err
+        run(capsys, "robustness", "--help")
+    text = " ".join(capsys.readouterr().out.split())
+    assert all(name in text for name in SWEEPS)
 
 
 def test_predict_a_close_up_of_one_eye_says_how_it_was_read(capsys, tmp_path, trained_cnn):
