@@ -84,8 +84,7 @@ def framing(img: np.ndarray, size: float) -> np.ndarray:
         return img.copy()
     h, w = img.shape[:2]
     m = np.float32([[size, 0, (w - 1) / 2 * (1 - size)], [0, size, (h - 1) / 2 * (1 - size)]])  # about the centre
-    return cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_AREA if size < 1 else cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE).reshape(img.shape)
+    return cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(img.shape)
 
 
 SWEEPS: dict[str, tuple[callable, list]] = {
