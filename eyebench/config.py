@@ -11,6 +11,7 @@ CLASS_NAMES: tuple[str, ...] = ("open", "closed")
 OPEN, CLOSED = 0, 1
 CONTRAST_STEPS = ("none", "clahe")
 MIN_GROUP_IMAGES = 50  # a person with fewer validation images joins their source's pool in the per-person band rule
+ZOOM_OUT_RANGE = (0.55, 0.9)  # --zoom-out: a wider-framed training crop shows the eye at this share of its size
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 
 

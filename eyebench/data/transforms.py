@@ -6,8 +6,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-
-ZOOM_OUT_RANGE = (0.55, 0.9)  # a wider-framed crop shows the eye at this share of its size
+from ..config import ZOOM_OUT_RANGE
 
 
 def augment(x: torch.Tensor, generator: torch.Generator, strength: float = 1.0, glasses: float = 0.0,

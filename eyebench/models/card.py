@@ -1,7 +1,7 @@
 """Write a checkpoint's README.md model card from its config: use, data, split, person-disjoint results."""
 from __future__ import annotations
 
-from ..config import MIN_GROUP_IMAGES, pct
+from ..config import MIN_GROUP_IMAGES, ZOOM_OUT_RANGE, pct
 
 
 def _metrics_table(block: dict) -> list[str]:
@@ -95,7 +95,8 @@ def _torch_recipe(tr: dict) -> str:
                if tr.get("ema_decay") else "")
             + (f", synthetic glasses (frame edge, glare spots) on {100 * tr['glasses']:g}% of training images"
                if tr.get("glasses") else "")
-            + (f", {100 * tr['zoom_out']:g}% of training images framed wider (the eye shrunk to 55-90% of its size)"
+            + (f", {100 * tr['zoom_out']:g}% of training images framed wider (the eye shrunk to "
+               f"{100 * ZOOM_OUT_RANGE[0]:g}-{100 * ZOOM_OUT_RANGE[1]:g}% of its size)"
                if tr.get("zoom_out") else "")
             + (f", label smoothing {tr['label_smoothing']}" if tr.get("label_smoothing") else "")
             + (f", hard training people drawn more often (--hard-people {tr['hard_people']})"

@@ -5,6 +5,8 @@ import argparse
 import dataclasses
 import json
 
+from ..config import ZOOM_OUT_RANGE
+
 HARD_PEOPLE_CAP = 4.0  # --hard-people never draws a person more than 4x more (or less) often than balanced sampling
 HARD_PEOPLE_MIN_IMAGES = 50  # --hard-people weighs people with fewer training images as one pool per source
 RECIPE, TRAIN = "recipe", "train"  # recipe options belong to `train` and `cv`; train options to `train` only
@@ -78,9 +80,10 @@ class TrainConfig:
     glasses: float = option(0.0, "share of training images that get synthetic glasses: a dark frame edge and "
                                  "saturated infrared glare spots (e.g. 0.3; default 0)", metavar="SHARE",
                             check=(_share(), "is a share of the training images, from 0 to 1"), record=_none_when_off)
-    zoom_out: float = option(0.0, "share of training images framed wider: the eye shrunk to 55-90%% of its size, the "
-                                  "border filled with the crop's edge pixels, for crops framed wider than the "
-                                  "training people's (another eye detector or camera; e.g. 0.3; default 0)",
+    zoom_out: float = option(0.0, "share of training images framed wider: the eye shrunk to "
+                                  f"{100 * ZOOM_OUT_RANGE[0]:g}-{100 * ZOOM_OUT_RANGE[1]:g}%% of its size, the border "
+                                  "filled with the crop's edge pixels, for crops framed wider than the training "
+                                  "people's (another eye detector or camera; e.g. 0.3; default 0)",
                              metavar="SHARE", check=(_share(), "is a share of the training images, from 0 to 1"),
                              record=_none_when_off)
     label_smoothing: float = option(
