@@ -849,7 +849,7 @@ def add_heldout_parser(sub) -> None:
 
 def cmd_video(args) -> int:
     from .video.options import TrackerOptions
-    from .video.outputs import write_outputs
+    from .video.outputs import summary_sentence, write_outputs
     from .video.pipeline import analyse_video
     from .video.temporal import TemporalParams
 
@@ -867,12 +867,7 @@ def cmd_video(args) -> int:
           f"(decode {sec['decode']:.1f} s, track {sec['track']:.1f} s, "
           + ", ".join(f"{k.split(':', 1)[1]} {v:.1f} s" for k, v in sec.items() if k.startswith("classify:")) + ")")
     for name, timeline in analysis.timelines.items():
-        s = timeline.summary()
-        perclos = "n/a" if s["perclos"] is None else f"{100 * s['perclos']:.1f}%"
-        rate = "n/a" if s["blink_rate_per_min"] is None else f"{s['blink_rate_per_min']:.1f}/min"
-        print(f"{name}: {s['blinks']} blinks ({rate}), {s['closures']} closures, {s['long_closures']} long closures, "
-              f"PERCLOS {perclos}, {s['frames_without_eye']} frames without an eye, {s['frames_uncertain']} uncertain "
-              f"(band {s['parameters']['band'][0]:.4g}-{s['parameters']['band'][1]:.4g} on p(closed))")
+        print(f"{name}: {summary_sentence(timeline.summary())}")
     print("wrote " + ", ".join(str(p) for p in files.values()))
     return 0
 

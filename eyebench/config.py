@@ -66,6 +66,11 @@ def pct(value, digits: int = 2, sign: bool = True) -> str:
     return f"{100 * value:.{digits}f}" + ("%" if sign else "")
 
 
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """`1 blink`, `2 blinks`: a number and its noun in the right number."""
+    return f"{n} {noun if n == 1 else (plural or noun + 's')}"
+
+
 def command_line(argv) -> str:
     """The command to record in checkpoints and reports: `python -m eyebench` and the arguments, shell-quoted."""
     return " ".join(["python -m eyebench", *(shlex.quote(str(a)) for a in argv)])

@@ -1,7 +1,7 @@
 """DataConfig serialisation and the cache location."""
 import pytest
 
-from eyebench.config import CLASS_NAMES, DataConfig, cache_dir
+from eyebench.config import CLASS_NAMES, DataConfig, cache_dir, count
 
 
 def test_class_names_order():
@@ -34,3 +34,9 @@ def test_cache_dir_follows_env(isolated_cache):
     assert not isolated_cache.exists()
     assert cache_dir() == isolated_cache
     assert isolated_cache.is_dir()
+
+
+def test_count_puts_the_noun_in_the_right_number():
+    assert count(1, "blink") == "1 blink"
+    assert count(0, "blink") == "0 blinks" and count(2, "long closure") == "2 long closures"
+    assert count(3, "person", "people") == "3 people"

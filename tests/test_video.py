@@ -322,7 +322,7 @@ def test_video_command_writes_csv_json_and_an_offline_timeline(real_video, tmp_p
                "--max-frames", "60", "--perclos-window", "5"])
     assert rc == 0
     printed = capsys.readouterr().out
-    assert "frames/s" in printed and "student: 1 blinks" in printed
+    assert "frames/s" in printed and "student: 1 blink (" in printed
     summary = json.loads((out / "summary.json").read_text())
     s = summary["models"]["student"]
     assert s["frames"] == 60 and s["blinks"] == 1 and s["parameters"]["perclos_window_s"] == 5.0
@@ -373,7 +373,7 @@ def test_app_video_tab_analyses_an_upload(tmp_path):
     path, schedule = demo_video(tmp_path / "demo.avi", seconds=3, fps=30)
     tab = VideoTab(Bench({"student": student}, [], REPO_ROOT / "sample_images", {}))
     figure, summary, events, files = tab.analyse(str(path), ["student"])
-    assert "90 frames" in summary and "**student**: 0 blinks" in summary and "1 long closures" in summary
+    assert "90 frames" in summary and "**student**: 0 blinks" in summary and "1 long closure," in summary
     assert len(events) == 1 and events[0][:2] == ["student", "long_closure"] and len(events[0]) == len(EVENT_COLUMNS)
     assert abs(events[0][5] - schedule.closures()[0][0]) <= 2
     assert sorted(Path(f).name for f in files) == ["frames.csv", "summary.json", "timeline.html"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ..video.outputs import timeline_figure, write_outputs
+from ..video.outputs import summary_sentence, timeline_figure, write_outputs
 from ..video.pipeline import analyse_video
 from .common import OUTPUT_FOLDER, Bench, on_model_threads, reported
 from .live_tab import LiveMode
@@ -28,15 +28,7 @@ def summary_markdown(analysis, truncated: bool) -> str:
              f"{analysis.frames_per_second:.1f} frames/s (decode, track, classify)."
              + (f" Only the first {MAX_FRAMES} frames were analysed." if truncated else "")]
     for m, t in analysis.timelines.items():
-        s = t.summary()
-        perclos = "n/a" if s["perclos"] is None else f"{100 * s['perclos']:.1f}%"
-        peak = "" if s["perclos_max"] is None else f" (highest over {s['perclos_window_s']:g} s: " \
-                                                    f"{100 * s['perclos_max']:.1f}%)"
-        rate = "n/a" if s["blink_rate_per_min"] is None else f"{s['blink_rate_per_min']:.1f}/min"
-        low, high = t.params.band
-        lines.append(f"- **{m}**: {s['blinks']} blinks ({rate}), {s['closures']} closures, {s['long_closures']} long "
-                     f"closures, PERCLOS {perclos}{peak}, {s['frames_without_eye']} frames without an eye, "
-                     f"{s['frames_uncertain']} uncertain (band {low:.3g}-{high:.3g} on p(closed))")
+        lines.append(f"- **{m}**: {summary_sentence(t.summary())}")
     lines.append("A frame's p(closed) is the mean over its eyes; frames inside a model's band keep the state they had "
                  "(hysteresis). Blink: a closure shorter than 500 ms; long closure: longer than 500 ms.")
     return "\n".join(lines)

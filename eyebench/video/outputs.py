@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import count
 from .pipeline import VideoAnalysis
 
 KIND_COLOURS = {"blink": "rgba(255,140,0,0.30)", "closure": "rgba(148,103,189,0.30)",
@@ -114,11 +115,24 @@ def timeline_figure(analysis: VideoAnalysis):
     return fig
 
 
+def summary_sentence(s: dict) -> str:
+    """A timeline summary in words: blinks, closures, PERCLOS, frames without an eye or uncertain, and the band."""
+    perclos = "n/a" if s["perclos"] is None else f"{100 * s['perclos']:.1f}%"
+    peak = ("" if s["perclos_max"] is None
+            else f" (highest over {s['perclos_window_s']:g} s: {100 * s['perclos_max']:.1f}%)")
+    rate = "n/a" if s["blink_rate_per_min"] is None else f"{s['blink_rate_per_min']:.1f}/min"
+    low, high = s["parameters"]["band"]
+    return (f"{count(s['blinks'], 'blink')} ({rate}), {count(s['closures'], 'closure')}, "
+            f"{count(s['long_closures'], 'long closure')}, PERCLOS {perclos}{peak}, "
+            f"{count(s['frames_without_eye'], 'frame')} without an eye, {s['frames_uncertain']} uncertain "
+            f"(band {low:.4g}-{high:.4g} on p(closed))")
+
+
 def _panel_title(model: str, s: dict) -> str:
     perclos = "n/a" if s["perclos"] is None else f"{100 * s['perclos']:.1f}%"
     rate = "n/a" if s["blink_rate_per_min"] is None else f"{s['blink_rate_per_min']:.1f}/min"
-    return (f"{model}: {s['blinks']} blinks ({rate}), {s['long_closures']} long closures, PERCLOS {perclos}, "
-            f"{s['frames_without_eye']} frames without an eye")
+    return (f"{model}: {count(s['blinks'], 'blink')} ({rate}), {count(s['long_closures'], 'long closure')}, "
+            f"PERCLOS {perclos}, {count(s['frames_without_eye'], 'frame')} without an eye")
 
 
 SUMMARY_KEYS = ("blinks", "closures", "long_closures", "incomplete_closures", "blink_rate_per_min", "mean_blink_ms",
