@@ -147,7 +147,7 @@ def summary_table(analysis: VideoAnalysis) -> str:
         s = t.summary()
         cells = "".join(f"<td>{_cell(s[k])}</td>" for k in SUMMARY_KEYS)
         rows.append(f"<tr><td>{html.escape(m)}</td>{cells}</tr>")
-    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+    return f"<div style='overflow-x:auto'><table><tr>{head}</tr>{''.join(rows)}</table></div>"
 
 
 def _cell(v) -> str:
