@@ -115,12 +115,17 @@ def timeline_figure(analysis: VideoAnalysis):
     return fig
 
 
+def _rate_and_perclos(s: dict) -> tuple[str, str]:
+    """A timeline summary's blink rate and PERCLOS as text ("n/a" where the video is too short to tell)."""
+    rate = "n/a" if s["blink_rate_per_min"] is None else f"{s['blink_rate_per_min']:.1f}/min"
+    return rate, "n/a" if s["perclos"] is None else f"{100 * s['perclos']:.1f}%"
+
+
 def summary_sentence(s: dict) -> str:
     """A timeline summary in words: blinks, closures, PERCLOS, frames without an eye or uncertain, and the band."""
-    perclos = "n/a" if s["perclos"] is None else f"{100 * s['perclos']:.1f}%"
+    rate, perclos = _rate_and_perclos(s)
     peak = ("" if s["perclos_max"] is None
             else f" (highest over {s['perclos_window_s']:g} s: {100 * s['perclos_max']:.1f}%)")
-    rate = "n/a" if s["blink_rate_per_min"] is None else f"{s['blink_rate_per_min']:.1f}/min"
     low, high = s["parameters"]["band"]
     return (f"{count(s['blinks'], 'blink')} ({rate}), {count(s['closures'], 'closure')}, "
             f"{count(s['long_closures'], 'long closure')}, PERCLOS {perclos}{peak}, "
@@ -129,8 +134,7 @@ def summary_sentence(s: dict) -> str:
 
 
 def _panel_title(model: str, s: dict) -> str:
-    perclos = "n/a" if s["perclos"] is None else f"{100 * s['perclos']:.1f}%"
-    rate = "n/a" if s["blink_rate_per_min"] is None else f"{s['blink_rate_per_min']:.1f}/min"
+    rate, perclos = _rate_and_perclos(s)
     return (f"{model}: {count(s['blinks'], 'blink')} ({rate}), {count(s['long_closures'], 'long closure')}, "
             f"PERCLOS {perclos}, {count(s['frames_without_eye'], 'frame')} without an eye")
 
