@@ -4,8 +4,9 @@
 # small_cnn's split, its test people left out of every fold); it ran once and the committee missed its bars. Stage
 # "full": the same round at the registered full budget, resumable. Stage "ship": retrain the three members on the
 # shipped split with the full-budget recipes and fit the committee; run it only if the "full" committee clears both
-# registered bars. Run from the repository root with the data at ../shared/data (or set MRL and CEW). About 1 h 20 min
-# (cv), 6 h (full) and 2 h (ship) on a 2-core CPU.
+# registered bars. Stage "zoom": the second and third committee recipes (section 17). Run from the repository root
+# with the data at ../shared/data (or set MRL and CEW). About 1 h 20 min (cv), 6 h (full), 1 h 20 min (zoom) and 2 h
+# (ship) on a 2-core CPU.
 set -euo pipefail
 MRL=${MRL:-../shared/data/mrl}
 CEW=${CEW:-../shared/data/cew}
@@ -39,6 +40,19 @@ elif [ "$stage" = full ]; then
       --json results/cv/student_P_full_38k.json
   python -m eyebench cv-report committee $DATA --run runs/cv38full/P --run runs/cv38full/R --run runs/cv38full/S \
       --target-risk 0.005 --out runs/cv38full/K --json results/cv/committee_full_38k.json
+elif [ "$stage" = zoom ]; then
+  # the second and third committee recipes (docs/history.md section 17): zoom-out members at the short budget, the
+  # committee without (K2) and with (K3) zoom-in averaging; resumable like "full"
+  H="--folds 3 --seed 0 --holdout-of runs/small_cnn_before --resume"
+  python -m eyebench cv small_cnn $DATA $H $BUDGET $C --person-cap 1 --zoom-out 0.3 --out runs/cv38/Z \
+      --json results/cv/small_cnn_Z_38k.json
+  python -m eyebench cv student $DATA $H $BUDGET --person-cap 1 --out runs/cv38/S --json results/cv/student_P_38k_again.json
+  python -m eyebench cv resnet18 $DATA $H --epochs 12 --patience 12 --epoch-size 8192 --bf16 --person-cap 1 \
+      --out runs/cv38/R --json results/cv/resnet18_P_38k_again.json
+  python -m eyebench cv-report committee $DATA --run runs/cv38/Z --run runs/cv38/R --run runs/cv38/S --target-risk 0.005 \
+      --out runs/cv38/K2 --json results/cv/committee_K2_38k.json
+  python -m eyebench cv-report committee $DATA --run runs/cv38/Z --run runs/cv38/R --run runs/cv38/S --target-risk 0.005 \
+      --zoom-average --out runs/cv38/K3 --json results/cv/committee_K3_38k.json
 elif [ "$stage" = ship ]; then
   # --split-from keeps the shipped people: the larger folder would draw another seed-0 split (docs/history.md s. 12).
   # The student distils from the two retrained members as the shipped student does (cv cannot: its teachers would
@@ -52,5 +66,5 @@ elif [ "$stage" = ship ]; then
   python -m eyebench committee --member checkpoints/small_cnn --member checkpoints/resnet18 \
       --member checkpoints/student $DATA --out checkpoints/committee --target-risk 0.005
 else
-  echo "usage: bash scripts/committee_round.sh [cv|full|ship]" >&2; exit 2
+  echo "usage: bash scripts/committee_round.sh [cv|full|zoom|ship]" >&2; exit 2
 fi
