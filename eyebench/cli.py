@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import CLASS_NAMES, command_line, pct
+from .config import CLASS_NAMES, MAX_ZOOM, MIN_ZOOM, ZOOM_AVERAGE, command_line, pct
 from .train.config import RECIPE, TRAIN, TrainConfig, add_options
 
 EPILOG = """Data layouts accepted by --data (detected automatically):
@@ -37,7 +37,7 @@ def cmd_calibrate(args) -> int:
 
     for model in args.model:
         recalibrate(model, args.data, args.target_risk, args.band_rule, args.command_line, subject_from=args.subject_from,
-                    flip_average=args.flip_average)
+                    flip_average=args.flip_average, zoom_average=args.zoom_average)
     return 0
 
 
@@ -468,6 +468,26 @@ def _subject_rule(spec: str) -> str:
     return spec
 
 
+def zoom_scale(text: str) -> float:
+    """argparse type of --zoom-average: a number from MIN_ZOOM (off) to MAX_ZOOM."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not MIN_ZOOM <= value <= MAX_ZOOM:
+        raise argparse.ArgumentTypeError(f"expected a number from {MIN_ZOOM:g} (off) to {MAX_ZOOM:g}, got {text!r}")
+    return value
+
+
+def _add_zoom_average(sp, what: str, default: float | None) -> None:
+    """--zoom-average [SCALE]: average over the crop and its centre framed SCALE x tighter (data_config.zoom_average)."""
+    sp.add_argument("--zoom-average", type=zoom_scale, nargs="?", const=ZOOM_AVERAGE, default=default, metavar="SCALE",
+                    help=f"{what} over the crop and its centre framed SCALE x tighter (the eye larger; meant for crops cut "
+                         f"wider than the training crops; stored as data_config.zoom_average; SCALE defaults to "
+                         f"{ZOOM_AVERAGE:g}, 1 is off)" + ("; without the option the checkpoint's setting stays"
+                                                          if default is None else ""))
+
+
 def _add_data(sp, help: str = "data folder or CSV manifest (repeatable)", metavar: str | None = None) -> None:
     """--data (repeatable) and --subject-from, the data options of every command that reads data."""
     sp.add_argument("--data", action="append", required=True, metavar=metavar, help=help)
@@ -518,6 +538,7 @@ def add_calibrate_parser(sub) -> None:
                    help="switch flip averaging on (--flip-average: each prediction is the mean closed logit of the crop "
                         "and its horizontal mirror) or off (--no-flip-average) before refitting, stored in config.json "
                         "(data_config.flip_average); default: keep the checkpoint's setting")
+    _add_zoom_average(c, "before refitting, average each prediction", None)
     c.set_defaults(func=cmd_calibrate)
 
 
@@ -691,7 +712,7 @@ def cmd_committee(args) -> int:
     from .train.committee import fit_committee
 
     fit_committee(args.member, args.data, args.out, args.target_risk, args.band_rule, args.grid_step, args.flip_average,
-                  args.command_line, subject_from=args.subject_from)
+                  args.command_line, subject_from=args.subject_from, zoom_average=args.zoom_average)
     return 0
 
 
@@ -710,6 +731,7 @@ def add_committee_parser(sub) -> None:
     c.add_argument("--grid-step", type=float, default=0.1, help="step of the weight grid (default 0.1)")
     c.add_argument("--flip-average", action="store_true",
                    help="average the committee's prediction over the crop and its horizontal mirror")
+    _add_zoom_average(c, "average the committee's prediction", 1.0)
     c.add_argument("--target-risk", type=float, default=0.01, help="selective risk on validation (default 0.01)")
     c.add_argument("--band-rule", choices=("per-person", "pooled"), default="per-person",
                    help="per-person (default): the risk holds for every validation person; pooled: on average")
@@ -755,7 +777,8 @@ def cmd_cv_report_committee(args) -> int:
     from .train.crossval import cross_validate_committee
 
     res = cross_validate_committee(args.run, args.data, args.out, args.grid_step, args.flip_average,
-                                   subject_from=args.subject_from, target_risk=args.target_risk)
+                                   subject_from=args.subject_from, target_risk=args.target_risk,
+                                   zoom_average=args.zoom_average)
     _print_cv_run(res, "committee")
     _write_json(args.json, res)
     return 0
@@ -811,6 +834,7 @@ def add_cv_report_parser(sub) -> None:
     com.add_argument("--out", required=True, help="folder for the fold committees (fold_1 ... fold_K)")
     com.add_argument("--grid-step", type=float, default=0.1, help="step of the weight grid (default 0.1)")
     com.add_argument("--flip-average", action="store_true", help="the fold committees average crop and mirror")
+    _add_zoom_average(com, "the fold committees average", 1.0)
     com.add_argument("--target-risk", type=float, default=0.01,
                      help="selective risk of each fold committee's band on its validation people (default 0.01)")
     com.add_argument("--json", metavar="FILE", help="also write the result (cv --json's shape) to this file")

@@ -11,6 +11,8 @@ CLASS_NAMES: tuple[str, ...] = ("open", "closed")
 OPEN, CLOSED = 0, 1
 CONTRAST_STEPS = ("none", "clahe")
 MIN_GROUP_IMAGES = 50  # a person with fewer validation images joins their source's pool in the per-person band rule
+MIN_ZOOM, MAX_ZOOM = 1.0, 2.0  # zoom_average: 1 is off; 2 already shows only the middle quarter of the crop
+ZOOM_AVERAGE = 1.25  # what --zoom-average without a number asks for
 ZOOM_OUT_RANGE = (0.55, 0.9)  # --zoom-out: a wider-framed training crop shows the eye at this share of its size
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 
@@ -23,6 +25,8 @@ class DataConfig:
     mean/std normalisation, in training (after augmentation) and at inference alike; "none" leaves pixels as they are.
     `flip_average` makes every prediction the mean closed logit of the crop and its horizontal mirror (a mirrored
     left eye is a plausible right eye), at twice the inference cost; training batches are not affected.
+    `zoom_average` above 1 averages it with the closed logit of the crop's centre framed that many times tighter (the
+    eye larger, as `frame` does; for crops cut wider than the training crops); 1 is off. With both, four views.
     """
 
     input_size: int = 64
@@ -31,12 +35,16 @@ class DataConfig:
     std: tuple[float, ...] = (0.25,)
     contrast: str = "none"
     flip_average: bool = False
+    zoom_average: float = 1.0
 
     def __post_init__(self):
         if self.contrast not in CONTRAST_STEPS:
             raise ValueError(f"contrast must be one of {', '.join(CONTRAST_STEPS)}, got {self.contrast!r}")
         if not isinstance(self.flip_average, bool):
             raise ValueError(f"flip_average is true or false, got {self.flip_average!r}")
+        if isinstance(self.zoom_average, bool) or not isinstance(self.zoom_average, (int, float)) \
+                or not MIN_ZOOM <= self.zoom_average <= MAX_ZOOM:
+            raise ValueError(f"zoom_average is a number from {MIN_ZOOM} (off) to {MAX_ZOOM}, got {self.zoom_average!r}")
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}

@@ -30,6 +30,9 @@ def export_onnx(clf, path, opset: int = 17) -> dict:
     import onnx
 
     cfg = clf.data_config
+    if cfg.zoom_average != 1:
+        raise ValueError(f"{clf.name} averages over a zoomed view (data_config.zoom_average {cfg.zoom_average:g}), which "
+                         "the ONNX graph cannot reproduce: switch it off first (calibrate --zoom-average 1)")
     wrapped = _Wrapped(clf).eval()
     dummy = torch.zeros(2, cfg.channels, cfg.input_size, cfg.input_size)
     torch.onnx.export(wrapped, (dummy,), str(path), input_names=["input"], output_names=["p_closed"],

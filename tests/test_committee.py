@@ -232,6 +232,11 @@ def test_cv_report_committee_cross_validates_a_committee_of_cv_runs(capsys, mrl_
         assert fold["views"]["as_trained"] == "no flip" and fold["glasses_reflections"]
     assert "committee fold 2: accuracy" in out and "committee, all folds: people-balanced accuracy" in out
     assert pooled_rows([tmp_path / "c.json"])[0]["n"] == res["folds"][0]["n"] + res["folds"][1]["n"]
+    rc, _, err = run(capsys, "cv-report", "committee", "--data", mrl_dir, *runs, "--out", tmp_path / "zoomed",
+                     "--grid-step", "0.5", "--zoom-average", "--json", tmp_path / "z.json")
+    assert rc == 0, err
+    assert res["zoom_average"] == 1.0 and json.loads((tmp_path / "z.json").read_text())["zoom_average"] == 1.25
+    assert load_classifier(tmp_path / "zoomed" / "fold_1").data_config.zoom_average == 1.25
     shutil.rmtree(tmp_path / "student" / "fold_2")
     rc, _, err = run(capsys, "cv-report", "committee", "--data", mrl_dir, *runs, "--out", tmp_path / "c2")
     assert rc == 2 and "the same number of folds" in err

@@ -12,7 +12,7 @@ def test_data_config_round_trip():
     cfg = DataConfig(input_size=96, channels=3, mean=(0.4, 0.5, 0.6), std=(0.2, 0.2, 0.2))
     d = cfg.to_dict()
     assert d == {"input_size": 96, "channels": 3, "mean": [0.4, 0.5, 0.6], "std": [0.2, 0.2, 0.2], "contrast": "none",
-                 "flip_average": False}
+                 "flip_average": False, "zoom_average": 1.0}
     assert DataConfig.from_dict(d) == cfg
     clahe = DataConfig(contrast="clahe")
     assert DataConfig.from_dict(clahe.to_dict()) == clahe

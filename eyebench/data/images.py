@@ -1,4 +1,4 @@
-"""Decode image files into uint8 arrays and convert raw crops into a model's input size and channels."""
+"""Decode image files into uint8 arrays, convert raw crops into a model's input, and reframe crops about their centre."""
 from __future__ import annotations
 
 import io
@@ -85,3 +85,17 @@ def clahe(batch: np.ndarray) -> np.ndarray:
         for c in range(batch.shape[3]):
             out[i, :, :, c] = tool.apply(np.ascontiguousarray(batch[i, :, :, c]))
     return out
+
+
+def frame(img: np.ndarray, size: float) -> np.ndarray:
+    """The eye at `size` x its size in a crop of the same pixels: < 1 framed wider (edges replicated), > 1 tighter."""
+    if size == 1:
+        return img.copy()
+    h, w = img.shape[:2]
+    m = np.float32([[size, 0, (w - 1) / 2 * (1 - size)], [0, size, (h - 1) / 2 * (1 - size)]])  # about the centre
+    return cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(img.shape)
+
+
+def framed_batch(batch: np.ndarray, size: float) -> np.ndarray:
+    """uint8 (n, H, W, C) -> every image reframed by `frame` (the same shape)."""
+    return np.stack([frame(im, size) for im in batch]) if len(batch) else batch.copy()

@@ -4,6 +4,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..data.images import frame as framing
+
 ANGLE_NOTE = ("MRL has no head-angle label: rotation and yaw are simulated by warping real crops "
               "(in-plane rotation and a perspective warp approximating yaw), unless a manifest provides an angle column.")
 
@@ -76,15 +78,6 @@ def downscale(img: np.ndarray, side: int) -> np.ndarray:
     h, w = img.shape[:2]
     small = cv2.resize(img, (side, side), interpolation=cv2.INTER_AREA)
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR).reshape(img.shape)
-
-
-def framing(img: np.ndarray, size: float) -> np.ndarray:
-    """The eye at `size` x its size in a crop of the same pixels: < 1 framed wider (edges replicated), > 1 tighter."""
-    if size == 1:
-        return img.copy()
-    h, w = img.shape[:2]
-    m = np.float32([[size, 0, (w - 1) / 2 * (1 - size)], [0, size, (h - 1) / 2 * (1 - size)]])  # about the centre
-    return cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(img.shape)
 
 
 SWEEPS: dict[str, tuple[callable, list]] = {

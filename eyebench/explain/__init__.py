@@ -51,6 +51,7 @@ def explain_map(clf, image: np.ndarray, target: int | None = None) -> np.ndarray
 
     A model with flip averaging (data_config.flip_average) predicts from the crop and its mirror, so its map is the
     mean of the crop's map and the mirrored map of the mirror (occlusion already measures the averaged prediction).
+    Zoom averaging (data_config.zoom_average) is not mapped back: the map shows the crop as given.
     """
     method = map_method(clf)
     heat = MAPS[method](clf, image, target)

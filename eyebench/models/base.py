@@ -9,7 +9,7 @@ from typing import Protocol, Sequence, runtime_checkable
 import numpy as np
 
 from ..config import CLASS_NAMES, DataConfig
-from ..data.images import to_model_input
+from ..data.images import framed_batch, to_model_input
 
 FORMAT = "eyebench-checkpoint"
 FORMAT_VERSION = 1
@@ -66,12 +66,11 @@ class BaseClassifier:
         raise NotImplementedError
 
     def scores_prepared(self, batch: np.ndarray) -> np.ndarray:
-        """Uncalibrated closed logit for prepared uint8 inputs, shape (n,): `view_scores`, averaged with the scores of
-        the horizontally mirrored inputs when the data config says `flip_average`."""
-        scores = self.view_scores(batch)
-        if self.data_config.flip_average and len(batch):
-            scores = (scores + self.view_scores(np.ascontiguousarray(np.asarray(batch)[:, :, ::-1]))) / 2
-        return scores
+        """Uncalibrated closed logit for prepared uint8 inputs, shape (n,): the mean of `view_scores` over the views
+        the data config asks for (`input_views`: the inputs as they are, mirrored, framed tighter)."""
+        views = input_views(batch, self.data_config)
+        scores = self.view_scores(views[0])
+        return sum((self.view_scores(v) for v in views[1:]), scores) / len(views) if len(views) > 1 else scores
 
     def proba_prepared(self, batch: np.ndarray) -> np.ndarray:
         """Calibrated probabilities (n, 2) for prepared inputs."""
@@ -143,6 +142,17 @@ class BaseClassifier:
         config = self.config()
         (out / "config.json").write_text(json.dumps(config, indent=2, default=_json_default) + "\n")
         (out / "README.md").write_text(model_card(config))
+
+
+def input_views(batch: np.ndarray, cfg: DataConfig) -> list[np.ndarray]:
+    """The prepared inputs a prediction averages over: as they are, framed `zoom_average` x tighter when above 1,
+    then each of those mirrored when `flip_average` (one, two or four views)."""
+    views = [batch]
+    if cfg.zoom_average > 1 and len(batch):
+        views.append(framed_batch(np.asarray(batch), cfg.zoom_average))
+    if cfg.flip_average and len(batch):
+        views += [np.ascontiguousarray(np.asarray(v)[:, :, ::-1]) for v in views]
+    return views
 
 
 def weights_sha256(checkpoint) -> str:

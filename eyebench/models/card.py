@@ -44,6 +44,8 @@ def _header(config: dict) -> list[str]:
             + (" with CLAHE local contrast equalisation" if dc.get("contrast") == "clahe" else "")
             + (", each prediction averaged over the crop and its horizontal mirror (flip averaging)"
                if dc.get("flip_average") else "")
+            + (f", each prediction averaged over the crop and its centre framed {dc['zoom_average']:g} x tighter (zoom "
+               "averaging)" if dc.get("zoom_average", 1) != 1 else "")
             + (", weights stored in float16 (metrics below are measured on the stored weights)"
                if config.get("storage_dtype") == "float16" else "") + ".", "",
             "## Intended use",

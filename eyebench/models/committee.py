@@ -49,7 +49,8 @@ class CommitteeClassifier(BaseClassifier):
         self.members, self.member_sha256 = list(members), list(hashes)
         channels = max(m.data_config.channels for m in members)
         self.data_config = DataConfig(max(m.data_config.input_size for m in members), channels, (0.0,) * channels,
-                                      (1.0,) * channels, flip_average=self.data_config.flip_average)
+                                      (1.0,) * channels, flip_average=self.data_config.flip_average,
+                                      zoom_average=self.data_config.zoom_average)
 
     def load_members(self, folder, load) -> None:
         """Load the members named in config.json with `load` (eyebench's checkpoint loader: safetensors and JSON, no
@@ -65,7 +66,7 @@ class CommitteeClassifier(BaseClassifier):
                              "it again with `python -m eyebench committee`")
         data_config = self.data_config
         self.attach([load(f) for f in folders], hashes)
-        self.data_config = data_config  # as config.json says (the same input; flip averaging as stored)
+        self.data_config = data_config  # as config.json says (the same input; flip and zoom averaging as stored)
 
     def member_logits(self, batch: np.ndarray) -> np.ndarray:
         """(members, n) calibrated closed logits of prepared committee inputs, each member at its own input."""

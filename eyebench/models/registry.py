@@ -47,14 +47,16 @@ def factory(name: str) -> Callable:
 
 
 # Model arguments every image classifier takes, handled here rather than by each factory: they set a data_config field.
-COMMON_ARGS = ("flip_average",)
+COMMON_ARGS = ("flip_average", "zoom_average")
 
 
 def create_classifier(name: str, **model_args):
-    """Build a fresh (untrained) classifier by registry name with its model arguments (`flip_average=True`, for any
-    classifier, averages each prediction over the crop and its horizontal mirror: see DataConfig)."""
+    """Build a fresh (untrained) classifier by registry name with its model arguments (for any classifier,
+    `flip_average=True` averages each prediction over the crop and its horizontal mirror, `zoom_average=1.25` over the
+    crop and its centre framed 1.25 x tighter: see DataConfig)."""
     clf = factory(name)(**{k: v for k, v in model_args.items() if k not in COMMON_ARGS})
-    if "flip_average" in model_args:
-        clf.data_config = dataclasses.replace(clf.data_config, flip_average=model_args["flip_average"])
+    common = {k: v for k, v in model_args.items() if k in COMMON_ARGS}
+    if common:
+        clf.data_config = dataclasses.replace(clf.data_config, **common)
     clf.name, clf.model_args = name, dict(model_args)
     return clf

@@ -12,7 +12,7 @@ from ..config import CLOSED, pct
 from ..evaluate.calibration import fit_temperature
 from ..evaluate.metrics import people_balanced_accuracy
 from ..evaluate.report import evaluate_arrays
-from ..models.base import weights_sha256
+from ..models.base import input_views, weights_sha256
 from ..models.checkpoint import load_classifier
 from ..models.registry import create_classifier
 from .pipeline import _strip, calibrate, split_parts, validation_groups
@@ -54,10 +54,12 @@ def fit_member_weights(z: np.ndarray, y: np.ndarray, groups: np.ndarray, step: f
 
 def fit_committee(members: list[str], data: list[str], out: str, target_risk: float = 0.01,
                   band_rule: str = "per-person", grid_step: float = 0.1, flip_average: bool = False, command: str = "",
-                  subject_from: str | None = None, log=print) -> dict:
+                  subject_from: str | None = None, log=print, zoom_average: float = 1.0) -> dict:
     """Make the committee checkpoint `out` from the member checkpoints (which must share one saved split): weights
     fitted on the members' validation people, then the committee's own temperature and band on the same people,
-    metrics on validation and test people, written as model.safetensors + config.json + card (+ split.json)."""
+    metrics on validation and test people, written as model.safetensors + config.json + card (+ split.json). With
+    `flip_average` or `zoom_average` the committee averages over those views of the crop, and its weights are fitted on
+    the members' logits averaged the same way."""
     out_dir = Path(out).resolve()
     if len(members) < 2:
         raise ValueError("a committee needs at least two --member checkpoints")
@@ -65,16 +67,15 @@ def fit_committee(members: list[str], data: list[str], out: str, target_risk: fl
         raise ValueError(f"--out {out} is one of the members: write the committee to a folder of its own")
     loaded = [load_classifier(m) for m in members]
     clf = create_classifier("committee", members=[os.path.relpath(Path(m).resolve(), out_dir) for m in members],
-                            **({"flip_average": True} if flip_average else {}))
+                            **({"flip_average": True} if flip_average else {}),
+                            **({"zoom_average": zoom_average} if zoom_average != 1 else {}))
     clf.attach(loaded, [weights_sha256(m) for m in members])
     clf.member_temperatures = np.array([m.temperature for m in loaded], dtype=np.float64)
     split = clf.info["split"]
     (x_va, d_va), (x_te, d_te) = split_parts(f"the members' split ({members[0]})", split, data, clf.data_config,
                                              subject_from)
     groups = validation_groups(d_va)
-    z = clf.member_logits(x_va)
-    if flip_average:  # the committee averages the mirrored crop's members too: the same mean, taken per member
-        z = (z + clf.member_logits(np.ascontiguousarray(x_va[:, :, ::-1]))) / 2
+    z = np.mean([clf.member_logits(v) for v in input_views(x_va, clf.data_config)], axis=0)  # as the committee scores
     clf.weights, search = fit_member_weights(z, d_va.labels, groups, grid_step)
     log(f"weights {dict(zip(members, np.round(clf.weights, 3).tolist()))} on {len(d_va)} validation images of "
         f"{len(set(d_va.subjects.tolist()))} people: people-balanced log loss {search['loss']:.4f} (equal weights "

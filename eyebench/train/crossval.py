@@ -154,7 +154,7 @@ def _summary(results: list[dict], subjects: dict, fold_views: list[dict]) -> dic
 
 def cross_validate_committee(runs: list[str], data: list[str], out: str, grid_step: float = 0.1,
                              flip_average: bool = False, subject_from: str | None = None, target_risk: float = 0.01,
-                             log=print) -> dict:
+                             log=print, zoom_average: float = 1.0) -> dict:
     """The committee of finished cv runs (their `--out` folders, made with the same folds: same data, --folds,
     --seed and --holdout-of), fold by fold: `fit_committee` of the runs' fold_K checkpoints on that fold's validation
     people, into out/fold_K, tested on its test people. The result has `cross_validate`'s shape (plus each fold's
@@ -168,7 +168,8 @@ def cross_validate_committee(runs: list[str], data: list[str], out: str, grid_st
         log(f"fold {i}/{k}: committee of {', '.join(runs)}")
         folder = Path(out) / f"fold_{i}"
         info = fit_committee([str(Path(r) / f"fold_{i}") for r in runs], data, str(folder), grid_step=grid_step,
-                             flip_average=flip_average, subject_from=subject_from, target_risk=target_risk, log=log)
+                             flip_average=flip_average, subject_from=subject_from, target_risk=target_risk, log=log,
+                             zoom_average=zoom_average)
         views = fold_test_views(folder, dataset)
         fold_views.append(views)
         per_subject = {p: {"n": n, "accuracy": r / n} for p, (n, r, _) in views[views["as_trained"]]["people"].items()}
@@ -179,6 +180,7 @@ def cross_validate_committee(runs: list[str], data: list[str], out: str, grid_st
                         **_headline(views), "band": fold_band(info["metrics"]["test"]), "per_subject": per_subject})
         subjects.update(per_subject)
     return {"model": "committee", "member_runs": list(runs), "k": k, "grid_step": grid_step, "target_risk": target_risk,
+            "zoom_average": zoom_average,
             **_summary(results, subjects, fold_views)}
 
 

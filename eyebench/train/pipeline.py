@@ -205,13 +205,15 @@ def calibrate(clf, x_val: np.ndarray, y_val: np.ndarray, target_risk: float = 0.
 
 def recalibrate(checkpoint: str, data: list[str], target_risk: float = 0.01, band_rule: str = "per-person",
                 command: str = "", log=print, subject_from: str | None = None,
-                flip_average: bool | None = None) -> dict:
+                flip_average: bool | None = None, zoom_average: float | None = None) -> dict:
     """Refit a saved checkpoint's temperature and band on its own validation subjects; rewrite config and card.
-    `flip_average` True or False switches flip averaging on or off first (None keeps the checkpoint's setting)."""
+    `flip_average` True or False switches flip averaging on or off first, `zoom_average` sets zoom averaging's scale
+    (1 is off); None keeps the checkpoint's setting."""
     clf = load_classifier(checkpoint)
-    if flip_average is not None:
-        clf.data_config = dataclasses.replace(clf.data_config, flip_average=flip_average)
-        clf.model_args = {**clf.model_args, "flip_average": flip_average}
+    views = {k: v for k, v in (("flip_average", flip_average), ("zoom_average", zoom_average)) if v is not None}
+    if views:
+        clf.data_config = dataclasses.replace(clf.data_config, **views)
+        clf.model_args = {**clf.model_args, **views}
     (x_va, d_va), (x_te, d_te) = split_parts(checkpoint, clf.info.get("split"), data, clf.data_config, subject_from)
     if clf.fits_temperature:
         clf.temperature = 1.0  # refitted from the raw logits, as after training
@@ -225,7 +227,8 @@ def recalibrate(checkpoint: str, data: list[str], target_risk: float = 0.01, ban
     b = calibration["band"]
     log(f"{checkpoint}: temperature {clf.temperature:.3f}, band {[round(v, 4) for v in b['band']]} ({b['rule']}; "
         f"validation coverage {100 * b['coverage']:.2f}%, reached: {b['reached']})"
-        + ("; flip averaging " + ("on" if clf.data_config.flip_average else "off") if flip_average is not None else ""))
+        + ("; flip averaging " + ("on" if clf.data_config.flip_average else "off") if flip_average is not None else "")
+        + (f"; zoom averaging {clf.data_config.zoom_average:g} x" if zoom_average is not None else ""))
     return calibration
 
 
