@@ -46,6 +46,11 @@ class DataConfig:
                 or not MIN_ZOOM <= self.zoom_average <= MAX_ZOOM:
             raise ValueError(f"zoom_average is a number from {MIN_ZOOM} (off) to {MAX_ZOOM}, got {self.zoom_average!r}")
 
+    @property
+    def views(self) -> int:
+        """How many forward passes one prediction takes: 1, x2 with flip averaging, x2 with zoom averaging."""
+        return (2 if self.flip_average else 1) * (2 if self.zoom_average > 1 else 1)
+
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
 

@@ -1,6 +1,6 @@
 """Zoom averaging: a prediction is the mean closed logit of the crop and its centre framed tighter, for any classifier,
 stored in config.json (data_config.zoom_average), set by `calibrate --zoom-average`, `committee --zoom-average` and
-`cv-report committee --zoom-average`, combined with flip averaging into four views, refused by ONNX export."""
+`cv-report committee --zoom-average`, combined with flip averaging into four views, refused by ONNX export; cost shown per prediction (every view counted)."""
 import dataclasses
 import json
 import shutil
@@ -107,3 +107,32 @@ def test_a_zoom_averaged_committee_fits_on_the_zoomed_members_too(tmp_path, trai
     np.testing.assert_allclose(clf.scores_prepared(x), expected, rtol=1e-5, atol=1e-6)
     rows = info["committee"]["members"]
     assert [r["architecture"] for r in rows] == ["small_cnn", "student"]
+
+
+def test_cost_is_counted_per_prediction_with_every_view(tmp_path, trained_cnn):
+    from eyebench.models.card import model_card
+    from eyebench.models.summary import model_table
+
+    assert [DataConfig(flip_average=f, zoom_average=z).views for f, z in
+            ((False, 1.0), (True, 1.0), (False, 1.5), (True, 1.5))] == [1, 2, 2, 4]
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(trained_cnn, ckpt)
+    config = json.loads((ckpt / "config.json").read_text())
+    flops = config["flops_per_image"] / 1e6
+    assert f"{flops:.1f} MFLOPs per image" in model_card(config)
+    config["data_config"].update(flip_average=True, zoom_average=1.25)
+    (ckpt / "config.json").write_text(json.dumps(config))
+    assert f"{flops:.1f} MFLOPs per forward pass (4 per prediction: {4 * flops:.1f} MFLOPs)" in model_card(config)
+    row = model_table([ckpt]).splitlines()[2].split(" | ")
+    assert "MFLOPs/prediction" in model_table([ckpt]) and row[2] == f"{4 * flops:.1f}"
+
+
+def test_the_models_tab_shows_the_cost_of_a_prediction(trained_cnn):
+    from eyebench.app.models_tab import model_facts
+    from eyebench.models.profile import flops_per_image
+
+    clf = load_classifier(trained_cnn)
+    one = flops_per_image(clf) / 1e6
+    assert f"**FLOPs/prediction** {one:.2f} M ·" in model_facts(clf)
+    clf.data_config = dataclasses.replace(clf.data_config, flip_average=True)
+    assert f"**FLOPs/prediction** {2 * one:.2f} M (2 views)" in model_facts(clf)

@@ -12,11 +12,13 @@ from .common import Bench
 
 
 def model_facts(clf) -> str:
-    """Parameters, FLOPs per image, input size and channels, and the benchmarked batch speed when recorded."""
+    """Parameters, FLOPs per prediction, input size and channels, and the benchmarked batch speed when recorded."""
     flops = flops_per_image(clf)
+    views = clf.data_config.views  # flip / zoom averaging: several forward passes per prediction
     speed = (clf.info.get("bench") or {})
-    return (f"**parameters** {clf.num_parameters():,} · **FLOPs/image** "
-            f"{'-' if flops is None else f'{flops / 1e6:.2f} M'} · **input** "
+    return (f"**parameters** {clf.num_parameters():,} · **FLOPs/prediction** "
+            f"{'-' if flops is None else f'{flops * views / 1e6:.2f} M'}"
+            + (f" ({views} views)" if views > 1 else "") + " · **input** "
             f"{clf.data_config.input_size}px, {clf.data_config.channels} channel(s)"
             + (f" · **speed** {speed.get('batch_images_per_second', 0):.0f} img/s batch" if speed else ""))
 

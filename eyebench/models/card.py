@@ -1,7 +1,7 @@
 """Write a checkpoint's README.md model card from its config: use, data, split, person-disjoint results."""
 from __future__ import annotations
 
-from ..config import MIN_GROUP_IMAGES, ZOOM_OUT_RANGE, pct
+from ..config import MIN_GROUP_IMAGES, ZOOM_OUT_RANGE, DataConfig, pct
 
 
 def _metrics_table(block: dict) -> list[str]:
@@ -39,7 +39,7 @@ def _header(config: dict) -> list[str]:
     return [f"# {config['architecture']}", "",
             f"Eye-state classifier (`{', '.join(config['class_names'])}`) from eyebench; family `{config['family']}`, "
             f"{config.get('num_parameters', 0):,} parameters, "
-            + (f"{config['flops_per_image'] / 1e6:.1f} MFLOPs per image, " if config.get("flops_per_image") else "")
+            + (_cost(config['flops_per_image'], DataConfig.from_dict(dc).views) if config.get("flops_per_image") else "")
             + f"input {dc['input_size']}x{dc['input_size']} {'grayscale' if dc['channels'] == 1 else 'RGB'}"
             + (" with CLAHE local contrast equalisation" if dc.get("contrast") == "clahe" else "")
             + (", each prediction averaged over the crop and its horizontal mirror (flip averaging)"
@@ -51,6 +51,13 @@ def _header(config: dict) -> list[str]:
             "## Intended use",
             "Classifying single eye crops as open or closed (drowsiness research, demos). Not a safety device: "
             "results on new people, cameras and lighting can be worse than the numbers below.", ""]
+
+
+def _cost(flops: float, views: int) -> str:
+    """`96.7 MFLOPs per image, `, or with flip or zoom averaging the forward pass's FLOPs and the passes per prediction."""
+    if views == 1:
+        return f"{flops / 1e6:.1f} MFLOPs per image, "
+    return f"{flops / 1e6:.1f} MFLOPs per forward pass ({views} per prediction: {views * flops / 1e6:.1f} MFLOPs), "
 
 
 def _training(config: dict) -> list[str]:

@@ -103,9 +103,12 @@ class CommitteeClassifier(BaseClassifier):
         return int(sum(m.num_parameters() for m in self.members))
 
     def flops(self) -> int | None:
-        """The members' FLOPs per image added up (None when one of them cannot be counted, e.g. the SVM)."""
+        """The members' FLOPs per prediction (each member's per image x its views) added up (None when one of them
+        cannot be counted, e.g. the SVM)."""
         counts = [m.flops() for m in self.members]
-        return None if not counts or None in counts else int(sum(counts))
+        if not counts or None in counts:
+            return None
+        return int(sum(c * m.data_config.views for c, m in zip(counts, self.members)))
 
 
 def committee(members: list[str] | None = None) -> CommitteeClassifier:

@@ -1,7 +1,7 @@
 """Markdown tables built from checkpoint configs (the README's tables come from here)."""
 from __future__ import annotations
 
-from ..config import pct
+from ..config import DataConfig, pct
 from .checkpoint import read_config
 
 
@@ -24,7 +24,7 @@ def results_table(directories) -> str:
 
 def model_table(directories) -> str:
     """Per checkpoint: size, cost, calibration, the band's coverage and accuracy on test, and measured speed."""
-    lines = ["| model | params | MFLOPs/img | ECE val (before -> after T) | band (validation risk, rule) | test coverage % | "
+    lines = ["| model | params | MFLOPs/prediction | ECE val (before -> after T) | band (validation risk, rule) | test coverage % | "
              "test accuracy on accepted % | batch img/s | single ms |", "|---|---:|---:|---|---|---:|---:|---:|---:|"]
     for d in directories:
         cfg = read_config(d)
@@ -32,6 +32,7 @@ def model_table(directories) -> str:
         band = ((cfg.get("metrics") or {}).get("test") or {}).get("band") or {}
         bench = cfg.get("bench") or {}
         flops = cfg.get("flops_per_image")
+        flops = flops and flops * DataConfig.from_dict(cfg["data_config"]).views  # flip/zoom averaging: several passes
         b = cfg.get("uncertain_band")
         fit = cal.get("band") or {}
         how = f" ({100 * fit['target_risk']:g}%, {fit.get('rule', 'pooled')})" if fit.get("target_risk") is not None else ""
