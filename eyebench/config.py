@@ -14,6 +14,9 @@ MIN_GROUP_IMAGES = 50  # a person with fewer validation images joins their sourc
 MIN_ZOOM, MAX_ZOOM = 1.0, 2.0  # zoom_average: 1 is off; 2 already shows only the middle quarter of the crop
 ZOOM_AVERAGE = 1.25  # what --zoom-average without a number asks for
 ZOOM_OUT_RANGE = (0.55, 0.9)  # --zoom-out: a wider-framed training crop shows the eye at this share of its size
+THIN_NOTE = ("the validation people rarely show these conditions, common in training, so the epochs, temperature and "
+             "band chosen on them are not tested on those images: measure them on other people (cv reports the glasses "
+             "x reflections cells of every fold)")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 
 

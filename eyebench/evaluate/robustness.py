@@ -66,6 +66,24 @@ def condition_cells(dataset: Dataset, y_pred: np.ndarray, factors=CONDITION_FACT
     return cells or None
 
 
+def thin_conditions(train: Dataset, val: Dataset, min_share: float = 0.05) -> list[str]:
+    """The condition cells (`condition_cells`, per class) that make up at least `min_share` of the training images but
+    less than a third of that share of the validation images (`THIN_NOTE` says why it matters), one line each:
+    `open eyes with glasses=yes reflections=big: 4985 training images (14.3%), 139 validation (4.0%)`."""
+    tr, va = condition_cells(train, train.labels), condition_cells(val, val.labels)
+    if not tr or not len(val):
+        return []
+    lines = []
+    for key, cell in tr.items():
+        for cls in ("open", "closed"):
+            n_tr, n_va = cell[f"n_{cls}"], ((va or {}).get(key) or {}).get(f"n_{cls}", 0)
+            t, v = n_tr / len(train), n_va / len(val)
+            if t >= min_share and v < t / 3:
+                lines.append(f"{cls} eyes with {key}: {n_tr} training images ({100 * t:.1f}%), {n_va} validation "
+                             f"({100 * v:.1f}%)")
+    return lines
+
+
 def pool_cells(blocks: list[dict | None]) -> dict[str, dict] | None:
     """`condition_cells` of several folds added up (counts summed, accuracies recomputed); None when all are None."""
     total: dict[str, dict] = {}

@@ -1,7 +1,7 @@
 """Write a checkpoint's README.md model card from its config: use, data, split, person-disjoint results."""
 from __future__ import annotations
 
-from ..config import MIN_GROUP_IMAGES, ZOOM_OUT_RANGE, DataConfig, pct
+from ..config import MIN_GROUP_IMAGES, THIN_NOTE, ZOOM_OUT_RANGE, DataConfig, pct
 
 
 def _metrics_table(block: dict) -> list[str]:
@@ -165,6 +165,8 @@ def _split(config: dict) -> list[str]:
              (f"The people of the split of `{split['from']}`" if split.get("from") else
               f"Subjects are split with seed {split.get('seed')}") + "; no subject is in two splits. "
              f"Images: {split.get('n_images')}.", ""]
+    if split.get("thin_in_validation"):
+        lines += [f"**Caveat:** {THIN_NOTE}:", *[f"- {t}" for t in split["thin_in_validation"]], ""]
     by_source = split.get("by_source") or {"all": {p: split.get(p, []) for p in ("train", "val", "test")}}
     for source, parts in by_source.items():
         for part in ("train", "val", "test"):

@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..config import CLOSED
+from ..config import CLOSED, THIN_NOTE
 from ..data.dataset import Dataset, describe, load_dataset, load_images
 from ..data.splits import SPLITS, check_disjoint, split_by_subject, split_mask
 from ..evaluate.calibration import ECE_DEFINITION, expected_calibration_error, fit_temperature
 from ..evaluate.report import evaluate_arrays
+from ..evaluate.robustness import thin_conditions
 from ..evaluate.thresholds import band_groups, fit_band
 from ..models.base import proba_from_logits
 from ..models.checkpoint import load_classifier
@@ -99,6 +100,9 @@ def _split_data(clf, dataset: Dataset, split: dict | None, teachers: list, confi
         masks[name] = np.array([s.subject in keep for s in dataset.samples])
         parts[name] = (arrays[masks[name]], dataset.subset(masks[name]))
         log(f"{name}: {masks[name].sum()} images, {len(keep)} subjects, {parts[name][1].report()['per_class']}")
+    thin = thin_conditions(parts["train"][1], parts["val"][1])
+    if thin:
+        log(f"WARNING {THIN_NOTE}:\n  " + "\n  ".join(thin))
     return dataset, split, parts, train_arrays[masks["train"]]
 
 
@@ -107,6 +111,7 @@ def _split_record(split: dict, config: TrainConfig, parts: dict, dataset: Datase
     the checkpoint whose people were reused (`from`, with --split-from)."""
     return {**split, "seed": config.seed, "val_frac": config.val_frac, "test_frac": config.test_frac,
             "n_images": {k: len(v[1]) for k, v in parts.items()},
+            "thin_in_validation": thin_conditions(parts["train"][1], parts["val"][1]),
             "by_source": {src: {k: sorted({s.subject for s in v[1].samples if s.source == src})
                                 for k, v in parts.items()} for src in dataset.sources},
             **({"from": split_from} if split_from else {})}
