@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import CLASS_NAMES, MAX_ZOOM, MIN_ZOOM, ZOOM_AVERAGE, command_line, pct
+from .config import CLASS_NAMES, MAX_ZOOM, MIN_ZOOM, ZOOM_AVERAGE, DataConfig, command_line, pct
 from .train.config import RECIPE, TRAIN, TrainConfig, add_options
 
 EPILOG = """Data layouts accepted by --data (detected automatically):
@@ -469,14 +469,12 @@ def _subject_rule(spec: str) -> str:
 
 
 def zoom_scale(text: str) -> float:
-    """argparse type of --zoom-average: a number from MIN_ZOOM (off) to MAX_ZOOM."""
+    """argparse type of --zoom-average: a number DataConfig accepts as zoom_average (MIN_ZOOM, off, to MAX_ZOOM)."""
     try:
-        value = float(text)
+        return DataConfig(zoom_average=float(text)).zoom_average
     except ValueError:
-        value = None
-    if value is None or not MIN_ZOOM <= value <= MAX_ZOOM:
-        raise argparse.ArgumentTypeError(f"expected a number from {MIN_ZOOM:g} (off) to {MAX_ZOOM:g}, got {text!r}")
-    return value
+        raise argparse.ArgumentTypeError(f"expected a number from {MIN_ZOOM:g} (off) to {MAX_ZOOM:g}, got {text!r}") \
+            from None
 
 
 def _add_zoom_average(sp, what: str, default: float | None) -> None:

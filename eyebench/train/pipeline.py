@@ -51,6 +51,9 @@ def run_training(model: str, data: list[str], out: str, config: TrainConfig = Tr
             split, split_from = shared_split(teachers), config.teachers[0]
         check_teachers_split(teachers, split)
     dataset, split, parts, x_tr = _split_data(clf, dataset, split, teachers, config, log)
+    thin = thin_conditions(parts["train"][1], parts["val"][1])
+    if thin:
+        log(f"WARNING {THIN_NOTE}:\n  " + "\n  ".join(thin))
     (_, d_tr), (x_va, d_va), (x_te, d_te) = parts["train"], parts["val"], parts["test"]
     out_dir = Path(out)
     if isinstance(clf, TorchClassifier):
@@ -69,7 +72,7 @@ def run_training(model: str, data: list[str], out: str, config: TrainConfig = Tr
     trained = {"epochs_run": len(history) if isinstance(history, list) else None, **config.recorded(),
                "seconds": round(time.time() - t0, 1), "machine": training_machine(), "initialisation": init}
     clf.info = {"train_command": command, "trained": trained, "data": dataset.report(),
-                "split": _split_record(split, config, parts, dataset, split_from), "calibration": calibration,
+                "split": _split_record(split, config, parts, dataset, split_from, thin), "calibration": calibration,
                 "metrics": {"val": _strip(val_eval), "test": _strip(test_eval)}}
     clf.save_pretrained(out_dir)
     (out_dir / "history.json").write_text(json.dumps(history, indent=1))
@@ -100,18 +103,17 @@ def _split_data(clf, dataset: Dataset, split: dict | None, teachers: list, confi
         masks[name] = np.array([s.subject in keep for s in dataset.samples])
         parts[name] = (arrays[masks[name]], dataset.subset(masks[name]))
         log(f"{name}: {masks[name].sum()} images, {len(keep)} subjects, {parts[name][1].report()['per_class']}")
-    thin = thin_conditions(parts["train"][1], parts["val"][1])
-    if thin:
-        log(f"WARNING {THIN_NOTE}:\n  " + "\n  ".join(thin))
     return dataset, split, parts, train_arrays[masks["train"]]
 
 
-def _split_record(split: dict, config: TrainConfig, parts: dict, dataset: Dataset, split_from: str | None) -> dict:
-    """The split as config.json keeps it: the people of each part, the settings, image counts, people per source, and
-    the checkpoint whose people were reused (`from`, with --split-from)."""
+def _split_record(split: dict, config: TrainConfig, parts: dict, dataset: Dataset, split_from: str | None,
+                  thin: list[str]) -> dict:
+    """The split as config.json keeps it: the people of each part, the settings, image counts, the conditions the
+    validation people rarely show (`thin_conditions`), people per source, and the checkpoint whose people were reused
+    (`from`, with --split-from)."""
     return {**split, "seed": config.seed, "val_frac": config.val_frac, "test_frac": config.test_frac,
             "n_images": {k: len(v[1]) for k, v in parts.items()},
-            "thin_in_validation": thin_conditions(parts["train"][1], parts["val"][1]),
+            "thin_in_validation": thin,
             "by_source": {src: {k: sorted({s.subject for s in v[1].samples if s.source == src})
                                 for k, v in parts.items()} for src in dataset.sources},
             **({"from": split_from} if split_from else {})}
