@@ -342,8 +342,6 @@ def cmd_explain(args) -> int:
 def cmd_cv(args) -> int:
     from .train.crossval import cross_validate, repeat_cross_validation
 
-    if args.repeats < 1:
-        raise ValueError(f"--repeats must be at least 1, got {args.repeats}")
     config = dataclasses.replace(TrainConfig.from_args(args), resume=args.resume_folds)
     kw = dict(k=args.folds, holdout_of=args.holdout_of, train_share=args.train_people, subject_from=args.subject_from)
     if args.repeats == 1:
@@ -468,6 +466,28 @@ def _subject_rule(spec: str) -> str:
     return spec
 
 
+def bounded(kind: type, low: float, high: float | None = None, above: bool = False):
+    """argparse type: a number of `kind` (int or float) from `low` (or, with `above`, above it) up to `high`."""
+    noun = "a whole number" if kind is int else "a number"
+    rule = f"{noun} {'above' if above else 'of at least'} {low:g}" + ("" if high is None else f" and at most {high:g}")
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or value != value or (value <= low if above else value < low) \
+                or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected {rule}, got {text!r}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+SHARE = bounded(float, 0, 1, above=True)  # a risk, a share or a grid step: above 0, at most 1
+
+
 def zoom_scale(text: str) -> float:
     """argparse type of --zoom-average: a number DataConfig accepts as zoom_average (MIN_ZOOM, off, to MAX_ZOOM)."""
     try:
@@ -529,7 +549,7 @@ def add_calibrate_parser(sub) -> None:
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("--model", action="append", required=True, help="checkpoint folder (repeatable)")
     _add_data(c, help="the data folders the checkpoint was trained on")
-    c.add_argument("--target-risk", type=float, default=0.01, help="selective risk on validation (default 0.01)")
+    c.add_argument("--target-risk", type=SHARE, default=0.01, help="selective risk on validation (default 0.01)")
     c.add_argument("--band-rule", choices=("per-person", "pooled"), default="per-person",
                    help="per-person (default): the risk holds for every validation person; pooled: on average")
     c.add_argument("--flip-average", action=argparse.BooleanOptionalAction, default=None,
@@ -548,7 +568,7 @@ def add_evaluate_parser(sub) -> None:
     e.add_argument("--split", choices=["train", "val", "test"], default=None,
                    help="only the subjects the checkpoint's saved split put in this part (e.g. test)")
     e.add_argument("--json", type=output_file, help="write the results as JSON to this file")
-    e.add_argument("--bootstrap", type=int, default=0, metavar="N",
+    e.add_argument("--bootstrap", type=bounded(int, 0), default=0, metavar="N",
                    help="add a subject-level bootstrap 95%% CI of accuracy with N resamples")
     e.set_defaults(func=cmd_evaluate)
 
@@ -575,8 +595,8 @@ def add_predict_parser(sub) -> None:
 def add_bench_parser(sub) -> None:
     b = sub.add_parser("bench", help="inference speed on this machine (after a warm-up)")
     b.add_argument("--model", action="append", required=True, help="checkpoint folder (repeatable)")
-    b.add_argument("--batch-size", type=int, default=256, help="batch size of the batch measurement (default 256)")
-    b.add_argument("--seconds", type=float, default=3.0,
+    b.add_argument("--batch-size", type=bounded(int, 1), default=256, help="batch size of the batch measurement (default 256)")
+    b.add_argument("--seconds", type=bounded(float, 0, above=True), default=3.0,
                    help="time spent per measurement (default 3; --record needs 10 or more)")
     b.add_argument("--json", type=output_file, help="write the measurements as JSON to this file")
     b.add_argument("--picture", metavar="IMAGE",
@@ -606,7 +626,7 @@ def add_robustness_parser(sub) -> None:
     _add_model_data_args(r)
     r.add_argument("--json", type=output_file, required=True, help="write subsets and sweeps here")
     r.add_argument("--csv", type=output_dir, metavar="DIR", help="also write subsets.csv and sweeps.csv into DIR")
-    r.add_argument("--sweep-images", type=int, default=1000, help="images per sweep level (class-stratified, default 1000)")
+    r.add_argument("--sweep-images", type=bounded(int, 2), default=1000, help="images per sweep level (class-stratified, default 1000)")
     r.add_argument("--sweep", action="append", metavar="NAME",
                    help="run only this perturbation sweep (repeatable; default every one: rotation_deg, yaw_deg, "
                         "glasses, blur_sigma, gamma, noise_sigma, jpeg_quality, downscale_px, framing)")
@@ -617,8 +637,8 @@ def add_report_parser(sub) -> None:
     rp = sub.add_parser("report", help="one self-contained HTML report (metrics, plots, subsets, sweeps, maps)")
     _add_model_data_args(rp)
     rp.add_argument("--out", type=output_file, required=True, help="HTML file to write")
-    rp.add_argument("--bootstrap", type=int, default=1000, help="subject-level bootstrap resamples (default 1000)")
-    rp.add_argument("--sweep-images", type=int, default=1000, help="images per sweep level (default 1000)")
+    rp.add_argument("--bootstrap", type=bounded(int, 0), default=1000, help="subject-level bootstrap resamples (default 1000)")
+    rp.add_argument("--sweep-images", type=bounded(int, 2), default=1000, help="images per sweep level (default 1000)")
     rp.set_defaults(func=cmd_report)
 
 
@@ -639,16 +659,16 @@ def add_cv_parser(sub, classifiers: list[str]) -> None:
     cv.add_argument("model", choices=classifiers, help="registry name of the classifier")
     _add_data(cv)
     cv.add_argument("--out", type=output_dir, required=True, help="folder for the fold checkpoints")
-    cv.add_argument("--folds", type=int, default=5, help="number of folds; each tests on its own people (default 5)")
+    cv.add_argument("--folds", type=bounded(int, 2), default=5, help="number of folds; each tests on its own people (default 5)")
     add_options(cv, RECIPE)  # the recipe part of TrainConfig: the same flags, defaults and help as `train`
     cv.add_argument("--holdout-of", metavar="DIR",
                     help="leave out the test people of this checkpoint (e.g. a shipped one): folds are made of its "
                          "train and val people only, so recipes can be compared without looking at its test set")
-    cv.add_argument("--train-people", type=float, default=1.0, metavar="SHARE",
+    cv.add_argument("--train-people", type=SHARE, default=1.0, metavar="SHARE",
                     help="train each fold on only this share of its training people (per source, drawn with the seed; "
                          "smaller shares nested in larger ones), test people unchanged: a learning curve that says "
                          "whether recording more people would help (default 1 = all)")
-    cv.add_argument("--repeats", type=int, default=1, metavar="N",
+    cv.add_argument("--repeats", type=bounded(int, 1), default=1, metavar="N",
                     help="run the whole cross-validation N times with seeds SEED..SEED+N-1 (other validation people, "
                          "CEW folds, initialisation and sampling; with few people the grouped test folds may repeat) "
                          "into OUT/seed_S and report the mean over seeds and its spread (default 1)")
@@ -726,11 +746,11 @@ def add_committee_parser(sub) -> None:
                    help="a member checkpoint folder (repeat for each, at least two)")
     _add_data(c, help="the data folders the members were trained on (repeatable)")
     c.add_argument("--out", required=True, help="the committee's checkpoint folder, e.g. checkpoints/committee")
-    c.add_argument("--grid-step", type=float, default=0.1, help="step of the weight grid (default 0.1)")
+    c.add_argument("--grid-step", type=SHARE, default=0.1, help="step of the weight grid (default 0.1)")
     c.add_argument("--flip-average", action="store_true",
                    help="average the committee's prediction over the crop and its horizontal mirror")
     _add_zoom_average(c, "average the committee's prediction", 1.0)
-    c.add_argument("--target-risk", type=float, default=0.01, help="selective risk on validation (default 0.01)")
+    c.add_argument("--target-risk", type=SHARE, default=0.01, help="selective risk on validation (default 0.01)")
     c.add_argument("--band-rule", choices=("per-person", "pooled"), default="per-person",
                    help="per-person (default): the risk holds for every validation person; pooled: on average")
     c.set_defaults(func=cmd_committee)
@@ -821,7 +841,7 @@ def add_cv_report_parser(sub) -> None:
                      help="write every image at least one run gets wrong, most runs wrong first")
     aud.add_argument("--sheet", type=output_file, metavar="PNG",
                      help="contact sheet of the images every run gets wrong, worst first")
-    aud.add_argument("--sheet-size", type=int, default=120, metavar="N",
+    aud.add_argument("--sheet-size", type=bounded(int, 1), default=120, metavar="N",
                      help="at most this many images on the sheet (default 120)")
     aud.set_defaults(func=cmd_cv_report_audit)
     com = _runs_report(reports, "committee", "cross-validate a committee of finished cv runs: in every fold, fit the "
@@ -830,10 +850,10 @@ def add_cv_report_parser(sub) -> None:
                        "and writes what `cv` does",
                        "FOLDER", CV_RUN_HELP + "; also the same --seed (the same validation people)")
     com.add_argument("--out", required=True, help="folder for the fold committees (fold_1 ... fold_K)")
-    com.add_argument("--grid-step", type=float, default=0.1, help="step of the weight grid (default 0.1)")
+    com.add_argument("--grid-step", type=SHARE, default=0.1, help="step of the weight grid (default 0.1)")
     com.add_argument("--flip-average", action="store_true", help="the fold committees average crop and mirror")
     _add_zoom_average(com, "the fold committees average", 1.0)
-    com.add_argument("--target-risk", type=float, default=0.01,
+    com.add_argument("--target-risk", type=SHARE, default=0.01,
                      help="selective risk of each fold committee's band on its validation people (default 0.01)")
     com.add_argument("--json", metavar="FILE", help="also write the result (cv --json's shape) to this file")
     com.set_defaults(func=cmd_cv_report_committee)
@@ -863,7 +883,7 @@ def add_heldout_parser(sub) -> None:
     _add_data(h, help="the data folders the checkpoints were trained on")
     h.add_argument("--out", type=output_dir, required=True,
                    help="folder to write predictions.csv, bundle.json and README.md into")
-    h.add_argument("--sweep-images", type=int, default=1000,
+    h.add_argument("--sweep-images", type=bounded(int, 2), default=1000,
                    help="test images per perturbation level (class-stratified; default 1000)")
     h.add_argument("--seed", type=int, default=0, help="seed of the sweep sample (default 0)")
     h.set_defaults(func=cmd_heldout)
@@ -912,13 +932,13 @@ def add_video_parser(sub) -> None:
     v.add_argument("input", metavar="INPUT", help="video file (any container and codec OpenCV's FFmpeg reads)")
     v.add_argument("--model", action="append", required=True, metavar="DIR", help="checkpoint folder (repeatable)")
     v.add_argument("--out", required=True, metavar="DIR", help="folder for frames.csv, summary.json, timeline.html")
-    v.add_argument("--detect-every", type=int, default=tracker.detect_every, metavar="N",
+    v.add_argument("--detect-every", type=bounded(int, 1), default=tracker.detect_every, metavar="N",
                    help=f"run face/eye detection every N frames, template tracking between (default {tracker.detect_every})")
     v.add_argument("--detect-width", type=int, default=tracker.detect_width, metavar="PX",
                    help=f"detect on a copy at most this wide (>= 320; default {tracker.detect_width})")
-    v.add_argument("--smoothing", type=float, default=tracker.smoothing,
+    v.add_argument("--smoothing", type=SHARE, default=tracker.smoothing,
                    help=f"weight of a new detection in the smoothed boxes, 1 = none (default {tracker.smoothing})")
-    v.add_argument("--hold-frames", type=int, default=tracker.hold_frames, metavar="N",
+    v.add_argument("--hold-frames", type=bounded(int, 0), default=tracker.hold_frames, metavar="N",
                    help=f"keep an eye the detector misses for N frames (default {tracker.hold_frames})")
     v.add_argument("--band", type=float, nargs=2, metavar=("LOW", "HIGH"),
                    help="uncertain band on p(closed) for every model (default: each model's own band)")
@@ -934,10 +954,10 @@ def add_video_parser(sub) -> None:
                    help=f"frames without an eye bridged up to this long (default {params.max_gap_ms:g})")
     v.add_argument("--perclos-window", type=float, default=params.perclos_window_s, metavar="SECONDS",
                    help=f"sliding PERCLOS window (default {params.perclos_window_s:g})")
-    v.add_argument("--fps", type=float, help="frame rate to use for timestamps (default: the video's)")
-    v.add_argument("--max-side", type=int, default=4096, metavar="PX",
+    v.add_argument("--fps", type=bounded(float, 0, above=True), help="frame rate to use for timestamps (default: the video's)")
+    v.add_argument("--max-side", type=bounded(int, 1), default=4096, metavar="PX",
                    help="refuse videos wider or taller than this (default 4096)")
-    v.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
+    v.add_argument("--max-frames", type=bounded(int, 1), metavar="N", help="stop after N frames")
     v.set_defaults(func=cmd_video)
 
 

@@ -230,6 +230,28 @@ def test_a_bad_subject_rule_is_refused_before_any_work(capsys, trained_cnn, mrl_
     assert exc.value.code == 2 and "expected auto, folder, file or regex:PATTERN" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv, expected", [
+    (["bench", "--model", "m", "--batch-size", "0"], "--batch-size: expected a whole number of at least 1, got '0'"),
+    (["bench", "--model", "m", "--seconds", "nan"], "--seconds: expected a number above 0, got 'nan'"),
+    (["evaluate", "--model", "m", "--data", "d", "--bootstrap", "-5"], "--bootstrap: expected a whole number"),
+    (["robustness", "--model", "m", "--data", "d", "--json", "r.json", "--sweep-images", "1"], "of at least 2"),
+    (["calibrate", "--model", "m", "--data", "d", "--target-risk", "2"], "above 0 and at most 1, got '2'"),
+    (["committee", "--member", "a", "--data", "d", "--out", "o", "--grid-step", "0"], "--grid-step: expected a number"),
+    (["video", "clip.mp4", "--model", "m", "--out", "o", "--max-frames", "0"], "--max-frames: expected a whole"),
+    (["video", "clip.mp4", "--model", "m", "--out", "o", "--fps", "x"], "--fps: expected a number above 0"),
+])
+def test_numbers_out_of_range_are_refused_when_the_command_line_is_read(capsys, argv, expected):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2 and expected in capsys.readouterr().err
+
+
+def test_cv_needs_two_folds(capsys):
+    with pytest.raises(SystemExit):
+        main(["cv", "small_cnn", "--data", "d", "--out", "o", "--folds", "1"])
+    assert "--folds: expected a whole number of at least 2, got '1'" in capsys.readouterr().err
+
+
 def test_evaluate_the_shipped_sample_images(capsys, tmp_path, trained_cnn):
     from eyebench.workbench import sample_dataset
 
@@ -591,8 +613,9 @@ def test_cv_repeats_runs_one_cv_per_seed(capsys, tmp_path, mrl_dir):
         cfg = json.loads((out_dir / f"seed_{s}" / "fold_1" / "config.json").read_text())
         assert cfg["trained"]["seed"] == s
     assert "seed 3 fold 1:" in out and "seed 4 fold 2:" in out and "mean over 2 seeds" in out
-    rc, _, err = run(capsys, "cv", "small_cnn", "--data", mrl_dir, "--out", out_dir, "--repeats", "0")
-    assert rc != 0 and "--repeats must be at least 1" in err
+    with pytest.raises(SystemExit):
+        run(capsys, "cv", "small_cnn", "--data", mrl_dir, "--out", out_dir, "--repeats", "0")
+    assert "--repeats: expected a whole number of at least 1" in capsys.readouterr().err
 
 
 def test_cv_train_people_keeps_a_nested_share_of_each_folds_training_people(capsys, tmp_path, mrl_dir):

@@ -112,7 +112,7 @@ def test_median_smoothing_removes_one_frame_spikes_and_keeps_missing_frames():
 
 
 @pytest.mark.parametrize("kw", [dict(band=(0.8, 0.2)), dict(median_frames=2), dict(max_blink_ms=600),
-                                dict(perclos_window_s=0)])
+                                dict(max_blink_ms=-5), dict(perclos_window_s=0)])
 def test_bad_parameters_are_refused(kw):
     with pytest.raises(ValueError):
         TemporalParams(**kw)
@@ -203,6 +203,8 @@ def test_clear_one_line_errors_for_bad_input(tmp_path):
     small = write_video(tmp_path / "small.avi", [np.zeros((48, 64, 3), np.uint8)] * 2, 10)
     with pytest.raises(VideoError, match=r"64x48 is above the limit of 32"):
         analyse_video(small, {}, max_side=32)
+    with pytest.raises(ValueError, match="max_frames must be at least 1"):
+        analyse_video(small, {}, max_frames=0)
     header_only = tmp_path / "truncated.avi"
     header_only.write_bytes(small.read_bytes()[:300])
     with pytest.raises(VideoError, match="not a video|zero frames|none decodable"):

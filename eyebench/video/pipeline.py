@@ -163,6 +163,8 @@ def analyse_video(path, models: dict, options: TrackerOptions | None = None, par
     p(closed) series over time. `band` overrides every model's uncertain band; `max_frames` stops early."""
     from tqdm.auto import tqdm
 
+    if max_frames is not None and max_frames < 1:
+        raise ValueError(f"max_frames must be at least 1, got {max_frames}")
     options, params = options or TrackerOptions(), params or TemporalParams()
     tracker, seconds, rows, info = EyeTracker(options), {"decode": 0.0, "track": 0.0}, [], []
     batch = _Classifier(models, seconds)

@@ -55,6 +55,8 @@ class TemporalParams:
             raise ValueError(f"uncertain band must satisfy 0 <= low <= high <= 1, got {self.band}")
         if self.median_frames < 1 or self.median_frames % 2 == 0:
             raise ValueError(f"median_frames must be an odd number >= 1, got {self.median_frames}")
+        if self.max_blink_ms < 0:
+            raise ValueError(f"max_blink_ms must be >= 0, got {self.max_blink_ms}")
         if self.max_blink_ms > self.long_closure_ms:
             raise ValueError(f"max_blink_ms ({self.max_blink_ms}) must not exceed long_closure_ms ({self.long_closure_ms})")
         if self.perclos_window_s <= 0 or self.max_gap_ms < 0 or self.min_closure_ms < 0:
