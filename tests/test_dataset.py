@@ -99,6 +99,22 @@ def test_manifest_bad_rows_are_skipped(tmp_path):
     assert "more fields than the header" in reasons[f"{tmp_path / 'm.csv'}:5"]
 
 
+def test_a_file_is_read_once_however_often_it_is_listed(mrl_dir):
+    ds = load_dataset([mrl_dir, mrl_dir / "s0001"])  # a folder and a folder inside it
+    assert len(ds) == N_IMAGES and len({s.path for s in ds.samples}) == N_IMAGES
+    reasons = [r for _, r in ds.skipped if r.startswith("duplicate")]
+    assert len(reasons) == IMAGES_PER_SUBJECT and "already read from source mrl" in reasons[0]
+    assert "'duplicate: already read from source mrl'" in describe(ds.report())[-1]
+
+
+def test_a_file_listed_with_both_labels_is_skipped_everywhere(tmp_path):
+    (tmp_path / "m.csv").write_text("path,label,subject\na.png,open,p1\nb.png,closed,p1\na.png,closed,p2\n"
+                                    "b.png,closed,p1\n")
+    ds = load_dataset(tmp_path / "m.csv")
+    assert [Path(s.path).name for s in ds.samples] == ["b.png"]
+    assert sorted(r.split(":")[0] for _, r in ds.skipped) == ["conflicting labels"] * 2 + ["duplicate"]
+
+
 def test_manifest_needs_path_and_label(tmp_path):
     (tmp_path / "m.csv").write_text("file,class\na.png,open\n")
     with pytest.raises(ValueError, match="'path' and 'label'"):

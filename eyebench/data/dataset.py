@@ -274,10 +274,33 @@ def load_dataset(roots, subject_from: str | None = None) -> Dataset:
         while name in total.sources:
             name += "_"
         total = total + scan_folder(root, source=name, subject_from=subject_from)
+    total = _drop_duplicates(total)
     if not total.samples:
         raise ValueError(f"no labelled images found in {', '.join(map(str, roots))} "
                          f"({len(total.skipped)} files skipped, e.g. {total.skipped[:3]})")
     return total
+
+
+def _drop_duplicates(dataset: Dataset) -> Dataset:
+    """Each file once: a file listed again (the same folder twice, nested folders, a repeated manifest row) is skipped
+    as a duplicate; a file listed with both labels is skipped everywhere, since neither label can be trusted."""
+    seen, labels = {}, {}
+    for i, s in enumerate(dataset.samples):
+        key = os.path.normcase(os.path.abspath(s.path))
+        seen.setdefault(key, i)
+        labels.setdefault(key, set()).add(s.label)
+    samples, skipped = [], list(dataset.skipped)
+    for i, s in enumerate(dataset.samples):
+        key = os.path.normcase(os.path.abspath(s.path))
+        if len(labels[key]) > 1:
+            skipped.append((s.path, f"conflicting labels: listed as both {' and '.join(CLASS_NAMES)}"))
+        elif seen[key] != i:
+            skipped.append((s.path, f"duplicate: already read from source {dataset.samples[seen[key]].source}"))
+        else:
+            samples.append(s)
+    if len(samples) == len(dataset.samples):
+        return dataset
+    return Dataset(samples, skipped, dataset.sources)
 
 
 def _cache_key(paths: list[str], size: int, channels: int) -> str:
