@@ -9,8 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import IMAGES_PER_SUBJECT, N_SUBJECTS, REPO_ROOT, write_broken_files, write_png
+from conftest import IMAGES_PER_SUBJECT, N_SUBJECTS, REPO_ROOT, write_broken_files, write_class_folders, write_png
 from eyebench.cli import main
+from eyebench.config import OPEN
 from eyebench.data.dataset import UNLABELLED
 
 N_IMAGES = N_SUBJECTS * IMAGES_PER_SUBJECT
@@ -89,6 +90,12 @@ def test_train_error_is_reported(capsys, tmp_path, mrl_dir):
     shutil.copytree(mrl_dir / "s0001", one_subject / "s0001")
     rc, _, err = run(capsys, "train", "small_cnn", "--data", one_subject, "--out", tmp_path / "x", "--epochs", "1")
     assert rc == 2 and "needs at least 3" in err
+
+
+def test_train_refuses_data_of_one_class(capsys, tmp_path, records):
+    write_class_folders(tmp_path / "open_only", [r for r in records if r["label"] == OPEN])
+    rc, _, err = run(capsys, "train", "lbp_hog_svm", "--data", tmp_path / "open_only", "--out", tmp_path / "x")
+    assert rc == 2 and "the train people have no closed images" in err and not (tmp_path / "x").exists()
 
 
 # -- evaluate ---------------------------------------------------------------------------------------------

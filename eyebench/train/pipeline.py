@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..config import CLOSED, THIN_NOTE
+from ..config import CLASS_NAMES, CLOSED, THIN_NOTE
 from ..data.dataset import Dataset, describe, load_dataset, load_images
 from ..data.splits import SPLITS, check_disjoint, split_by_subject, split_mask
 from ..evaluate.calibration import ECE_DEFINITION, expected_calibration_error, fit_temperature
@@ -103,6 +103,12 @@ def _split_data(clf, dataset: Dataset, split: dict | None, teachers: list, confi
         masks[name] = np.array([s.subject in keep for s in dataset.samples])
         parts[name] = (arrays[masks[name]], dataset.subset(masks[name]))
         log(f"{name}: {masks[name].sum()} images, {len(keep)} subjects, {parts[name][1].report()['per_class']}")
+    for name in ("train", "val"):  # a classifier learns, and its temperature and band are fitted, on both classes
+        missing = [c for i, c in enumerate(CLASS_NAMES) if not np.any(parts[name][1].labels == i)]
+        if missing:
+            raise ValueError(f"the {name} people have no {' or '.join(missing)} images "
+                             f"({parts[name][1].report()['per_class']}): training needs both classes in train and "
+                             f"validation; add images of the missing class, or people who have both")
     return dataset, split, parts, train_arrays[masks["train"]]
 
 
