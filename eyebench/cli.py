@@ -972,5 +972,7 @@ def main(argv=None) -> int:
         _make_output_folders(args)
         return args.func(args)
     except (CheckpointError, SplitError, ImageError, FileNotFoundError, ValueError, KeyError) as exc:
-        print(f"eyebench {args.cmd}: error: {exc}", file=sys.stderr)
+        missing = isinstance(exc, FileNotFoundError) and exc.filename
+        print(f"eyebench {args.cmd}: error: {f'{exc.filename}: no such file or folder' if missing else exc}",
+              file=sys.stderr)
         return 2

@@ -64,6 +64,12 @@ def test_pooled_refuses_other_json(capsys, tmp_path):
     (tmp_path / "x.json").write_text(json.dumps({"models": []}))
     assert main(["cv-report", "pooled", str(tmp_path / "x.json")]) == 2
     assert "not a `cv --json` file" in capsys.readouterr().err
+    for name, content in {"list.json": "[1, 2]", "table.csv": "a,b\n1,2\n"}.items():
+        (tmp_path / name).write_text(content)
+        assert main(["cv-report", "pooled", str(tmp_path / name)]) == 2
+        assert f"{tmp_path / name}: not a `cv --json` file" in capsys.readouterr().err
+    assert main(["cv-report", "pooled", str(tmp_path / "gone.json")]) == 2
+    assert capsys.readouterr().err.endswith(f"{tmp_path / 'gone.json'}: no such file or folder\n")
 
 
 def fold_run(root, seed: int, folds=FOLDS):

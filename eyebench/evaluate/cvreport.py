@@ -19,7 +19,12 @@ def pooled_rows(paths) -> list[dict]:
     every tested image (sum of n x accuracy over the folds / sum of n) next to the plain mean of the folds."""
     rows = []
     for path in paths:
-        result = json.loads(Path(path).read_text())
+        try:
+            result = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            result = None
+        if not isinstance(result, dict):
+            raise ValueError(f"{path}: not a `cv --json` file (not a JSON object)")
         for run in result.get("runs") or [result]:
             folds = run.get("folds")
             if not folds or any("n" not in f or "accuracy" not in f for f in folds):
