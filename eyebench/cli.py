@@ -106,6 +106,16 @@ def _band_text(band) -> str:
     return f"uncertain band on p(closed)=[{band[0]:.3f}, {band[1]:.3f}]" if band else "no band (cut at p(closed)=0.5)"
 
 
+def _picture(path: str) -> np.ndarray:
+    """The RGB array of a picture named on the command line; an unreadable one is an ImageError naming it."""
+    from .data.images import ImageError, decode_image
+
+    try:
+        return decode_image(path)
+    except ImageError as exc:
+        raise ImageError(f"{path}: {exc}") from None
+
+
 def _pictures(paths, models: dict, whole_image: bool, maps: bool):
     """(path, workbench.predict_picture result or None) per readable image; says why an image gives no eye."""
     from .data.images import ImageError, decode_image
@@ -151,10 +161,8 @@ def cmd_bench(args) -> int:
     if args.video is not None:
         return _bench_video(args, load)
     if args.picture:
-        from .data.images import decode_image
-
         models = _named_models(args.model)
-        r = bench_picture(models, decode_image(args.picture))
+        r = bench_picture(models, _picture(args.picture))
         t = bench_threshold()
         print(f"app predict ({', '.join(models)}; eyes + every model + every map): median {r['median_ms']:.0f} ms, "
               f"max {r['max_ms']:.0f} ms over {r['repeats']} runs ({_load_text(load)})")
@@ -307,7 +315,6 @@ DELETION_NOTE = ("deletion AUC: the mean p(decided class) while the map's most i
 def cmd_explain(args) -> int:
     import cv2
 
-    from .data.images import decode_image
     from .explain import deletion_curve
     from .explain.figure import explanation_figure
     from .workbench import predict_picture
@@ -315,7 +322,7 @@ def cmd_explain(args) -> int:
     if Path(args.out).suffix.lower() not in (".png", ".jpg", ".jpeg"):
         raise ValueError(f"--out {args.out}: give a .png or .jpg file name")
     models = _named_models(args.model)
-    image = decode_image(args.image)
+    image = _picture(args.image)
     res = _noted(args.image, predict_picture(models, image, whole_image=args.whole_image, maps=True))
     if res is None:
         return 1

@@ -47,6 +47,8 @@ def test_decode_broken_files(tmp_path, kind, reason):
 
 
 def test_decode_missing_and_tiny(tmp_path):
+    with pytest.raises(ImageError, match="a folder, not an image"):
+        decode_image(tmp_path)
     with pytest.raises(ImageError, match="not found"):
         decode_image(tmp_path / "nope.png")
     with pytest.raises(ImageError, match="too small"):

@@ -195,6 +195,7 @@ def test_clear_one_line_errors_for_bad_input(tmp_path):
     empty = tmp_path / "empty.avi"
     empty.write_bytes(b"")
     cases = {text: "not a video", empty: "not a video", tmp_path / "nothing.avi": "no such file",
+             tmp_path: "a folder, not a video",
              REPO_ROOT / "sample_images" / "astronaut_face.jpg": "a picture, not a video"}
     for path, words in cases.items():
         with pytest.raises(VideoError, match=words) as info:
@@ -384,7 +385,8 @@ def test_app_video_tab_analyses_an_upload(tmp_path):
         tab.analyse(None, ["student"])
     bad = tmp_path / "bad.mp4"
     bad.write_text("no")
-    with pytest.raises(gr.Error, match="not a video"):
+    with pytest.raises(gr.Error, match="not a video") as info:
         tab.analyse(str(bad), ["student"])
+    assert info.value.message.startswith("bad.mp4: ")  # the upload's name, not its path on the server
     demo = build_demo({"student": student})
     assert "/video" in {f"/{d.get('api_name')}" for d in demo.config["dependencies"]}

@@ -39,6 +39,8 @@ def decode_image(source, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         raise
     except FileNotFoundError:
         raise ImageError("file not found (it may have been moved or deleted)") from None
+    except IsADirectoryError:
+        raise ImageError("a folder, not an image") from None
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
         raise ImageError(f"image too large (more than {max_pixels:,} pixels)") from None
     except Image.UnidentifiedImageError:

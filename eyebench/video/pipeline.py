@@ -51,7 +51,7 @@ def open_video(path, max_side: int = MAX_SIDE):
     """(capture, VideoInfo) of a readable video, or a VideoError saying why not."""
     path = Path(path)
     if not path.is_file():
-        raise VideoError(f"{path}: no such file")
+        raise VideoError(f"{path}: " + ("a folder, not a video" if path.is_dir() else "no such file"))
     if path.suffix.lower() in PICTURE_SUFFIXES:
         raise VideoError(f"{path}: a picture, not a video (use `python -m eyebench predict` for pictures)")
     cv2, cap = _capture(path)
