@@ -65,26 +65,26 @@ class EyeSearch:
 def locate_eyes(rgb: np.ndarray, whole_image: bool = False, max_faces: int = 4) -> EyeSearch:
     """The one rule, shared by the app and the CLI, for which parts of a picture are classified as eyes.
 
-    `whole_image`: the picture is one eye crop. A picture of eye-crop size (<= 160 px) is one crop. Else eyes are
-    looked for in faces (placed by the face's geometry when the eye detector finds none in a face). Without a face
-    the whole picture is classified as one eye, saying why it looks like a close-up of one eye or, in doubt, that it
-    may not be one; only a nearly uniform picture is refused.
+    `whole_image`: the picture is one eye crop. Otherwise a nearly uniform picture (of any size) is refused, and a
+    picture of eye-crop size (<= 160 px) is one crop. Else eyes are looked for in faces (placed by the face's geometry
+    when the eye detector finds none in a face). Without a face the whole picture is classified as one eye, saying why
+    it looks like a close-up of one eye or, in doubt, that it may not be one.
     """
     rgb = np.asarray(rgb)
     h, w = rgb.shape[:2]
     whole = [EyeBox(0, 0, w, h, "crop", rgb)]
     if whole_image:
         return EyeSearch(whole, "forced", "Classified the whole image as one eye crop, as asked (no eye detection).")
+    plain = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if rgb.ndim == 3 else rgb
+    if float(plain.std()) < UNIFORM_STD:  # also a blank eye-sized picture: no model answer means anything there
+        return EyeSearch([], "none", "No eye found in this picture: it is nearly uniform (no face, no eye). "
+                                     + WHOLE_IMAGE_HINT)
     if max(h, w) <= CROP_MAX_SIDE:
         return EyeSearch(whole, "crop", "Classified the whole image as one eye crop.")
-    plain = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if rgb.ndim == 3 else rgb
     gray = cv2.equalizeHist(plain)
     search = _eyes_of_faces(rgb, gray, _faces(gray, max_faces))
     if search.eyes:
         return search
-    if float(plain.std()) < UNIFORM_STD:
-        return EyeSearch([], "none", "No eye found in this picture: it is nearly uniform (no face, no eye). "
-                                     + WHOLE_IMAGE_HINT)
     reason = _close_up_reason(gray)
     if reason:
         return EyeSearch(whole, "close-up", f"No face found; the picture looks like a close-up of one eye ({reason}): "

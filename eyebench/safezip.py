@@ -39,6 +39,7 @@ def extract_zip(path, dest=None, max_entries: int = MAX_ENTRIES, max_total: int 
             raise ZipError(f"archive expands to {total:,} bytes (limit {max_total:,})")
         out = Path(dest) if dest else Path(tempfile.mkdtemp(prefix="eyebench_zip_"))
         skipped: list[tuple[str, str]] = []
+        written: set[Path] = set()
         for info in infos:
             name = info.filename
             if info.is_dir():
@@ -48,6 +49,10 @@ def extract_zip(path, dest=None, max_entries: int = MAX_ENTRIES, max_total: int 
                 skipped.append((name, reason))
                 continue
             target = out.joinpath(*PurePosixPath(name).parts)
+            if target in written:  # a second entry of the same name would silently replace the first
+                skipped.append((name, "duplicate name in the archive: not extracted"))
+                continue
+            written.add(target)
             try:  # a hostile or damaged entry costs that entry, never the whole upload
                 target.parent.mkdir(parents=True, exist_ok=True)
                 dst = open(target, "wb")

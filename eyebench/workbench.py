@@ -175,10 +175,11 @@ def person_rejection(subjects, y: np.ndarray, decisions: np.ndarray) -> list[dic
     return sorted(rows, key=lambda r: (-r["rejected"], -r["n"]))
 
 
-def suggest_band(cache: dict, model: str, target_risk: float = 0.01, per_person: bool = True) -> list[float]:
-    """The widest band whose selective risk on this set is at most `target_risk` (for every person, by default)."""
+def suggest_band(cache: dict, model: str, target_risk: float = 0.01, per_person: bool = True) -> tuple[list, bool]:
+    """The widest band whose selective risk here is at most `target_risk` (per person by default), and if one is."""
     groups = band_groups(cache["subjects"], cache["sources"])
-    return fit_band(cache["y"], cache["proba"][model], target_risk, groups=groups, per_group=per_person)["band"]
+    fit = fit_band(cache["y"], cache["proba"][model], target_risk, groups=groups, per_group=per_person)
+    return fit["band"], fit["reached"]
 
 
 def uncertain_rows(cache: dict, model: str, low: float, high: float) -> list[dict]:

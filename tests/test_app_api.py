@@ -154,6 +154,14 @@ def test_predict_bad_uploads_give_readable_messages(client, tmp_path):
     assert "image too small" in app_error(client, tiny)
 
 
+def test_predict_blank_eye_sized_picture_is_not_classified(client, tmp_path):
+    """A fully transparent (blank once composited) 64x64 PNG has no eye: no confident label for it."""
+    Image.new("RGBA", (64, 64), (0, 0, 0, 0)).save(tmp_path / "blank.png")
+    _, message, summary, galleries = predict(client, tmp_path / "blank.png")
+    assert "nearly uniform" in message and summary["eyes"] == []
+    assert all(g == [] and label == "no eye classified" for g, label in galleries)
+
+
 def test_predict_huge_picture_is_refused_with_the_reason(client, tmp_path):
     huge = tmp_path / "huge.png"
     Image.new("L", (8000, 5100)).save(huge)  # 40.8 M pixels, a few KB on disk
@@ -224,6 +232,27 @@ def test_evaluate_refuses_a_bad_zip_and_no_model(client, tmp_path):
         client.predict(list(MODEL_NAMES), "/etc", None, 0, api_name="/evaluate")
 
 
+def test_evaluate_and_robustness_refuse_a_zip_without_a_usable_image(client, tmp_path):
+    """Every image unreadable or unlabelled: one readable line naming why (it was a KeyError from an empty
+    analysis); a zip of refused entries only is named by the upload, never by the server's temp folder."""
+    useless = tmp_path / "useless.zip"
+    with zipfile.ZipFile(useless, "w") as zf:
+        zf.writestr("open/broken.png", b"not a picture")
+        zf.write(SAMPLES / "synthetic_open_0.png", "no_label.png")
+    for api, last in (("/evaluate", 0), ("/robustness", 20)):
+        with pytest.raises(AppError, match=r"no usable image: 2 file\(s\) skipped: .*unlabelled") as info:
+            client.predict(list(MODEL_NAMES), SAMPLE_SET, handle_file(str(useless)), last, api_name=api)
+        assert "not a readable image" in str(info.value)
+    refused = tmp_path / "refused.zip"
+    with zipfile.ZipFile(refused, "w") as zf:
+        zf.writestr("../escape.png", b"x")
+    with pytest.raises(AppError) as info:
+        client.predict(list(MODEL_NAMES), SAMPLE_SET, handle_file(str(refused)), 0, api_name="/evaluate")
+    message = str(info.value)
+    assert message.startswith("refused.zip: no images found") and "eyebench_zip_" not in message
+    assert "../escape.png (unsafe path" in message
+
+
 # -- threshold -----------------------------------------------------------------------------------------------
 def test_threshold_uses_the_session_evaluation(evaluated):
     c, _ = evaluated
@@ -259,6 +288,21 @@ def test_suggest_reset_and_export_band(evaluated):
     with open(path, newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == N_SAMPLES and {"path", "label", "p_closed"} <= set(rows[0])
+
+
+def test_suggest_band_warns_when_no_band_reaches_the_target():
+    """Every image confidently wrong: no band reaches the target, and the suggestion says so instead of silently
+    setting the band of lowest risk."""
+    import gradio as gr
+
+    from eyebench.app.common import Bench
+    from eyebench.app.threshold_tab import POOLED, ThresholdTab
+
+    cache = {"y": np.array([0, 1, 0, 1]), "proba": {"m": np.array([1.0, 0.0, 1.0, 0.0])},
+             "subjects": ["a", "a", "b", "b"], "sources": ["s"] * 4}
+    tab = ThresholdTab(Bench({}, [], SAMPLES, {}), gr.State())
+    with pytest.warns(UserWarning, match="No band keeps the selective risk at or under 5%"):
+        assert tab.suggest({"cache": cache}, "m", 5.0, POOLED) == (0.0, 1.0)
 
 
 # -- robustness ----------------------------------------------------------------------------------------------

@@ -55,6 +55,16 @@ def test_a_large_picture_without_faces_has_no_eyes():
     assert find_eyes(np.full((300, 500, 3), 128, np.uint8)) == []
 
 
+@pytest.mark.parametrize("value", [0, 128, 255])
+def test_a_blank_eye_sized_picture_is_refused(value):
+    """A uniform picture small enough to pass for an eye crop (a fully transparent or a blank 64x64 PNG) has no eye:
+    no model's answer would mean anything. Asked for explicitly, it is still classified whole."""
+    blank = np.full((64, 64, 3), value, np.uint8)
+    search = locate_eyes(blank)
+    assert search.how == "none" and search.eyes == [] and "nearly uniform" in search.message
+    assert [e.side for e in locate_eyes(blank, whole_image=True).eyes] == ["crop"]
+
+
 def test_draw_eyes(astronaut):
     before = astronaut.copy()
     eyes = find_eyes(astronaut)

@@ -146,3 +146,13 @@ def test_entries_whose_names_clash_are_skipped(tmp_path, extract):
     folder, skipped = extract(make_zip(tmp_path / "clash.zip", {"a.png": png_bytes(1), "a.png/b.png": png_bytes(2)}))
     assert files_under(folder) == ["a.png"]
     assert "cannot be written" in skipped["a.png/b.png"]
+
+
+def test_a_repeated_entry_name_keeps_the_first_and_says_so(tmp_path, extract):
+    """Two entries named open/a.png (zip allows it): the second no longer silently replaces the first."""
+    first, second = png_bytes(True, 1), png_bytes(False, 2)
+    with pytest.warns(UserWarning, match="Duplicate name"):  # zipfile's own warning when writing it
+        archive = make_zip(tmp_path / "dup.zip", [("open/a.png", first), ("open/a.png", second)])
+    folder, skipped = extract(archive)
+    assert files_under(folder) == ["open/a.png"] and (folder / "open" / "a.png").read_bytes() == first
+    assert skipped == {"open/a.png": "duplicate name in the archive: not extracted"}

@@ -57,18 +57,21 @@ class SafeImage(gr.Image):
             return path
 
 
-def fail(exc: Exception):
-    """Turn an expected failure into a readable message in the UI (never a traceback)."""
-    raise gr.Error(str(exc) or exc.__class__.__name__, print_exception=False)
+def fail(exc: Exception, path=None, name: str = ""):
+    """A readable UI message for an expected failure (never a traceback); the upload's server `path` shown as `name`."""
+    message = str(exc) or exc.__class__.__name__
+    if path:
+        message = message.replace(str(path), name or Path(path).name)
+    raise gr.Error(message, print_exception=False)
 
 
 @contextmanager
-def reported():
-    """Report the expected failures (bad images, checkpoints, splits, archives) of the block as readable messages."""
+def reported(path=None, name: str = ""):
+    """Report the block's expected failures (bad images, checkpoints, splits, archives) as readable messages."""
     try:
         yield
     except USER_ERRORS as exc:
-        fail(exc)
+        fail(exc, path, name)
 
 
 def read_image(path) -> np.ndarray:
@@ -310,32 +313,28 @@ class Bench:
         band = clf.uncertain_band if clf and clf.uncertain_band else NO_BAND
         return band[0], band[1]
 
-    def _resolve(self, choice, zip_file):
-        """A dataset from an uploaded zip (extracted to a temp folder) or from a named choice; never a free path."""
-        if zip_file:
-            folder, skipped = extract_zip(zip_file)
-            try:
-                ds = workbench.open_dataset(folder, source=Path(zip_file).stem)
-            except USER_ERRORS:
-                remove_tree(folder)
-                raise
-            ds.skipped[:0] = list(skipped)  # the archive's own refusals first, so the note shows them
-            return ds, folder
-        if choice not in self.datasets:
-            raise ValueError(f"unknown test set {choice!r}")
-        return workbench.open_dataset(self.datasets[choice], self.samples), None
-
     @contextmanager
     def dataset(self, choice, zip_file):
         """The chosen or uploaded test set for the block; failures in it become messages; an upload is removed after."""
-        folder = None
+        if not zip_file:
+            with reported():
+                if choice not in self.datasets:
+                    raise ValueError(f"unknown test set {choice!r}")
+                yield workbench.open_dataset(self.datasets[choice], self.samples)
+            return
         with reported():
-            try:
-                ds, folder = self._resolve(choice, zip_file)
+            folder, skipped = extract_zip(zip_file)
+        try:
+            with reported(folder, Path(zip_file).name):  # the message names the upload, not the server's temp folder
+                try:
+                    ds = workbench.open_dataset(folder, source=Path(zip_file).stem)
+                except ValueError as exc:  # e.g. no image found: say which entries the archive refused
+                    refused = "; ".join(f"{n} ({r})" for n, r in skipped[:3])
+                    raise ValueError(f"{exc}; skipped in the archive: {refused}" if refused else str(exc)) from None
+                ds.skipped[:0] = list(skipped)  # the archive's own refusals first, so the note shows them
                 yield ds
-            finally:
-                if folder:
-                    remove_tree(folder)
+        finally:
+            remove_tree(folder)
 
 
 def model_and_data_inputs(bench: Bench, zip_label: str, **dataset_options):

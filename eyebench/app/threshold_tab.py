@@ -73,7 +73,10 @@ class ThresholdTab:
         cache = cached(state, model)
         if target is None or not 0 <= float(target) < 100:
             raise gr.Error("The target selective risk is a percentage from 0 to 100.", print_exception=False)
-        low, high = workbench.suggest_band(cache, model, float(target) / 100, per_person=rule == PER_PERSON)
+        (low, high), reached = workbench.suggest_band(cache, model, float(target) / 100, per_person=rule == PER_PERSON)
+        if not reached:
+            gr.Warning(f"No band keeps the selective risk at or under {float(target):g}% {rule} on this set: this is "
+                       "the band of lowest risk.")
         return low, high
 
     def reset_band(self, model):

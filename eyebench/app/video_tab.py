@@ -46,7 +46,7 @@ class VideoTab:
         if not video_path:
             raise gr.Error("Upload a video first.", print_exception=False)
         models = self.bench.pick(names)
-        with reported():
+        with reported(video_path):  # the message names the file, not its path on the server
             analysis = analyse_video(video_path, models, progress=True, max_frames=MAX_FRAMES)
         truncated = len(analysis.rows) == MAX_FRAMES and analysis.info.frame_count > MAX_FRAMES
         files = write_outputs(analysis, OUTPUT_FOLDER.new_dir("video_"))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 
 import numpy as np
 
@@ -32,6 +33,15 @@ def restrict(dataset: Dataset, models: list, split: str | None) -> Dataset:
     return dataset
 
 
+def require_images(dataset: Dataset, n_reasons: int = 3) -> None:
+    """A ValueError saying why, when no image of `dataset` can be used (all unlabelled, unreadable or too small)."""
+    if len(dataset):
+        return
+    reasons = Counter(r for _, r in dataset.skipped).most_common(n_reasons)
+    raise ValueError(f"no usable image: {len(dataset.skipped)} file(s) skipped"
+                     + (": " + "; ".join(f"{r} ({n})" for r, n in reasons) if reasons else ""))
+
+
 def analyse_models(models: list, dataset: Dataset, bootstrap: int = 0, sweeps: bool = True, sweep_max: int = 1000,
                    subsets: bool = True, seed: int = 0, progress: bool = True, keep_predictions: bool = False,
                    sweep_names: list[str] | None = None) -> dict:
@@ -41,6 +51,7 @@ def analyse_models(models: list, dataset: Dataset, bootstrap: int = 0, sweeps: b
     array, for callers that work on per-image results (not JSON-serialisable: pop it before saving).
     """
     _, dataset = load_images(dataset, BASE_SIZE, 3, progress=progress)  # drops unreadable files for every model
+    require_images(dataset)
     probas = {}
     for clf, name in zip(models, model_keys(models)):  # distinct keys, even for two folders of the same name
         cfg = clf.data_config
