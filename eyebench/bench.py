@@ -83,11 +83,14 @@ def bench_picture(models: dict, rgb: np.ndarray, repeats: int = 5) -> dict:
 
 def bench_threshold(n_images: int = 10_000, repeats: int = 20, seed: int = 0) -> dict:
     """Median time of one threshold-slider update on cached probabilities of `n_images` images."""
-    from .workbench import threshold_stats
+    from .data.dataset import Dataset, Sample
+    from .workbench import probability_cache, threshold_stats
 
     rng = np.random.default_rng(seed)
-    cache = {"y": rng.integers(0, 2, n_images), "proba": {"m": rng.random(n_images)},
-             "meta": [{"glasses": str(i % 2), "sensor": str(i % 3)} for i in range(n_images)]}
+    labels = rng.integers(0, 2, n_images)
+    dataset = Dataset([Sample(f"{i}.png", int(labels[i]), f"s{i % 30:04d}", "mrl",
+                              {"glasses": str(i % 2), "sensor": str(i % 3)}) for i in range(n_images)])
+    cache = probability_cache(dataset, {"m": rng.random(n_images)}, {})
     times = []
     for i in range(repeats):
         t0 = time.perf_counter()

@@ -420,6 +420,8 @@ def cmd_triage(args) -> int:
 def cmd_export(args) -> int:
     from .export import export_onnx
 
+    if Path(args.onnx).suffix.lower() != ".onnx":
+        raise ValueError(f"--onnx {args.onnx}: give a file name ending in .onnx")
     clf = _load_models([args.model])[0]
     meta = export_onnx(clf, args.onnx)
     print(f"wrote {args.onnx}: input 'input' (batch, {clf.data_config.channels}, {clf.data_config.input_size}, "

@@ -41,6 +41,13 @@ class DataConfig:
     zoom_average: float = 1.0
 
     def __post_init__(self):
+        if isinstance(self.input_size, bool) or not isinstance(self.input_size, int) or self.input_size < 1:
+            raise ValueError(f"input_size is a whole number of pixels of at least 1, got {self.input_size!r}")
+        if self.channels not in (1, 3) or isinstance(self.channels, bool):
+            raise ValueError(f"channels is 1 (gray) or 3 (RGB), got {self.channels!r}")
+        if len(self.mean) != self.channels or len(self.std) != self.channels:
+            raise ValueError(f"mean and std need one value per channel ({self.channels}), got {self.mean} and "
+                             f"{self.std}")
         if self.contrast not in CONTRAST_STEPS:
             raise ValueError(f"contrast must be one of {', '.join(CONTRAST_STEPS)}, got {self.contrast!r}")
         if not isinstance(self.flip_average, bool):

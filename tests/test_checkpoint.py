@@ -179,7 +179,7 @@ def test_svm_weights_shape_mismatch(fitted_svm, tmp_path):
 
 def test_unknown_model_arg(cnn_dir):
     edit_config(cnn_dir, model_args={"depth": 50})
-    with pytest.raises(CheckpointError, match="weights do not match config.json.*depth"):
+    with pytest.raises(CheckpointError, match="config.json's model_args or data_config do not make a small_cnn.*depth"):
         load_classifier(cnn_dir)
 
 
@@ -199,6 +199,17 @@ def test_wrong_class_names(cnn_dir, names):
 def test_bad_data_config(cnn_dir):
     edit_config(cnn_dir, data_config={"input_size": 64, "colour": 1})
     with pytest.raises(CheckpointError, match="unknown data_config keys"):
+        load_classifier(cnn_dir)
+
+
+@pytest.mark.parametrize("key,value", [("temperature", 0), ("temperature", -1.0), ("temperature", "abc"),
+                                       ("temperature", float("inf")), ("uncertain_band", [0.5]),
+                                       ("uncertain_band", [0.7, 0.3]), ("uncertain_band", [0.2, 5]),
+                                       ("uncertain_band", "x")])
+def test_damaged_temperature_or_band(cnn_dir, key, value):
+    """A damaged calibration would give wrong probabilities or decisions without a word: refused on loading."""
+    edit_config(cnn_dir, **{key: value})
+    with pytest.raises(CheckpointError, match=f"config.json is damaged: its {key} is not"):
         load_classifier(cnn_dir)
 
 

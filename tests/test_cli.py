@@ -98,6 +98,30 @@ def test_train_refuses_data_of_one_class(capsys, tmp_path, records):
     assert rc == 2 and "the train people have no closed images" in err and not (tmp_path / "x").exists()
 
 
+@pytest.mark.parametrize("model,arg,message", [
+    ("small_cnn", "foo=1", "unexpected keyword argument 'foo'"),
+    ("small_cnn", "input_size=8", "Output size is too small"),
+    ("small_cnn", "channels=2", "channels is 1 (gray) or 3 (RGB)"), ("small_cnn", "widths=5", "not iterable"),
+    ("lbp_hog_svm", "input_size=4", "too small"), ("vit_scratch", "embed_dim=130", "divisible by num_heads")])
+def test_train_refuses_model_args_that_do_not_make_a_working_model(capsys, tmp_path, mrl_dir, model, arg, message):
+    rc, _, err = run(capsys, "train", model, "--data", mrl_dir, "--out", tmp_path / "x", "--model-arg", arg)
+    assert rc == 2 and f"--model-arg {arg}: not a working {model} (" in err and message in err
+    assert "Traceback" not in err and not (tmp_path / "x").exists()
+
+
+def test_train_refuses_an_out_folder_of_other_files_or_a_teacher(capsys, tmp_path, trained_cnn, mrl_dir):
+    notes = tmp_path / "notes"
+    write_png(notes / "photo.png", np.zeros((8, 8), np.uint8))
+    (notes / "README.md").write_text("my notes")
+    rc, _, err = run(capsys, "train", "lbp_hog_svm", "--data", mrl_dir, "--out", notes)
+    assert rc == 2 and f"--out {notes} already holds files and no checkpoint" in err
+    assert (notes / "README.md").read_text() == "my notes" and not (notes / "config.json").exists()
+    before = (trained_cnn / "model.safetensors").read_bytes()
+    rc, _, err = run(capsys, "train", "student", "--data", mrl_dir, "--out", trained_cnn, "--teacher", trained_cnn)
+    assert rc == 2 and "is one of the --teacher checkpoints" in err
+    assert (trained_cnn / "model.safetensors").read_bytes() == before
+
+
 # -- evaluate ---------------------------------------------------------------------------------------------
 def test_evaluate_json_contract(capsys, tmp_path, trained_cnn, mrl_dir):
     result, out = evaluate(capsys, tmp_path, trained_cnn, mrl_dir)
@@ -357,6 +381,13 @@ def test_bench_prints_speed_threads_and_load(capsys, tmp_path, trained_cnn):
     assert {"load_1min", "cores", "busy"} <= set(row["load"]["before"]) and row["load"]["after"]["cores"] >= 1
 
 
+def test_bench_picture_times_the_app_predict_path_and_a_band_move(capsys, trained_cnn):
+    rc, out, err = run(capsys, "bench", "--model", trained_cnn, "--picture", REPO_ROOT / "sample_images" /
+                       "synthetic_closed_0.png")
+    assert rc == 0, err
+    assert "app predict (small_cnn;" in out and "threshold update on 10000 cached images" in out
+
+
 def bench_copy(tmp_path, trained_cnn):
     """A copy of the session checkpoint (recording rewrites its config.json and card)."""
     folder = tmp_path / "small_cnn"
@@ -608,6 +639,17 @@ def test_cv_resume_reuses_finished_folds_trains_the_rest_and_refuses_another_rec
     rc, _, err = run(capsys, "cv", "small_cnn", "--data", mrl_dir, "--out", out_dir, "--folds", "2", "--epochs", "2",
                      "--batch-size", "32", "--model-arg", "widths=[4,4,8,8]", "--resume")
     assert rc == 2 and "another model, split or recipe" in err
+    rc, _, err = run(capsys, "cv", "small_cnn", "--data", mrl_dir, "--out", out_dir, "--folds", "3", "--epochs", "1",
+                     "--batch-size", "32", "--model-arg", "widths=[4,4,8,8]", "--resume")
+    assert rc == 2 and "(differs: --folds)" in err
+    kept = (out_dir / "fold_2" / "model.safetensors").stat().st_mtime_ns
+    rc, _, err = run(capsys, "cv", "small_cnn", "--data", mrl_dir, "--out", out_dir, "--folds", "2", "--epochs", "1",
+                     "--batch-size", "32", "--model-arg", "widths=[4,4,8,8]")  # the finished folds, not trained again
+    assert rc == 2 and "holds a cross-validation already: continue it with --resume" in err
+    assert (out_dir / "fold_2" / "model.safetensors").stat().st_mtime_ns == kept
+    (out_dir / "cv_recipe.json").write_text("{bad")
+    rc, _, err = run(capsys, "cv", "small_cnn", "--data", mrl_dir, "--out", out_dir, "--resume")
+    assert rc == 2 and "cv_recipe.json is damaged" in err
 
 
 def test_cv_repeats_runs_one_cv_per_seed(capsys, tmp_path, mrl_dir):

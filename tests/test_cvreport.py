@@ -1,6 +1,7 @@
 """`eyebench cv-report pooled|ensemble|audit` on tiny cv JSON files and on fold checkpoints saved without training."""
 import csv
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -118,6 +119,23 @@ def test_ensemble_refuses_runs_with_other_folds(capsys, tmp_path, mrl_dir, two_r
     other = fold_run(tmp_path / "other", 0, folds=[PEOPLE[1:4], PEOPLE[:1] + PEOPLE[4:]])
     assert main(["cv-report", "ensemble", "--data", str(mrl_dir), "--run", str(two_runs[0]), "--run", str(other)]) == 2
     assert "fold 1: the runs hold out different images" in capsys.readouterr().err
+
+
+def test_a_run_is_refused_on_data_holding_only_some_of_its_held_out_images(capsys, tmp_path, mrl_dir):
+    """Scores on part of the held-out people would read as the run's out-of-fold accuracy: refused instead."""
+    folder = fold_run(tmp_path / "run", 0)
+    for k in (1, 2):  # as `cv` saves them: the number of images of each part
+        cfg_file = folder / f"fold_{k}" / "config.json"
+        cfg = json.loads(cfg_file.read_text())
+        cfg["split"]["n_images"] = {"test": 3 * IMAGES_PER_SUBJECT}
+        cfg_file.write_text(json.dumps(cfg))
+    some = tmp_path / "some"
+    for person in PEOPLE[1:]:
+        shutil.copytree(mrl_dir / person, some / person)
+    for report in ("ensemble", "audit"):
+        assert main(["cv-report", report, "--data", str(some), "--run", str(folder)]) == 2
+        assert (f"{folder / 'fold_1'}: the data given holds {2 * IMAGES_PER_SUBJECT} test images, training had "
+                f"{3 * IMAGES_PER_SUBJECT}: pass the same --data" in capsys.readouterr().err)
 
 
 def test_audit_lists_every_runs_errors(capsys, tmp_path, mrl_dir, two_runs):

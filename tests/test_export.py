@@ -96,3 +96,11 @@ def test_svm_cannot_export(capsys, svm_checkpoint, tmp_path):
     rc = main(["export", "--model", str(svm_checkpoint), "--onnx", str(tmp_path / "svm.onnx")])
     assert rc == 2 and "not a torch model" in capsys.readouterr().err
     assert not (tmp_path / "svm.onnx").exists()
+
+
+def test_an_onnx_name_without_the_suffix_is_refused(capsys, trained_cnn):
+    """`--onnx OUT/model.safetensors` (a slip of the shell) must not overwrite the checkpoint's weights."""
+    weights = trained_cnn / "model.safetensors"
+    before = weights.read_bytes()
+    assert main(["export", "--model", str(trained_cnn), "--onnx", str(weights)]) == 2
+    assert "give a file name ending in .onnx" in capsys.readouterr().err and weights.read_bytes() == before

@@ -152,6 +152,20 @@ def test_resume_with_more_epochs_continues_the_longer_schedule(records, tmp_path
     assert torch.load(tmp_path / "resume.pt", weights_only=True)["epoch"] == 2
 
 
+@pytest.mark.parametrize("change", [dict(lr=0.1), dict(seed=5), dict(model_args={"widths": [4, 4, 8, 16]}),
+                                    dict(people=True)], ids=["lr", "seed", "model-arg", "people"])
+def test_resume_refuses_a_run_started_with_another_recipe_or_people(records, tmp_path, change):
+    """resume.pt keeps the model, people and recipe it was written with; another one must not go on from its weights."""
+    args, config = resume_args(records), TrainConfig(epochs=1, batch_size=16)
+    train_torch(fresh_cnn(), *args, config, out=tmp_path, **QUIET)
+    if change.pop("people", False):  # the validation people trained on, as with another --seed or other data
+        args = (args[2], args[3], args[0], args[1])
+    clf = create_classifier("small_cnn", **change.pop("model_args", {"widths": [4, 4, 8, 8]}))
+    again = dataclasses.replace(config, epochs=2, resume=True, **change)
+    with pytest.raises(ValueError, match="resume.pt was written by a run with another"):
+        train_torch(clf, *args, again, out=tmp_path, **QUIET)
+
+
 # -- sampling, losses, weight averaging --------------------------------------------------------------------
 def test_balanced_weights():
     samples = ([Sample(f"a{i}", int(i < 2), f"p{i}", "big") for i in range(90)]

@@ -159,6 +159,27 @@ def test_initialise_choices(fitted_svm, untrained_cnn, rgb_resnet_file):
         initialise(fitted_svm, False, str(path), **QUIET)
 
 
+def test_init_weights_that_are_not_safetensors_or_fit_nothing_are_refused(tmp_path, monkeypatch):
+    from safetensors.torch import save_file
+
+    not_weights = tmp_path / "config.json"
+    not_weights.write_text("{}")
+    foreign = tmp_path / "foreign.safetensors"
+    save_file({"foo": torch.zeros(3)}, str(foreign))  # read, but no tensor of resnet18: it would train from scratch
+    for path, message in ((not_weights, "not a readable .safetensors file"), (tmp_path, "not a readable .safetensors"),
+                          (foreign, "none of its 1 tensors fits resnet18")):
+        with pytest.raises(ValueError, match=f"--init-weights {path}: {message}"):
+            initialise(create_classifier("resnet18"), False, str(path), **QUIET)
+
+    def offline():
+        raise OSError("no internet")
+
+    clf = create_classifier("resnet18")
+    monkeypatch.setattr(clf, "init_pretrained_hub", offline)
+    with pytest.raises(ValueError, match="--pretrained: could not get the timm hub weights resnet18.a1_in1k .*init-weights"):
+        initialise(clf, True, None, **QUIET)
+
+
 def test_train_cli_with_init_weights(rgb_resnet_file, mrl_dir, tmp_path):
     from eyebench.cli import main
 

@@ -66,6 +66,17 @@ def split_mask(dataset: Dataset, assignment: dict[str, list[str]], name: str) ->
     return np.array([s.subject in keep for s in dataset.samples], dtype=bool)
 
 
+def saved_part(dataset: Dataset, split: dict, name: str, checkpoint: str) -> np.ndarray:
+    """`split_mask` of a checkpoint's saved split, refusing data that holds another number of that part's images than
+    its training had (`split["n_images"]`; other data, or only some of it, would give silently partial results)."""
+    mask = split_mask(dataset, split, name)
+    expected = (split.get("n_images") or {}).get(name)
+    if expected is not None and int(mask.sum()) != int(expected):
+        raise SplitError(f"{checkpoint}: the data given holds {int(mask.sum())} {name} images, training had "
+                         f"{expected}: pass the same --data folders it was trained on")
+    return mask
+
+
 def apply_split(dataset: Dataset, assignment: dict[str, list[str]], name: str) -> Dataset:
     """The part of `dataset` whose subjects the assignment puts in split `name`."""
     return dataset.subset(split_mask(dataset, assignment, name))

@@ -59,6 +59,10 @@ class BaseClassifier:
         return np.stack([to_model_input(im, cfg.input_size, cfg.channels) for im in images]) if len(images) else \
             np.zeros((0, cfg.input_size, cfg.input_size, cfg.channels), np.uint8)
 
+    def check_input(self) -> None:
+        """Run a blank input of this model's size through it before training: raises when its model arguments do not
+        fit together (e.g. an input too small for the network)."""
+
     # -- scores ------------------------------------------------------------------------------------------
     def view_scores(self, batch: np.ndarray) -> np.ndarray:
         """Uncalibrated score of class `closed` (a logit) for prepared uint8 inputs as they are, shape (n,): what each

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from ..config import CLASS_NAMES, DataConfig
@@ -54,13 +55,15 @@ def load_classifier(directory):
     try:
         clf = create_classifier(arch, **config.get("model_args", {}))
         clf.data_config = DataConfig.from_dict(config["data_config"])
+    except (KeyError, TypeError, ValueError, RuntimeError, AssertionError) as exc:
+        raise CheckpointError(f"checkpoint {folder}: config.json's model_args or data_config do not make a {arch} "
+                              f"({short_message(exc)})") from None
+    try:
         clf.load_state_tensors(tensors)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise CheckpointError(f"checkpoint {folder}: weights do not match config.json ({_short(exc)})") from None
+        raise CheckpointError(f"checkpoint {folder}: weights do not match config.json ({short_message(exc)})") from None
     clf.storage_dtype = str(config.get("storage_dtype", "float32"))
-    clf.temperature = float(config.get("temperature", 1.0))
-    band = config.get("uncertain_band")
-    clf.uncertain_band = [float(b) for b in band] if band else None
+    clf.temperature, clf.uncertain_band = _calibration(folder, config)
     clf.info = {k: v for k, v in config.items() if k not in _OWN_KEYS}
     clf.checkpoint = str(folder)
     if hasattr(clf, "load_members"):  # a committee: its member checkpoints, each loaded by this function
@@ -71,11 +74,29 @@ def load_classifier(directory):
     return clf
 
 
+def _calibration(folder: Path, config: dict) -> tuple[float, list[float] | None]:
+    """config.json's temperature (a number above 0) and uncertain band (none, or low <= high within [0, 1])."""
+    t, band = config.get("temperature", 1.0), config.get("uncertain_band")
+    if not _number(t) or t <= 0:
+        raise CheckpointError(f"checkpoint {folder}: config.json is damaged: its temperature is not a number above 0 "
+                              f"({t!r})")
+    valid_band = isinstance(band, list) and len(band) == 2 and all(map(_number, band)) and 0 <= band[0] <= band[1] <= 1
+    if band and not valid_band:
+        raise CheckpointError(f"checkpoint {folder}: config.json is damaged: its uncertain_band is not [low, high] "
+                              f"with 0 <= low <= high <= 1 ({band!r})")
+    return float(t), [float(b) for b in band] if band else None
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 _OWN_KEYS = {"format", "format_version", "architecture", "family", "model_args", "class_names", "data_config",
              "temperature", "uncertain_band", "num_parameters", "storage_dtype", "flops_per_image"}
 
 
-def _short(exc: Exception, limit: int = 300) -> str:
+def short_message(exc: Exception, limit: int = 300) -> str:
+    """An exception's text on one line, cut to `limit` characters."""
     text = str(exc).replace("\n", " ")
     return text if len(text) <= limit else text[:limit] + "..."
 

@@ -32,6 +32,9 @@ class LbpHogSvm(BaseClassifier):
         self.balance, self.standardize, self.C = balance, standardize, C
 
     # -- features ----------------------------------------------------------------------------------------
+    def check_input(self) -> None:
+        self.feature_dim()
+
     def feature_dim(self) -> int:
         return len(self.features_one(np.zeros((self.data_config.input_size,) * 2, np.uint8)))
 

@@ -55,6 +55,11 @@ class TorchClassifier(BaseClassifier):
                 outs.append(self.closed_logit(net(x)).float().cpu())
         return torch.cat(outs).numpy().astype(np.float64) if outs else np.zeros(0)
 
+    def check_input(self) -> None:
+        cfg = self.data_config
+        with torch.inference_mode():
+            self.net.eval()(torch.zeros(2, cfg.channels, cfg.input_size, cfg.input_size))
+
     def inference_net(self) -> nn.Module:
         """The network in eval mode with BatchNorm folded into the convolutions (about 2x faster on CPU).
 

@@ -15,7 +15,7 @@ from ..evaluate.report import evaluate_arrays
 from ..models.base import input_views, weights_sha256
 from ..models.checkpoint import load_classifier
 from ..models.registry import create_classifier
-from .pipeline import _strip, calibrate, split_parts, validation_groups
+from .pipeline import _strip, calibrate, check_out_folder, split_parts, validation_groups
 
 OBJECTIVE = ("people-balanced log loss on the validation people (mean over people, small ones pooled per source, of "
              "their mean log loss) of sigmoid(sum_i w_i z_i / T), z_i the members' calibrated closed logits and T "
@@ -65,6 +65,7 @@ def fit_committee(members: list[str], data: list[str], out: str, target_risk: fl
         raise ValueError("a committee needs at least two --member checkpoints")
     if any(Path(m).resolve() == out_dir for m in members):
         raise ValueError(f"--out {out} is one of the members: write the committee to a folder of its own")
+    check_out_folder(out)
     loaded = [load_classifier(m) for m in members]
     clf = create_classifier("committee", members=[os.path.relpath(Path(m).resolve(), out_dir) for m in members],
                             **({"flip_average": True} if flip_average else {}),

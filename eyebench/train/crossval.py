@@ -107,14 +107,27 @@ def cross_validate(model: str, data: list[str], out: str, config: TrainConfig = 
 RECIPE_FILE = "cv_recipe.json"  # what a cross-validation folder was started with, checked by `cv --resume`
 
 
+RECIPE_FLAGS = {"model": "MODEL", "data": "--data", "k": "--folds", "holdout_of": "--holdout-of",
+                "train_share": "--train-people", "subject_from": "--subject-from"}  # cv_recipe.json keys as flags
+
+
 def keep_recipe(out: Path, recipe: dict, resume: bool) -> None:
-    """Write `recipe` to out/cv_recipe.json; with `resume`, first refuse a folder started with another one."""
+    """Write `recipe` to out/cv_recipe.json; with `resume`, first refuse a folder started with another one, and
+    without it a folder holding a cross-validation already (its finished folds would be trained again)."""
     path, recipe = out / RECIPE_FILE, json.loads(json.dumps(recipe))
+    if not resume and path.is_file():
+        raise ValueError(f"{out} holds a cross-validation already: continue it with --resume (the same command), or "
+                         "give a new --out")
     if resume and path.is_file():
-        saved = json.loads(path.read_text())
-        changed = [key for key in recipe if key != "config" and saved.get(key) != recipe[key]]
+        try:
+            saved = json.loads(path.read_text())
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            saved = None
+        if not isinstance(saved, dict) or not isinstance(saved.get("config"), dict):
+            raise ValueError(f"{path} is damaged, so what {out} was started with is unknown: give a new --out")
+        changed = [RECIPE_FLAGS.get(key, key) for key in recipe if key != "config" and saved.get(key) != recipe[key]]
         changed += [f"--{key.replace('_', '-')}" for key, value in recipe["config"].items()
-                    if saved.get("config", {}).get(key) != value]
+                    if saved["config"].get(key) != value]
         if changed:
             raise ValueError(f"{out} was started with another model, split or recipe (differs: {', '.join(changed)}): "
                              "give the same command to resume, or a new --out")

@@ -17,7 +17,7 @@ from ..models.torch_base import TorchClassifier
 from .config import TrainConfig
 from .ema import ModelEma
 from .losses import batch_loss, per_image_loss
-from .resume import RESUME_FILE, Progress, load_state, restore, save_state
+from .resume import RESUME_FILE, Progress, check_recipe, load_state, restore, run_recipe, save_state
 from .samplers import PersonSampler
 from .schedule import one_cycle, set_step
 
@@ -119,12 +119,16 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
     wrapper = DistributedNet(net, device, world)
     progress, state = Progress(), None
     xt, yt = torch.as_tensor(x_train), torch.as_tensor(train.labels)
+    recipe = run_recipe(clf, train, val, config)
     if config.resume and out is not None and (Path(out) / RESUME_FILE).exists():
         state = load_state(out)
+        check_recipe(state, recipe, out)
         progress = restore(state, out, net, opt, gen)
         sampler.log_w = state.get("person_log_weights", sampler.log_w)
         log(f"resumed from {Path(out) / RESUME_FILE} after epoch {progress.epoch} (step {progress.step} of "
             f"{total_steps})")
+    elif config.resume:
+        log(f"--resume: no {Path(out or '.') / RESUME_FILE} to continue from, so training starts at epoch 1")
     ema = ModelEma(net, config.ema_decay, state.get("ema") if state else None) if config.ema_decay else None
     for epoch in range(progress.epoch + 1, config.epochs + 1):
         stage, model = clf.set_stage(epoch, config.epochs), wrapper.for_epoch()
@@ -163,7 +167,7 @@ def train_torch(clf: TorchClassifier, x_train, train: Dataset, x_val, val: Datas
                 row["hard_people"] = sampler.hardest()
             stop = _end_epoch(kept, row, progress, config, out, log)
             if out is not None:
-                save_state(out, net, opt, gen, progress, sampler.log_w, ema)
+                save_state(out, net, opt, gen, progress, sampler.log_w, ema, recipe)
         if _stop_together(stop, world, device):
             break
     return _finish(net, progress)

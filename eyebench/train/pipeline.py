@@ -12,13 +12,13 @@ import torch
 
 from ..config import CLASS_NAMES, CLOSED, THIN_NOTE
 from ..data.dataset import Dataset, describe, load_dataset, load_images
-from ..data.splits import SPLITS, check_disjoint, split_by_subject, split_mask
+from ..data.splits import SPLITS, check_disjoint, saved_part, split_by_subject
 from ..evaluate.calibration import ECE_DEFINITION, expected_calibration_error, fit_temperature
 from ..evaluate.report import evaluate_arrays
 from ..evaluate.robustness import thin_conditions
 from ..evaluate.thresholds import band_groups, fit_band
 from ..models.base import proba_from_logits
-from ..models.checkpoint import load_classifier
+from ..models.checkpoint import load_classifier, short_message
 from ..models.registry import create_classifier
 from ..models.torch_base import TorchClassifier
 from .config import TrainConfig
@@ -35,7 +35,8 @@ def run_training(model: str, data: list[str], out: str, config: TrainConfig = Tr
     t0 = time.time()
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
-    clf = create_classifier(model, **(config.model_args or {}))
+    check_out_folder(out, config.teachers)
+    clf = new_classifier(model, config.model_args)
     clf.storage_dtype = config.storage_dtype
     init = initialise(clf, config.pretrained, config.init_weights, log)
     teachers = [load_classifier(t) for t in config.teachers or []]
@@ -81,6 +82,30 @@ def run_training(model: str, data: list[str], out: str, config: TrainConfig = Tr
     log(f"saved {out_dir} in {time.time() - t0:.0f}s; test accuracy {test_eval['overall']['accuracy']:.4f}")
     return {**clf.info, "metrics": {**clf.info["metrics"], "test": {**clf.info["metrics"]["test"],
                                                                    "per_subject_all": test_eval["per_subject"]}}}
+
+
+def new_classifier(model: str, model_args: dict | None):
+    """The untrained classifier, refused at once (before any data is read) when its --model-arg values do not make a
+    working model."""
+    try:
+        clf = create_classifier(model, **(model_args or {}))
+        clf.check_input()
+    except (TypeError, ValueError, RuntimeError, AssertionError, ZeroDivisionError) as exc:
+        given = " ".join(f"{k}={json.dumps(v)}" for k, v in (model_args or {}).items())
+        raise ValueError(f"--model-arg {given}: not a working {model} ({short_message(exc)})") from None
+    return clf
+
+
+def check_out_folder(out: str, teachers: list[str] | None = None) -> None:
+    """Refuse an --out that is a teacher (its checkpoint would be replaced) or a folder holding other files than a
+    checkpoint (its README.md and config.json would be overwritten)."""
+    folder = Path(out)
+    if any(folder.resolve() == Path(t).resolve() for t in teachers or []):
+        raise ValueError(f"--out {out} is one of the --teacher checkpoints: write the student to a folder of its own")
+    checkpoint = any((folder / name).is_file() for name in ("config.json", RESUME_FILE))
+    if folder.is_dir() and any(folder.iterdir()) and not checkpoint:
+        raise ValueError(f"--out {out} already holds files and no checkpoint (config.json): give a new or empty "
+                         "folder, so that none of its files is overwritten")
 
 
 def _split_data(clf, dataset: Dataset, split: dict | None, teachers: list, config: TrainConfig, log):
@@ -180,15 +205,30 @@ def initialise(clf, pretrained: bool, init_weights: str | None, log=print) -> st
     if pretrained and init_weights:
         raise ValueError("give either --pretrained or --init-weights, not both")
     if (pretrained or init_weights) and not hasattr(clf, "init_from_state"):
-        raise ValueError(f"{clf.name} cannot take pretrained weights")
+        raise ValueError(f"{clf.name} cannot take pretrained weights (--pretrained, --init-weights): only the timm "
+                         "models (resnet18, resnet34, vit_scratch, dinov2_*) can")
     if init_weights:
+        from safetensors import SafetensorError
         from safetensors.torch import load_file
 
-        info = clf.init_from_state(load_file(init_weights))
+        try:
+            state = load_file(init_weights)
+        except FileNotFoundError:
+            raise
+        except (SafetensorError, OSError) as exc:
+            raise ValueError(f"--init-weights {init_weights}: not a readable .safetensors file ({exc})") from None
+        info = clf.init_from_state(state)
+        if not info["loaded"]:
+            raise ValueError(f"--init-weights {init_weights}: none of its {len(state)} tensors fits {clf.name} (other "
+                             f"names or shapes, e.g. {', '.join(list(state)[:3])}): give weights of this architecture")
         log(f"initialised from {init_weights}: {info['loaded']} tensors")
         return f"init-weights {Path(init_weights).name} ({info['loaded']} tensors)"
     if pretrained:
-        info = clf.init_pretrained_hub()
+        try:
+            info = clf.init_pretrained_hub()
+        except OSError as exc:  # no internet, or the hub does not answer
+            raise ValueError(f"--pretrained: could not get the timm hub weights {clf.hub_name} ({short_message(exc)}); "
+                             "offline, give a downloaded .safetensors file with --init-weights instead") from None
         log(f"initialised from timm hub {clf.hub_name}: {info['loaded']} tensors")
         return f"timm hub {clf.hub_name}"
     return "random (from scratch)"
@@ -251,13 +291,8 @@ def split_parts(name: str, split: dict | None, data: list[str], cfg, subject_fro
     if not split:
         raise ValueError(f"{name}: has no saved split, so its validation subjects are unknown")
     arrays, dataset = load_images(load_dataset(data, subject_from), cfg.input_size, cfg.channels)
-    parts = {part: split_mask(dataset, split, part) for part in ("val", "test")}
-    expected = split.get("n_images", {})
-    for part, mask in parts.items():
-        if part in expected and int(mask.sum()) != int(expected[part]):
-            raise ValueError(f"{name}: the data given holds {int(mask.sum())} {part} images, training had "
-                             f"{expected[part]}: pass the same --data folders it was trained on")
-    return [(arrays[m], dataset.subset(m)) for m in parts.values()]
+    masks = [saved_part(dataset, split, part, name) for part in ("val", "test")]
+    return [(arrays[m], dataset.subset(m)) for m in masks]
 
 
 def validation_groups(val: Dataset) -> np.ndarray:

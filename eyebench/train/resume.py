@@ -32,12 +32,31 @@ class Progress:
         return False
 
 
+def run_recipe(clf, train, val, config) -> dict:
+    """What a resumed run must share with the run that wrote resume.pt: the model and its arguments, the training and
+    validation people, and the recipe as config.json records it (`epochs` and `patience` may change)."""
+    return json.loads(json.dumps({"model": clf.name, "model_args": clf.model_args,
+                                  "train people": sorted(set(train.subjects.tolist())),
+                                  "validation people": sorted(set(val.subjects.tolist())), **config.recorded()}))
+
+
+def check_recipe(state: dict, recipe: dict, out: Path) -> None:
+    """Refuse to resume a run started with another model, people or recipe (resume.pt files written before the recipe
+    was saved are not checked)."""
+    saved = state.get("recipe")
+    changed = [key for key in recipe if saved.get(key) != recipe[key]] if saved is not None else []
+    if changed:
+        raise ValueError(f"{Path(out) / RESUME_FILE} was written by a run with another {', '.join(changed)}: resume "
+                         "with the same command (and data), or train into a new --out")
+
+
 def save_state(out: Path, net, optimizer, gen: torch.Generator, progress: Progress, person_log_weights: torch.Tensor,
-               ema=None) -> None:
-    """Write history.json and resume.pt into `out` (the live weights; the average is saved apart from them)."""
+               ema=None, recipe: dict | None = None) -> None:
+    """Write history.json and resume.pt into `out` (the live weights; the average is saved apart from them; the
+    `run_recipe` that resuming checks)."""
     (Path(out) / "history.json").write_text(json.dumps(progress.history, indent=1))
-    torch.save({"model": net.state_dict(), "optimizer": optimizer.state_dict(), "generator": gen.get_state(),
-                "torch_rng": torch.get_rng_state(), "best_model": progress.best_state,
+    torch.save({"recipe": recipe, "model": net.state_dict(), "optimizer": optimizer.state_dict(),
+                "generator": gen.get_state(), "torch_rng": torch.get_rng_state(), "best_model": progress.best_state,
                 "best_score": progress.best_score, "bad_epochs": progress.bad_epochs, "epoch": progress.epoch,
                 "step": progress.step, "person_log_weights": person_log_weights,
                 **({"ema": ema.state_dict()} if ema is not None else {})}, Path(out) / RESUME_FILE)
