@@ -11,7 +11,7 @@ from .config import CLASS_NAMES, CLOSED
 from .data.dataset import Dataset, scan_folder
 from .evaluate.analysis import analyse_models, analyse_probabilities
 from .evaluate.leak import leak_report
-from .evaluate.robustness import model_keys
+from .evaluate.robustness import model_keys, subset_masks
 from .evaluate.thresholds import DECISION_NAMES, apply_band, band_groups, band_metrics, fit_band, risk_coverage
 from .explain import explain_map, overlay
 from .faces import draw_eyes, locate_eyes
@@ -113,10 +113,11 @@ def evaluate_models(models: dict, dataset: Dataset, bootstrap: int = 200, sweeps
 
 
 def probability_cache(dataset: Dataset, p_closed: dict, risk_coverage_curves: dict) -> dict:
-    """What the Threshold tab works on: labels, people, metadata, each model's p(closed) per image and its curve."""
+    """What the Threshold tab works on: labels, people, the Robustness tab's subsets, each model's p(closed) per image
+    and its curve."""
     return {"y": dataset.labels, "subjects": dataset.subjects, "sources": [s.source for s in dataset.samples],
-            "paths": [s.path for s in dataset.samples], "meta": [s.meta for s in dataset.samples],
-            "proba": p_closed, "risk_coverage": risk_coverage_curves}
+            "paths": [s.path for s in dataset.samples], "subsets": subset_masks(dataset), "proba": p_closed,
+            "risk_coverage": risk_coverage_curves}
 
 
 def curves(result: dict) -> dict:
@@ -149,13 +150,8 @@ def threshold_stats(cache: dict, model: str, low: float, high: float) -> dict:
     bm["accepted_accuracy"] = float((d[acc] == y[acc]).mean()) if acc.any() else None
     bm["closed_recall_accepted"] = float((d[acc & closed] == CLOSED).mean()) if (acc & closed).any() else None
     bm["closed_recall_overall"] = float((d[closed] == CLOSED).mean()) if closed.any() else None
-    factors = {}
-    for i, meta in enumerate(cache["meta"]):
-        for k, v in meta.items():
-            if k not in ("image_id",):
-                factors.setdefault((k, str(v)), []).append(i)
-    bm["subset_rejection"] = [{"factor": k, "value": v, "n": len(ix), "rejected": float((~acc[ix]).mean())}
-                              for (k, v), ix in sorted(factors.items()) if len(ix) > 0]
+    bm["subset_rejection"] = [{"factor": k, "value": v, "n": int(m.sum()), "rejected": float((~acc[m]).mean())}
+                              for (k, v), m in cache["subsets"].items() if m.any()]
     order = [DECISION_NAMES.index(name) for name in ("open", "uncertain", "closed")]
     bm["three_way"] = {CLASS_NAMES[c]: {DECISION_NAMES[k]: int(np.sum((y == c) & (d == k))) for k in order}
                        for c in (0, 1)}

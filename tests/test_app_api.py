@@ -216,6 +216,22 @@ def test_evaluate_uploaded_zip_reports_junk(client, records, tmp_path):
     assert sum(r["label"] == OPEN for r in picked) == len(picked) // 2
 
 
+def test_evaluate_one_class_set_says_why_metrics_are_empty(client, records, tmp_path):
+    """Open eyes only: closed recall and ROC-AUC are empty, and the note says why (it said nothing)."""
+    from eyebench.config import OPEN
+
+    opened = [r for r in records if r["label"] == OPEN][:6]
+    archive = tmp_path / "open_only.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for r in opened:
+            zf.write(r["path"], f"open/{r['person']}_{r['number']:04d}_{r['side']}.png")
+    note, table, *_ = client.predict(list(MODEL_NAMES), SAMPLE_SET, handle_file(str(archive)), 0, api_name="/evaluate")
+    rows = _table(table)
+    assert all(r["closed recall %"] is None and r["ROC-AUC"] is None and r["open recall %"] is not None for r in rows)
+    assert "No closed-eye image in this test set: closed recall, ROC-AUC and the ROC curve are left empty" in note
+    assert "No open-eye image" not in note
+
+
 def test_evaluate_refuses_a_bad_zip_and_no_model(client, tmp_path):
     fake = tmp_path / "fake.zip"
     fake.write_text("not a zip")

@@ -95,6 +95,7 @@ def test_evaluation_shows_the_confusion_matrices(page):
     expect(plot).to_contain_text("Confusion matrices")
     expect(page.locator("#eval-note")).to_contain_text(f"{N_SAMPLES} images read, 0 skipped")
     expect(page.locator("#metrics-table")).to_contain_text(MODEL_NAMES[1])
+    expect(page.locator("#eval-mistakes img").first).to_be_visible()  # untrained models: mistakes to show
     shot(page, "tab_evaluate")
 
 
@@ -133,6 +134,9 @@ def test_threshold_sliders_change_the_coverage(page):
     page.locator("#band-high input[type=range]").focus()
     page.keyboard.press("ArrowRight")
     expect(stats).to_contain_text("band [0.500, 0.501]")
+    expect(page.locator("#band-csv")).to_be_hidden()  # shown under the buttons once exported
+    page.get_by_role("button", name="Export uncertain images (CSV)").click()
+    expect(page.locator("#band-csv")).to_contain_text(f"uncertain_{MODEL_NAMES[0]}")
     shot(page, "tab_threshold")
 
 

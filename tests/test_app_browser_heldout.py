@@ -25,6 +25,7 @@ def test_evaluate_opens_on_the_precomputed_test_people(page, heldout_app):
     expect(page.locator("#confusion-plot .js-plotly-plot")).to_be_visible()
     expect(page.locator("#eval-note")).to_contain_text("Precomputed held-out results")
     expect(page.locator("#metrics-table")).to_contain_text("cnn")
+    expect(page.locator("#eval-mistakes")).to_be_hidden()  # no images shipped: no empty gallery (the note says why)
     shot(page, "heldout_evaluate")
 
 

@@ -117,6 +117,12 @@ def test_members_must_share_one_split_and_be_image_classifiers(capsys, folder, s
     rc, _, err = run(capsys, "committee", "--member", folder / "small_cnn", "--member", folder / "student", "--data",
                      mrl_dir, "--out", folder / "student")
     assert rc == 2 and "is one of the members" in err
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "README.md").write_text("mine")
+    rc, _, err = run(capsys, "committee", "--member", folder / "small_cnn", "--member", folder / "student", "--data",
+                     mrl_dir, "--out", tmp_path / "notes")
+    assert rc == 2 and "already holds files and no checkpoint" in err
+    assert (tmp_path / "notes" / "README.md").read_text() == "mine"
     with pytest.raises(SystemExit):
         main(["train", "committee", "--data", str(mrl_dir), "--out", str(tmp_path / "t")])  # not a training choice
     assert "invalid choice: 'committee'" in capsys.readouterr().err
@@ -179,7 +185,7 @@ def test_the_app_loads_the_committee_as_one_more_model(folder, records):
     assert row["decision"] in ("open", "closed", "uncertain") and row["heat"].shape == res["eyes"][0]["crop"].shape[:2]
     demo = build_demo(models, notices)
     labels = [getattr(b, "label", None) for b in demo.blocks.values()]
-    assert "committee (committee)" in labels
+    assert "committee" in labels and "committee (committee)" not in labels  # the accordion of the Models tab
 
 
 def test_the_weight_search_finds_the_better_member_on_validation():

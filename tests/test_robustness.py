@@ -135,5 +135,5 @@ def test_sweep_grid_has_a_panel_per_sweep(count):
     sweeps = {name: {"levels": levels, "models": {m: {"accuracy": [0.9] * len(levels)} for m in ("a", "b")}}
               for name, (_, levels) in list(SWEEPS.items())[:count]}
     fig = sweep_grid_figure(sweeps)
-    assert [a.text for a in fig.layout.annotations] == list(sweeps)  # one titled panel each, four to a row
+    assert [a.text for a in fig.layout.annotations] == list(sweeps)  # one titled panel each, three to a row
     assert len(fig.data) == 2 * count and sum(t.showlegend for t in fig.data) == 2  # one legend entry per model

@@ -21,3 +21,26 @@ def test_a_blank_picture_is_refused_with_the_way_round(untrained_cnn):
     res = predict_picture({"cnn": untrained_cnn}, np.full((320, 480, 3), 128, np.uint8))
     assert res["eyes"] == [] and res["how"] == "none" and res["message"].startswith("No eye found")
     assert "treat the whole image as one eye crop" in res["message"]
+
+
+def test_threshold_subsets_are_the_robustness_tabs_subsets():
+    """Rejection per subset: the same (factor, value) pairs as the Robustness tab, so images without a value (another
+    source's) make no blank row, and the source is a subset of its own."""
+    from eyebench.data.dataset import Dataset, Sample
+    from eyebench.evaluate.robustness import subset_factors
+    from eyebench.workbench import probability_cache, threshold_stats
+
+    samples = [Sample(f"mrl_{i}.png", i % 2, f"s{i % 3}", "mrl", {"glasses": "yes" if i % 4 < 2 else "no",
+                                                                  "image_id": str(i)}) for i in range(8)]
+    samples += [Sample(f"cew_{i}.png", i % 2, f"p{i}", "cew", {}) for i in range(4)]
+    dataset = Dataset(samples)
+    p = np.linspace(0.05, 0.95, len(samples))
+    cache = probability_cache(dataset, {"m": p}, {})
+    rows = threshold_stats(cache, "m", 0.3, 0.7)["subset_rejection"]
+    factors = subset_factors(dataset)
+    assert [(r["factor"], r["value"]) for r in rows] == [(k, v) for k, vs in factors.items() for v in vs]
+    assert {(r["factor"], r["value"], r["n"]) for r in rows} == {
+        ("glasses", "no", 4), ("glasses", "yes", 4), ("source", "cew", 4), ("source", "mrl", 8)}
+    uncertain = (p > 0.3) & (p < 0.7)
+    cew = next(r for r in rows if r["value"] == "cew")
+    assert cew["rejected"] == uncertain[8:].mean()

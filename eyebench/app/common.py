@@ -340,6 +340,14 @@ class Bench:
 def model_and_data_inputs(bench: Bench, zip_label: str, **dataset_options):
     """The models checkbox, test-set dropdown and zip upload that start an evaluation or a robustness run."""
     models = gr.CheckboxGroup(list(bench.models), value=list(bench.models), label="Models")
-    dataset = gr.Dropdown(list(bench.datasets), value=next(iter(bench.datasets)), label="Test set", **dataset_options)
+    # wide enough for the longest name: on a phone it goes below the models instead of cutting the name off
+    dataset = gr.Dropdown(list(bench.datasets), value=next(iter(bench.datasets)), label="Test set", min_width=300,
+                          **dataset_options)
     zip_file = gr.File(label=zip_label, file_types=[".zip"], type="filepath")
     return models, dataset, zip_file
+
+
+def legend_below(fig):
+    """The figure with its legend in rows under the plot, so the plot keeps the full width (a phone, many models)."""
+    return fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", yref="container", y=0,
+                                         yanchor="bottom"))

@@ -13,7 +13,8 @@ from ..config import CLASS_NAMES, CLOSED
 from ..data.dataset import load_images
 from ..evaluate import plots
 from ..evaluate.triage import write_csv
-from .common import OUTPUT_FOLDER, Bench, jsonable, model_and_data_inputs, on_model_threads, pct_number, png
+from .common import (OUTPUT_FOLDER, Bench, jsonable, legend_below, model_and_data_inputs, on_model_threads, pct_number,
+                     png)
 
 
 def metrics_table(result) -> pd.DataFrame:
@@ -22,14 +23,19 @@ def metrics_table(result) -> pd.DataFrame:
     for name, r in result["models"].items():
         ci = r.get("bootstrap_accuracy") or {}
         rows.append({"model": name, "n": r["n"], "accuracy %": pct_number(r["accuracy"]),
-                     "95% CI (subjects)": (f"{pct_number(ci['low'])}-{pct_number(ci['high'])}"
+                     "95% CI (subjects)": (f"{100 * ci['low']:.2f}-{100 * ci['high']:.2f}"
                                            if ci.get("low") is not None else "-"),  # why not: in the note above
                      "closed recall %": pct_number(r["recall_closed"]), "open recall %": pct_number(r["recall_open"]),
                      "ROC-AUC": None if r["roc_auc"] is None else round(r["roc_auc"], 4), "ECE": round(r["ece"], 4),
                      "AURC": round(r["risk_coverage"]["aurc"], 4),
                      "uncertain %": None if not r.get("band") else pct_number(1 - r["band"]["coverage"]),
-                     "worst subject": (r.get("worst_subject") or {}).get("subject")})
+                     "worst subject": worst_subject(r.get("worst_subject"))})
     return pd.DataFrame(rows)
+
+
+def worst_subject(worst) -> str | None:
+    """The person with the lowest accuracy and that accuracy ("s0024 (92.29%)"), or None when none is named."""
+    return None if not worst else f"{worst['subject']} ({100 * worst['accuracy']:.2f}%)"
 
 
 def worst_mistakes(cache, ds, k: int = 12) -> list:
@@ -56,7 +62,14 @@ def data_note(result) -> str:
     ci_notes = sorted({(r.get("bootstrap_accuracy") or {}).get("note") for r in result["models"].values()} - {None})
     return (f"**{d['n_read']} images read, {d['n_skipped']} skipped**" + (f": {reasons}" if reasons else "")
             + "".join(f"<br>skipped `{Path(e['path']).name}`: {e['reason']}" for e in d["skipped_examples"])
-            + "".join(f"<br>95% CI: {n}" for n in ci_notes) + leak_note(result))
+            + "".join(f"<br>95% CI: {n}" for n in ci_notes) + class_note(d) + leak_note(result))
+
+
+def class_note(data) -> str:
+    """Why closed or open recall and ROC-AUC are empty: the test set lacks one of the two classes."""
+    missing = [c for c in CLASS_NAMES if not data["per_class"].get(c)]
+    return "".join(f"<br>⚠ No {c}-eye image in this test set: {c} recall, ROC-AUC and the ROC curve are left "
+                   "empty (ROC-AUC needs both classes)." for c in missing)
 
 
 def heldout_note(bundle, result) -> str:
@@ -88,6 +101,14 @@ def downloads(result, cache) -> list[str]:
     return [str(out_dir / "evaluation.json"), str(out_dir / "predictions.csv")]
 
 
+METRICS_HELP = (
+    "<small>Decisions at p(closed) 0.5. **95% CI**: accuracy's interval from resampling whole people (bootstrap). "
+    "**closed / open recall**: share of truly closed / open eyes called so. **ROC-AUC**: 1 = every closed eye "
+    "scored above every open one. **ECE**: calibration error (0 = the confidence matches the accuracy). **AURC**: "
+    "area under the risk-coverage curve (lower is better). **uncertain %**: images inside the model's stored band. "
+    "**worst subject**: the person (20+ images) with the lowest accuracy.</small>")
+
+
 class EvaluateTab:
     """Builds the tab; `evaluate` also fills the session's probability cache and points the Threshold tab at it."""
 
@@ -105,10 +126,12 @@ class EvaluateTab:
         self.run = gr.Button("Evaluate", variant="primary")
         self.note = gr.Markdown(elem_id="eval-note")
         self.table = gr.Dataframe(label="Metrics", interactive=False, elem_id="metrics-table")
+        gr.Markdown(METRICS_HELP, elem_id="metrics-help")
         self.conf = gr.Plot(label="Confusion matrices", elem_id="confusion-plot")
         self.curves = gr.Plot(label="ROC and risk-coverage")
         # a numeric height: "auto" keeps Gradio's 450 px minimum, mostly empty for a few small crops
-        self.gallery = gr.Gallery(label="Most confident mistakes", columns=6, fit_columns=False, height=280)
+        self.gallery = gr.Gallery(label="Most confident mistakes", columns=6, fit_columns=False, height=280,
+                                  visible=False, elem_id="eval-mistakes")
         self.files = gr.File(label="Downloads", file_count="multiple", interactive=False)
 
     @on_model_threads
@@ -127,13 +150,15 @@ class EvaluateTab:
                 result, cache = workbench.evaluate_models(chosen, ds, bootstrap=int(bootstrap or 0))
                 progress(0.8, desc="drawing")
                 gallery = worst_mistakes(cache, ds)
-            note = data_note(result)
+            note = data_note(result) + ("" if gallery else "<br>No mistakes at p(closed) 0.5: nothing to show in "
+                                                           "'Most confident mistakes'.")
         first = next(iter(chosen))
         low, high = self.bench.stored_band(first)
         band = self.band
         return {self.note: note, self.table: metrics_table(result),
                 self.conf: plots.confusion_grid_figure(result),
-                self.curves: plots.roc_risk_coverage_figure(cache["y"], cache["proba"], cache["risk_coverage"]),
+                self.curves: legend_below(plots.roc_risk_coverage_figure(cache["y"], cache["proba"],
+                                                                         cache["risk_coverage"])),
                 self.gallery: gallery, self.files: downloads(result, cache),
                 band.state: {"cache": cache, "models": list(chosen)},
                 band.model: gr.update(choices=list(chosen), value=first), band.low: low, band.high: high}
@@ -153,5 +178,8 @@ class EvaluateTab:
         self.band = band
         outputs = [self.note, self.table, self.conf, self.curves, self.gallery, self.files,
                    band.state, band.model, band.low, band.high]  # the API answers in this order (no state)
-        self.run.click(self.evaluate, [*self.inputs, self.bootstrap], outputs, api_name="evaluate").success(
-            band.threshold, band.inputs, band.outputs, api_name=False, show_progress="hidden")
+        done = self.run.click(self.evaluate, [*self.inputs, self.bootstrap], outputs, api_name="evaluate")
+        done.success(band.threshold, band.inputs, band.outputs, api_name=False, show_progress="hidden")
+        # an empty gallery is hidden (the note says why: precomputed results hold no images, or no mistake)
+        done.success(lambda shown: gr.Gallery(visible=bool(shown)), self.gallery, self.gallery, api_name=False,
+                     show_progress="hidden")

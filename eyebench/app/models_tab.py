@@ -8,7 +8,7 @@ import gradio as gr
 
 from ..evaluate import plots
 from ..models.profile import flops_per_image
-from .common import Bench
+from .common import Bench, legend_below
 
 
 def model_facts(clf) -> str:
@@ -25,15 +25,18 @@ def model_facts(clf) -> str:
 
 def build_models_tab(bench: Bench):
     """The notices of checkpoints that did not load, then an accordion per loaded model."""
+    gr.Markdown("Every loaded model: its size and speed, training curves and model card (how it was trained, "
+                "calibrated and tested). Click a model to open it.")
     if bench.notices:
         gr.Markdown("\n".join(f"- ⚠ {n}" for n in bench.notices))
     for name, clf in bench.models.items():
-        with gr.Accordion(f"{name} ({clf.name})", open=False):
+        with gr.Accordion(name if clf.name == name else f"{name} ({clf.name})", open=False):
             gr.Markdown(model_facts(clf))
             hist = Path(clf.checkpoint) / "history.json"
             if hist.exists():
                 history = json.loads(hist.read_text())
                 if isinstance(history, list) and history:
-                    gr.Plot(plots.history_figure(history, f"{name}: training curves"))
+                    figure = plots.history_figure(history, f"{name}: training curves").update_xaxes(title_text="epoch")
+                    gr.Plot(legend_below(figure), label="Training curves (train: solid, validation: dotted)")
             card = Path(clf.checkpoint) / "README.md"
             gr.Markdown(card.read_text() if card.exists() else "(no model card)")

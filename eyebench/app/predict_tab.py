@@ -24,7 +24,7 @@ def model_outputs(res: dict, name: str) -> tuple[list, str]:
     for e in res["eyes"]:
         r = next(r for r in e["results"] if r["model"] == name)
         ms = r["ms_predict"] + r["ms_map"]
-        caption = f"{e['side']}: {r['decision'].upper()}  p(closed)={r['p_closed']:.3f}  {ms:.0f} ms"
+        caption = f"{e['side']}: {r['decision'].upper()}"  # short, so it fits under a small map; details in the text
         items.append((png(r["map"]), caption))
         lines.append(f"{e['side']}: **{r['decision'].upper()}** · p(closed) {r['p_closed']:.3f} · {ms:.0f} ms")
     return items, "<br>".join(lines) or "no eye classified"
@@ -63,7 +63,7 @@ class PredictTab:
                                     f"{'-' if not band else f'[{band[0]:.3f}, {band[1]:.3f}]'}</small>")
                         self.labels[name] = gr.Markdown(elem_id=f"model-result-{i}")
                         self.galleries[name] = gr.Gallery(label=f"{name} maps", columns=2, fit_columns=False,
-                                                          height=320, object_fit="contain", elem_id=f"model-maps-{i}")
+                                                          height=240, object_fit="contain", elem_id=f"model-maps-{i}")
                 for _ in range(per_row - len(items[start:start + per_row])):  # the last row's columns keep their width
                     with gr.Column(min_width=200):
                         pass
@@ -83,6 +83,9 @@ class PredictTab:
             with gr.Column(scale=1):
                 self.annotated = gr.Image(label="Detections", interactive=False, height=320, elem_id="detections")
                 self.message = gr.Markdown(elem_id="predict-message")
+        gr.Markdown("**Each model's answer per eye**: OPEN when p(closed) is below the model's band, CLOSED above "
+                    "it, UNCERTAIN inside it; ms = time to classify and draw the map. The maps show where the model "
+                    "looked (red: the strongest evidence for its answer).", elem_id="predict-help")
         self._model_columns()
         self.details = gr.JSON(label="All results (per eye, per model)")
         # the API answers in this order: the galleries first, so their positions do not depend on the labels

@@ -9,14 +9,18 @@ from ..evaluate import plots
 from ..evaluate.analysis import analyse_models
 from ..evaluate.perturbations import ANGLE_NOTE
 from ..evaluate.robustness import subset_table as subset_rows
-from .common import Bench, model_and_data_inputs, on_model_threads, pct_number
+from .common import Bench, legend_below, model_and_data_inputs, on_model_threads, pct_number
 
-SHARES = ("accuracy", "recall_closed", "recall_open", "rejection_rate", "selective_risk")  # shown as percentages
+# the shares, shown as percentages under the names the Evaluate and Threshold tabs use
+SHARES = {"accuracy": "accuracy %", "recall_closed": "closed recall %", "recall_open": "open recall %",
+          "rejection_rate": "rejected %", "selective_risk": "selective risk %"}
+COUNTS = {"n_open": "n open", "n_closed": "n closed"}
 
 
 def subset_table(rows: list[dict]) -> pd.DataFrame:
-    """The subset rows with their shares as rounded percentages."""
-    return pd.DataFrame([{k: (pct_number(v) if k in SHARES else v) for k, v in r.items()} for r in rows])
+    """The subset rows with their shares as rounded percentages, under readable column names."""
+    return pd.DataFrame([{SHARES.get(k, COUNTS.get(k, k)): (pct_number(v) if k in SHARES else v) for k, v in r.items()}
+                         for r in rows])
 
 
 def heldout_robustness(bundle, models: dict) -> dict:
@@ -53,17 +57,25 @@ class RobustnessTab:
         rows = [{"model": n, **r} for n, m in result["models"].items() for r in m["subsets"]]
         return {self.note: f"{ANGLE_NOTE} Sweeps: {where}.{stale}",
                 self.table: subset_table(rows),
-                self.bars: plots.subset_figure(rows, "recall_closed") if rows else go.Figure(),
-                self.sweeps: plots.sweep_grid_figure(result["sweeps"]["sweeps"]),
+                self.bars: legend_below(plots.subset_figure(rows, "recall_closed").update_yaxes(
+                    title_text="closed recall")) if rows else go.Figure(),
+                self.sweeps: legend_below(plots.sweep_grid_figure(result["sweeps"]["sweeps"]).update_yaxes(
+                    title_text="accuracy", col=1)),
                 self.raw: {"subsets": rows, "sweeps": result["sweeps"]}}
 
     def build(self):
         """Lay out the tab and wire Run robustness."""
-        gr.Markdown(f"Subsets come from the data's metadata (MRL names: glasses, reflections, lighting, sensor, "
-                    f"gender; a manifest's extra columns such as `angle`). {ANGLE_NOTE}")
+        gr.Markdown("Each model's metrics per data **subset** (from the data's metadata: MRL names give glasses, "
+                    "reflections, lighting, sensor, gender; a manifest's extra columns such as `angle`), and its "
+                    "accuracy as each **perturbation** (blur, noise, rotation...) grows. Subset shares use the model's "
+                    "stored band.")
         with gr.Row():
-            inputs = model_and_data_inputs(self.bench, "...or upload a .zip")
-            n = gr.Slider(20, 2000, value=200, step=20, label="images per sweep level")
+            inputs = model_and_data_inputs(self.bench, "...or upload a .zip (MRL names, open/closed folders, or "
+                                                       "manifest.csv)")
+            stored = self.bench.heldout and self.bench.heldout.summary["sweeps"]["n"]
+            n = gr.Slider(20, 2000, value=200, step=20, label="images per sweep level",
+                          info="for a live test set" + (f" (the precomputed sweeps are stored, {stored} images per "
+                                                        "level)" if stored else ""))
         run = gr.Button("Run robustness", variant="primary")
         self.note = gr.Markdown(elem_id="robustness-note")
         self.table = gr.Dataframe(label="Subsets", interactive=False)

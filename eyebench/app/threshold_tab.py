@@ -8,7 +8,7 @@ from .. import workbench
 from ..config import pct
 from ..evaluate import plots
 from ..evaluate.triage import write_csv
-from .common import OUTPUT_FOLDER, Bench, pct_number
+from .common import OUTPUT_FOLDER, Bench, legend_below, pct_number
 
 PER_PERSON, POOLED = "for every person", "over all images"
 NEED_EVALUATION = "Run an evaluation first (Evaluate tab), then tune its models here."
@@ -20,10 +20,10 @@ def evaluated(state, model) -> bool:
     return bool(state) and model in state.get("cache", {}).get("proba", {})
 
 
-def cached(state, model, message: str = "Run an evaluation first.") -> dict:
+def cached(state, model) -> dict:
     """The session's evaluation cache, or a message saying that the Evaluate tab has to run first."""
     if not evaluated(state, model):
-        raise gr.Error(message, print_exception=False)
+        raise gr.Error(NEED_EVALUATION, print_exception=False)
     return state["cache"]
 
 
@@ -45,21 +45,22 @@ class ThresholdTab:
 
     def threshold(self, state, model, low, high) -> dict:
         """Band statistics from cached probabilities (no model runs): fast enough to follow a slider."""
-        cache = cached(state, model, NEED_EVALUATION)
+        cache = cached(state, model)
         low, high = float(low), float(high)
         s = workbench.threshold_stats(cache, model, low, high)
         subsets = pd.DataFrame([{"factor": r["factor"], "value": r["value"], "n": r["n"],
                                  "rejected %": pct_number(r["rejected"])} for r in s["subset_rejection"]],
                                columns=SUBSET_COLUMNS)
-        figure = plots.band_figure(model, cache["risk_coverage"][model], s["coverage"], s["selective_risk"])
+        figure = legend_below(plots.band_figure(model, cache["risk_coverage"][model], s["coverage"],
+                                                s["selective_risk"]))
         three = pd.DataFrame([{"true class": c, **counts} for c, counts in s["three_way"].items()])
         people = pd.DataFrame([{"subject": r["subject"], "n": r["n"], "rejected %": pct_number(r["rejected"]),
                                 "accuracy on accepted %": pct_number(r["accepted_accuracy"])}
                                for r in s["person_rejection"]])
         return {self.stats: band_text(model, low, high, s), self.subsets: subsets, self.rc: figure,
                 self.raw: {k: v for k, v in s.items() if k not in ("subset_rejection", "person_rejection")},
-                self.hist: plots.band_histogram_figure(cache["y"], cache["proba"][model], min(low, high),
-                                                       max(low, high)),
+                self.hist: legend_below(plots.band_histogram_figure(cache["y"], cache["proba"][model],
+                                                                    min(low, high), max(low, high))),
                 self.three: three, self.people: people}
 
     def threshold_live(self, state, model, low, high) -> dict:
@@ -110,6 +111,9 @@ class ThresholdTab:
             self.suggest_btn = gr.Button("Suggest band for target risk")
             self.reset_btn = gr.Button("Reset to the model's stored band")
             self.export_btn = gr.Button("Export uncertain images (CSV)")
+        # right under the buttons and shown once exported: the answer appears where the user clicked
+        self.csv_out = gr.File(label="Uncertain images (CSV, most ambiguous first)", interactive=False, visible=False,
+                               elem_id="band-csv")
         self.stats = gr.Markdown(elem_id="band-stats")
         with gr.Row():
             with gr.Column():
@@ -120,8 +124,7 @@ class ThresholdTab:
                 self.rc = gr.Plot(label="Risk-coverage")
         with gr.Row():
             with gr.Column():
-                self.subsets = gr.Dataframe(label="Rejection per subset", interactive=False)
-                self.csv_out = gr.File(label="Uncertain images (CSV)", interactive=False, height=120)
+                self.subsets = gr.Dataframe(label="Rejection per subset", interactive=False, max_height=300)
             with gr.Column():
                 self.people = gr.Dataframe(label="Rejection per person (most rejected first)", interactive=False,
                                            max_height=300)
@@ -145,4 +148,5 @@ class ThresholdTab:
         self.suggest_btn.click(self.suggest, [self.state, self.model, self.target, self.rule], [self.low, self.high],
                                api_name="suggest_band")
         self.reset_btn.click(self.reset_band, self.model, [self.low, self.high], api_name="reset_band")
-        self.export_btn.click(self.export_uncertain, ins, self.csv_out, api_name="export_uncertain")
+        self.export_btn.click(self.export_uncertain, ins, self.csv_out, api_name="export_uncertain").success(
+            lambda: gr.File(visible=True), None, self.csv_out, api_name=False, show_progress="hidden")

@@ -74,32 +74,37 @@ def history_figure(history: list[dict], title: str = "Training curves") -> go.Fi
 
 
 def subset_figure(rows: list[dict], metric: str = "accuracy") -> go.Figure:
-    """Grouped bars: a metric per subset value (x) and model (colour); rows carry a `model` key."""
+    """Grouped bars: a metric per subset value (x) and model (colour, in the rows' order, as in the other figures);
+    rows carry a `model` key."""
     fig = go.Figure()
-    models = sorted({r["model"] for r in rows})
-    for m in models:
+    for i, m in enumerate(dict.fromkeys(r["model"] for r in rows)):
         rs = [r for r in rows if r["model"] == m]
         fig.add_trace(go.Bar(x=[f"{r['factor']}={r['value']}" for r in rs], y=[r[metric] for r in rs], name=m,
-                             text=[f"n={r['n']}" for r in rs], textposition="outside", cliponaxis=False))
+                             marker_color=colour(i), text=[f"n={r['n']}" for r in rs], textposition="outside",
+                             cliponaxis=False))
     fig.update_layout(title=f"Subsets: {metric.replace('_', ' ')}", yaxis_range=[0, 1.1], barmode="group", **LAYOUT)
     return fig
 
 
-def confusion_grid_figure(result: dict) -> go.Figure:
-    """One confusion matrix per model of an evaluation result, side by side, titled with the model names."""
+def confusion_grid_figure(result: dict, per_row: int = 3) -> go.Figure:
+    """One confusion matrix per model of an evaluation result, `per_row` to a row (readable on a phone too), titled
+    with the model names; the class names only left of each row."""
     names = list(result["models"])
-    fig = make_subplots(rows=1, cols=len(names), subplot_titles=names)
-    for i, name in enumerate(names, 1):
+    cols = min(per_row, len(names))
+    rows = -(-len(names) // cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=names, shared_yaxes=True, vertical_spacing=0.3 / rows)
+    for i, name in enumerate(names):
         sub = confusion_figure(result["models"][name]["confusion_matrix"])
-        fig.add_trace(sub.data[0], row=1, col=i)
-        fig.update_yaxes(autorange="reversed", row=1, col=i)
-    fig.update_layout(title="Confusion matrices (rows = true, columns = predicted)", template="plotly_white",
-                      height=320, margin=dict(l=60, r=20, t=70, b=40))
+        fig.add_trace(sub.data[0], row=i // cols + 1, col=i % cols + 1)
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(title="rows: true class · columns: predicted", template="plotly_white",
+                      height=100 + 220 * rows, margin=dict(l=60, r=20, t=70, b=40))
     return fig
 
 
 def roc_risk_coverage_figure(y_true, proba: dict, curves: dict[str, dict]) -> go.Figure:
-    """ROC (closed = positive; drawn when both classes are present) and risk-coverage, one line per model.
+    """ROC (closed = positive; drawn when both classes are present) and risk-coverage, one colour and one legend
+    entry per model (a click on it shows or hides both of its curves).
 
     `proba` maps a model name to p(closed) per image, `curves` the same names to their risk-coverage curves.
     """
@@ -107,18 +112,18 @@ def roc_risk_coverage_figure(y_true, proba: dict, curves: dict[str, dict]) -> go
 
     fig = make_subplots(rows=1, cols=2, subplot_titles=("ROC (closed = positive)", "Risk-coverage"))
     y = np.asarray(y_true) == CLOSED
-    for name, p in proba.items():
+    for i, (name, p) in enumerate(proba.items()):
+        line = dict(name=name, legendgroup=name, mode="lines", line=dict(color=colour(i)))
         if y.any() and (~y).any():
             fpr, tpr, _ = roc_curve(y, p)
-            fig.add_trace(go.Scatter(x=fpr, y=tpr, name=f"{name} ROC", mode="lines"), row=1, col=1)
+            fig.add_trace(go.Scatter(x=fpr, y=tpr, showlegend=False, **line), row=1, col=1)
         rc = curves[name]
         step = max(1, len(rc["coverage"]) // 300)
-        fig.add_trace(go.Scatter(x=rc["coverage"][::step], y=rc["risk"][::step], name=f"{name} RC", mode="lines"),
-                      row=1, col=2)
+        fig.add_trace(go.Scatter(x=rc["coverage"][::step], y=rc["risk"][::step], **line), row=1, col=2)
     fig.update_xaxes(title_text="false positive rate", row=1, col=1)
     fig.update_yaxes(title_text="true positive rate", row=1, col=1)
     fig.update_xaxes(title_text="coverage", row=1, col=2)
-    fig.update_yaxes(title_text="selective risk", row=1, col=2)
+    fig.update_yaxes(title_text="selective risk", rangemode="tozero", row=1, col=2)  # never a negative risk axis
     fig.update_layout(template="plotly_white", height=360, margin=dict(l=50, r=20, t=50, b=45))
     return fig
 
@@ -133,15 +138,16 @@ def band_figure(model: str, curve: dict, coverage, selective_risk) -> go.Figure:
     return fig
 
 
-def sweep_grid_figure(sweeps: dict[str, dict]) -> go.Figure:
-    """Accuracy per perturbation level, one panel per sweep (four to a row), one colour per model."""
-    rows = max(1, -(-len(sweeps) // 4))
-    fig = make_subplots(rows=rows, cols=4, subplot_titles=list(sweeps))
+def sweep_grid_figure(sweeps: dict[str, dict], per_row: int = 3) -> go.Figure:
+    """Accuracy per perturbation level, one panel per sweep (`per_row` to a row: titles readable on a phone too), one
+    colour per model."""
+    rows = max(1, -(-len(sweeps) // per_row))
+    fig = make_subplots(rows=rows, cols=per_row, subplot_titles=list(sweeps))
     for i, block in enumerate(sweeps.values()):
         for j, (model, res) in enumerate(block["models"].items()):
             fig.add_trace(go.Scatter(x=[str(v) for v in block["levels"]], y=res["accuracy"], mode="lines+markers",
                                      name=model, legendgroup=model, showlegend=i == 0,
-                                     line=dict(color=colour(j))), row=i // 4 + 1, col=i % 4 + 1)
+                                     line=dict(color=colour(j))), row=i // per_row + 1, col=i % per_row + 1)
     fig.update_yaxes(range=[0, 1.02])
     fig.update_layout(template="plotly_white", height=80 + 240 * rows, title="Accuracy per perturbation level",
                       margin=dict(l=40, r=20, t=80, b=40))

@@ -27,22 +27,28 @@ def subset_factors(dataset: Dataset) -> dict[str, list[str]]:
     return {k: sorted(v) for k, v in sorted(values.items()) if 1 <= len(v) <= MAX_LEVELS}
 
 
+def subset_masks(dataset: Dataset) -> dict[tuple[str, str], np.ndarray]:
+    """Each subset's images as a boolean mask, by (factor, value), in `subset_factors`' order."""
+    masks = {}
+    for factor, levels in subset_factors(dataset).items():
+        col = np.array([s.source if factor == "source" else str(s.meta.get(factor, "")) for s in dataset.samples])
+        masks.update({(factor, level): col == level for level in levels})
+    return masks
+
+
 def subset_table(dataset: Dataset, proba: np.ndarray, band=None) -> list[dict]:
     """One row per factor value: n, class counts, accuracy, closed/open recall, and rejection under the band."""
     y = dataset.labels
     rows = []
-    for factor, levels in subset_factors(dataset).items():
-        col = np.array([s.source if factor == "source" else str(s.meta.get(factor, "")) for s in dataset.samples])
-        for level in levels:
-            m = col == level
-            met = classification_metrics(y[m], proba[m])
-            row = {"factor": factor, "value": level, "n": int(m.sum()), "n_open": int((y[m] != CLOSED).sum()),
-                   "n_closed": int((y[m] == CLOSED).sum()), "accuracy": met["accuracy"],
-                   "recall_closed": met["recall_closed"], "recall_open": met["recall_open"]}
-            if band:
-                bm = band_metrics(y[m], proba[m, CLOSED], band)
-                row.update(rejection_rate=1 - bm["coverage"], selective_risk=bm["selective_risk"])
-            rows.append(row)
+    for (factor, level), m in subset_masks(dataset).items():
+        met = classification_metrics(y[m], proba[m])
+        row = {"factor": factor, "value": level, "n": int(m.sum()), "n_open": int((y[m] != CLOSED).sum()),
+               "n_closed": int((y[m] == CLOSED).sum()), "accuracy": met["accuracy"],
+               "recall_closed": met["recall_closed"], "recall_open": met["recall_open"]}
+        if band:
+            bm = band_metrics(y[m], proba[m, CLOSED], band)
+            row.update(rejection_rate=1 - bm["coverage"], selective_risk=bm["selective_risk"])
+        rows.append(row)
     return rows
 
 
