@@ -106,7 +106,8 @@ METRICS_HELP = (
     "**closed / open recall**: share of truly closed / open eyes called so. **ROC-AUC**: 1 = every closed eye "
     "scored above every open one. **ECE**: calibration error (0 = the confidence matches the accuracy). **AURC**: "
     "area under the risk-coverage curve (lower is better). **uncertain %**: images inside the model's stored band. "
-    "**worst subject**: the person (20+ images) with the lowest accuracy.</small>")
+    "**worst subject**: the person with the lowest accuracy among those with 20+ images (among everyone when nobody "
+    "has 20).</small>")
 
 
 class EvaluateTab:
