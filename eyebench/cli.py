@@ -558,9 +558,12 @@ def add_calibrate_parser(sub) -> None:
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("--model", action="append", required=True, help="checkpoint folder (repeatable)")
     _add_data(c, help="the data folders the checkpoint was trained on")
-    c.add_argument("--target-risk", type=SHARE, default=0.01, help="selective risk on validation (default 0.01)")
-    c.add_argument("--band-rule", choices=("per-person", "pooled"), default="per-person",
-                   help="per-person (default): the risk holds for every validation person; pooled: on average")
+    c.add_argument("--target-risk", type=SHARE, default=None,
+                   help="selective risk on validation (default: the one the checkpoint's band was fitted with, "
+                        "else 0.01)")
+    c.add_argument("--band-rule", choices=("per-person", "pooled"), default=None,
+                   help="per-person: the risk holds for every validation person; pooled: on average (default: the "
+                        "checkpoint's rule, else per-person)")
     c.add_argument("--flip-average", action=argparse.BooleanOptionalAction, default=None,
                    help="switch flip averaging on (--flip-average: each prediction is the mean closed logit of the crop "
                         "and its horizontal mirror) or off (--no-flip-average) before refitting, stored in config.json "

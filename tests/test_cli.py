@@ -778,6 +778,15 @@ def test_summary_table(capsys, trained_cnn, svm_checkpoint):
     assert worst.startswith(test["worst_subject"]["subject"])
 
 
+def test_summary_names_a_renamed_checkpoint_by_its_folder(capsys, tmp_path, trained_cnn):
+    mine = tmp_path / "my_cnn"
+    shutil.copytree(trained_cnn, mine)
+    rc, out, _ = run(capsys, "summary", trained_cnn, mine)
+    assert rc == 0
+    for table in markdown_tables(out):  # two small_cnn checkpoints stay apart in both tables
+        assert table[0]["model"] == "small_cnn" and table[-1]["model"] == "my_cnn (small_cnn)"
+
+
 def test_calibrate_refits_the_band_per_person_and_keeps_the_weights(capsys, tmp_path, trained_cnn, mrl_dir):
     ckpt = tmp_path / "small_cnn"
     shutil.copytree(trained_cnn, ckpt)
@@ -789,8 +798,12 @@ def test_calibrate_refits_the_band_per_person_and_keeps_the_weights(capsys, tmp_
     assert cal["band"]["rule"] == "pooled" and cal["band"]["target_risk"] == 0.05
     assert cal["temperature"] == pytest.approx(before["calibration"]["temperature"])  # refitted from raw logits
     assert "calibrate" in cal["command"] and "eyebench calibrate" in (ckpt / "README.md").read_text().replace("-m ", "")
-    assert main(["calibrate", "--model", str(ckpt), "--data", str(mrl_dir)]) == 0
+    assert main(["calibrate", "--model", str(ckpt), "--data", str(mrl_dir)]) == 0  # keeps the rule and risk fitted
+    kept = json.loads((ckpt / "config.json").read_text())["calibration"]["band"]
+    assert kept["rule"] == "pooled" and kept["target_risk"] == 0.05
+    assert main(["calibrate", "--model", str(ckpt), "--data", str(mrl_dir), "--band-rule", "per-person"]) == 0
     after = json.loads((ckpt / "config.json").read_text())
+    assert after["calibration"]["band"]["target_risk"] == 0.05
     assert after["calibration"]["band"]["rule"] == "per person" and after["uncertain_band"] == after["calibration"]["band"]["band"]
     assert after["metrics"]["test"]["band"]["band"] == after["uncertain_band"]
     assert (ckpt / "model.safetensors").read_bytes() == weights

@@ -92,7 +92,7 @@ def format_table(rows: list[dict]) -> str:
     """A readable fixed-width table of the main metrics, one line per model (and per source)."""
     cols = [("model", 14), ("source", 10), ("n", 6), ("acc", 7), ("bal_acc", 8), ("rec_closed", 11),
             ("rec_open", 9), ("auc", 7), (f"worst subject (of those with n>={MIN_GROUP_N})", 30)]
-    lines = ["".join(f"{c:<{w}}" for c, w in cols)]
+    table = []
 
     def fmt(v):
         return "-" if v is None else f"{v:.4f}"
@@ -104,8 +104,8 @@ def format_table(rows: list[dict]) -> str:
             ws = f"none has n>={MIN_GROUP_N}"
         blocks = [("all", r)] + (list(r["per_source"].items()) if len(r.get("per_source", {})) > 1 else [])
         for src, m in blocks:
-            vals = [Path(r["name"]).name if src == "all" else "", src, str(m["n"]), fmt(m["accuracy"]),
-                    fmt(m["balanced_accuracy"]), fmt(m["recall_closed"]), fmt(m["recall_open"]), fmt(m["roc_auc"]),
-                    ws if src == "all" else ""]
-            lines.append("".join(f"{v:<{w}}" for v, (_, w) in zip(vals, cols)))
-    return "\n".join(lines)
+            table.append([Path(r["name"]).name if src == "all" else "", src, str(m["n"]), fmt(m["accuracy"]),
+                          fmt(m["balanced_accuracy"]), fmt(m["recall_closed"]), fmt(m["recall_open"]),
+                          fmt(m["roc_auc"]), ws if src == "all" else ""])
+    widths = [max([w] + [len(row[i]) + 1 for row in table]) for i, (_, w) in enumerate(cols)]  # long names stay apart
+    return "\n".join("".join(f"{v:<{w}}" for v, w in zip(vals, widths)) for vals in [[c for c, _ in cols]] + table)

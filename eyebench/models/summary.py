@@ -1,8 +1,16 @@
 """Markdown tables built from checkpoint configs (the README's tables come from here)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..config import DataConfig, pct
 from .checkpoint import read_config
+
+
+def row_name(directory, cfg: dict) -> str:
+    """The checkpoint's folder name, with its architecture in brackets when they differ: my_cnn (small_cnn)."""
+    name, arch = Path(directory).resolve().name, cfg["architecture"]
+    return name if name == arch else f"{name} ({arch})"
 
 
 def results_table(directories) -> str:
@@ -18,7 +26,7 @@ def results_table(directories) -> str:
         worst = f"{ws.get('subject')} ({pct(ws.get('accuracy'))}, n={ws.get('n')})" if ws else "-"
         for src, m in [("all", test["overall"])] + sorted(test.get("per_source", {}).items()):
             cells = [pct(m[k], sign=False) for k in ("accuracy", "recall_closed", "recall_open")]
-            lines.append(f"| {cfg['architecture']} | {src} | {m['n']} | {' | '.join(cells)} | {worst if src == 'all' else ''} |")
+            lines.append(f"| {row_name(d, cfg)} | {src} | {m['n']} | {' | '.join(cells)} | {worst if src == 'all' else ''} |")
     return "\n".join(lines)
 
 
@@ -37,7 +45,7 @@ def model_table(directories) -> str:
         fit = cal.get("band") or {}
         how = f" ({100 * fit['target_risk']:g}%, {fit.get('rule', 'pooled')})" if fit.get("target_risk") is not None else ""
         lines.append(
-            f"| {cfg['architecture']} | {cfg.get('num_parameters', 0):,} | {'-' if not flops else f'{flops / 1e6:.1f}'} | "
+            f"| {row_name(d, cfg)} | {cfg.get('num_parameters', 0):,} | {'-' if not flops else f'{flops / 1e6:.1f}'} | "
             + (f"{cal['ece_before']:.4f} -> {cal['ece_after']:.4f}" if cal else "-") + " | "
             + (f"[{b[0]:.3f}, {b[1]:.3f}]{how}" if b else "-") + f" | {pct(band.get('coverage'), sign=False)} | "
             + ("-" if band.get("selective_risk") is None else pct(1 - band["selective_risk"], sign=False)) + " | "
