@@ -966,7 +966,8 @@ def add_video_parser(sub) -> None:
                    help=f"frames without an eye bridged up to this long (default {params.max_gap_ms:g})")
     v.add_argument("--perclos-window", type=float, default=params.perclos_window_s, metavar="SECONDS",
                    help=f"sliding PERCLOS window (default {params.perclos_window_s:g})")
-    v.add_argument("--fps", type=bounded(float, 0, above=True), help="frame rate to use for timestamps (default: the video's)")
+    v.add_argument("--fps", type=bounded(float, 0, above=True),
+                   help="frame rate to time frames by (default: the video's own timestamps)")
     v.add_argument("--max-side", type=bounded(int, 1), default=4096, metavar="PX",
                    help="refuse videos wider or taller than this (default 4096)")
     v.add_argument("--max-frames", type=bounded(int, 1), metavar="N", help="stop after N frames")

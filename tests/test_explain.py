@@ -194,3 +194,31 @@ def test_png_data_uri_round_trip():
     assert uri.startswith("data:image/png;base64,")
     back = cv2.imdecode(np.frombuffer(base64.b64decode(uri.split(",", 1)[1]), np.uint8), cv2.IMREAD_COLOR)
     assert back.shape == (48, 48, 3) and (back[..., 2] == 255).all() and (back[..., :2] == 0).all()  # BGR on disk
+
+
+def test_a_shipped_models_map_beats_random_and_inverted_deletion_orders():
+    import cv2
+
+    from conftest import REPO_ROOT
+    from eyebench.explain import deletion_curve
+    from eyebench.models.checkpoint import load_classifier
+
+    student = load_classifier(REPO_ROOT / "checkpoints" / "student")
+    image = cv2.cvtColor(cv2.imread(str(REPO_ROOT / "sample_images" / "astronaut_eye_right_open.png")),
+                         cv2.COLOR_BGR2RGB)
+    heat = explain_map(student, image)
+    real, inverted = deletion_curve(student, image, heat), deletion_curve(student, image, 1 - heat)
+    assert real["target"] == 0 and real["auc_saliency"] < real["auc_random"] - 0.2
+    assert real["auc_saliency"] < inverted["auc_saliency"] - 0.2
+
+
+@pytest.mark.parametrize("title", ["UNCERTAIN p(closed)=0.007", "CLOSED p(closed)=0.993", "vit_scratch"])
+def test_panel_titles_fit_whole_by_shrinking_the_font(title):
+    import cv2
+
+    from eyebench.explain.figure import FONT, fit_text
+
+    text, scale = fit_text(title, 160)  # the decision's p(closed) used to be cut to "p(closed)=0.."
+    assert text == title and 0.32 <= scale <= 0.4 and cv2.getTextSize(text, FONT, scale, 1)[0][0] <= 156
+    cut, scale = fit_text("a_checkpoint_folder_with_a_very_long_name_indeed", 160)
+    assert cut.endswith("..") and scale == pytest.approx(0.32) and cv2.getTextSize(cut, FONT, scale, 1)[0][0] <= 156

@@ -82,3 +82,37 @@ def test_live_mode_is_in_the_video_tab_without_public_api(live):
     streams = [d for d in demo.config["dependencies"] if d["targets"] and d["targets"][0][1] == "stream"]
     assert len(streams) == 1 and streams[0]["stream_every"] == pytest.approx(0.15)
     assert all(fn.api_visibility != "public" for fn in demo.fns.values())
+
+
+def test_live_handler_takes_odd_frames_without_raising(live):
+    import gradio as gr
+
+    from eyebench.video.synthetic import OPEN, demo_scene
+
+    face = demo_scene().render(OPEN)
+    session = None
+    usable = [np.zeros((1, 1, 3), np.uint8), np.zeros((1, 1), np.uint8), face.mean(axis=2).astype(np.uint8),
+              np.dstack([face, np.full(face.shape[:2], 255, np.uint8)]), face[:, :, :1],
+              np.zeros((3000, 4000, 3), np.uint8)]
+    for frame in usable:
+        eyes, counts, session = live.frame(frame, "student", session)
+        assert ("No eye found" in eyes or "right eye: OPEN" in eyes) and "frames/s handled" in counts
+    assert session.timeline.summary()["frames"] == len(usable)
+    for odd in (np.zeros((0, 0, 3), np.uint8), face.astype(np.float32) / 255, np.zeros((48, 64, 2), np.uint8),
+                np.zeros(5, np.uint8)):
+        eyes, counts, same = live.frame(odd, "student", session)
+        assert eyes.startswith("**Unusable frame** (shape ") and "\n" not in eyes
+        assert counts == gr.skip() and same is session
+    assert session.timeline.summary()["frames"] == len(usable)  # skipped frames are not counted
+
+
+def test_live_frames_per_second_is_measured_between_handled_frames():
+    from eyebench.app.live_tab import FPS_WINDOW_S, LiveSession
+
+    session = LiveSession("student", None, None, start=100.0)
+    session.handled.append(100.001)
+    assert session.frames_per_second(100.001) == 0.0  # one frame just after the start: no rate yet (not 1000/s)
+    session.handled.extend([100.201, 100.401])
+    assert session.frames_per_second(100.401) == pytest.approx(5.0)
+    session.handled.append(100.401 + FPS_WINDOW_S)  # the first three have left the window
+    assert session.frames_per_second(100.401 + FPS_WINDOW_S) == pytest.approx(1 / FPS_WINDOW_S)

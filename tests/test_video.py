@@ -125,6 +125,21 @@ def test_series_must_be_aligned_and_increasing():
         analyse_series([0, 0], [0.1, 0.2])
 
 
+def test_timeline_shades_the_band_and_every_closure_in_each_models_panel():
+    from eyebench.video.outputs import KIND_COLOURS, timeline_figure
+    from eyebench.video.pipeline import FrameRow, VideoAnalysis, VideoInfo
+
+    p = np.full(60, 0.05)
+    p[10:13], p[30:45] = 0.95, 0.95  # a blink and a long closure
+    t = series(p, band=(0.2, 0.8))
+    rows = [FrameRow(i, float(x), "tracked", 0.0, [], {}) for i, x in enumerate(t.times)]
+    analysis = VideoAnalysis(VideoInfo("v.avi", FPS, 60, 64, 48), rows, {"a": t, "b": t}, {}, {"total": 1.0})
+    shapes = timeline_figure(analysis).layout.shapes
+    colours = ["rgba(127,127,127,0.15)", KIND_COLOURS["blink"], KIND_COLOURS["long_closure"]]
+    assert [(s.fillcolor, s.yref.split()[0]) for s in shapes] == [(c, y) for y in ("y", "y2") for c in colours]
+    assert (shapes[0].y0, shapes[0].y1, shapes[1].x0, shapes[1].x1) == (0.2, 0.8, 1.0, 1.3)
+
+
 # -- tracking ------------------------------------------------------------------------------------------------
 def test_levelled_crop_undoes_the_roll():
     img = np.full((200, 200, 3), 200, np.uint8)
@@ -218,6 +233,55 @@ def test_frames_are_read_one_at_a_time(tmp_path):
     index, t, rgb = next(frames)
     assert (index, t, rgb.shape) == (0, 0.0, (48, 64, 3))
     assert [i for i, _, _ in frames] == [1, 2, 3, 4]
+
+
+class FakeCapture:
+    """A decoder stand-in: 64x48 frames with the given timestamps (ms) and the frame rate the container states."""
+
+    def __init__(self, stamps_ms, fps):
+        self.stamps, self.fps, self.read_count = list(stamps_ms), fps, 0
+
+    def isOpened(self):
+        return True
+
+    def get(self, prop):
+        stamp = self.stamps[self.read_count - 1] if self.read_count else 0.0
+        return {cv2.CAP_PROP_FRAME_WIDTH: 64, cv2.CAP_PROP_FRAME_HEIGHT: 48, cv2.CAP_PROP_FPS: self.fps,
+                cv2.CAP_PROP_FRAME_COUNT: len(self.stamps), cv2.CAP_PROP_POS_MSEC: stamp}[prop]
+
+    def read(self):
+        if self.read_count == len(self.stamps):
+            return False, None
+        self.read_count += 1
+        return True, np.zeros((48, 64, 3), np.uint8)
+
+    def release(self):
+        pass
+
+
+@pytest.mark.parametrize("stamps, fps, given, times", [
+    ([0, 100, 200, 225, 250], 20, None, [0, 0.1, 0.2, 0.225, 0.25]),  # variable frame rate: the decoder's times
+    ([1400, 1500, 1600], 10, None, [0, 0.1, 0.2]),  # counted from the first frame
+    ([0, 0, 0, 0], 10, None, [0, 0.1, 0.2, 0.3]),  # no timestamps: the container's rate
+    ([0, 100, 100, 300], 10, None, [0, 0.1, 0.2, 0.3]),  # a repeated timestamp: one frame interval on
+    ([0, 100, 200, 225], 20, 4.0, [0, 0.25, 0.5, 0.75]),  # --fps: index / fps
+])
+def test_frame_times_follow_the_decoders_timestamps(tmp_path, monkeypatch, stamps, fps, given, times):
+    from eyebench.video import pipeline
+
+    monkeypatch.setattr(pipeline, "_capture", lambda path: (cv2, FakeCapture(stamps, fps)))
+    (tmp_path / "v.mp4").write_bytes(b"")
+    assert [t for _, t, _ in iter_frames(tmp_path / "v.mp4", fps=given)] == pytest.approx(times)
+
+
+def test_a_video_without_timestamps_or_frame_rate_is_refused_in_one_line(tmp_path, monkeypatch):
+    from eyebench.video import pipeline
+
+    monkeypatch.setattr(pipeline, "_capture", lambda path: (cv2, FakeCapture([0, 0, 0], 0)))
+    (tmp_path / "v.mp4").write_bytes(b"")
+    with pytest.raises(VideoError, match=r"v.mp4: frame 1 has no timestamp and the video states no frame rate"):
+        analyse_video(tmp_path / "v.mp4", {})
+    assert [t for _, t, _ in iter_frames(tmp_path / "v.mp4", fps=5)] == [0, 0.2, 0.4]
 
 
 # -- videos made in code, end to end -------------------------------------------------------------------------

@@ -33,10 +33,22 @@ class LiveSession:
     ended: bool = False  # reset (or another model chosen): a frame still in flight must not bring it back
 
     def frames_per_second(self, now: float) -> float:
+        """Frames handled per second between the first and the last of those of the last FPS_WINDOW_S seconds (0
+        before two)."""
         while self.handled and self.handled[0] < now - FPS_WINDOW_S:
             self.handled.popleft()
-        span = now - max(self.start, now - FPS_WINDOW_S)
-        return len(self.handled) / span if span > 0 else 0.0
+        span = self.handled[-1] - self.handled[0] if self.handled else 0.0
+        return (len(self.handled) - 1) / span if span > 0 else 0.0
+
+
+def frame_rgb(image: np.ndarray) -> np.ndarray | None:
+    """A webcam frame as RGB uint8 (gray and RGBA converted), or None unless it is an 8-bit picture of 1x1 or more."""
+    if image.dtype != np.uint8 or image.size == 0 or image.ndim not in (2, 3) or \
+            (image.ndim == 3 and image.shape[2] not in (1, 3, 4)):
+        return None
+    gray = image.ndim == 2 or image.shape[2] == 1
+    return np.ascontiguousarray(np.repeat(image.reshape(image.shape[:2])[:, :, None], 3, axis=2) if gray
+                                else image[:, :, :3])
 
 
 def eyes_markdown(eyes, probs, band) -> str:
@@ -97,11 +109,13 @@ class LiveMode:
             session.ended = True
         return "", "", None
 
-    def _handle(self, rgb: np.ndarray, session: LiveSession):
+    def _handle(self, image: np.ndarray, session: LiveSession):
+        rgb = frame_rgb(image)
+        if rgb is None:
+            message = f"**Unusable frame** (shape {image.shape}, {image.dtype}): not an 8-bit gray, RGB or RGBA picture"
+            return message + "; skipped.", gr.skip(), session
         now = time.monotonic()
-        if rgb.ndim == 2:
-            rgb = np.repeat(rgb[:, :, None], 3, axis=2)
-        eyes = session.tracker.update(rgb[:, :, :3]).eyes
+        eyes = session.tracker.update(rgb).eyes
         probs = []
         if eyes:
             with single_image_threads():

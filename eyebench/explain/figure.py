@@ -7,13 +7,26 @@ import numpy as np
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 TITLE_LINES = 2
 LINE_PX = 16
-BAR_TEXT = ("map colour: blue = little, red = most evidence", "for the model's decision (each map scaled 0-1)")
+BAR_TEXT = ("map colour: blue = little, red = most evidence", "for the model's decision (each map scaled 0-1;",
+            "UNCERTAIN: for its likelier class)")
+
+
+def fit_text(text: str, width: int, scale: float = 0.4) -> tuple[str, float]:
+    """(text, font scale) that fit `width` pixels: the font shrunk down to 80% first, then the text cut with '..'."""
+    room = width - 4
+    scale = next((s for s in (scale, 0.9 * scale, 0.8 * scale) if _width(text, s) <= room), 0.8 * scale)
+    while text and _width(text, scale) > room:
+        text = text[:-3] + ".."
+    return text, scale
+
+
+def _width(text: str, scale: float) -> int:
+    return cv2.getTextSize(text, FONT, scale, 1)[0][0]
 
 
 def _text(canvas: np.ndarray, text: str, x: int, y: int, width: int, scale: float = 0.4) -> None:
-    """Write `text` at (x, y) (baseline), shortened with '..' to fit `width` pixels."""
-    while text and cv2.getTextSize(text, FONT, scale, 1)[0][0] > width - 4:
-        text = text[:-3] + ".."
+    """Write `text` at (x, y) (baseline), fitted to `width` pixels by `fit_text`."""
+    text, scale = fit_text(text, width, scale)
     cv2.putText(canvas, text, (x + 2, y), FONT, scale, (20, 20, 20), 1, cv2.LINE_AA)
 
 

@@ -88,9 +88,10 @@ def timeline_figure(analysis: VideoAnalysis):
     for row, m in enumerate(models, start=1):
         t = analysis.timelines[m]
         low, high = t.params.band
-        fig.add_hrect(y0=low, y1=high, fillcolor="rgba(127,127,127,0.15)", line_width=0, row=row, col=1)
+        shaded = dict(line_width=0, layer="below", row=row, col=1, exclude_empty_subplots=False)  # no trace yet
+        fig.add_hrect(y0=low, y1=high, fillcolor="rgba(127,127,127,0.15)", **shaded)
         for e in t.events:
-            fig.add_vrect(x0=e.start_s, x1=e.end_s, fillcolor=KIND_COLOURS[e.kind], line_width=0, row=row, col=1)
+            fig.add_vrect(x0=e.start_s, x1=e.end_s, fillcolor=KIND_COLOURS[e.kind], **shaded)
         fig.add_trace(scatter(x=t.times, y=t.p_smoothed, mode="lines", name=f"{m} p(closed)", line=dict(width=1.5),
                               legendgroup=m, hovertemplate="%{x:.2f} s  p(closed) %{y:.3f}<extra></extra>"), row, 1)
         fig.add_trace(scatter(x=t.times, y=t.perclos, mode="lines", name=f"{m} PERCLOS "

@@ -66,15 +66,16 @@ def open_video(path, max_side: int = MAX_SIDE):
 
 
 def iter_frames(path, max_side: int = MAX_SIDE, fps: float | None = None, info_out: list | None = None):
-    """Yield (index, time in seconds, RGB frame) one at a time. Times are index / fps (the container's frame rate, or
-    `fps` when given; the decoder's timestamps when neither is known). A video that yields no frame is a VideoError."""
+    """Yield (index, time in seconds, RGB frame) one at a time. Times are index / `fps` when it is given, else the
+    decoder's timestamps counted from the first frame's (right for a variable frame rate too); a frame whose timestamp
+    is missing or not later than the last one's comes one frame interval (the container's rate) after it. A video
+    that yields no frame, or that has neither timestamps nor a frame rate, is a VideoError."""
     cap, info = open_video(path, max_side)
     if info_out is not None:
         info_out.append(info)
-    rate = fps or info.fps
     import cv2
 
-    index = 0
+    index, first, last = 0, 0.0, 0.0
     try:
         while True:
             ok, bgr = cap.read()
@@ -83,7 +84,15 @@ def iter_frames(path, max_side: int = MAX_SIDE, fps: float | None = None, info_o
             if max(bgr.shape[:2]) > max_side:
                 raise VideoError(f"{path}: frame {index} is {bgr.shape[1]}x{bgr.shape[0]}, above the limit of "
                                  f"{max_side} pixels per side")
-            t = index / rate if rate else cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            stamp = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            first = stamp if index == 0 else first
+            t = index / fps if fps else stamp - first if index else 0.0
+            if index and not t > last + 1e-6:  # no usable timestamp: one frame interval after the last frame
+                if not info.fps:
+                    raise VideoError(f"{path}: frame {index} has no timestamp and the video states no frame rate "
+                                     "(re-encode it, or give one with `python -m eyebench video --fps`)")
+                t = last + 1 / info.fps
+            last = t
             yield index, t, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
             index += 1
     finally:
