@@ -30,6 +30,19 @@ def test_astronaut_has_two_eyes(astronaut):
     assert abs(eyes[0].y - eyes[1].y) < 20  # both eyes at about the same height
 
 
+@pytest.mark.parametrize("tilt", [30, -35, 50])
+def test_a_tilted_face_is_found_and_its_eyes_placed_back_on_the_picture(astronaut, tilt):
+    h, w = astronaut.shape[:2]
+    upright = locate_eyes(astronaut).eyes
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), tilt, 1.0)
+    search = locate_eyes(cv2.warpAffine(astronaut, turn, (w, h), borderMode=cv2.BORDER_REPLICATE))
+    assert search.how == "faces" and "tilted by about" in search.message and len(search.eyes) == 2
+    for eye, was in zip(sorted(search.eyes, key=lambda e: e.side), sorted(upright, key=lambda e: e.side)):
+        expected = turn @ np.array([was.x + was.w / 2, was.y + was.h / 2, 1.0])  # where that eye went
+        assert np.hypot(*(np.array([eye.x + eye.w / 2, eye.y + eye.h / 2]) - expected)) < 0.6 * was.w
+        assert eye.crop.shape[0] == eye.crop.shape[1] > 0  # cut level, in the picture turned upright
+
+
 def test_grayscale_picture(astronaut):
     eyes = find_eyes(astronaut.mean(axis=2).astype(np.uint8))
     assert [e.side for e in eyes] == ["right", "left"] and eyes[0].crop.ndim == 2

@@ -14,7 +14,8 @@ from conftest import REPO_ROOT, draw_eye, real_data_dir
 
 from eyebench.video.options import TrackerOptions
 from eyebench.video.pipeline import VideoError, analyse_video, iter_frames
-from eyebench.video.synthetic import CLOSED, OPEN, FaceScene, blink_schedule, render_schedule, write_video
+from eyebench.video.synthetic import (CLOSED, OPEN, FaceScene, blink_schedule, demo_scene, render_schedule,
+                                      write_video)
 from eyebench.video.temporal import TemporalParams, analyse_series, median_smooth, perclos_series
 from eyebench.video.tracking import EyeTracker, levelled_crop
 
@@ -352,6 +353,19 @@ def test_synthetic_video_with_a_stub_classifier(tmp_path):
     check_against_schedule(analysis, schedule, "stub")
     assert peak < 60e6  # 300 decoded 640x480 frames would be 276 MB: frames are not kept
     assert analysis.info.width == 640 and analysis.info.fps == FPS and len(analysis.rows) == 300
+
+
+def test_a_steadily_tilted_head_is_found_and_its_eyes_levelled(tmp_path):
+    scene = demo_scene()  # the photo's own open eyes, drawn closed ones
+    schedule = blink_schedule(90, FPS, [(20, 3), (50, 3), (75, 3)])
+    schedule.rolls[:] = [35.0] * 90  # beyond what the upright face detector finds
+    path = write_video(tmp_path / "tilted.avi", render_schedule(scene, schedule), FPS)
+    x, y, w, h = scene.boxes["right"]
+    stub = TemplateStub(scene.pasted[OPEN][y:y + h, x:x + w], scene.pasted[CLOSED][y:y + h, x:x + w])
+    analysis = analyse_video(path, {"stub": stub})
+    s = analysis.timelines["stub"].summary()
+    assert s["blinks"] == 3 and s["frames_without_eye"] == 0, s["events"]
+    assert abs(abs(float(np.median([r.roll_deg for r in analysis.rows]))) - 35) < 8  # the crops are cut level
 
 
 MRL_OPEN, MRL_CLOSED = "s0001/s0001_01963_0_0_1_0_0_01.png", "s0001/s0001_00523_0_0_0_0_0_01.png"

@@ -17,7 +17,7 @@ class TrackerOptions:
     min_match: float = 0.5
     gate: float = 0.3
     max_rejects: int = 3
-    max_roll_deg: float = 30.0
+    max_roll_deg: float = 50.0  # the face search finds faces tilted up to about 50 degrees (faces.TILTS_DEG)
 
     def __post_init__(self):
         if self.detect_every < 1 or not 0 <= self.hold_frames <= self.follow_frames or not 0 < self.smoothing <= 1:
