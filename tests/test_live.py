@@ -116,3 +116,17 @@ def test_live_frames_per_second_is_measured_between_handled_frames():
     assert session.frames_per_second(100.401) == pytest.approx(5.0)
     session.handled.append(100.401 + FPS_WINDOW_S)  # the first three have left the window
     assert session.frames_per_second(100.401 + FPS_WINDOW_S) == pytest.approx(1 / FPS_WINDOW_S)
+
+
+def test_a_clock_that_repeats_a_time_does_not_stop_the_stream(live, monkeypatch):
+    """A coarse clock (about 15 ms on some systems) can give two frames one time: the timeline still increases."""
+    import eyebench.app.live_tab as live_tab
+    from eyebench.video.synthetic import OPEN, demo_scene
+
+    monkeypatch.setattr(live_tab.time, "perf_counter", lambda: 500.0)
+    face, session = demo_scene().render(OPEN), None
+    for _ in range(3):
+        eyes, counts, session = live.frame(face, "student", session)
+        assert "right eye: OPEN" in eyes
+    times = session.timeline.times
+    assert len(times) == 3 and all(b > a for a, b in zip(times, times[1:]))

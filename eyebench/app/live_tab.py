@@ -81,7 +81,7 @@ class LiveMode:
 
     def new_session(self, name: str) -> LiveSession:
         band = tuple(self.bench.stored_band(name))
-        return LiveSession(name, EyeTracker(), OnlineTimeline(TemporalParams(band=band)), time.monotonic())
+        return LiveSession(name, EyeTracker(), OnlineTimeline(TemporalParams(band=band)), time.perf_counter())
 
     @on_model_threads
     def frame(self, image, name, session):
@@ -114,7 +114,8 @@ class LiveMode:
         if rgb is None:
             message = f"**Unusable frame** (shape {image.shape}, {image.dtype}): not an 8-bit gray, RGB or RGBA picture"
             return message + "; skipped.", gr.skip(), session
-        now = time.monotonic()
+        times = session.timeline.times  # a coarse clock can repeat a time: the timeline needs them increasing
+        now = max(time.perf_counter(), session.start + (times[-1] + 1e-6 if times else 0.0))
         eyes = session.tracker.update(rgb).eyes
         probs = []
         if eyes:
