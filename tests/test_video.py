@@ -64,6 +64,8 @@ def test_closure_kinds_durations_and_blink_rate():
     assert s["blink_rate_per_min"] == pytest.approx(2.0)  # 2 blinks in 60 s observed
     assert s["mean_blink_ms"] == pytest.approx(250.0)
     assert s["perclos"] == pytest.approx(30 / 600)
+    short = series(np.array([0.0, 1.0, 0.0])).summary()  # one blink in 0.3 s: a rate would read 200/min
+    assert short["blinks"] == 1 and short["blink_rate_per_min"] is None
     assert s["parameters"]["band"] == [0.5, 0.5]
     short = series(p, max_blink_ms=250, long_closure_ms=400, min_closure_ms=250)
     assert [e.kind for e in short.events] == ["closure", "long_closure", "long_closure", "long_closure"]

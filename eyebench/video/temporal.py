@@ -19,7 +19,8 @@ each frame, NaN where the frame has no usable eye). Definitions, all in one plac
 - **Kinds**: a complete closure shorter than `max_blink_ms` is a `blink`; any closure longer than `long_closure_ms` is
   a `long_closure` (an incomplete one too, once its observed part is that long); a complete closure in between is a
   `closure`; shorter than `min_closure_ms` is dropped as noise; an incomplete short one is `incomplete`.
-- **Blink rate**: blinks per minute of observed time (frames with an eye x the median frame interval).
+- **Blink rate**: blinks per minute of observed time (frames with an eye x the median frame interval); None under
+  `MIN_RATE_S` seconds observed (a rate from a few frames, 600/min for one blink in 0.1 s, means nothing).
 - **PERCLOS**: the share of time the eyes are closed: closed frames / frames with an eye and a known state, over the
   whole video (`perclos`) and over a sliding window of `perclos_window_s` seconds ending at each frame (the window
   (t - window, t]); `perclos_max` is the largest windowed value over windows that fit inside the video (None when the
@@ -241,6 +242,9 @@ def summarise(t: Timeline) -> dict:
                     float(windowed.max()) if len(windowed) else None, t.params)
 
 
+MIN_RATE_S = 5.0  # observed seconds below which no blink rate is given
+
+
 def _summary(times: np.ndarray, n_missing: int, n_uncertain: int, n_unknown: int, events: list[Closure],
              perclos: float | None, perclos_max: float | None, params: TemporalParams) -> dict:
     """The summary dict of `summarise` and `OnlineTimeline.summary` from their counts."""
@@ -254,7 +258,7 @@ def _summary(times: np.ndarray, n_missing: int, n_uncertain: int, n_unknown: int
         "observed_s": observed_s,
         "blinks": len(blinks), "closures": kinds.count("closure"), "long_closures": kinds.count("long_closure"),
         "incomplete_closures": kinds.count("incomplete"),
-        "blink_rate_per_min": len(blinks) / (observed_s / 60) if observed_s > 0 else None,
+        "blink_rate_per_min": len(blinks) / (observed_s / 60) if observed_s >= MIN_RATE_S else None,
         "mean_blink_ms": float(np.mean([e.duration_ms for e in blinks])) if blinks else None,
         "perclos": perclos, "perclos_max": perclos_max, "perclos_window_s": params.perclos_window_s,
         "events": [e.to_dict() for e in events], "parameters": params.to_dict(),
