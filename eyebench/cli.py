@@ -607,7 +607,8 @@ def add_predict_parser(sub) -> None:
 def add_bench_parser(sub) -> None:
     b = sub.add_parser("bench", help="inference speed on this machine (after a warm-up)")
     b.add_argument("--model", action="append", required=True, help="checkpoint folder (repeatable)")
-    b.add_argument("--batch-size", type=bounded(int, 1), default=256, help="batch size of the batch measurement (default 256)")
+    b.add_argument("--batch-size", type=bounded(int, 1), default=256,
+                   help="batch size of the batch measurement (default 256)")
     b.add_argument("--seconds", type=bounded(float, 0, above=True), default=3.0,
                    help="time spent per measurement (default 3; --record needs 10 or more)")
     b.add_argument("--json", type=output_file, help="write the measurements as JSON to this file")
@@ -638,7 +639,8 @@ def add_robustness_parser(sub) -> None:
     _add_model_data_args(r)
     r.add_argument("--json", type=output_file, required=True, help="write subsets and sweeps here")
     r.add_argument("--csv", type=output_dir, metavar="DIR", help="also write subsets.csv and sweeps.csv into DIR")
-    r.add_argument("--sweep-images", type=bounded(int, 2), default=1000, help="images per sweep level (class-stratified, default 1000)")
+    r.add_argument("--sweep-images", type=bounded(int, 2), default=1000,
+                   help="images per sweep level (class-stratified, default 1000)")
     r.add_argument("--sweep", action="append", metavar="NAME",
                    help="run only this perturbation sweep (repeatable; default every one: rotation_deg, yaw_deg, "
                         "glasses, blur_sigma, gamma, noise_sigma, jpeg_quality, downscale_px, framing)")
@@ -649,7 +651,8 @@ def add_report_parser(sub) -> None:
     rp = sub.add_parser("report", help="one self-contained HTML report (metrics, plots, subsets, sweeps, maps)")
     _add_model_data_args(rp)
     rp.add_argument("--out", type=output_file, required=True, help="HTML file to write")
-    rp.add_argument("--bootstrap", type=bounded(int, 0), default=1000, help="subject-level bootstrap resamples (default 1000)")
+    rp.add_argument("--bootstrap", type=bounded(int, 0), default=1000,
+                    help="subject-level bootstrap resamples (default 1000)")
     rp.add_argument("--sweep-images", type=bounded(int, 2), default=1000, help="images per sweep level (default 1000)")
     rp.set_defaults(func=cmd_report)
 
@@ -671,7 +674,8 @@ def add_cv_parser(sub, classifiers: list[str]) -> None:
     cv.add_argument("model", choices=classifiers, help="registry name of the classifier")
     _add_data(cv)
     cv.add_argument("--out", type=output_dir, required=True, help="folder for the fold checkpoints")
-    cv.add_argument("--folds", type=bounded(int, 2), default=5, help="number of folds; each tests on its own people (default 5)")
+    cv.add_argument("--folds", type=bounded(int, 2), default=5,
+                    help="number of folds; each tests on its own people (default 5)")
     add_options(cv, RECIPE)  # the recipe part of TrainConfig: the same flags, defaults and help as `train`
     cv.add_argument("--holdout-of", metavar="DIR",
                     help="leave out the test people of this checkpoint (e.g. a shipped one): folds are made of its "
