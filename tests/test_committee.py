@@ -7,6 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
+from safetensors import safe_open
 
 from conftest import prepared_arrays
 from eyebench import load_classifier
@@ -103,6 +104,18 @@ def test_members_with_other_weights_are_refused(folder, tmp_path):
     svm.coef_ = svm.coef_ * 2
     svm.save_pretrained(moved / "lbp_hog_svm")
     with pytest.raises(CheckpointError, match=r"member \.\./lbp_hog_svm has other weights than when the committee"):
+        load_classifier(moved / "committee")
+
+
+def test_a_member_whose_averaged_views_changed_is_refused(capsys, folder, tmp_path, mrl_dir):
+    """calibrate --flip-average on a member changes its logits but not its weights: the committee's fitted weights
+    assume the old ones."""
+    moved = tmp_path / "moved"
+    shutil.copytree(folder, moved)
+    with safe_open(str(moved / "committee" / "model.safetensors"), framework="numpy") as fh:
+        assert json.loads(fh.metadata()["member_views"]) == [[False, 1.0]] * 3
+    assert main(["calibrate", "--model", str(moved / "student"), "--data", str(mrl_dir), "--flip-average"]) == 0
+    with pytest.raises(CheckpointError, match=r"member \.\./student averages other views .* fit it again"):
         load_classifier(moved / "committee")
 
 
