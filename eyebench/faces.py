@@ -29,6 +29,7 @@ class EyeBox:
     h: int
     side: str  # "left"/"right" as seen in the picture, or "crop" when the input was already an eye crop
     crop: np.ndarray
+    face: int = 0  # which face it belongs to: 0 the largest, 1 the next, ...
 
 
 def _boxes(gray: np.ndarray, cascade: str, min_size: int, **kw) -> list[tuple[int, int, int, int]]:
@@ -154,7 +155,7 @@ def _tilted_search(rgb: np.ndarray, gray: np.ndarray, roll: float, max_faces: in
     for e in found.eyes:
         cx, cy = back @ np.array([e.x + e.w / 2, e.y + e.h / 2, 1.0])
         x, y = int(np.clip(cx - e.w / 2, 0, w - 1)), int(np.clip(cy - e.h / 2, 0, h - 1))
-        eyes.append(EyeBox(x, y, min(e.w, w - x), min(e.h, h - y), e.side, e.crop))
+        eyes.append(EyeBox(x, y, min(e.w, w - x), min(e.h, h - y), e.side, e.crop, e.face))
     tilted = f"found in a face tilted by about {abs(roll):g} degrees (each cut level)."
     message = found.message.replace("found.", tilted, 1)
     return EyeSearch(eyes, "faces", message, found.placed, found.votes)
@@ -164,12 +165,12 @@ def _eyes_of_faces(rgb: np.ndarray, gray: np.ndarray, faces: list[tuple[tuple, i
     """The eyes of each face: found by the eye cascades, else placed by the geometry of a clear face (a face with
     few detections and no eye in it is taken for a false one: close-ups of one eye can look like a small face)."""
     eyes, placed = [], 0
-    for face, votes in faces:
+    for i, (face, votes) in enumerate(faces):
         found = _eyes_in_face(rgb, gray, face)
         if not found and votes >= CLEAR_FACE_VOTES:
             found = _eyes_from_face_geometry(rgb, face)
             placed += len(found)
-        eyes += found
+        eyes += [dataclasses.replace(e, face=i) for e in found]
     message = f"{len(eyes)} eye(s) found."
     if placed:
         message += (f" {placed} of them placed where eyes sit in the face: the eye detector found none there "

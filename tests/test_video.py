@@ -156,7 +156,7 @@ def test_levelled_crop_undoes_the_roll():
 
 class FakeBox:
     def __init__(self, x, y, w, side):
-        self.x, self.y, self.w, self.h, self.side = x, y, w, w, side
+        self.x, self.y, self.w, self.h, self.side, self.face = x, y, w, w, side, 0
 
 
 class ScriptedDetector:
@@ -368,6 +368,22 @@ def test_a_steadily_tilted_head_is_found_and_its_eyes_levelled(tmp_path):
     s = analysis.timelines["stub"].summary()
     assert s["blinks"] == 3 and s["frames_without_eye"] == 0, s["events"]
     assert abs(abs(float(np.median([r.roll_deg for r in analysis.rows]))) - 35) < 8  # the crops are cut level
+
+
+def test_the_followed_face_is_kept_when_another_one_grows_larger():
+    face = demo_scene().render(OPEN)
+
+    def frame(left_larger: bool):
+        canvas = np.full((480, 1280, 3), 128, np.uint8)
+        for k, scale in enumerate((1.0, 0.9) if left_larger else (0.9, 1.0)):
+            f = cv2.resize(face, None, fx=scale, fy=scale)
+            x0, y0 = k * 640 + (640 - f.shape[1]) // 2, (480 - f.shape[0]) // 2
+            canvas[y0:y0 + f.shape[0], x0:x0 + f.shape[1]] = f
+        return canvas
+
+    tracker = EyeTracker()
+    halves = ["".join("L" if e.cx < 640 else "R" for e in tracker.update(frame(i < 5)).eyes) for i in range(30)]
+    assert halves == ["LL"] * 30  # the right face is the larger one from frame 5 on
 
 
 MRL_OPEN, MRL_CLOSED = "s0001/s0001_01963_0_0_1_0_0_01.png", "s0001/s0001_00523_0_0_0_0_0_01.png"

@@ -15,6 +15,8 @@ Stability rules:
   on a copy scaled to at most `detect_width` pixels wide (boxes scaled back). A whole frame is one eye (side "crop")
   only when locate_eyes says it is eye-crop sized or a close-up of one eye, judged on the unscaled frame. A detected box updates its eye by exponential smoothing of centre and size:
   new = smoothing * detected + (1 - smoothing) * tracked (smoothing 1 = no smoothing).
+- **two faces**: while an eye is followed, detection looks at the two largest faces and keeps the one whose eyes lie
+  nearest the followed ones, so a passenger who comes closer does not take the track over.
 - **outliers**: while the template still matches, a detection whose centre is more than `gate` box sizes from the
   tracked eye, or whose size differs by more than that share, is ignored (the eye cascades sometimes answer an
   eyebrow, and eyes placed by face geometry when the cascades miss closed eyes can sit off the eye); after
@@ -167,7 +169,9 @@ class EyeTracker:
         scale = min(1.0, self.options.detect_width / w)
         small = rgb if scale == 1.0 else cv2.resize(rgb, (int(round(w * scale)), int(round(h * scale))),
                                                      interpolation=cv2.INTER_AREA)
-        boxes = [b for b in self.detector(small, max_faces=1) if b.side in SIDES or scale == 1.0]
+        boxes = [b for b in self.detector(small, max_faces=2 if following else 1) if b.side in SIDES or scale == 1.0]
+        if following:  # two people in view: keep the face followed, though the other may look larger now
+            boxes = self._followed_face(boxes, scale)
         if any(b.side in SIDES for b in boxes):
             boxes = [b for b in boxes if b.side in SIDES]
             self.tracks.pop("crop", None)
@@ -183,6 +187,22 @@ class EyeTracker:
             if self._fold(side, cx, cy, size, following, weak):
                 found.add(side)
         return found
+
+    def _followed_face(self, boxes: list, scale: float) -> list:
+        """The boxes of the face whose eyes lie nearest the tracked ones (frame pixels; `scale` is the detection's)."""
+        faces = sorted({b.face for b in boxes})
+        if len(faces) < 2:
+            return boxes
+        cx = np.mean([t.cx for t in self.tracks.values()])
+        cy = np.mean([t.cy for t in self.tracks.values()])
+
+        def distance(face: int) -> float:
+            own = [b for b in boxes if b.face == face]
+            return math.hypot(np.mean([b.x + b.w / 2 for b in own]) / scale - cx,
+                              np.mean([b.y + b.h / 2 for b in own]) / scale - cy)
+
+        nearest = min(faces, key=distance)
+        return [b for b in boxes if b.face == nearest]
 
     def _fold(self, side: str, cx: float, cy: float, size: float, following: bool, weak: bool = False) -> bool:
         """Take one detection into its eye's track (new, smoothed, or replacing it); False if ignored as an outlier.
