@@ -924,6 +924,10 @@ def cmd_video(args) -> int:
     print(f"{len(analysis.rows)} frames in {sec['total']:.1f} s: {analysis.frames_per_second:.1f} frames/s "
           f"(decode {sec['decode']:.1f} s, track {sec['track']:.1f} s, "
           + ", ".join(f"{k.split(':', 1)[1]} {v:.1f} s" for k, v in sec.items() if k.startswith("classify:")) + ")")
+    interval = next(iter(analysis.timelines.values())).summary()["frame_interval_s"] if analysis.timelines else 0
+    stated = f"the file states {analysis.info.fps:g} frames/s" if analysis.info.fps else "the file states no rate"
+    print(f"frame times from {f'--fps {args.fps:g}' if args.fps else 'the video timestamps'}: one frame every "
+          f"{1000 * interval:.1f} ms ({stated}; --fps sets another)")
     for name, timeline in analysis.timelines.items():
         print(f"{name}: {summary_sentence(timeline.summary())}")
     print("wrote " + ", ".join(str(p) for p in files.values()))

@@ -121,6 +121,13 @@ def test_ensemble_refuses_runs_with_other_folds(capsys, tmp_path, mrl_dir, two_r
     assert "fold 1: the runs hold out different images" in capsys.readouterr().err
 
 
+def test_a_run_given_twice_is_refused(capsys, mrl_dir, two_runs):
+    for report in ("ensemble", "audit"):
+        assert main(["cv-report", report, "--data", str(mrl_dir), "--run", str(two_runs[0]), "--run",
+                     f"{two_runs[0]}/"]) == 2
+        assert "is given more than once: give each run once" in capsys.readouterr().err
+
+
 def test_a_run_is_refused_on_data_holding_only_some_of_its_held_out_images(capsys, tmp_path, mrl_dir):
     """Scores on part of the held-out people would read as the run's out-of-fold accuracy: refused instead."""
     folder = fold_run(tmp_path / "run", 0)

@@ -401,6 +401,19 @@ def real_video(tmp_path_factory):
         schedule
 
 
+def test_video_command_says_how_frames_were_timed(tmp_path, capsys):
+    from eyebench.cli import main
+    from eyebench.video.synthetic import demo_video
+
+    path, _ = demo_video(tmp_path / "demo.avi", seconds=1.0)
+    student = str(REPO_ROOT / "checkpoints" / "student")
+    for extra, said in (([], "frame times from the video timestamps: one frame every 33.3 ms (the file states 30 "
+                             "frames/s;"), (["--fps", "10"], "frame times from --fps 10: one frame every 100.0 ms")):
+        assert main(["video", str(path), "--model", student, "--out", str(tmp_path / "out"), "--max-frames", "8",
+                     *extra]) == 0
+        assert said in capsys.readouterr().out
+
+
 def test_shipped_student_and_small_cnn_on_real_eye_crops(real_video):
     from eyebench.models.checkpoint import load_classifier
 

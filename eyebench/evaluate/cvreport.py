@@ -78,6 +78,9 @@ def fold_logits(folders: list[str], data: list[str], subject_from: str | None = 
     from ..data.splits import saved_part
     from ..models.checkpoint import load_classifier
 
+    twice = sorted({f for f in folders if [Path(g).resolve() for g in folders].count(Path(f).resolve()) > 1})
+    if twice:  # it would count (audit) or weigh (ensemble) one run as two
+        raise ValueError(f"--run {', '.join(twice)} is given more than once: give each run once")
     first = load_classifier(Path(folders[0]) / "fold_1").data_config
     arrays, dataset = load_images(load_dataset(data, subject_from), first.input_size, first.channels)
     folds, k = [], 1
@@ -103,7 +106,7 @@ def ensemble_rows(runs: list[tuple[str, str]], folds) -> list[dict]:
     for i, (recipe, _) in enumerate(runs):
         groups[recipe].append(i)
     names = [folder for _, folder in runs] + [f"{recipe} averaged" for recipe in groups]
-    right, total = np.zeros(len(names), dtype=int), 0  # by position: a folder given twice is counted once each
+    right, total = np.zeros(len(names), dtype=int), 0
     for held_out, logits in folds:
         y = held_out.labels
         total += len(y)
