@@ -52,10 +52,10 @@ def check_recipe(state: dict, recipe: dict, out: Path) -> None:
 
 def save_state(out: Path, net, optimizer, gen: torch.Generator, progress: Progress, person_log_weights: torch.Tensor,
                ema=None, recipe: dict | None = None) -> None:
-    """Write history.json and resume.pt into `out` (the live weights; the average is saved apart from them; the
-    `run_recipe` that resuming checks)."""
-    (Path(out) / "history.json").write_text(json.dumps(progress.history, indent=1))
-    torch.save({"recipe": recipe, "model": net.state_dict(), "optimizer": optimizer.state_dict(),
+    """Write resume.pt into `out`: the live weights (the average apart from them), the history so far and the
+    `run_recipe` that resuming checks. history.json is written only when training finishes, so a folder being
+    retrained keeps the curves of the weights it holds."""
+    torch.save({"recipe": recipe, "history": progress.history, "model": net.state_dict(), "optimizer": optimizer.state_dict(),
                 "generator": gen.get_state(), "torch_rng": torch.get_rng_state(), "best_model": progress.best_state,
                 "best_score": progress.best_score, "bad_epochs": progress.bad_epochs, "epoch": progress.epoch,
                 "step": progress.step, "person_log_weights": person_log_weights,
@@ -78,6 +78,7 @@ def restore(state: dict, out: Path, net, optimizer, gen: torch.Generator) -> Pro
     if "torch_rng" in state:  # dropout and drop-path draw from the global generator
         torch.set_rng_state(state["torch_rng"])
     epoch = int(state["epoch"])
-    history = json.loads((Path(out) / "history.json").read_text())[:epoch]
+    history = state.get("history")  # resume.pt files written before it held the history: history.json
+    history = (history if history is not None else json.loads((Path(out) / "history.json").read_text()))[:epoch]
     return Progress(epoch=epoch, step=int(state["step"]), best_score=float(state["best_score"]),
                     best_state=state["best_model"], bad_epochs=int(state["bad_epochs"]), history=history)
