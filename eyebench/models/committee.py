@@ -68,7 +68,7 @@ class CommitteeClassifier(BaseClassifier):
         self.attach([load(f) for f in folders], hashes)
         self.data_config = data_config  # as config.json says (the same input; flip and zoom averaging as stored)
         views = json.loads(_safetensors_metadata(Path(folder) / "model.safetensors").get("member_views", "null"))
-        changed = [p for p, now, then in zip(self.member_paths, member_views(self.members), views or []) if now != then]
+        changed = [p for p, now, then in zip(self.member_paths, _member_views(self.members), views or []) if now != then]
         if changed:  # `calibrate --flip-average/--zoom-average` on a member changes its logits, not its weights
             raise ValueError(f"member {', '.join(changed)} averages other views (flip or zoom averaging) than when the "
                              "committee was fitted: fit it again with `python -m eyebench committee`")
@@ -102,7 +102,7 @@ class CommitteeClassifier(BaseClassifier):
         self.member_temperatures = np.asarray(tensors["member_temperatures"], np.float64)
 
     def weights_metadata(self) -> dict[str, str]:
-        return {"member_sha256": json.dumps(self.member_sha256), "member_views": json.dumps(member_views(self.members))}
+        return {"member_sha256": json.dumps(self.member_sha256), "member_views": json.dumps(_member_views(self.members))}
 
     def num_parameters(self) -> int:
         return int(sum(m.num_parameters() for m in self.members))
@@ -116,7 +116,7 @@ class CommitteeClassifier(BaseClassifier):
         return int(sum(c * m.data_config.views for c, m in zip(counts, self.members)))
 
 
-def member_views(members: list) -> list[list]:
+def _member_views(members: list) -> list[list]:
     """Each member's [flip_average, zoom_average]: the views its logit averages, which the fitted weights assume."""
     return [[bool(m.data_config.flip_average), float(m.data_config.zoom_average)] for m in members]
 
