@@ -68,7 +68,8 @@ class CommitteeClassifier(BaseClassifier):
         self.attach([load(f) for f in folders], hashes)
         self.data_config = data_config  # as config.json says (the same input; flip and zoom averaging as stored)
         views = json.loads(_safetensors_metadata(Path(folder) / "model.safetensors").get("member_views", "null"))
-        changed = [p for p, now, then in zip(self.member_paths, _member_views(self.members), views or []) if now != then]
+        now = _member_views(self.members)
+        changed = [p for p, mine, then in zip(self.member_paths, now, views or []) if mine != then]
         if changed:  # `calibrate --flip-average/--zoom-average` on a member changes its logits, not its weights
             raise ValueError(f"member {', '.join(changed)} averages other views (flip or zoom averaging) than when the "
                              "committee was fitted: fit it again with `python -m eyebench committee`")
@@ -102,7 +103,8 @@ class CommitteeClassifier(BaseClassifier):
         self.member_temperatures = np.asarray(tensors["member_temperatures"], np.float64)
 
     def weights_metadata(self) -> dict[str, str]:
-        return {"member_sha256": json.dumps(self.member_sha256), "member_views": json.dumps(_member_views(self.members))}
+        return {"member_sha256": json.dumps(self.member_sha256),
+                "member_views": json.dumps(_member_views(self.members))}
 
     def num_parameters(self) -> int:
         return int(sum(m.num_parameters() for m in self.members))
