@@ -234,9 +234,12 @@ def cmd_summary(args) -> int:
     for d in args.checkpoints:  # the tables come from config.json: first check that its weights are there and fit it
         try:
             load_classifier(d)
+            results_table([d]), model_table([d])  # its recorded results and calibration read as the tables need
             verified.append(d)
         except CheckpointError as exc:
             failed.append(str(exc))
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            failed.append(f"checkpoint {d}: config.json's recorded results or calibration are damaged ({exc!r})")
     if verified:
         print(results_table(verified))
         print()

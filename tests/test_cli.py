@@ -736,6 +736,13 @@ def test_summary_verifies_the_weights_it_summarises(capsys, tmp_path, trained_cn
     assert "weights verified (model.safetensors loads and matches its config.json; sha256): small_cnn " in out
     assert f"NOT VERIFIED, left out of the tables: checkpoint {truncated}: model.safetensors is unreadable" in err
     assert f"NOT VERIFIED, left out of the tables: checkpoint {swapped}: weights do not match config.json" in err
+    damaged = tmp_path / "damaged"
+    shutil.copytree(trained_cnn, damaged)
+    config = json.loads((damaged / "config.json").read_text())
+    del config["metrics"]["test"]["overall"]["accuracy"]  # a hand-edited file: the other checkpoints still show
+    (damaged / "config.json").write_text(json.dumps(config))
+    rc, out, err = run(capsys, "summary", trained_cnn, damaged)
+    assert rc == 1 and out == alone and "recorded results or calibration are damaged (KeyError('accuracy'))" in err
 
 
 def test_output_folders_are_made_or_refused_before_the_work(capsys, tmp_path, trained_cnn, mrl_dir):
