@@ -912,7 +912,7 @@ def cmd_video(args) -> int:
     from .video.options import TrackerOptions
     from .video.outputs import summary_sentence, write_outputs
     from .video.pipeline import analyse_video
-    from .video.temporal import TemporalParams
+    from .video.temporal import TemporalParams, frame_interval
 
     models = _named_models(args.model)
     tracker = TrackerOptions(detect_every=args.detect_every, detect_width=args.detect_width, smoothing=args.smoothing,
@@ -927,7 +927,7 @@ def cmd_video(args) -> int:
     print(f"{len(analysis.rows)} frames in {sec['total']:.1f} s: {analysis.frames_per_second:.1f} frames/s "
           f"(decode {sec['decode']:.1f} s, track {sec['track']:.1f} s, "
           + ", ".join(f"{k.split(':', 1)[1]} {v:.1f} s" for k, v in sec.items() if k.startswith("classify:")) + ")")
-    interval = next(iter(analysis.timelines.values())).summary()["frame_interval_s"] if analysis.timelines else 0
+    interval = frame_interval([r.time_s for r in analysis.rows])
     stated = f"the file states {analysis.info.fps:g} frames/s" if analysis.info.fps else "the file states no rate"
     print(f"frame times from {f'--fps {args.fps:g}' if args.fps else 'the video timestamps'}: one frame every "
           f"{1000 * interval:.1f} ms ({stated}; --fps sets another)")

@@ -284,14 +284,13 @@ def load_dataset(roots, subject_from: str | None = None) -> Dataset:
 def _drop_duplicates(dataset: Dataset) -> Dataset:
     """Each file once: a file listed again (the same folder twice, nested folders, a repeated manifest row) is skipped
     as a duplicate; a file listed with both labels is skipped everywhere, since neither label can be trusted."""
+    keys = [os.path.normcase(os.path.abspath(s.path)) for s in dataset.samples]
     seen, labels = {}, {}
-    for i, s in enumerate(dataset.samples):
-        key = os.path.normcase(os.path.abspath(s.path))
+    for i, (key, s) in enumerate(zip(keys, dataset.samples)):
         seen.setdefault(key, i)
         labels.setdefault(key, set()).add(s.label)
     samples, skipped = [], list(dataset.skipped)
-    for i, s in enumerate(dataset.samples):
-        key = os.path.normcase(os.path.abspath(s.path))
+    for i, (key, s) in enumerate(zip(keys, dataset.samples)):
         if len(labels[key]) > 1:
             skipped.append((s.path, f"conflicting labels: listed as both {' and '.join(CLASS_NAMES)}"))
         elif seen[key] != i:

@@ -86,7 +86,7 @@ def iter_frames(path, max_side: int = MAX_SIDE, fps: float | None = None, info_o
                                  f"{max_side} pixels per side")
             stamp = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
             first = stamp if index == 0 else first
-            t = index / fps if fps else stamp - first if index else 0.0
+            t = index / fps if fps else stamp - first
             if index and not t > last + 1e-6:  # no usable timestamp: one frame interval after the last frame
                 if not info.fps:
                     raise VideoError(f"{path}: frame {index} has no timestamp and the video states no frame rate "
