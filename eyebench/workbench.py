@@ -1,6 +1,7 @@
 """What the app does, without the UI: load every checkpoint, predict pictures with maps, evaluate sets, tune bands."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -14,7 +15,7 @@ from .evaluate.leak import leak_report
 from .evaluate.robustness import model_keys, subset_masks
 from .evaluate.thresholds import DECISION_NAMES, apply_band, band_groups, band_metrics, fit_band, risk_coverage
 from .explain import explain_map, overlay
-from .faces import draw_eyes, locate_eyes
+from .faces import Face, draw_eyes, locate_eyes
 from .models.checkpoint import CheckpointError, load_classifier
 from .threads import single_image_threads
 
@@ -56,10 +57,19 @@ def predict_picture(models: dict, rgb: np.ndarray, whole_image: bool = False, ma
             rows.append({"model": name, "decision": decision, "p_open": float(p[0]), "p_closed": float(p[1]),
                          "band": clf.uncertain_band, "ms_predict": 1000 * (t1 - t0), "ms_map": 1000 * (t2 - t1),
                          "map": None if heat is None else overlay(eye.crop, heat), "heat": heat})
-        out.append({"side": eye.side, "box": [eye.x, eye.y, eye.w, eye.h], "crop": eye.crop, "results": rows})
+        out.append({"side": eye.side, "face": eye.face, "box": [eye.x, eye.y, eye.w, eye.h], "crop": eye.crop,
+                    "eyelid_opening": eye.opening, "results": rows})
     labels = [_eye_label(e) for e in out]
-    return {"eyes": out, "annotated": draw_eyes(rgb, search.eyes, labels), "message": search.message,
-            "how": search.how}
+    return {"eyes": out, "faces": [face_summary(f) for f in search.faces],
+            "annotated": draw_eyes(rgb, search.eyes, labels, search.faces), "message": search.message,
+            "how": search.how, "finder": search.finder}
+
+
+def face_summary(face: Face) -> dict:
+    """One face as JSON-ready numbers: box, score, eye distance, head pose (degrees) and its note."""
+    pose = None if face.pose is None else {k: round(v, 1) for k, v in dataclasses.asdict(face.pose).items()}
+    return {"box": list(face.box), "score": round(face.score, 3), "eye_distance_px": round(face.eye_distance, 1),
+            "head_pose_deg": pose, "note": face.note}
 
 
 def _eye_label(eye: dict) -> str:

@@ -1,10 +1,12 @@
-"""Find eyes in a face or scene photo with OpenCV Haar cascades and cut square eye crops."""
+"""The fallback eye finder: OpenCV Haar cascades (faces, eyes, tilted faces), and the close-up-of-one-eye test."""
 from __future__ import annotations
 
 import dataclasses
 
 import cv2
 import numpy as np
+
+from .eyes import EyeBox, EyeSearch
 
 _CASCADES: dict[str, cv2.CascadeClassifier] = {}
 
@@ -17,19 +19,6 @@ def _cascade(name: str) -> cv2.CascadeClassifier:
             raise RuntimeError(f"OpenCV Haar cascade {name} is missing (opencv-python-headless<5 ships them)")
         _CASCADES[name] = cascade
     return _CASCADES[name]
-
-
-@dataclasses.dataclass
-class EyeBox:
-    """One eye found in a picture: box (x, y, w, h) in picture pixels, which eye, and the crop (RGB)."""
-
-    x: int
-    y: int
-    w: int
-    h: int
-    side: str  # "left"/"right" as seen in the picture, or "crop" when the input was already an eye crop
-    crop: np.ndarray
-    face: int = 0  # which face it belongs to: 0 the largest, 1 the next, ...
 
 
 def _boxes(gray: np.ndarray, cascade: str, min_size: int, **kw) -> list[tuple[int, int, int, int]]:
@@ -54,38 +43,14 @@ EYES_IN_FACE = ((0.30, 0.38), (0.70, 0.38))
 EYE_SHARE_OF_FACE = 0.28
 
 
-@dataclasses.dataclass
-class EyeSearch:
-    """The eyes to classify in a picture and a sentence for the user saying how they were found."""
-
-    eyes: list[EyeBox]
-    how: str  # "faces"; whole image: "crop" (eye-crop sized), "close-up", "doubt" or "forced" (asked for); "none"
-    message: str
-    placed: int = 0  # eyes placed by the face's geometry (weaker evidence than eyes the eye detector found)
-    votes: int = 0  # detections confirming the clearest face
+CLEAR_FACE_VOTES = 15  # overlapping face detections that make a face clear enough to place its eyes by geometry
+# (real faces gave 23-44 in the tests, false faces in close-ups of one eye 6-8)
+CLOSE_UP_MAX_SIDE, CLOSE_UP_ASPECT = 400, (0.8, 2.5)  # size and width/height of a typical close-up of one eye
 
 
-def locate_eyes(rgb: np.ndarray, whole_image: bool = False, max_faces: int = 4) -> EyeSearch:
-    """The one rule, shared by the app and the CLI, for which parts of a picture are classified as eyes.
-
-    `whole_image`: the picture is one eye crop. Otherwise a nearly uniform picture (of any size) is refused, and a
-    picture of eye-crop size (<= 160 px) is one crop. Else eyes are looked for in faces (placed by the face's geometry
-    when the eye detector finds none in a face), then in faces tilted by about TILTS_DEG either way (eyes the eye
-    detector sees only). Without a face the whole picture is classified as one eye, saying why it looks like a
-    close-up of one eye or, in doubt, that it may not be one.
-    """
-    rgb = np.asarray(rgb)
-    h, w = rgb.shape[:2]
-    whole = [EyeBox(0, 0, w, h, "crop", rgb)]
-    if whole_image:
-        return EyeSearch(whole, "forced", "Classified the whole image as one eye crop, as asked (no eye detection).")
-    plain = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if rgb.ndim == 3 else rgb
-    if float(plain.std()) < UNIFORM_STD:  # also a blank eye-sized picture: no model answer means anything there
-        return EyeSearch([], "none", "No eye found in this picture: it is nearly uniform (no face, no eye). "
-                                     + WHOLE_IMAGE_HINT)
-    if max(h, w) <= CROP_MAX_SIDE:
-        return EyeSearch(whole, "crop", "Classified the whole image as one eye crop.")
-    gray = cv2.equalizeHist(plain)
+def haar_search(rgb: np.ndarray, gray: np.ndarray, max_faces: int) -> EyeSearch:
+    """Eyes in faces by the Haar cascades (placed by the face's geometry when the eye cascades find none in a clear
+    face), then in faces tilted by about TILTS_DEG either way (eyes the eye detector sees only); `gray` equalised."""
     search = _eyes_of_faces(rgb, gray, _faces(gray, max_faces))
     for tilt in TILTS_DEG if not search.eyes else ():  # the face detector misses faces tilted beyond about 20 degrees
         # only faces whose eyes the eye detector saw: eyes placed by geometry in a turned picture were false faces
@@ -93,27 +58,11 @@ def locate_eyes(rgb: np.ndarray, whole_image: bool = False, max_faces: int = 4) 
         found = [t for t in (_tilted_search(rgb, gray, roll, max_faces) for roll in (tilt, -tilt))
                  if t.eyes and not t.placed]
         if found:
-            search = max(found, key=lambda t: t.votes)
-            break
-    if search.eyes:
-        return search
-    reason = _close_up_reason(gray)
-    if reason:
-        return EyeSearch(whole, "close-up", f"No face found; the picture looks like a close-up of one eye ({reason}): "
-                                            "classified the whole image as one eye crop.")
-    return EyeSearch(whole, "doubt", "Not sure this is one eye: no face and no eye-like region were found, so the "
-                                     "whole image was classified as one eye crop anyway. The answer means something "
-                                     "only if the picture shows a single eye.")
+            return max(found, key=lambda t: t.votes)
+    return search
 
 
-CROP_MAX_SIDE = 160  # a picture no larger than this is an eye crop already
-CLEAR_FACE_VOTES = 15  # overlapping face detections that make a face clear enough to place its eyes by geometry
-# (real faces gave 23-44 in the tests, false faces in close-ups of one eye 6-8)
-UNIFORM_STD = 3.0  # grey-level spread below which a picture shows nothing to classify
-CLOSE_UP_MAX_SIDE, CLOSE_UP_ASPECT = 400, (0.8, 2.5)  # size and width/height of a typical close-up of one eye
-
-
-def _close_up_reason(gray: np.ndarray) -> str:
+def close_up_reason(gray: np.ndarray) -> str:
     """Why a picture without a face looks like a close-up of one eye, or "" when it does not."""
     h, w = gray.shape
     scale = min(1.0, 320 / max(h, w))
@@ -158,7 +107,7 @@ def _tilted_search(rgb: np.ndarray, gray: np.ndarray, roll: float, max_faces: in
         eyes.append(EyeBox(x, y, min(e.w, w - x), min(e.h, h - y), e.side, e.crop, e.face))
     tilted = f"found in a face tilted by about {abs(roll):g} degrees (each cut level)."
     message = found.message.replace("found.", tilted, 1)
-    return EyeSearch(eyes, "faces", message, found.placed, found.votes)
+    return EyeSearch(eyes, "faces", message, found.placed, found.votes, finder="haar")
 
 
 def _eyes_of_faces(rgb: np.ndarray, gray: np.ndarray, faces: list[tuple[tuple, int]]) -> EyeSearch:
@@ -175,16 +124,7 @@ def _eyes_of_faces(rgb: np.ndarray, gray: np.ndarray, faces: list[tuple[tuple, i
     if placed:
         message += (f" {placed} of them placed where eyes sit in the face: the eye detector found none there "
                     "(it often misses closed eyes).")
-    return EyeSearch(eyes, "faces", message, placed, max([v for _, v in faces], default=0))
-
-
-WHOLE_IMAGE_HINT = ("To classify it anyway, tick 'treat the whole image as one eye crop' (app) or pass --whole-image "
-                    "(command line).")
-
-
-def find_eyes(rgb: np.ndarray, max_faces: int = 4) -> list[EyeBox]:
-    """Eye crops in an RGB picture by `locate_eyes`' rule; an empty list means no eye was found."""
-    return locate_eyes(rgb, max_faces=max_faces).eyes
+    return EyeSearch(eyes, "faces", message, placed, max([v for _, v in faces], default=0), finder="haar")
 
 
 def _eyes_in_face(rgb: np.ndarray, gray: np.ndarray, face: tuple) -> list[EyeBox]:
@@ -231,20 +171,3 @@ def _iou(a: tuple, b: tuple) -> float:
     iy = max(0, min(ay + ah, by + bh) - max(ay, by))
     inter = ix * iy
     return inter / float(aw * ah + bw * bh - inter)
-
-
-def draw_eyes(rgb: np.ndarray, eyes: list[EyeBox], labels: list[str] | None = None) -> np.ndarray:
-    """A copy of the picture with each eye's box (and label) drawn on it."""
-    out = np.ascontiguousarray(np.asarray(rgb).copy())
-    for i, e in enumerate(eyes):
-        if e.side == "crop":
-            continue
-        colour = (40, 200, 80)
-        if labels and "closed" in labels[i]:
-            colour = (230, 60, 60)
-        thick = max(1, out.shape[1] // 300)
-        cv2.rectangle(out, (e.x, e.y), (e.x + e.w, e.y + e.h), colour, thick)
-        if labels:
-            cv2.putText(out, labels[i], (e.x, max(12, e.y - 4)), cv2.FONT_HERSHEY_SIMPLEX,
-                        max(0.4, out.shape[1] / 1200), colour, thick, cv2.LINE_AA)
-    return out
