@@ -440,7 +440,7 @@ def test_video_command_writes_csv_json_and_an_offline_timeline(real_video, tmp_p
     assert s["frames"] == 60 and s["blinks"] == 1 and s["parameters"]["perclos_window_s"] == 5.0
     assert summary["tracker"]["detect_every"] == 3 and summary["video"]["width"] == 640
     lines = (out / "frames.csv").read_text().splitlines()
-    assert lines[0].startswith("time_s,frame,eye,x,y,w,h,roll_deg,tracking,student_p_closed")
+    assert lines[0].startswith("time_s,frame,eye,x,y,w,h,roll_deg,yaw_deg,pitch_deg,eyelid_opening,tracking,student_p_closed")
     assert len(lines) > 100  # two eyes per frame
     page = (out / "timeline.html").read_text()
     assert "plotly" in page.lower() and "<script src=\"http" not in page and "student" in page

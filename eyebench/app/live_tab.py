@@ -11,7 +11,7 @@ import numpy as np
 
 from ..threads import single_image_threads
 from ..video.temporal import OnlineTimeline, TemporalParams
-from ..video.tracking import EyeTracker
+from ..video.tracking import make_tracker
 from .common import Bench, on_model_threads
 
 STREAM_EVERY_S = 0.15  # the browser sends a frame this often, and none while the last one is still being handled
@@ -25,7 +25,7 @@ class LiveSession:
     """One visitor's live run: the tracker, the online temporal analysis, when it started and the frames handled."""
 
     model: str
-    tracker: EyeTracker
+    tracker: object  # video.tracking.make_tracker()
     timeline: OnlineTimeline
     start: float
     handled: deque = dataclasses.field(default_factory=deque)  # arrival times of the frames handled lately
@@ -81,7 +81,7 @@ class LiveMode:
 
     def new_session(self, name: str) -> LiveSession:
         band = tuple(self.bench.stored_band(name))
-        return LiveSession(name, EyeTracker(), OnlineTimeline(TemporalParams(band=band)), time.perf_counter())
+        return LiveSession(name, make_tracker(), OnlineTimeline(TemporalParams(band=band)), time.perf_counter())
 
     @on_model_threads
     def frame(self, image, name, session):

@@ -67,7 +67,8 @@ def _training(config: dict) -> list[str]:
     if tr and config.get("family") == "torch":
         lines += [_torch_recipe(tr), ""]
     elif tr:
-        lines += [f"Seed {tr.get('seed')}; SVM C chosen on validation balanced accuracy: "
+        estimator = "logistic regression on eyelid-landmark features" if config.get("family") == "landmarks" else "SVM"
+        lines += [f"Seed {tr.get('seed')}; {estimator} C chosen on validation balanced accuracy: "
                   f"{config.get('model_args', {}).get('C')}; {tr.get('seconds')} s on the training machine.", ""]
     if tr.get("provenance"):
         lines += [tr["provenance"], ""]

@@ -10,6 +10,7 @@ from typing import Callable
 # The model modules do not import the registry: it imports them, never the reverse (no import circle).
 BUILT_IN: dict[str, str] = {
     "lbp_hog_svm": "eyebench.models.svm",
+    "eyelid_landmarks": "eyebench.models.eyelid",
     "small_cnn": "eyebench.models.cnn",
     "student": "eyebench.models.cnn",
     "resnet18": "eyebench.models.timm_models",

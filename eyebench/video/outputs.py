@@ -18,8 +18,10 @@ SCATTERGL_FROM = 20_000  # frames above which the timeline uses WebGL traces (a 
 
 
 def frame_columns(models) -> list[str]:
-    """frames.csv's header: time, frame, eye, box, roll, tracking status, then p(closed) and state per model."""
-    cols = ["time_s", "frame", "eye", "x", "y", "w", "h", "roll_deg", "tracking"]
+    """frames.csv's header: time, frame, eye, box, head pose, eyelid opening, tracking status, then p(closed) and
+    state per model."""
+    cols = ["time_s", "frame", "eye", "x", "y", "w", "h", "roll_deg", "yaw_deg", "pitch_deg", "eyelid_opening",
+            "tracking"]
     for m in models:
         cols += [f"{m}_p_closed", f"{m}_frame_p_closed", f"{m}_state", f"{m}_uncertain"]
     return cols
@@ -33,7 +35,9 @@ def frame_rows(analysis: VideoAnalysis):
                          bool(analysis.timelines[m].uncertain[i])) for m in models}
         eyes = r.eyes or [("none", None, "missing")]
         for k, (side, box, status) in enumerate(eyes):
-            row = [f"{r.time_s:.4f}", r.frame, side, *(box if box else ("", "", "", "")), r.roll_deg, status]
+            opening = r.openings[k] if box and k < len(r.openings) else None
+            row = [f"{r.time_s:.4f}", r.frame, side, *(box if box else ("", "", "", "")), r.roll_deg,
+                   _num(r.yaw_deg, 2), _num(r.pitch_deg, 2), _num(opening, 4), status]
             for m in models:
                 p_eye = r.p_closed[m][k] if box else float("nan")
                 frame_p, state, uncertain = per_model[m]
@@ -41,8 +45,8 @@ def frame_rows(analysis: VideoAnalysis):
             yield row
 
 
-def _num(value: float) -> str:
-    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.6f}"
+def _num(value: float | None, digits: int = 6) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
 def write_frames_csv(analysis: VideoAnalysis, path) -> Path:

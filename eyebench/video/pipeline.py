@@ -16,7 +16,7 @@ import numpy as np
 
 from ..threads import single_image_threads
 from .temporal import TemporalParams, Timeline, analyse_series
-from .tracking import EyeTracker, TrackerOptions
+from .tracking import TrackerOptions, make_tracker
 
 MAX_SIDE = 4096  # frames wider or taller than this are refused (a limit on memory and time per frame)
 PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
@@ -112,6 +112,9 @@ class FrameRow:
     roll_deg: float
     eyes: list[tuple[str, tuple[int, int, int, int], str]]  # (side, box, eye status)
     p_closed: dict[str, list[float]]
+    yaw_deg: float | None = None  # head pose from the landmarks (None without them)
+    pitch_deg: float | None = None
+    openings: list[float | None] = dataclasses.field(default_factory=list)  # eyelid opening per eye
 
     def frame_p(self, model: str) -> float:
         """The frame's p(closed) for a model: the mean over its eyes, NaN without an eye."""
@@ -158,9 +161,13 @@ class _Classifier:
         k = 0
         for index, t, fe in self.pending:
             n = len(fe.eyes)
+            pose = fe.pose
             rows.append(FrameRow(index, t, fe.status, round(fe.roll_deg, 2),
                                  [(e.side, e.box, e.status) for e in fe.eyes],
-                                 {name: [float(v) for v in p[k:k + n]] for name, p in probs.items()}))
+                                 {name: [float(v) for v in p[k:k + n]] for name, p in probs.items()},
+                                 None if pose is None else round(pose.yaw, 2),
+                                 None if pose is None else round(pose.pitch, 2),
+                                 [e.opening for e in fe.eyes]))
             k += n
         self.pending = []
 
@@ -175,7 +182,7 @@ def analyse_video(path, models: dict, options: TrackerOptions | None = None, par
     if max_frames is not None and max_frames < 1:
         raise ValueError(f"max_frames must be at least 1, got {max_frames}")
     options, params = options or TrackerOptions(), params or TemporalParams()
-    tracker, seconds, rows, info = EyeTracker(options), {"decode": 0.0, "track": 0.0}, [], []
+    tracker, seconds, rows, info = make_tracker(options), {"decode": 0.0, "track": 0.0}, [], []
     batch = _Classifier(models, seconds)
     frames = iter_frames(path, max_side, fps, info)
     start = time.perf_counter()

@@ -1,5 +1,5 @@
-"""Eyes over video frames: Haar detection (faces.locate_eyes) every N frames, template tracking, smoothed and held boxes,
-roll-levelled crops.
+"""Eyes over video frames, the fallback where MediaPipe cannot run (see landmark_tracking.py): Haar detection
+(faces.locate_eyes) every N frames, template tracking, smoothed and held boxes, roll-levelled crops.
 
 Per frame the tracker gives each eye of the largest face (the picture's left eye is the person's `right`) as a square
 box and a crop cut with the face's in-plane roll undone: the roll is the angle of the line through the two eye
@@ -38,11 +38,20 @@ import math
 import cv2
 import numpy as np
 
-from ..faces import EyeBox, locate_eyes
+from ..faces import EyeBox, HeadPose, finder_notice, locate_eyes
 from .options import TrackerOptions
 
 SIDES = ("right", "left")  # the person's right eye is on the picture's left: picture order
 WHOLE_FRAME_EYE = ("crop", "close-up")  # how locate_eyes found a whole-picture eye that a video frame may be
+
+
+def make_tracker(options: TrackerOptions | None = None):
+    """The landmark tracker (MediaPipe), or this module's Haar tracker where LiteRT cannot run."""
+    if finder_notice():
+        return EyeTracker(options)
+    from .landmark_tracking import LandmarkTracker
+
+    return LandmarkTracker(options)
 
 
 def detect_eyes(rgb: np.ndarray, max_faces: int = 1) -> list[EyeBox]:
@@ -63,6 +72,7 @@ class TrackedEye:
     size: float
     status: str  # "detected" (this frame), "tracked" (no detection run this frame) or "held" (detection missed it)
     crop: np.ndarray | None = None
+    opening: float | None = None  # eyelid opening from the landmarks (None with the Haar tracker)
 
     @property
     def box(self) -> tuple[int, int, int, int]:
@@ -78,6 +88,7 @@ class FrameEyes:
     eyes: list[TrackedEye]
     roll_deg: float
     detected: bool
+    pose: HeadPose | None = None  # head pose from the landmarks (None with the Haar tracker)
 
     @property
     def status(self) -> str:
