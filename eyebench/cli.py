@@ -160,6 +160,8 @@ def cmd_bench(args) -> int:
         raise ValueError(recording_refusal(args.seconds, load))
     if args.video is not None:
         return _bench_video(args, load)
+    if args.faces or args.face_videos:
+        return _bench_faces(args)
     if args.picture:
         models = _named_models(args.model)
         r = bench_picture(models, _picture(args.picture))
@@ -187,13 +189,39 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def _bench_faces(args) -> int:
+    """bench --faces / --face-videos: eyes found and state right on labelled face photos, closures in videos."""
+    from .face_photos import score_photos, score_videos
+
+    models = _named_models(args.model)
+    result = {}
+    if args.faces:
+        r = result["photos"] = score_photos(models, args.faces, progress=True)
+        print(f"{args.faces}: {r['photos']} photos, eyes found {r['found']} of {r['labelled']} labelled "
+              f"({100 * r['found_share']:.1f}%)")
+        for name, m in r["models"].items():
+            print(f"  {name:<18} state right on {m['right']} of {m['judged']} judged eyes ({100 * m['accuracy']:.1f}%)")
+    if args.face_videos:
+        result["videos"] = score_videos(models, args.face_videos)
+        for v in result["videos"]:
+            print(f"{v['file']}: labelled {v['blinks']} blinks, {v['long_closures']} long closures "
+                  f"({v['frames_per_second']:.0f} frames/s)")
+            for name, c in v["models"].items():
+                exact = "exact" if (c["blinks"], c["long_closures"]) == (v["blinks"], v["long_closures"]) else "WRONG"
+                print(f"  {name:<18} {c['blinks']} blinks, {c['long_closures']} long closures, {c['closures']} "
+                      f"other closures ({exact})")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1))
+    return 0
+
+
 def _bench_video(args, load: dict) -> int:
     """bench --video: frames per second of the whole video pipeline per model (and of the tracking alone)."""
     from .bench import bench_video, machine_load
 
     rows = bench_video(_named_models(args.model), args.video or None)
     print(f"video pipeline (decode, track, classify) on {rows[0]['video']}, {rows[0]['width']}x{rows[0]['height']}, "
-          f"{rows[0]['frames']} frames, detection every {rows[0]['tracker']['detect_every']} frames:")
+          f"{rows[0]['frames']} frames, {_tracking_text(rows[0]['tracker'])}:")
     for r in rows:
         stages = ", ".join(f"{k.split(':')[0]} {v:.2f} s" for k, v in r["seconds"].items() if k != "total")
         print(f"{r['model']:<16} {r['frames_per_second']:6.1f} frames/s   ({r['frames_per_cpu_second']:.1f} per CPU "
@@ -207,6 +235,15 @@ def _bench_video(args, load: dict) -> int:
 
 def _load_text(load: dict) -> str:
     return f"load {load['load_1min']:.2f} on {load['cores']} cores" + (" BUSY" if load["busy"] else "")
+
+
+def _tracking_text(tracker: dict) -> str:
+    """How the eyes were followed: landmarks every frame, or (the Haar fallback) detection every N frames."""
+    from .faces import finder_notice
+
+    if finder_notice():
+        return f"Haar detection every {tracker['detect_every']} frames (MediaPipe unavailable)"
+    return "face landmarks every frame, face detection when the face is lost"
 
 
 def _record_bench(rows: list[dict], command: str) -> None:
@@ -620,6 +657,12 @@ def add_bench_parser(sub) -> None:
     b.add_argument("--video", nargs="?", const="", metavar="FILE",
                    help="instead: frames per second of the whole video pipeline (decode, track, classify) per model, "
                         "on FILE or, without FILE, on a 10 s 640x480 video made in code")
+    b.add_argument("--faces", metavar="FOLDER",
+                   help="instead: eyes found and eye state on labelled face photos (FOLDER/labels.csv: "
+                        "file,faces,open_eyes,closed_eyes; scoring rule in eyebench/face_photos.py)")
+    b.add_argument("--face-videos", metavar="FOLDER",
+                   help="instead (or too): blinks and long closures counted in labelled face videos "
+                        "(FOLDER/labels.csv: file,blinks,long_closures)")
     b.add_argument("--record", action="store_true",
                    help="store the result in each checkpoint's config.json and card; refused for runs shorter than "
                         "--seconds 10 and while the machine is busy (load average above its cores)")

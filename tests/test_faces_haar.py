@@ -37,13 +37,13 @@ def test_a_false_haar_face_in_a_close_up_places_no_eyes(no_litert):
 
 
 def test_the_video_tracker_falls_back_to_haar(no_litert):
-    from eyebench.video import tracking
+    from eyebench.video.landmark_tracking import make_tracker
+    from eyebench.video.tracking import EyeTracker
 
-    assert type(tracking.make_tracker()) is tracking.EyeTracker
+    assert type(make_tracker()) is EyeTracker
 
 
 def test_with_litert_the_video_tracker_follows_landmarks():
-    from eyebench.video import tracking
-    from eyebench.video.landmark_tracking import LandmarkTracker
+    from eyebench.video.landmark_tracking import LandmarkTracker, make_tracker
 
-    assert isinstance(tracking.make_tracker(), LandmarkTracker)
+    assert isinstance(make_tracker(), LandmarkTracker)

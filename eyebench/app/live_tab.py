@@ -11,7 +11,7 @@ import numpy as np
 
 from ..threads import single_image_threads
 from ..video.temporal import OnlineTimeline, TemporalParams
-from ..video.tracking import make_tracker
+from ..video.landmark_tracking import make_tracker
 from .common import Bench, on_model_threads
 
 STREAM_EVERY_S = 0.15  # the browser sends a frame this often, and none while the last one is still being handled

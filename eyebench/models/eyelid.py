@@ -59,13 +59,12 @@ class EyelidLandmarks(BaseClassifier):
     def contour_features(contour: np.ndarray, side: float) -> np.ndarray:
         """`FEATURE_NAMES` of one (16, 2) eyelid contour in a crop of `side` pixels, float64."""
         c = np.asarray(contour, np.float64)
-        axis = c[8] - c[0]
+        axis = c[8] - c[0] if c[8, 0] >= c[0, 0] else c[0] - c[8]  # the corner line, run left to right
         width = max(float(np.hypot(*axis)), 1e-6)
         up = np.array([axis[1], -axis[0]]) / width  # picture y grows downwards: the corner line's upward normal
         height = (c - c[0]) @ up / width  # each point's height above the corner line
         gaps = np.hypot(*(c[10:15] - c[2:7]).T) / width
-        tilt = abs(math.atan2(axis[1], axis[0]))
-        tilt = min(tilt, math.pi - tilt)  # corners found in either order
+        tilt = abs(math.atan2(axis[1], axis[0]))  # either way, so a mirrored eye gives the same number
         return np.array([eye_opening(c), *gaps, height[10:15].mean(), -height[2:7].mean(), tilt, width / side])
 
     def features_one(self, rgb: np.ndarray) -> np.ndarray:

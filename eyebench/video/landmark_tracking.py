@@ -12,11 +12,17 @@ import math
 
 import numpy as np
 
+from ..faces import finder_notice
 from ..faces.landmarks import MIN_FACE_SCORE, eye_opening, eyelid_contour, face_mesh, face_region_from_detection
 from ..faces.landmarks import face_region_from_mesh
 from ..faces.mesh_faces import detect_faces, eye_crop, face_from_mesh, visible_sides
 from .options import TrackerOptions
-from .tracking import FrameEyes, TrackedEye
+from .tracking import EyeTracker, FrameEyes, TrackedEye
+
+
+def make_tracker(options: TrackerOptions | None = None):
+    """The landmark tracker (MediaPipe), or the Haar tracker (video.tracking) where LiteRT cannot run."""
+    return EyeTracker(options) if finder_notice() else LandmarkTracker(options)
 
 
 class LandmarkTracker:

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..faces.aspect_ratio import EyeAspectRatio
 from ..threads import single_image_threads
 from .temporal import TemporalParams, Timeline, analyse_series
-from .tracking import TrackerOptions, make_tracker
+from .landmark_tracking import LandmarkTracker, make_tracker
+from .tracking import TrackerOptions
 
 MAX_SIDE = 4096  # frames wider or taller than this are refused (a limit on memory and time per frame)
 PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
@@ -118,7 +120,7 @@ class FrameRow:
 
     def frame_p(self, model: str) -> float:
         """The frame's p(closed) for a model: the mean over its eyes, NaN without an eye."""
-        values = self.p_closed.get(model, [])
+        values = [v for v in self.p_closed.get(model, []) if not np.isnan(v)]
         return float(np.mean(values)) if values else float("nan")
 
 
@@ -155,6 +157,9 @@ class _Classifier:
         probs = {}
         for name, clf in self.models.items():
             t0 = time.perf_counter()
+            if isinstance(clf, EyeAspectRatio):  # the landmark baseline: the eyelid openings the tracker measured
+                probs[name] = clf.p_closed([e.opening for _, _, fe in self.pending for e in fe.eyes])
+                continue
             with single_image_threads():  # a few small crops: one torch thread is faster than contended ones
                 probs[name] = clf.predict_proba(crops)[:, 1] if crops else np.zeros(0)
             self.seconds[f"classify:{name}"] = self.seconds.get(f"classify:{name}", 0.0) + time.perf_counter() - t0
@@ -174,15 +179,18 @@ class _Classifier:
 
 def analyse_video(path, models: dict, options: TrackerOptions | None = None, params: TemporalParams | None = None,
                   band=None, max_side: int = MAX_SIDE, fps: float | None = None, batch_frames: int = 16,
-                  progress: bool = False, max_frames: int | None = None) -> VideoAnalysis:
+                  progress: bool = False, max_frames: int | None = None, landmark_baseline: bool = True) -> VideoAnalysis:
     """Track and classify every frame of a video with every model ({name: classifier}), then analyse each model's
-    p(closed) series over time. `band` overrides every model's uncertain band; `max_frames` stops early."""
+    p(closed) series over time. `band` overrides every model's uncertain band; `max_frames` stops early. With
+    landmarks (MediaPipe) and `landmark_baseline`, the eye aspect ratio is analysed beside the models."""
     from tqdm.auto import tqdm
 
     if max_frames is not None and max_frames < 1:
         raise ValueError(f"max_frames must be at least 1, got {max_frames}")
     options, params = options or TrackerOptions(), params or TemporalParams()
     tracker, seconds, rows, info = make_tracker(options), {"decode": 0.0, "track": 0.0}, [], []
+    if landmark_baseline and isinstance(tracker, LandmarkTracker) and models:
+        models = {**models, EyeAspectRatio.name: EyeAspectRatio()}
     batch = _Classifier(models, seconds)
     frames = iter_frames(path, max_side, fps, info)
     start = time.perf_counter()

@@ -38,20 +38,11 @@ import math
 import cv2
 import numpy as np
 
-from ..faces import EyeBox, HeadPose, finder_notice, locate_eyes
+from ..faces import EyeBox, HeadPose, locate_eyes
 from .options import TrackerOptions
 
 SIDES = ("right", "left")  # the person's right eye is on the picture's left: picture order
 WHOLE_FRAME_EYE = ("crop", "close-up")  # how locate_eyes found a whole-picture eye that a video frame may be
-
-
-def make_tracker(options: TrackerOptions | None = None):
-    """The landmark tracker (MediaPipe), or this module's Haar tracker where LiteRT cannot run."""
-    if finder_notice():
-        return EyeTracker(options)
-    from .landmark_tracking import LandmarkTracker
-
-    return LandmarkTracker(options)
 
 
 def detect_eyes(rgb: np.ndarray, max_faces: int = 1) -> list[EyeBox]:
