@@ -135,6 +135,8 @@ def _noted(path, res: dict) -> dict | None:
     """Print how the eyes of a picture were found (not for a plain eye crop, the usual input); None if none was."""
     if res["how"] != "crop":
         print(f"{path}: {res['message']}")
+        for line in res.get("face_lines", []):
+            print(f"{path}: {line}")
     return res if res["eyes"] else None
 
 
@@ -148,7 +150,8 @@ def cmd_predict(args) -> int:
         for eye in res["eyes"]:
             for r in eye["results"]:
                 print(f"{path}\t{r['model']}\t{r['decision']}\tp(open)={r['p_open']:.4f}\tp(closed)={r['p_closed']:.4f}"
-                      f"\teye={eye['side']}\tbox={','.join(map(str, eye['box']))}\t{_band_text(r['band'])}")
+                      f"\teye={eye['side']}\tbox={','.join(map(str, eye['box']))}\t{_band_text(r['band'])}"
+                      f"\tface={eye['face'] + 1}")
     return status
 
 

@@ -16,6 +16,7 @@ from .evaluate.robustness import model_keys, subset_masks
 from .evaluate.thresholds import DECISION_NAMES, apply_band, band_groups, band_metrics, fit_band, risk_coverage
 from .explain import explain_map, overlay
 from .faces import Face, draw_eyes, locate_eyes
+from .faces.aspect_ratio import EyeAspectRatio
 from .models.checkpoint import CheckpointError, load_classifier
 from .threads import single_image_threads
 
@@ -58,11 +59,26 @@ def predict_picture(models: dict, rgb: np.ndarray, whole_image: bool = False, ma
                          "band": clf.uncertain_band, "ms_predict": 1000 * (t1 - t0), "ms_map": 1000 * (t2 - t1),
                          "map": None if heat is None else overlay(eye.crop, heat), "heat": heat})
         out.append({"side": eye.side, "face": eye.face, "box": [eye.x, eye.y, eye.w, eye.h], "crop": eye.crop,
-                    "eyelid_opening": eye.opening, "results": rows})
+                    "eyelid_opening": eye.opening, "eye_aspect_ratio": EyeAspectRatio().decide(eye.opening),
+                    "results": rows})
     labels = [_eye_label(e) for e in out]
     return {"eyes": out, "faces": [face_summary(f) for f in search.faces],
             "annotated": draw_eyes(rgb, search.eyes, labels, search.faces), "message": search.message,
-            "how": search.how, "finder": search.finder}
+            "how": search.how, "finder": search.finder, "face_lines": face_lines(search.faces, out)}
+
+
+def face_lines(faces: list[Face], eyes: list[dict]) -> list[str]:
+    """A line per face: its head pose (or note) and each eye's eye aspect ratio (the landmark baseline)."""
+    lines = []
+    for i, face in enumerate(faces):
+        ratios = [f"{e['side']} {e['eyelid_opening']:.2f} {e['eye_aspect_ratio']}" for e in eyes
+                  if e["face"] == i and e["eyelid_opening"] is not None]
+        text = f"face {i + 1}: " + (face.pose.describe() if face.pose else "no pose")
+        text += f"; {face.note}" if face.note else ""
+        if ratios:
+            text += f"; eye aspect ratio (closed below {EyeAspectRatio().threshold:g}): " + ", ".join(ratios)
+        lines.append(text)
+    return lines
 
 
 def face_summary(face: Face) -> dict:

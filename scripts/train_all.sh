@@ -12,6 +12,9 @@ python -m eyebench train vit_scratch $DATA --out checkpoints/vit_scratch --epoch
 # the people of the shipped split (section 15; its time is in its model card)
 # (small_cnn and resnet18 hold the same people, so each takes its split from the other)
 python -m eyebench train small_cnn --data ../shared/data/mrl --data ../shared/data/cew --out checkpoints/small_cnn --split-from checkpoints/resnet18 --epochs 60 --patience 20 --model-arg 'widths=[32,64,128,128]' --bf16 --ema 0.998 --glasses 0.3 --person-cap 1 --zoom-out 0.3
+# eyelid_landmarks: MediaPipe's iris model finds the eyelid contour, a logistic regression on ten lid-shape numbers
+# (2 min on a 2-core CPU), with the people of the shipped split
+python -m eyebench train eyelid_landmarks --data ../shared/data/mrl --data ../shared/data/cew --out checkpoints/eyelid_landmarks --split-from checkpoints/small_cnn
 # resnet18: cross-validation's recipe on the 38,810-image folder with the people of the shipped split, then flip
 # averaging switched on (docs/history.md section 13; 68 min on a 2-core CPU)
 python -m eyebench train resnet18 --data ../shared/data/mrl --data ../shared/data/cew --out checkpoints/resnet18 --split-from checkpoints/small_cnn --epochs 36 --patience 15 --storage-dtype float16 --person-cap 1 --bf16 --target-risk 0.005

@@ -339,8 +339,9 @@ def test_predict_answers_per_eye_of_a_face_photo_as_the_app_does(capsys, trained
     rc, out, _ = run(capsys, "predict", "--model", trained_cnn, "--model", svm_checkpoint, face_photo)
     assert rc == 0
     lines = out.strip().splitlines()
-    assert lines[0] == f"{face_photo}: 2 eye(s) found."
-    rows = [line.split("\t") for line in lines[1:]]
+    assert lines[0] == f"{face_photo}: 2 eye(s) found in 1 face(s)."
+    assert lines[1].startswith(f"{face_photo}: face 1: yaw ") and "eye aspect ratio" in lines[1]
+    rows = [line.split("\t") for line in lines[2:]]
     assert len(rows) == 4  # two eyes x two models, never the whole photo
     assert [(r[1], r[5]) for r in rows] == [("small_cnn", "eye=right"), ("lbp_hog_svm", "eye=right"),
                                            ("small_cnn", "eye=left"), ("lbp_hog_svm", "eye=left")]
@@ -552,7 +553,7 @@ def test_explain_a_face_photo_has_a_row_per_eye(capsys, tmp_path, trained_cnn, f
     out_png = tmp_path / "face.png"
     rc, out, err = run(capsys, "explain", "--model", trained_cnn, face_photo, "--out", out_png)
     assert rc == 0, err
-    assert f"{face_photo}: 2 eye(s) found." in out
+    assert f"{face_photo}: 2 eye(s) found in 1 face(s)." in out
     assert [line.split(":")[0] for line in out.splitlines() if "deletion AUC" in line][1:] == [
         "right small_cnn", "left small_cnn"]
     assert cv2.imread(str(out_png)).shape[0] > 2 * 160 + 40

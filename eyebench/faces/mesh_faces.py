@@ -11,7 +11,7 @@ from .pose import head_pose
 
 # the eye crop's side as a multiple of the eye-corner distance: the framing the shipped checkpoints do best on, chosen
 # on the development photos (docs/history.md, "Finding eyes")
-CROP_SCALE = 2.0
+CROP_SCALE = 1.4
 MIN_EYE_WIDTH = 6.0  # pixels between an eye's corners below which it is too small to classify
 PROFILE_YAW = 50.0  # degrees of yaw beyond which the far eye is hidden: only the near one is answered
 SAME_FACE_IOU = 0.3  # boxes of the two detectors overlapping by more are one face

@@ -1,7 +1,9 @@
 """The MediaPipe face models shipped beside this code, their hashes, and the LiteRT interpreters that run them."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import threading
 from pathlib import Path
 
@@ -37,11 +39,29 @@ def litert_problem() -> str:
     return _unavailable[0]
 
 
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Silence file descriptor 2 (LiteRT's C++ log prints 'INFO: Created TensorFlow Lite XNNPACK delegate' there)."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr to silence
+        yield
+        return
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def _interpreter(name: str):
     if name not in _interpreters:
         from ai_edge_litert.interpreter import Interpreter
-        it = Interpreter(model_path=str(MODEL_DIR / name), num_threads=1)
-        it.allocate_tensors()
+        with _quiet_stderr():
+            it = Interpreter(model_path=str(MODEL_DIR / name), num_threads=1)
+            it.allocate_tensors()
         _interpreters[name] = it
     return _interpreters[name]
 
