@@ -11,6 +11,7 @@ import numpy as np
 
 from ..threads import single_image_threads
 from ..video.temporal import OnlineTimeline, TemporalParams
+from ..faces.aspect_ratio import EyeAspectRatio
 from ..video.landmark_tracking import make_tracker
 from .common import Bench, on_model_threads
 
@@ -51,17 +52,20 @@ def frame_rgb(image: np.ndarray) -> np.ndarray | None:
                                 else image[:, :, :3])
 
 
-def eyes_markdown(eyes, probs, band) -> str:
-    """Each eye's side, state by the model's band (open / closed / uncertain) and p(closed)."""
+def eyes_markdown(eyes, probs, band, pose=None) -> str:
+    """Each eye's side, state by the model's band (open / closed / uncertain), p(closed) and eye aspect ratio (the
+    landmark baseline); the head pose when the landmarks gave it."""
     if not eyes:
         return "**No eye found** in this frame (face the camera, with light on your face)."
     low, high = band
+    ear = EyeAspectRatio()
     parts = []
     for eye, p in zip(eyes, probs):
         state = "CLOSED" if p >= high else "OPEN" if p <= low else "UNCERTAIN"
         side = "eye" if eye.side == "crop" else f"{eye.side} eye"
-        parts.append(f"**{side}: {state}** (p(closed) {p:.2f})")
-    return " · ".join(parts)
+        ratio = "" if eye.opening is None else f", eye aspect ratio {eye.opening:.2f}: {ear.decide(eye.opening)}"
+        parts.append(f"**{side}: {state}** (p(closed) {p:.2f}{ratio})")
+    return " · ".join(parts) + (f"<br>head pose: {pose.describe()}" if pose is not None else "")
 
 
 def counts_markdown(summary: dict, fps: float) -> str:
@@ -116,7 +120,8 @@ class LiveMode:
             return message + "; skipped.", gr.skip(), session
         times = session.timeline.times  # a coarse clock can repeat a time: the timeline needs them increasing
         now = max(time.perf_counter(), session.start + (times[-1] + 1e-6 if times else 0.0))
-        eyes = session.tracker.update(rgb).eyes
+        found = session.tracker.update(rgb)
+        eyes = found.eyes
         probs = []
         if eyes:
             with single_image_threads():
@@ -125,7 +130,7 @@ class LiveMode:
         session.handled.append(now)
         summary = session.timeline.summary()
         summary["perclos_window"] = session.timeline.window_perclos[-1]
-        return (eyes_markdown(eyes, probs, session.timeline.params.band),
+        return (eyes_markdown(eyes, probs, session.timeline.params.band, found.pose),
                 counts_markdown(summary, session.frames_per_second(now)), session)
 
     def build(self):

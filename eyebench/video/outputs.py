@@ -86,8 +86,11 @@ def timeline_figure(analysis: VideoAnalysis):
     from plotly.subplots import make_subplots
 
     models = list(analysis.timelines)
-    fig = make_subplots(rows=max(1, len(models)), cols=1, shared_xaxes=True, vertical_spacing=0.06,
-                        subplot_titles=[_panel_title(m, analysis.timelines[m].summary()) for m in models])
+    pose = any(r.yaw_deg is not None for r in analysis.rows)
+    panels = max(1, len(models)) + pose
+    fig = make_subplots(rows=panels, cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                        subplot_titles=[_panel_title(m, analysis.timelines[m].summary()) for m in models]
+                        + ["head pose (degrees, from the face landmarks)"] * pose)
     scatter = go.Scattergl if len(analysis.rows) > SCATTERGL_FROM else go.Scatter
     for row, m in enumerate(models, start=1):
         t = analysis.timelines[m]
@@ -113,11 +116,24 @@ def timeline_figure(analysis: VideoAnalysis):
                                   marker=dict(symbol="x", size=5, color="grey"), legendgroup=m,
                                   hovertemplate="%{x:.2f} s  no usable eye<extra></extra>"), row, 1)
         fig.update_yaxes(range=[-0.08, 1.08], title_text="p(closed)", row=row, col=1)
-    fig.update_xaxes(title_text="time (s)", row=max(1, len(models)), col=1)
-    fig.update_layout(template="plotly_white", height=260 + 240 * len(models), margin=dict(l=60, r=20, t=80, b=50),
+    if pose:
+        _pose_panel(fig, analysis, panels, scatter)
+    fig.update_xaxes(title_text="time (s)", row=panels, col=1)
+    fig.update_layout(template="plotly_white", height=260 + 240 * (panels - (not models)), margin=dict(l=60, r=20, t=80, b=50),
                       title=f"Eyes over time: {Path(analysis.info.path).name} (grey band: uncertain; orange: blink, "
                             "purple: closure, red: long closure)")
     return fig
+
+
+def _pose_panel(fig, analysis: VideoAnalysis, row: int, scatter) -> None:
+    """Yaw, pitch and roll over time in the figure's last panel (gaps where no face was followed)."""
+    times = [r.time_s for r in analysis.rows]
+    for name, values in (("yaw", [r.yaw_deg for r in analysis.rows]), ("pitch", [r.pitch_deg for r in analysis.rows]),
+                         ("roll", [r.roll_deg if r.yaw_deg is not None else None for r in analysis.rows])):
+        fig.add_trace(scatter(x=times, y=[float("nan") if v is None else v for v in values], mode="lines",
+                              name=f"head {name}", line=dict(width=1.2), legendgroup="pose",
+                              hovertemplate=f"%{{x:.2f}} s  {name} %{{y:.0f}} degrees<extra></extra>"), row, 1)
+    fig.update_yaxes(title_text="degrees", row=row, col=1)
 
 
 def _rate_and_perclos(s: dict) -> tuple[str, str]:
