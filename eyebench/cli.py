@@ -58,7 +58,7 @@ def _load_data(args):
 
 
 def cmd_evaluate(args) -> int:
-    from .evaluate.report import evaluate_checkpoint, format_table
+    from .evaluate.report import evaluate_checkpoint, format_head_angles, format_table
 
     models = _load_models(args.model)
     dataset = _load_data(args)
@@ -75,6 +75,8 @@ def cmd_evaluate(args) -> int:
                   f"{r['split_removed']} others")
         if r.get("leak"):
             print(f"WARNING {r['name']}: {r['leak']['message']}")
+        for line in format_head_angles(r):
+            print(line)
         ci = r.get("bootstrap_accuracy")
         if ci:
             print(f"{r['name']}: accuracy 95% CI over subjects " + (f"[{100 * ci['low']:.2f}%, {100 * ci['high']:.2f}%] "
@@ -194,7 +196,7 @@ def cmd_bench(args) -> int:
 
 def _bench_faces(args) -> int:
     """bench --faces / --face-videos: eyes found and state right on labelled face photos, closures in videos."""
-    from .face_photos import score_photos, score_videos
+    from .eye_finding import score_photos, score_videos
 
     models = _named_models(args.model)
     result = {}
@@ -662,7 +664,7 @@ def add_bench_parser(sub) -> None:
                         "on FILE or, without FILE, on a 10 s 640x480 video made in code")
     b.add_argument("--faces", metavar="FOLDER",
                    help="instead: eyes found and eye state on labelled face photos (FOLDER/labels.csv: "
-                        "file,faces,open_eyes,closed_eyes; scoring rule in eyebench/face_photos.py)")
+                        "file,faces,open_eyes,closed_eyes; scoring rule in eyebench/eye_finding.py)")
     b.add_argument("--face-videos", metavar="FOLDER",
                    help="instead (or too): blinks and long closures counted in labelled face videos "
                         "(FOLDER/labels.csv: file,blinks,long_closures)")
@@ -684,7 +686,7 @@ def add_robustness_parser(sub) -> None:
                        epilog="Subsets: every metadata factor (MRL: glasses, reflections, lighting, sensor, gender; "
                               "manifest: every extra column). Sweeps: rotation, simulated yaw, glasses/glare, blur, "
                               "gamma, noise, JPEG, down-scaling, framing (the eye smaller or larger in the same "
-                              "crop). MRL has no head-angle label: angles are simulated.")
+                              "crop). Angles are simulated, unless the data has measured ones: face photos (head_yaw, head_pitch) or an angle column.")
     _add_model_data_args(r)
     r.add_argument("--json", type=output_file, required=True, help="write subsets and sweeps here")
     r.add_argument("--csv", type=output_dir, metavar="DIR", help="also write subsets.csv and sweeps.csv into DIR")

@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 
 from ..config import CLASS_NAMES, IMAGE_EXTENSIONS, cache_dir
 from .filenames import class_from_folder, identity_from_name, parse_label, parse_mrl_name, subject_rule
+from .face_photos import expand_face_photos
 from .images import ImageError, decode_image, to_model_input
 
 CACHE_VERSION = 1
@@ -145,6 +146,8 @@ def scan_folder(root, source: str | None = None, subject_from: str | None = None
     if rule:
         dataset = _apply_subject_rule(dataset, rule, subject_from, root.parent if root.is_file() else root)
         info["subjects_from"] = rule[1]
+    dataset = expand_face_photos(dataset)
+    info = dataset.sources[source]
     info["subject_rule"] = subject_from or "auto"
     info["n_subjects"] = len({s.subject for s in dataset.samples})
     info["warnings"] = (_skip_warnings(source, len(dataset), dataset.skipped)
@@ -257,7 +260,9 @@ def describe(report: dict) -> list[str]:
     warning (a large share skipped, subjects that look wrong)."""
     lines = [f"data {name}: {info.get('layout')} layout, "
              + (f"{info['n_subjects']} subjects " if "n_subjects" in info else "")
-             + f"from {info.get('subjects_from')}" for name, info in report["sources"].items()]
+             + f"from {info.get('subjects_from')}"
+             + (f"; {info['face_photos']} face photos read as their eyes (head_yaw and head_pitch subsets from the "
+                "face landmarks)" if info.get("face_photos") else "") for name, info in report["sources"].items()]
     lines.append(f"found {report['n_read']} labelled images of {report['n_subjects']} subjects; {report['n_skipped']} files "
                  "skipped"
                  + (f" {report['skipped_reasons']}" if report["skipped_reasons"] else ""))

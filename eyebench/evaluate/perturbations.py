@@ -6,8 +6,9 @@ import numpy as np
 
 from ..data.images import frame as framing
 
-ANGLE_NOTE = ("MRL has no head-angle label: rotation and yaw are simulated by warping real crops "
-              "(in-plane rotation and a perspective warp approximating yaw), unless a manifest provides an angle column.")
+ANGLE_NOTE = ("The sweeps simulate head angle by warping real crops (in-plane rotation and a perspective warp "
+              "approximating yaw); measured angles appear as subsets when the data has them: a manifest's angle "
+              "column, or head_yaw and head_pitch from face photos (their head pose, from the face landmarks).")
 
 
 def rotate(img: np.ndarray, degrees: float) -> np.ndarray:

@@ -79,6 +79,9 @@ def evaluate_checkpoint(clf, dataset: Dataset, split: str | None = None, bootstr
            "per_subject": result["per_subject"], "worst_subject": result["worst_subject"],
            "band": band_metrics(dataset.labels, proba[:, CLOSED], clf.uncertain_band) if clf.uncertain_band else None}
     row["leak"] = leak_report(clf, dataset)
+    angles = per_head_angle(dataset, proba)
+    if angles:
+        row["per_head_angle"] = angles
     if split:
         row["split"] = split
         row["split_removed"] = n_given - int(mask.sum())
@@ -86,6 +89,30 @@ def evaluate_checkpoint(clf, dataset: Dataset, split: str | None = None, bootstr
         row["bootstrap_accuracy"] = subject_bootstrap(dataset.labels, (proba[:, CLOSED] >= 0.5).astype(int),
                                                       dataset.subjects, n_boot=bootstrap)
     return row, dataset
+
+
+HEAD_ANGLE_FACTORS = ("head_yaw", "head_pitch")  # measured on face photos (data.face_photos)
+
+
+def per_head_angle(dataset: Dataset, proba: np.ndarray) -> dict:
+    """Metrics per measured head-angle bin ({factor: {bin: metrics}}), for data read from face photos; {} without."""
+    y, out = dataset.labels, {}
+    for factor in HEAD_ANGLE_FACTORS:
+        col = np.array([str(s.meta.get(factor, "")) for s in dataset.samples])
+        bins = sorted(set(col) - {""})
+        if bins:
+            out[factor] = {b: classification_metrics(y[col == b], proba[col == b]) for b in bins}
+    return out
+
+
+def format_head_angles(row: dict) -> list[str]:
+    """A line per measured head-angle bin of one evaluation row: n, accuracy and closed recall."""
+    def fmt(v):
+        return "-" if v is None else f"{100 * v:.2f}%"
+
+    return [f"{row['name']}: {factor} {b} (degrees): n={m['n']}, accuracy {fmt(m['accuracy'])}, closed recall "
+            f"{fmt(m['recall_closed'])}" for factor, bins in row.get("per_head_angle", {}).items()
+            for b, m in bins.items()]
 
 
 def format_table(rows: list[dict]) -> str:

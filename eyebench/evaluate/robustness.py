@@ -12,7 +12,7 @@ from .metrics import classification_metrics
 from .perturbations import ANGLE_NOTE, SWEEPS, perturb_batch
 from .thresholds import band_metrics
 
-SKIP_FACTORS = {"image_id", "path"}
+SKIP_FACTORS = {"image_id", "path", "photo"}
 MAX_LEVELS = 30  # a column with more distinct values is not a subset factor (ids, free text)
 
 
