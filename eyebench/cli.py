@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import CLASS_NAMES, MAX_ZOOM, MIN_ZOOM, ZOOM_AVERAGE, DataConfig, command_line, pct
+from .config import CLASS_NAMES, EYE_CROP_SCALE, MAX_ZOOM, MIN_ZOOM, ZOOM_AVERAGE, DataConfig, command_line, pct
 from .train.config import RECIPE, TRAIN, TrainConfig, add_options
 
 EPILOG = """Data layouts accepted by --data (detected automatically):
@@ -201,9 +201,9 @@ def _bench_faces(args) -> int:
     models = _named_models(args.model)
     result = {}
     if args.faces:
-        r = result["photos"] = score_photos(models, args.faces, progress=True)
+        r = result["photos"] = score_photos(models, args.faces, progress=True, crop_scale=args.crop_scale)
         print(f"{args.faces}: {r['photos']} photos, eyes found {r['found']} of {r['labelled']} labelled "
-              f"({100 * r['found_share']:.1f}%)")
+              f"({100 * r['found_share']:.1f}%); eye crops {args.crop_scale:g} x the eye-corner distance")
         for name, m in r["models"].items():
             print(f"  {name:<18} state right on {m['right']} of {m['judged']} judged eyes ({100 * m['accuracy']:.1f}%)")
     if args.face_videos:
@@ -630,9 +630,12 @@ def add_evaluate_parser(sub) -> None:
     e.set_defaults(func=cmd_evaluate)
 
 
-PICTURE_HELP = ("Eyes are found as in the app: in each face of a face or scene photo (one answer per eye, with its side "
-                "and box); a picture the size of an eye crop is classified whole; the first line about a picture says "
-                "which of these happened (none for a plain eye crop).")
+PICTURE_HELP = ("Eyes are found as in the app: faces by MediaPipe's face detector and landmarks, each eye cut level on "
+                "its corners (one answer per eye, with its face, side and box; a line per face gives its head pose and "
+                "the eye aspect ratio, the landmark baseline); a picture the size of an eye crop, or a close-up of one "
+                "eye without a face, is classified whole; the first line about a picture says which of these "
+                "happened (none for a plain eye crop). Where MediaPipe cannot run, OpenCV Haar cascades are used, "
+                "with a notice.")
 
 
 def _add_whole_image(sp) -> None:
@@ -665,6 +668,9 @@ def add_bench_parser(sub) -> None:
     b.add_argument("--faces", metavar="FOLDER",
                    help="instead: eyes found and eye state on labelled face photos (FOLDER/labels.csv: "
                         "file,faces,open_eyes,closed_eyes; scoring rule in eyebench/eye_finding.py)")
+    b.add_argument("--crop-scale", type=bounded(float, 0.5), default=EYE_CROP_SCALE, metavar="S",
+                   help="with --faces: cut each eye S x its corner distance wide (default %(default)s, the framing "
+                        "the shipped checkpoints did best at; docs/history.md)")
     b.add_argument("--face-videos", metavar="FOLDER",
                    help="instead (or too): blinks and long closures counted in labelled face videos "
                         "(FOLDER/labels.csv: file,blinks,long_closures)")
@@ -985,12 +991,16 @@ def cmd_video(args) -> int:
     return 0
 
 
-VIDEO_HELP = """Eye state over time in a video: the eyes of the largest face are tracked frame by frame (Haar detection
-every N frames, template tracking between, roll-levelled crops), every model gives p(closed) per eye, and per model a
-hysteresis on its uncertain band gives the state, closures (blink / closure / long closure), blink rate and PERCLOS.
-Writes OUT/frames.csv (per frame and eye: time, box, p(closed) and state per model), OUT/summary.json (per model:
-blinks, closures, blink rate, PERCLOS, frames without an eye, parameters used) and OUT/timeline.html (offline plotly).
-Definitions: eyebench/video/temporal.py and tracking.py."""
+VIDEO_HELP = """Eye state over time in a video: the largest face is followed frame by frame with MediaPipe's face
+landmarks (the mesh every frame from the last frame's face region; face detection again only when the face is lost),
+its eyes are cut level on their corners, every model gives p(closed) per eye, and per model a hysteresis on its
+uncertain band gives the state, closures (blink / closure / long closure), blink rate and PERCLOS. The eye aspect
+ratio of the landmarks (closed below 0.2, Soukupova and Cech 2016) is analysed beside the models as the baseline.
+Writes OUT/frames.csv (per frame and eye: time, box, head pose, eyelid opening, p(closed) and state per model),
+OUT/summary.json (per model: blinks, closures, blink rate, PERCLOS, frames without an eye, parameters used) and
+OUT/timeline.html (offline plotly, with the head pose over time). Where MediaPipe cannot run, OpenCV Haar cascades
+find the eyes every N frames with template tracking between (the --detect-* and tracking options below).
+Definitions: eyebench/video/temporal.py, landmark_tracking.py and tracking.py (the fallback)."""
 
 
 def add_video_parser(sub) -> None:
@@ -1004,13 +1014,13 @@ def add_video_parser(sub) -> None:
     v.add_argument("--model", action="append", required=True, metavar="DIR", help="checkpoint folder (repeatable)")
     v.add_argument("--out", required=True, metavar="DIR", help="folder for frames.csv, summary.json, timeline.html")
     v.add_argument("--detect-every", type=bounded(int, 1), default=tracker.detect_every, metavar="N",
-                   help=f"run face/eye detection every N frames, template tracking between (default {tracker.detect_every})")
+                   help=f"Haar fallback only: detect every N frames, template tracking between (default {tracker.detect_every})")
     v.add_argument("--detect-width", type=int, default=tracker.detect_width, metavar="PX",
-                   help=f"detect on a copy at most this wide (>= 320; default {tracker.detect_width})")
+                   help=f"Haar fallback only: detect on a copy at most this wide (>= 320; default {tracker.detect_width})")
     v.add_argument("--smoothing", type=SHARE, default=tracker.smoothing,
-                   help=f"weight of a new detection in the smoothed boxes, 1 = none (default {tracker.smoothing})")
+                   help=f"Haar fallback only: weight of a new detection in the smoothed boxes, 1 = none (default {tracker.smoothing})")
     v.add_argument("--hold-frames", type=bounded(int, 0), default=tracker.hold_frames, metavar="N",
-                   help=f"keep an eye the detector misses for N frames (default {tracker.hold_frames})")
+                   help=f"Haar fallback only: keep an eye the detector misses for N frames (default {tracker.hold_frames})")
     v.add_argument("--band", type=float, nargs=2, metavar=("LOW", "HIGH"),
                    help="uncertain band on p(closed) for every model (default: each model's own band)")
     v.add_argument("--median", type=int, default=params.median_frames, metavar="FRAMES",

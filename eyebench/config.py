@@ -97,3 +97,8 @@ def count(n: int, noun: str, plural: str | None = None) -> str:
 def command_line(argv) -> str:
     """The command to record in checkpoints and reports: `python -m eyebench` and the arguments, shell-quoted."""
     return " ".join(["python -m eyebench", *(shlex.quote(str(a)) for a in argv)])
+
+
+# Eye crops cut from faces are this many times their eye-corner distance wide: the framing at which the shipped
+# checkpoints judged the most eyes right on the development photos (docs/history.md, section 18)
+EYE_CROP_SCALE = 1.4

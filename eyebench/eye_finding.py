@@ -12,6 +12,7 @@ import csv
 from pathlib import Path
 
 from .data.images import decode_image
+from .faces import CROP_SCALE
 from .faces.aspect_ratio import EyeAspectRatio
 
 
@@ -29,8 +30,9 @@ def _tally(decisions: list[str], n_open: int, n_closed: int) -> tuple[int, int]:
     return min(po, n_open) + min(pc, n_closed), min(po + pc, n_open + n_closed)
 
 
-def score_photos(models: dict, folder, progress: bool = False) -> dict:
-    """Eyes found and state right per model (and for the eye aspect ratio) over the labelled photos of `folder`."""
+def score_photos(models: dict, folder, progress: bool = False, crop_scale: float = CROP_SCALE) -> dict:
+    """Eyes found and state right per model (and for the eye aspect ratio) over the labelled photos of `folder`, the
+    eyes cut `crop_scale` x their corner distance wide."""
     from tqdm.auto import tqdm
 
     from .workbench import predict_picture
@@ -38,11 +40,11 @@ def score_photos(models: dict, folder, progress: bool = False) -> dict:
     folder = Path(folder)
     rows = _rows(folder)
     names = [*models, EyeAspectRatio.name]
-    out = {"photos": len(rows), "labelled": 0, "found": 0, "models": {n: {"right": 0, "judged": 0} for n in names},
+    out = {"photos": len(rows), "crop_scale": crop_scale, "labelled": 0, "found": 0, "models": {n: {"right": 0, "judged": 0} for n in names},
            "per_photo": []}
     ear = EyeAspectRatio()
     for r in tqdm(rows, desc="photos", unit="photo", disable=not progress):
-        res = predict_picture(models, decode_image(folder / r["file"]), maps=False)
+        res = predict_picture(models, decode_image(folder / r["file"]), maps=False, crop_scale=crop_scale)
         n_open, n_closed = int(r["open_eyes"]), int(r["closed_eyes"])
         eyes = [e for e in res["eyes"] if e["side"] != "crop" and e["face"] < int(r["faces"])]
         found = min(len(eyes), n_open + n_closed)

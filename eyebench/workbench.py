@@ -15,7 +15,7 @@ from .evaluate.leak import leak_report
 from .evaluate.robustness import model_keys, subset_masks
 from .evaluate.thresholds import DECISION_NAMES, apply_band, band_groups, band_metrics, fit_band, risk_coverage
 from .explain import explain_map, overlay
-from .faces import Face, draw_eyes, locate_eyes
+from .faces import CROP_SCALE, Face, draw_eyes, locate_eyes
 from .faces.aspect_ratio import EyeAspectRatio
 from .models.checkpoint import CheckpointError, load_classifier
 from .threads import single_image_threads
@@ -40,10 +40,11 @@ def load_all(folder="checkpoints") -> tuple[dict, list[str]]:
     return models, notices
 
 
-def predict_picture(models: dict, rgb: np.ndarray, whole_image: bool = False, maps: bool = True) -> dict:
+def predict_picture(models: dict, rgb: np.ndarray, whole_image: bool = False, maps: bool = True,
+                    crop_scale: float = CROP_SCALE) -> dict:
     """Find the eyes (`faces.locate_eyes`: the app's and the CLI's one rule), then each model's decision (its band on
     p(closed)), probabilities, map (unless `maps` is False) and latency per eye, and the search's message."""
-    search = locate_eyes(rgb, whole_image=whole_image)
+    search = locate_eyes(rgb, whole_image=whole_image, crop_scale=crop_scale)
     out = []
     for eye in search.eyes:
         rows = []

@@ -34,7 +34,7 @@ def test_astronaut_has_two_eyes_cut_on_their_corners(astronaut):
         assert 0.2 < e.opening < 0.5 and e.contour.shape == (16, 2)  # open eyes
         # the crop is the picture around the eye (level already: her head is upright)
         ref = astronaut[e.y:e.y + e.h, e.x:e.x + e.w].astype(float)
-        assert np.corrcoef(ref.ravel(), e.crop.astype(float).ravel())[0, 1] > 0.9
+        assert np.corrcoef(ref.ravel(), e.crop.astype(float).ravel())[0, 1] > 0.8
     assert abs(eyes[0].y - eyes[1].y) < 10
     pose = search.faces[0].pose
     assert abs(pose.yaw) < 15 and abs(pose.roll) < 10 and search.faces[0].eye_distance > 30

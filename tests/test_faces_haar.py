@@ -47,3 +47,21 @@ def test_with_litert_the_video_tracker_follows_landmarks():
     from eyebench.video.landmark_tracking import LandmarkTracker, make_tracker
 
     assert isinstance(make_tracker(), LandmarkTracker)
+
+
+def test_the_app_says_when_it_falls_back_to_haar(no_litert, capsys):
+    from eyebench.app import build_demo
+    from eyebench.app.common import SAMPLES
+
+    demo = build_demo({}, samples=SAMPLES)
+    assert "less reliable" in capsys.readouterr().err
+    page = str(demo.config)
+    assert "less reliable" in page and "cannot be imported" in page
+
+
+def test_the_face_finder_can_be_asked_for_haar(monkeypatch):
+    from eyebench.faces.runtime import litert_problem
+
+    monkeypatch.setenv("EYEBENCH_FACE_FINDER", "haar")
+    assert "EYEBENCH_FACE_FINDER=haar" in litert_problem()
+    assert faces.locate_eyes(data.astronaut()).finder == "haar"

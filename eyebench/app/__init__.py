@@ -1,12 +1,14 @@
 """The Gradio app as a package: `build_demo(models, notices)` lays out one tab per module and wires the API."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import gradio as gr
 
 from .. import workbench
 from ..evaluate.heldout import SUMMARY, BundleError, HeldoutBundle
+from ..faces import finder_notice
 from .common import MAX_FILE_SIZE, PRECOMPUTED, SAMPLES, Bench, Shared, limit_malloc_arenas
 from .evaluate_tab import EvaluateTab
 from .models_tab import build_models_tab
@@ -67,6 +69,9 @@ def build_demo(models: dict, notices=(), samples: Path | str = SAMPLES,
     bench = Bench(dict(models), list(notices), samples,
                   dict(datasets) if datasets is not None else workbench.dataset_choices(samples))
     open_heldout(bench, heldout)
+    if finder_notice():  # LiteRT cannot run here: say so on the page and in the server log
+        bench.notices.append(finder_notice())
+        print(f"eyebench: {finder_notice()}", file=sys.stderr)
     with gr.Blocks(title="eyebench", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(header(bench.models, bench.notices))
         state = gr.State(heldout_state(bench))

@@ -84,7 +84,6 @@ def expand_face_photos(dataset, progress: bool = True):
     """The dataset with each face photo replaced by its eyes (see the module docstring); MRL-named files and pictures
     of eye-crop size are kept as they are."""
     from ..faces import CROP_MAX_SIDE
-    from .dataset import Dataset
 
     candidates = [i for i, s in enumerate(dataset.samples)
                   if dataset.sources.get(s.source, {}).get("layout") != "mrl" and parse_mrl_name(Path(s.path).name) is None
@@ -110,4 +109,4 @@ def expand_face_photos(dataset, progress: bool = True):
     for name in {dataset.samples[i].source for i, e in found.items() if e and not isinstance(e, str)}:
         sources[name]["face_photos"] = sum(1 for i, e in found.items() if e and not isinstance(e, str)
                                            and dataset.samples[i].source == name)
-    return Dataset(samples, skipped, sources)
+    return type(dataset)(samples, skipped, sources)

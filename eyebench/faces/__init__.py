@@ -6,7 +6,7 @@ import numpy as np
 
 from .eyes import LESS_RELIABLE, WHOLE_IMAGE_HINT, EyeBox, EyeSearch, Face, HeadPose, draw_eyes
 from .haar import close_up_reason, haar_search
-from .mesh_faces import face_eyes, find_faces
+from .mesh_faces import CROP_SCALE, face_eyes, find_faces
 from .runtime import litert_problem
 
 __all__ = ["EyeBox", "EyeSearch", "Face", "HeadPose", "draw_eyes", "find_eyes", "locate_eyes", "finder_notice"]
@@ -22,14 +22,16 @@ def finder_notice() -> str:
     return LESS_RELIABLE.format(why=why) if why else ""
 
 
-def locate_eyes(rgb: np.ndarray, whole_image: bool = False, max_faces: int = MAX_FACES) -> EyeSearch:
+def locate_eyes(rgb: np.ndarray, whole_image: bool = False, max_faces: int = MAX_FACES,
+                crop_scale: float = CROP_SCALE) -> EyeSearch:
     """The one rule, shared by the app, the CLI and video, for which parts of a picture are classified as eyes.
 
     `whole_image`: the picture is one eye crop. Otherwise a nearly uniform picture is refused and a picture of eye-crop
     size (<= CROP_MAX_SIDE px) is one crop. Else faces are found (MediaPipe face detection and mesh; OpenCV Haar
     cascades, with a notice, where LiteRT cannot run) and each face's eyes are cut level on their corners. Only when
     no face is found is the whole picture classified as one eye, saying why it looks like a close-up of one eye or, in
-    doubt, that it may not be one; faces whose eyes are too small are reported, not classified whole.
+    doubt, that it may not be one; faces whose eyes are too small are reported, not classified whole. `crop_scale`:
+    each eye crop's side as a multiple of its eye-corner distance.
     """
     rgb = np.asarray(rgb)
     h, w = rgb.shape[:2]
@@ -48,7 +50,7 @@ def locate_eyes(rgb: np.ndarray, whole_image: bool = False, max_faces: int = MAX
         search.message = f"{search.message} {notice}" if search.eyes else search.message
         tried = "the Haar face and eye cascades"
     else:
-        search = mesh_search(rgb, max_faces)
+        search = mesh_search(rgb, max_faces, crop_scale)
         tried = "MediaPipe face detection (near and far faces)"
     if search.eyes or search.faces:
         return search
@@ -62,13 +64,13 @@ def locate_eyes(rgb: np.ndarray, whole_image: bool = False, max_faces: int = MAX
                      finder=search.finder)
 
 
-def mesh_search(rgb: np.ndarray, max_faces: int) -> EyeSearch:
+def mesh_search(rgb: np.ndarray, max_faces: int, crop_scale: float = CROP_SCALE) -> EyeSearch:
     """The eyes of every face MediaPipe finds (largest first), with a message saying what was found per face."""
     colour = rgb if rgb.ndim == 3 else cv2.cvtColor(rgb, cv2.COLOR_GRAY2RGB)
     faces = find_faces(colour, max_faces)
     eyes = []
     for i, face in enumerate(faces):
-        for eye in face_eyes(colour, face, i):
+        for eye in face_eyes(colour, face, i, crop_scale):
             if rgb.ndim == 2:
                 eye.crop = eye.crop[..., 0]
             eyes.append(eye)

@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..config import EYE_CROP_SCALE
 from .detect import FULL_RANGE, SHORT_RANGE, FaceDetection, detect, iou
 from .eyes import EyeBox, Face
 from .landmarks import (EYE_CORNERS, MIN_FACE_SCORE, Region, eye_opening, eye_region, eyelid_contour,
                         face_mesh, face_region_from_detection)
 from .pose import head_pose
 
-# the eye crop's side as a multiple of the eye-corner distance: the framing the shipped checkpoints do best on, chosen
-# on the development photos (docs/history.md, "Finding eyes")
-CROP_SCALE = 1.4
+CROP_SCALE = EYE_CROP_SCALE  # the eye crop's side as a multiple of the eye-corner distance (config.py says why)
 MIN_EYE_WIDTH = 6.0  # pixels between an eye's corners below which it is too small to classify
 PROFILE_YAW = 50.0  # degrees of yaw beyond which the far eye is hidden: only the near one is answered
 SAME_FACE_IOU = 0.3  # boxes of the two detectors overlapping by more are one face

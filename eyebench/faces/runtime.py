@@ -27,7 +27,10 @@ def file_sha256(path: Path) -> str:
 
 
 def litert_problem() -> str:
-    """'' when LiteRT and the model files can be used; else why not (the face search then falls back to Haar)."""
+    """'' when LiteRT and the model files can be used; else why not (the face search then falls back to Haar).
+    EYEBENCH_FACE_FINDER=haar asks for the fallback (to compare the two)."""
+    if os.environ.get("EYEBENCH_FACE_FINDER", "").lower() == "haar":
+        return "EYEBENCH_FACE_FINDER=haar asks for it"
     if not _unavailable:
         try:
             from ai_edge_litert.interpreter import Interpreter  # noqa: F401
