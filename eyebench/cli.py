@@ -205,7 +205,8 @@ def _bench_faces(args) -> int:
         print(f"{args.faces}: {r['photos']} photos, eyes found {r['found']} of {r['labelled']} labelled "
               f"({100 * r['found_share']:.1f}%); eye crops {args.crop_scale:g} x the eye-corner distance")
         for name, m in r["models"].items():
-            print(f"  {name:<18} state right on {m['right']} of {m['judged']} judged eyes ({100 * m['accuracy']:.1f}%)")
+            print(f"  {name:<18} " + (f"state right on {m['right']} of {m['judged']} judged eyes "
+                                      f"({100 * m['accuracy']:.1f}%)" if m["judged"] else "no eye judged"))
     if args.face_videos:
         result["videos"] = score_videos(models, args.face_videos)
         for v in result["videos"]:
