@@ -9,7 +9,7 @@ from tqdm.auto import tqdm
 
 from ..config import CLOSED, DataConfig
 from ..faces.landmarks import eye_opening, eyelid_contour_of_crop
-from .base import BaseClassifier, NotFittedError, check_tensors
+from .linear import LinearOnFeatures
 
 INPUT_SIZE = 64  # the iris model's own input: the whole crop, resized to 64 x 64 RGB, is what it sees
 # the feature vector, in order (lengths are over the corner distance, angles in radians)
@@ -21,14 +21,13 @@ FEATURE_NAMES = (
     "tilt",  # |angle| of the corner line from level (either way, so a mirrored eye gives the same number)
     "width",  # corner distance over the crop's side (how large the eye is in the crop)
 )
-STATE_NAMES = ("coef", "intercept", "mean", "scale")  # checkpoint tensor names; attributes add `_`
 C_GRID = (0.01, 0.1, 1.0, 10.0)
 PROGRESS_FROM = 500  # batches at least this long show a progress bar while their landmarks are found
 # the contour as a closed polygon: corner 0, lower lid 1-7, corner 8, upper lid 15 back to 9
 POLYGON = list(range(0, 9)) + list(range(15, 8, -1))
 
 
-class EyelidLandmarks(BaseClassifier):
+class EyelidLandmarks(LinearOnFeatures):
     """Standardised logistic regression (balanced classes) on `FEATURE_NAMES`, measured on the 16 eyelid points that
     MediaPipe's iris model finds in the crop (points 0 and 8 the corners, 1-7 the lower lid, 9-15 the upper lid).
 
@@ -79,16 +78,6 @@ class EyelidLandmarks(BaseClassifier):
         return np.stack(rows) if rows else np.zeros((0, len(FEATURE_NAMES)))
 
     # -- learned state -----------------------------------------------------------------------------------
-    def check_fitted(self) -> None:
-        """Raise NotFittedError unless `fit` ran or a checkpoint was loaded."""
-        if not hasattr(self, "coef_"):
-            raise NotFittedError(f"{self.name or 'eyelid_landmarks'} is not fitted: train it or load a checkpoint")
-
-    def decision(self, feats: np.ndarray) -> np.ndarray:
-        """The regression's closed logit for feature rows."""
-        self.check_fitted()
-        return ((feats - self.mean_) / self.scale_) @ self.coef_ + self.intercept_[0]
-
     def view_scores(self, batch: np.ndarray) -> np.ndarray:
         self.check_fitted()
         return self.decision(self.features(batch))
@@ -159,17 +148,9 @@ class EyelidLandmarks(BaseClassifier):
         return self
 
     # -- checkpoint --------------------------------------------------------------------------------------
-    def state_tensors(self) -> dict[str, np.ndarray]:
-        """The learned arrays under their checkpoint names (no trailing `_` on disk)."""
-        self.check_fitted()
-        return {k: getattr(self, k + "_") for k in STATE_NAMES}
-
-    def load_state_tensors(self, tensors: dict[str, np.ndarray]) -> None:
+    def state_shapes(self) -> dict[str, tuple]:
         d = len(FEATURE_NAMES)
-        check_tensors(tensors, {"coef": (d,), "intercept": (1,), "mean": (d,), "scale": (d,)})
-        for k, v in tensors.items():
-            setattr(self, k + "_", np.asarray(v, dtype=np.float64))
-        self.C_ = self.C
+        return {"coef": (d,), "intercept": (1,), "mean": (d,), "scale": (d,)}
 
     def num_parameters(self) -> int:
         """The regression's weights and bias (the fixed iris model is not counted)."""

@@ -6,13 +6,12 @@ from skimage.feature import hog, local_binary_pattern
 from tqdm.auto import tqdm
 
 from ..config import CLOSED, DataConfig
-from .base import BaseClassifier, NotFittedError, check_tensors
+from .linear import LinearOnFeatures
 
 BALANCE_CHOICES = ("undersample", "class_weight", "none")
-STATE_NAMES = ("coef", "intercept", "mean", "scale", "platt")  # checkpoint tensor names; attributes add `_`
 
 
-class LbpHogSvm(BaseClassifier):
+class LbpHogSvm(LinearOnFeatures):
     """Linear SVM on concatenated uniform-LBP histograms (grid of cells) and HOG descriptors.
 
     scikit-learn's estimator contract: `__init__` only stores the parameters, `fit` learns the attributes that end
@@ -55,15 +54,6 @@ class LbpHogSvm(BaseClassifier):
         return np.stack(rows) if rows else np.zeros((0, self.feature_dim()), np.float32)
 
     # -- learned state -----------------------------------------------------------------------------------
-    def check_fitted(self) -> None:
-        """Raise NotFittedError unless `fit` ran or a checkpoint was loaded."""
-        if not hasattr(self, "coef_"):
-            raise NotFittedError(f"{self.name or 'lbp_hog_svm'} is not fitted: train it or load a checkpoint")
-
-    def decision(self, feats: np.ndarray) -> np.ndarray:
-        self.check_fitted()
-        return ((feats - self.mean_) / self.scale_) @ self.coef_ + self.intercept_[0]
-
     def view_scores(self, batch: np.ndarray) -> np.ndarray:
         self.check_fitted()
         return self.platt_[0] * self.decision(self.features(batch)) + self.platt_[1]
@@ -148,17 +138,9 @@ class LbpHogSvm(BaseClassifier):
         return history, best[2]
 
     # -- checkpoint --------------------------------------------------------------------------------------
-    def state_tensors(self) -> dict[str, np.ndarray]:
-        """The learned arrays under their checkpoint names (no trailing `_` on disk)."""
-        self.check_fitted()
-        return {k: getattr(self, k + "_") for k in STATE_NAMES}
-
-    def load_state_tensors(self, tensors: dict[str, np.ndarray]) -> None:
+    def state_shapes(self) -> dict[str, tuple]:
         d = self.feature_dim()
-        check_tensors(tensors, {"coef": (d,), "intercept": (1,), "mean": (d,), "scale": (d,), "platt": (2,)})
-        for k, v in tensors.items():
-            setattr(self, k + "_", np.asarray(v, dtype=np.float64))
-        self.C_ = self.C
+        return {"coef": (d,), "intercept": (1,), "mean": (d,), "scale": (d,), "platt": (2,)}
 
     def num_parameters(self) -> int:
         return self.feature_dim() + 1
