@@ -157,9 +157,24 @@ def test_a_profile_face_answers_for_the_near_eye_only(monkeypatch, astronaut):
     from eyebench.faces.eyes import HeadPose
 
     real = mesh_faces.head_pose
-    monkeypatch.setattr(mesh_faces, "head_pose", lambda mesh: HeadPose(70.0, 0.0, real(mesh).roll))
-    search = locate_eyes(astronaut)
-    assert [e.side for e in search.eyes] == ["left"] and "profile" in search.message
+    for yaw, near in ((70.0, "right"), (-70.0, "left")):  # turned toward the picture's right: her left eye is far
+        monkeypatch.setattr(mesh_faces, "head_pose", lambda mesh, yaw=yaw: HeadPose(yaw, 0.0, real(mesh).roll))
+        search = locate_eyes(astronaut)
+        assert [e.side for e in search.eyes] == [near] and "profile" in search.message
+
+
+def test_yaw_sign_matches_which_eye_looks_narrower(astronaut):
+    """Squeezing the picture's right half narrows the eye there, as turning the head toward the picture's right does:
+    the measured yaw is positive and the narrower eye is the person's left."""
+    from eyebench.faces.mesh_faces import eye_width
+
+    h, w = astronaut.shape[:2]
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = np.float32([[0, 0], [w, 40], [w, h - 40], [0, h]])  # the right side further away (smaller)
+    turned = cv2.warpPerspective(astronaut, cv2.getPerspectiveTransform(src, dst), (w, h),
+                                 borderMode=cv2.BORDER_REPLICATE)
+    face = locate_eyes(turned).faces[0]
+    assert face.pose.yaw > 0 and eye_width(face.mesh, "left") < eye_width(face.mesh, "right")
 
 
 @pytest.mark.parametrize("label", [OPEN, CLOSED])

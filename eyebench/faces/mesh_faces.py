@@ -58,7 +58,8 @@ def eye_width(mesh: np.ndarray, side: str) -> float:
 def visible_sides(face: Face) -> tuple[str, ...]:
     """The eyes of a face to answer for: both, or only the near one of a profile face (|yaw| > PROFILE_YAW)."""
     if face.pose and abs(face.pose.yaw) > PROFILE_YAW:
-        return ("left",) if face.pose.yaw > 0 else ("right",)  # turned to the picture's right: its left eye is near
+        # turned toward the picture's right (yaw > 0), the face's picture-right side, its left eye, is the far one
+        return ("right",) if face.pose.yaw > 0 else ("left",)
     return ("right", "left")
 
 
