@@ -374,15 +374,17 @@ def cmd_explain(args) -> int:
         return 1
     print(DELETION_NOTE)
     rows = []
+    several = len({e["face"] for e in res["eyes"]}) > 1
     for eye in res["eyes"]:
         panels = []
+        label = f"face {eye['face'] + 1} {eye['side']}" if several and eye["side"] != "crop" else eye["side"]
+        title = "whole image" if eye["side"] == "crop" else f"{label} eye"
         for r in eye["results"]:
             d = deletion_curve(models[r["model"]], eye["crop"], r["heat"])
             verdict = "better than" if d["auc_saliency"] < d["auc_random"] else "NOT better than"
-            print(f"{eye['side']} {r['model']}: {r['decision']} p(closed)={r['p_closed']:.4f}; deletion AUC "
+            print(f"{label} {r['model']}: {r['decision']} p(closed)={r['p_closed']:.4f}; deletion AUC "
                   f"{d['auc_saliency']:.3f} vs random order {d['auc_random']:.3f} ({verdict} random)")
             panels.append(([r["model"], f"{r['decision'].upper()} p(closed)={r['p_closed']:.3f}"], r["map"]))
-        title = "whole image" if eye["side"] == "crop" else f"{eye['side']} eye"
         rows.append({"title": title, "image": eye["crop"], "panels": panels})
     figure = explanation_figure(rows)
     if not cv2.imwrite(args.out, cv2.cvtColor(figure, cv2.COLOR_RGB2BGR)):

@@ -471,7 +471,7 @@ def test_robustness_json_and_csv(capsys, tmp_path, trained_cnn, synthetic):
     assert factors == {"glasses", "angle", "source"}  # the manifest's extra columns are subsets
     assert all("rejection_rate" in r for r in model["subsets"])  # the checkpoint's band is applied
     sweeps = res["sweeps"]
-    assert set(sweeps["sweeps"]) == SWEEP_NAMES and sweeps["n"] == 6 and "head-angle" in sweeps["note"]
+    assert set(sweeps["sweeps"]) == SWEEP_NAMES and sweeps["n"] == 6 and "simulate head angle" in sweeps["note"]
     for block in sweeps["sweeps"].values():
         assert len(block["models"]["small_cnn"]["accuracy"]) == len(block["levels"])
     with open(csv_dir / "subsets.csv", newline="") as fh:

@@ -105,4 +105,4 @@ def test_perturb_batch():
     a = perturb_batch(np.stack([batch[0], batch[0]]), "noise_sigma", 16)
     assert not np.array_equal(a[0], a[1])
     np.testing.assert_array_equal(a, perturb_batch(np.stack([batch[0], batch[0]]), "noise_sigma", 16))
-    assert "head-angle" in ANGLE_NOTE
+    assert "simulate head angle" in ANGLE_NOTE and "head_yaw" in ANGLE_NOTE
