@@ -69,12 +69,19 @@ LESS_RELIABLE = ("Eyes were found with OpenCV's Haar cascades because the MediaP
 MESH_EDGES = ((33, 133), (263, 362), (1, 152), (10, 152), (61, 291), (234, 454))  # a light sketch of the mesh
 
 
+def _fitted_scale(text: str, width: float, most: float) -> float:
+    """The font scale at which `text` is about `width` pixels wide, at most `most` (labels stay over their box)."""
+    (w, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 1.0, 1)
+    return max(0.3, min(most, width / max(w, 1)))
+
+
 def draw_eyes(rgb: np.ndarray, eyes: list[EyeBox], labels: list[str] | None = None,
               faces: list[Face] | None = None) -> np.ndarray:
-    """A copy of the picture with each face's box, landmarks (lightly) and pose, and each eye's box and label."""
+    """A copy of the picture with each face's box, landmarks (lightly) and pose, and each eye's box and label (text
+    sized to its box, so that the labels of small faces do not run into each other)."""
     out = np.ascontiguousarray(np.asarray(rgb).copy())
     thick = max(1, out.shape[1] // 300)
-    scale = max(0.4, out.shape[1] / 1200)
+    most = max(0.4, out.shape[1] / 1200)
     for face in faces or []:
         x, y, w, h = face.box
         cv2.rectangle(out, (x, y), (x + w, y + h), (250, 200, 40), thick)
@@ -83,14 +90,16 @@ def draw_eyes(rgb: np.ndarray, eyes: list[EyeBox], labels: list[str] | None = No
                 cv2.circle(out, (int(px), int(py)), max(1, thick // 2), (200, 200, 255), -1)
         text = face.note or (face.pose.describe().replace(" degrees", "") if face.pose else "")
         if text:
-            cv2.putText(out, text, (x, min(out.shape[0] - 4, y + h + int(16 * scale) + 4)), cv2.FONT_HERSHEY_SIMPLEX,
-                        scale * 0.8, (250, 200, 40), thick, cv2.LINE_AA)
+            scale = _fitted_scale(text, 1.3 * w, most)
+            cv2.putText(out, text, (x, min(out.shape[0] - 4, y + h + int(22 * scale) + 4)), cv2.FONT_HERSHEY_SIMPLEX,
+                        scale, (250, 200, 40), max(1, int(thick * scale / most)), cv2.LINE_AA)
     for i, e in enumerate(eyes):
         if e.side == "crop":
             continue
         colour = (230, 60, 60) if labels and "closed" in labels[i] else (40, 200, 80)
         cv2.rectangle(out, (e.x, e.y), (e.x + e.w, e.y + e.h), colour, thick)
         if labels:
-            cv2.putText(out, labels[i], (e.x, max(12, e.y - 4)), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thick,
-                        cv2.LINE_AA)
+            scale = _fitted_scale(labels[i], 1.1 * e.w, most)
+            cv2.putText(out, labels[i], (e.x, max(12, e.y - 4)), cv2.FONT_HERSHEY_SIMPLEX, scale, colour,
+                        max(1, int(thick * scale / most)), cv2.LINE_AA)
     return out
