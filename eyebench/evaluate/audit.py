@@ -93,3 +93,44 @@ def compare_labels(dataset: Dataset, proba: np.ndarray) -> dict | None:
             "open_to_closed": int((changed & (after == CLOSED)).sum()),
             "closed_to_open": int((changed & (after != CLOSED)).sum()),
             "original": classification_metrics(before, proba), "corrected": classification_metrics(after, proba)}
+
+
+REVIEW_DECISIONS = ("open", "closed", "excluded", "unsure")  # what a reviewer can say of an image
+REVIEW_FIELDS = ["path", "label", "subject", "original_label", "decision", "reviewed_at"]
+
+
+def review_rows(rows: list[dict], decisions: dict[str, dict]) -> list[dict]:
+    """The reviewed manifest: every audited image but the excluded ones, a relabelled one with its new label, each
+    with its original label, the decision (`open`/`closed`: the label given; `unsure`; `not reviewed`) and when it
+    was taken. `decisions`: {path: {"decision", "at"}}."""
+    out = []
+    for r in rows:
+        d = decisions.get(r["path"]) or {}
+        decision = d.get("decision", "not reviewed")
+        if decision == "excluded":
+            continue
+        label = decision if decision in CLASS_NAMES else r["label"]
+        out.append({"path": r["path"], "label": label, "subject": r["subject"], "original_label": r["label"],
+                    "decision": decision, "reviewed_at": d.get("at", "")})
+    return out
+
+
+def audit_models(models: dict, dataset: Dataset, folder: Path, progress: bool = False) -> tuple[list[dict], dict]:
+    """Every model's p(closed) on every readable image of `dataset`, the audit rows (paths relative to `folder`) and
+    the decoded pictures by their row path (unreadable files are left out of both)."""
+    from tqdm.auto import tqdm
+
+    from ..data.images import ImageError, decode_image
+
+    crops, kept = [], []
+    for i, s in enumerate(tqdm(dataset.samples, desc="reading", unit="img", disable=not progress, leave=False)):
+        try:
+            crops.append(decode_image(s.path))
+            kept.append(i)
+        except ImageError:
+            continue
+    used = dataset.subset(kept)
+    p_closed = {name: clf.predict_proba(crops)[:, CLOSED] if crops else np.zeros(0) for name, clf in models.items()}
+    bands = {name: clf.uncertain_band for name, clf in models.items()}
+    pictures = {manifest_path(s.path, folder): crop for s, crop in zip(used.samples, crops)}
+    return audit_rows(used, p_closed, bands, folder), pictures
