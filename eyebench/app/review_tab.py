@@ -11,7 +11,7 @@ import numpy as np
 
 from ..evaluate.audit import REVIEW_FIELDS, review_rows
 from ..explain import explain_map, overlay
-from .common import OUTPUT_FOLDER, PRECOMPUTED, Bench, model_and_data_inputs, on_model_threads, png
+from .common import OUTPUT_FOLDER, PRECOMPUTED, Bench, on_model_threads, png
 
 MAX_IMAGES = 3000  # a live review audits at most this many images (the first ones of the set)
 GALLERY = 40  # thumbnails of the most doubted images
@@ -178,8 +178,11 @@ class ReviewTab:
     def build(self, demo: gr.Blocks):
         """Lay out the tab and wire its buttons, keys, gallery and export."""
         gr.Markdown(INTRO, elem_id="review-intro")
+        sets = [k for k in self.bench.datasets if k != PRECOMPUTED]  # the precomputed results hold no pictures
         with gr.Row():
-            models, dataset, zip_file = model_and_data_inputs(self.bench, "...or upload a .zip of labelled images")
+            models = gr.CheckboxGroup(list(self.bench.models), value=list(self.bench.models), label="Models")
+            dataset = gr.Dropdown(sets, value=sets[0] if sets else None, label="Test set", min_width=300)
+            zip_file = gr.File(label="...or upload a .zip of labelled images", file_types=[".zip"], type="filepath")
         run = gr.Button("Audit", variant="primary", elem_id="review-run")
         progress = gr.Markdown(elem_id="review-progress")
         with gr.Row():
