@@ -13,6 +13,7 @@ from .common import MAX_FILE_SIZE, PRECOMPUTED, SAMPLES, Bench, Shared, limit_ma
 from .evaluate_tab import EvaluateTab
 from .models_tab import build_models_tab
 from .predict_tab import PredictTab
+from .review_tab import build_review_tab
 from .robustness_tab import RobustnessTab
 from .threshold_tab import ThresholdTab
 from .video_tab import build_video_tab
@@ -30,6 +31,13 @@ def header(models: dict, notices) -> str:
             "uncertain-band tuning and robustness. "
             + (f"Loaded {len(models)} model(s): {', '.join(models)}." if models else "**No model loaded.**")
             + "".join(f"<br>⚠ {n}" for n in notices))
+
+
+def announce(notices) -> None:
+    """Each notice shown at the top of the page (a checkpoint skipped, a model missing from the precomputed results)
+    also in the server log."""
+    for notice in notices:
+        print(f"eyebench: {notice}", file=sys.stderr)
 
 
 def open_heldout(bench: Bench, folder) -> None:
@@ -71,11 +79,11 @@ def build_demo(models: dict, notices=(), samples: Path | str = SAMPLES,
     open_heldout(bench, heldout)
     if finder_notice():  # LiteRT cannot run here: say so on the page and in the server log
         bench.notices.append(finder_notice())
-        print(f"eyebench: {finder_notice()}", file=sys.stderr)
+    announce(bench.notices)
     with gr.Blocks(title="eyebench", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(header(bench.models, bench.notices))
         state = gr.State(heldout_state(bench))
-        evaluate, band = EvaluateTab(bench), ThresholdTab(bench, state)
+        evaluate, band, robustness = EvaluateTab(bench), ThresholdTab(bench, state), RobustnessTab(bench)
         with gr.Tabs():
             with gr.Tab("Predict", id="predict"):
                 PredictTab(bench).build()
@@ -84,12 +92,15 @@ def build_demo(models: dict, notices=(), samples: Path | str = SAMPLES,
             with gr.Tab("Threshold", id="threshold"):
                 band.build()
             with gr.Tab("Robustness", id="robustness"):
-                RobustnessTab(bench).build()
+                robustness.build()
             build_video_tab(bench)
+            build_review_tab(bench, demo)
             with gr.Tab("Models", id="models"):
                 build_models_tab(bench)
         evaluate.connect(band)
-        if bench.heldout is not None:  # the Threshold tab shows the bundle's statistics as soon as the page opens
+        if bench.heldout is not None:  # Evaluate, Threshold and Robustness show the bundle as soon as the page opens
             demo.load(band.threshold_live, band.inputs, band.outputs, api_name=False, show_progress="hidden")
+            evaluate.load(demo)
+            robustness.load(demo)
     demo.queue(default_concurrency_limit=2, max_size=64)
     return demo
