@@ -24,7 +24,8 @@ def test_scan_mrl_layout(mrl_dir, records):
     ds = scan_folder(mrl_dir)
     assert len(ds) == N_IMAGES and ds.skipped == []
     assert ds.sources == {"mrl": {"root": str(mrl_dir), "layout": "mrl", "subjects_from": "MRL file names",
-                                  "subject_rule": "auto", "n_subjects": N_SUBJECTS, "warnings": []}}
+                                  "subject_rule": "auto", "n_subjects": N_SUBJECTS, "subjects_trusted": True,
+                                  "subjects_doubt": None, "warnings": []}}
     samples = by_name(ds)
     for r in records:
         s = samples[r["path"].name]

@@ -5,7 +5,7 @@ import pytest
 
 from conftest import mrl_name
 from eyebench.config import CLOSED, OPEN
-from eyebench.data.filenames import identity_from_name, parse_mrl_name, subject_rule
+from eyebench.data.filenames import identity_from_name, looks_like_counter, parse_mrl_name, subject_rule
 
 
 @pytest.mark.parametrize("eyestate, label", [(0, CLOSED), (1, OPEN)])
@@ -88,3 +88,12 @@ def test_subject_rule_auto_and_errors():
         subject_rule("parent")
     with pytest.raises(ValueError, match="not a valid regular expression"):
         subject_rule("regex:([a-z")
+
+
+@pytest.mark.parametrize("name, counter", [
+    ("_660.jpg", True), ("_1234.jpg", True), ("0001_L.png", True), ("IMG_1234.jpg", True), ("frame_012.png", True),
+    ("DSC_0042.JPG", True), ("face12_R.png", True), ("closed_eye_0001.jpg_face_1_L.jpg", False),
+    ("Aaron_Guiel_0001_L.jpg", False), ("GL_Peiris_0001_L.jpg", False), ("plain.png", False), ("Ada3.png", False),
+])
+def test_counter_like_identities(name, counter):
+    assert looks_like_counter(identity_from_name(name)) is counter

@@ -14,7 +14,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..config import CLASS_NAMES, IMAGE_EXTENSIONS, cache_dir
-from .filenames import class_from_folder, identity_from_name, parse_label, parse_mrl_name, subject_rule
+from .filenames import (class_from_folder, identity_from_name, looks_like_counter, parse_label, parse_mrl_name,
+                        subject_rule)
 from .face_photos import expand_face_photos
 from .images import ImageError, decode_image, to_model_input
 
@@ -37,7 +38,7 @@ class Dataset:
 
     samples: list[Sample]
     skipped: list[tuple[str, str]] = dataclasses.field(default_factory=list)
-    sources: dict = dataclasses.field(default_factory=dict)  # source name -> {"root", "layout", "subjects_from"}
+    sources: dict = dataclasses.field(default_factory=dict)  # source name -> {"root", "layout", "subjects_from", ...}
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -49,6 +50,20 @@ class Dataset:
     @property
     def subjects(self) -> np.ndarray:
         return np.array([s.subject for s in self.samples], dtype=object)
+
+    @property
+    def subject_doubts(self) -> list[str]:
+        """Why the subjects of the sources that hold samples may not be people (one line per doubted source), or []:
+        names that look like counters, one subject for everything, one per image (see `_subject_doubt`)."""
+        used = {s.source for s in self.samples}
+        return [f"{name}: {info['subjects_doubt']}" for name, info in self.sources.items()
+                if name in used and info.get("subjects_trusted") is False and info.get("subjects_doubt")]
+
+    @property
+    def subjects_trusted(self) -> bool:
+        """False when the subjects of any source that holds samples were warned about (see `subject_doubts`)."""
+        used = {s.source for s in self.samples}
+        return all(info.get("subjects_trusted", True) for name, info in self.sources.items() if name in used)
 
     def subset(self, keep) -> "Dataset":
         """A dataset with the samples where `keep` (mask or indices) holds; skipped files are kept."""
@@ -68,6 +83,7 @@ class Dataset:
             "per_class": {CLASS_NAMES[k]: int(v) for k, v in sorted(Counter(self.labels.tolist()).items())},
             "per_source": dict(Counter(s.source for s in self.samples)),
             "n_subjects": len(set(self.subjects.tolist())),
+            "subjects_trusted": self.subjects_trusted,
             "warnings": [w for info in self.sources.values() for w in info.get("warnings", [])],
         }
 
@@ -150,9 +166,10 @@ def scan_folder(root, source: str | None = None, subject_from: str | None = None
     info = dataset.sources[source]
     info["subject_rule"] = subject_from or "auto"
     info["n_subjects"] = len({s.subject for s in dataset.samples})
-    info["warnings"] = (_skip_warnings(source, len(dataset), dataset.skipped)
-                        + _subject_warnings(source, dataset.samples, info, sure=not rule and info["subjects_from"] in
-                                            (MRL_SUBJECTS, MANIFEST_SUBJECTS)))
+    doubt, warning = _subject_doubt(source, dataset.samples, info, rule is not None,
+                                    sure=not rule and info["subjects_from"] in (MRL_SUBJECTS, MANIFEST_SUBJECTS))
+    info["subjects_trusted"], info["subjects_doubt"] = doubt is None, doubt
+    info["warnings"] = _skip_warnings(source, len(dataset), dataset.skipped) + ([warning] if warning else [])
     return dataset
 
 
@@ -173,8 +190,9 @@ def _scan(root: Path, source: str) -> Dataset:
     if not images:
         raise ValueError(f"{root}: no images found (extensions {', '.join(IMAGE_EXTENSIONS)})")
     samples, skipped, kinds = [], [], Counter()
+    root_label = class_from_folder(root.resolve().name)  # `--data mine/open`: the folder given is a class folder
     for p in images:
-        found = _label_file(p, root)
+        found = _label_file(p, root, root_label)
         if isinstance(found, str):
             skipped.append((str(p), found))
             continue
@@ -205,26 +223,65 @@ def _apply_subject_rule(dataset: Dataset, rule, spec: str, base: Path) -> Datase
     return Dataset(kept, skipped, dataset.sources)
 
 
-def _subject_warnings(source: str, samples: list[Sample], info: dict, sure: bool) -> list[str]:
-    """A warning when guessed subjects look wrong: one subject for a whole folder, or each image its own subject."""
+COUNTER_SHARE = 0.1  # counter-like names on at least this share of a source's images: its subjects are doubted
+
+
+def _subject_doubt(source: str, samples: list[Sample], info: dict, by_rule: bool,
+                   sure: bool) -> tuple[str | None, str | None]:
+    """Why guessed subjects look wrong, in a few words (None when they look right), and the warning that says so: one
+    subject for a whole folder, each image its own subject, or names that look like counters (`_660`, `IMG_1234`,
+    see `looks_like_counter`), worst when one counter is read as one subject under both classes. Subjects that are
+    sure (MRL names, a manifest's subject column) and the chosen `--subject-from file` are not second-guessed; names
+    are judged only where the subjects were read from them (no --subject-from rule)."""
     n, subjects = len(samples), {s.subject for s in samples}
     if sure or n < MIN_IMAGES_TO_JUDGE or info.get("subject_rule") == "file":
-        return []
+        return None, None
     example = f"e.g. {Path(samples[0].path).name} -> {samples[0].subject!r}"
     if len(subjects) == 1:
-        return [f"{source}: all {n} images are one subject by {info['subjects_from']} ({example}): if they show several "
-                f"people, the person-disjoint splits and per-person results are wrong; {SUBJECT_HINT}"]
+        return "all images are one subject", (
+            f"{source}: all {n} images are one subject by {info['subjects_from']} ({example}): if they show several "
+            f"people, the person-disjoint splits and per-person results are wrong; {SUBJECT_HINT}")
     if len(subjects) == n:
-        return [f"{source}: each of the {n} images is a subject of its own by {info['subjects_from']} ({example}): if "
-                f"some show the same person, a split can put that person on both sides; {SUBJECT_HINT}"]
-    return []
+        return "each image is a subject of its own", (
+            f"{source}: each of the {n} images is a subject of its own by {info['subjects_from']} ({example}): if "
+            f"some show the same person, a split can put that person on both sides; {SUBJECT_HINT}")
+    if by_rule:
+        return None, None
+    counted = [s for s in samples if looks_like_counter(s.subject)]
+    if not counted:
+        return None, None
+    labels: dict[str, dict[int, Sample]] = {}
+    for s in counted:
+        labels.setdefault(s.subject, {}).setdefault(s.label, s)
+    merged = [by_label for by_label in labels.values() if len(by_label) > 1]
+    if len(counted) < COUNTER_SHARE * n and not merged:
+        return None, None
+    first = counted[0]
+    why = (f"{source}: {len(counted)} of {n} images have file names that look like counters, not people "
+           f"(e.g. {Path(first.path).name} -> {first.subject!r}), so {len(labels)} subjects were read from numbers")
+    if merged:
+        a, b = (merged[0][label] for label in sorted(merged[0]))
+        why += (f"; {len(merged)} of these subjects hold images of both classes (e.g. {_short(a.path)} and "
+                f"{_short(b.path)} are one subject), which looks like one counter in two folders, not one person")
+    return ("subjects read from file names that look like counters"
+            + (f", {len(merged)} merged across the two classes" if merged else ""),
+            f"{why}: person-disjoint splits, per-person results and subject-level intervals may not be over people; "
+            f"{SUBJECT_HINT}")
 
 
-def _label_file(path: Path, root: Path) -> tuple[str, int, str, dict] | str:
+def _short(path: str) -> str:
+    """A file name with its folder (`open/_660.jpg`), enough to tell two files of the same name apart."""
+    p = Path(path)
+    return f"{p.parent.name}/{p.name}"
+
+
+def _label_file(path: Path, root: Path, root_label: int | None = None) -> tuple[str, int, str, dict] | str:
     """(layout, label, subject, metadata) of one image file, decided by its own name and folders (an MRL name, else
-    its class folder), or the reason it has no label (a name and a folder that disagree are refused)."""
+    its nearest class folder under `root`, else `root_label`: the class of the data folder itself when it is named
+    `open/`, `closed/`, ...), or the reason it has no label (a name and a folder that disagree are refused)."""
     folders = path.relative_to(root).parts[:-1]
-    folder_label = next((class_from_folder(d) for d in reversed(folders) if class_from_folder(d) is not None), None)
+    folder_label = next((class_from_folder(d) for d in reversed(folders) if class_from_folder(d) is not None),
+                        root_label)
     info = parse_mrl_name(path.name)
     if info is not None:
         if folder_label is not None and folder_label != info["label"]:

@@ -73,6 +73,21 @@ def identity_from_name(name: str) -> str:
     return _LFW_NUMBER.sub("", stem) or stem
 
 
+# name stems a camera, a screenshot tool or a frame grabber numbers: `IMG_1234` says which picture, not who is in it
+COUNTER_WORDS = {"img", "image", "images", "pic", "pics", "picture", "photo", "foto", "frame", "dsc", "dscn", "dscf",
+                 "screenshot", "capture", "snapshot", "snap", "untitled", "file", "crop", "sample", "eye", "eyes",
+                 "face", "left", "right", "l", "r"}
+
+
+def looks_like_counter(identity: str) -> bool:
+    """Whether an identity read from a file name (`identity_from_name`) looks like a counter rather than a person: empty
+    or only digits and punctuation (`_660`, `0001`), or a camera's or a tool's word and a number (`IMG_1234` -> `IMG`,
+    `frame_012`). A numbered source photo of eye crops (CEW's `closed_eye_0001`) is one photo, so one face: not a
+    counter."""
+    letters = "".join(ch for ch in identity.lower() if ch.isalpha())
+    return not letters or letters in COUNTER_WORDS
+
+
 SUBJECT_RULES = "auto, folder, file or regex:PATTERN"
 
 

@@ -5,23 +5,26 @@ import numpy as np
 from scipy.stats import binomtest, chi2
 
 MIN_SUBJECTS = 5
+NOT_PEOPLE = "the interval may not be over people"
 
 
 def subject_bootstrap(y_true, y_pred, subjects, metric=None, n_boot: int = 1000, alpha: float = 0.05,
-                      seed: int = 0) -> dict:
+                      seed: int = 0, doubts: list[str] | tuple = ()) -> dict:
     """Percentile CI of a metric (default accuracy) resampling SUBJECTS with replacement, not images.
 
-    With fewer than MIN_SUBJECTS subjects the interval is not computed and `note` says why.
+    With fewer than MIN_SUBJECTS subjects the interval is not computed and `note` says why. `doubts`: why the subjects
+    may not be people (`Dataset.subject_doubts`, e.g. names that look like counters); given any, `subjects_trusted` is
+    False and `note` says so, interval or not.
     """
     y_true, y_pred, subjects = np.asarray(y_true), np.asarray(y_pred), np.asarray(subjects, dtype=object)
     metric = metric or (lambda t, p: float(np.mean(t == p)))
     names, inverse = np.unique(subjects, return_inverse=True)
     point = metric(y_true, y_pred)
     out = {"estimate": point, "n_subjects": int(len(names)), "n_boot": n_boot, "alpha": alpha,
-           "low": None, "high": None, "note": None}
+           "low": None, "high": None, "note": None, "subjects_trusted": not doubts}
     if len(names) < MIN_SUBJECTS:
         out["note"] = f"only {len(names)} subjects: too few for a subject-level interval (need {MIN_SUBJECTS})"
-        return out
+        return _with_doubts(out, doubts)
     rng = np.random.default_rng(seed)
     members = [np.flatnonzero(inverse == i) for i in range(len(names))]
     stats = []
@@ -33,10 +36,17 @@ def subject_bootstrap(y_true, y_pred, subjects, metric=None, n_boot: int = 1000,
     defined = np.isfinite(stats)  # e.g. closed recall of a resample that drew no closed eye: left out, not NaN
     if not defined.any():
         out["note"] = "the metric is undefined on every resample"
-        return out
+        return _with_doubts(out, doubts)
     if not defined.all():
         out["note"] = f"{int((~defined).sum())} of {n_boot} resamples left out: the metric is undefined on them"
     out["low"], out["high"] = (float(v) for v in np.quantile(stats[defined], [alpha / 2, 1 - alpha / 2]))
+    return _with_doubts(out, doubts)
+
+
+def _with_doubts(out: dict, doubts) -> dict:
+    """The result with its note extended by why the subjects may not be people (first, as it matters most)."""
+    if doubts:
+        out["note"] = "; ".join([f"{'; '.join(doubts)}: {NOT_PEOPLE}"] + ([out["note"]] if out["note"] else []))
     return out
 
 

@@ -50,12 +50,13 @@ MIN_GROUP_N = 20  # the worst subject is named among subjects with at least this
 
 
 def worst_group(per_group: dict[str, dict], min_n: int = MIN_GROUP_N) -> dict | None:
-    """The lowest-accuracy group among those with at least `min_n` images (else among all)."""
-    if not per_group:
+    """The lowest-accuracy group among those with at least `min_n` images, or None when none has that many: a group
+    of a few images is never named the worst (its accuracy says little)."""
+    big = {k: v for k, v in per_group.items() if v["n"] >= min_n}
+    if not big:
         return None
-    big = {k: v for k, v in per_group.items() if v["n"] >= min_n} or per_group
     name, row = min(big.items(), key=lambda kv: (kv[1]["accuracy"], -kv[1]["n"]))
-    return {"subject": name, **row, "min_n": min_n if big is not per_group else 0}
+    return {"subject": name, **row, "min_n": min_n}
 
 
 def evaluate_checkpoint(clf, dataset: Dataset, split: str | None = None, bootstrap: int = 0) -> tuple[dict, Dataset]:
@@ -87,7 +88,7 @@ def evaluate_checkpoint(clf, dataset: Dataset, split: str | None = None, bootstr
         row["split_removed"] = n_given - int(mask.sum())
     if bootstrap:
         row["bootstrap_accuracy"] = subject_bootstrap(dataset.labels, (proba[:, CLOSED] >= 0.5).astype(int),
-                                                      dataset.subjects, n_boot=bootstrap)
+                                                      dataset.subjects, n_boot=bootstrap, doubts=dataset.subject_doubts)
     return row, dataset
 
 
@@ -127,7 +128,8 @@ def format_table(rows: list[dict]) -> str:
     for r in rows:
         worst = r.get("worst_subject") or {}
         ws = f"{worst['subject']} {fmt(worst.get('accuracy'))} (n={worst.get('n')})" if worst else "-"
-        if worst and worst.get("min_n") == 0:  # no subject has that many images: none is named
+        # no subject has that many images: none is named (min_n 0: a row written when the worst of all was named)
+        if (not worst and r.get("per_subject")) or worst.get("min_n") == 0:
             ws = f"none has n>={MIN_GROUP_N}"
         blocks = [("all", r)] + (list(r["per_source"].items()) if len(r.get("per_source", {})) > 1 else [])
         for src, m in blocks:
