@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 from pathlib import Path
 
 import gradio as gr
@@ -12,30 +14,61 @@ from .. import workbench
 from ..config import CLASS_NAMES, CLOSED
 from ..data.dataset import load_images
 from ..evaluate import plots
+from ..evaluate.report import MIN_GROUP_N
 from ..evaluate.triage import write_csv
 from .common import (OUTPUT_FOLDER, Bench, jsonable, legend_below, model_and_data_inputs, on_model_threads, pct_number,
                      png)
 
+BOOTSTRAP = 200  # the slider's default: subject-level bootstrap resamples
+CI_COLUMN = "95% CI (subjects)"
+# the CI column's name when the data's subjects were read from file names that may not be people
+CI_COLUMN_DOUBTED = "95% CI (subjects from file names: may not be people)"
+TABLE_COLUMNS = ("model", "n", "accuracy %", CI_COLUMN, "closed recall %", "open recall %", "ROC-AUC", "ECE", "AURC",
+                 "uncertain %", "worst subject")
+
 
 def metrics_table(result) -> pd.DataFrame:
-    """A row per model: accuracy with its subject-level CI, recalls, ROC-AUC, ECE, AURC, uncertain share."""
+    """A row per model: accuracy with its subject-level CI, recalls, ROC-AUC, ECE, AURC, uncertain share and the worst
+    subject. The CI column says so when the data's subjects may not be people (`subjects_trusted` False)."""
+    ci_column = CI_COLUMN if subjects_trusted(result) else CI_COLUMN_DOUBTED
     rows = []
     for name, r in result["models"].items():
         ci = r.get("bootstrap_accuracy") or {}
         rows.append({"model": name, "n": r["n"], "accuracy %": pct_number(r["accuracy"]),
-                     "95% CI (subjects)": (f"{100 * ci['low']:.2f}-{100 * ci['high']:.2f}"
-                                           if ci.get("low") is not None else "-"),  # why not: in the note above
+                     ci_column: (f"{100 * ci['low']:.2f}-{100 * ci['high']:.2f}"
+                                 if ci.get("low") is not None else "-"),  # why not: in the note above
                      "closed recall %": pct_number(r["recall_closed"]), "open recall %": pct_number(r["recall_open"]),
                      "ROC-AUC": None if r["roc_auc"] is None else round(r["roc_auc"], 4), "ECE": round(r["ece"], 4),
                      "AURC": round(r["risk_coverage"]["aurc"], 4),
                      "uncertain %": None if not r.get("band") else pct_number(1 - r["band"]["coverage"]),
-                     "worst subject": worst_subject(r.get("worst_subject"))})
+                     "worst subject": worst_subject(r.get("worst_subject"), bool(r.get("per_subject")))})
     return pd.DataFrame(rows)
 
 
-def worst_subject(worst) -> str | None:
-    """The person with the lowest accuracy and that accuracy ("s0024 (92.29%)"), or None when none is named."""
-    return None if not worst else f"{worst['subject']} ({100 * worst['accuracy']:.2f}%)"
+def subjects_trusted(result) -> bool:
+    """Whether the data's subjects are people: False when the data report (`subjects_trusted`) or a model's
+    subject-level bootstrap says they were read from file names that may not be (a missing key counts as trusted)."""
+    flags = [(result.get("data") or {}).get("subjects_trusted")]
+    flags += [(r.get("bootstrap_accuracy") or {}).get("subjects_trusted") for r in result["models"].values()]
+    return all(flag is not False for flag in flags)
+
+
+def worst_subject(worst, any_subject: bool = True, min_n: int = MIN_GROUP_N) -> str | None:
+    """The person with the lowest accuracy, that accuracy and their images ("s0024 (92.29%, n=752)"), named only among
+    people with at least `min_n` images; "none with n>=20" when nobody has that many; None without subjects."""
+    if not worst or worst.get("n", 0) < min_n or worst.get("min_n") == 0:  # nobody has min_n images: none named
+        return f"none with n>={min_n}" if worst or any_subject else None
+    return f"{worst['subject']} ({100 * worst['accuracy']:.2f}%, n={worst['n']})"
+
+
+def kept(paths) -> bool:
+    """Refresh the ages of output files still shown (the output folder prunes old ones); False when one is gone."""
+    try:
+        for path in paths:
+            os.utime(path)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def worst_mistakes(cache, ds, k: int = 12) -> list:
@@ -59,17 +92,38 @@ def data_note(result) -> str:
     """Images read and skipped (with the reasons and a few examples), and why a confidence interval is missing."""
     d = result["data"]
     reasons = "; ".join(f"{reason} ({n})" for reason, n in d["skipped_reasons"].items())
-    ci_notes = sorted({(r.get("bootstrap_accuracy") or {}).get("note") for r in result["models"].values()} - {None})
     return (f"**{d['n_read']} images read, {d['n_skipped']} skipped**" + (f": {reasons}" if reasons else "")
             + "".join(f"<br>skipped `{Path(e['path']).name}`: {e['reason']}" for e in d["skipped_examples"])
-            + "".join(f"<br>95% CI: {n}" for n in ci_notes) + class_note(d) + leak_note(result))
+            + "".join(f"<br>⚠ {w}" for w in d.get("warnings") or []) + result_notes(result))
+
+
+def result_notes(result) -> str:
+    """The notes every evaluation carries: missing confidence intervals, doubted subjects, one class, leaks."""
+    ci_notes = sorted({(r.get("bootstrap_accuracy") or {}).get("note") for r in result["models"].values()} - {None})
+    return ("".join(f"<br>95% CI: {n}" for n in ci_notes) + subject_note(result) + class_note(result["data"])
+            + leak_note(result))
+
+
+def subject_note(result) -> str:
+    """A warning when the subjects were read from file names that may not be people: the CI and worst subject rest
+    on them."""
+    if subjects_trusted(result):
+        return ""
+    return ("<br>⚠ **Subjects read from file names may not be people**: the 95% CI (which resamples subjects) and "
+            "the worst subject rest on them.")
 
 
 def class_note(data) -> str:
-    """Why closed or open recall and ROC-AUC are empty: the test set lacks one of the two classes."""
-    missing = [c for c in CLASS_NAMES if not data["per_class"].get(c)]
-    return "".join(f"<br>⚠ No {c}-eye image in this test set: {c} recall, ROC-AUC and the ROC curve are left "
-                   "empty (ROC-AUC needs both classes)." for c in missing)
+    """Why closed or open recall and ROC-AUC are empty, and what else means nothing: the test set lacks a class."""
+    per_class = data.get("per_class") or {}
+    missing = [c for c in CLASS_NAMES if not per_class.get(c)]
+    if not missing or len(missing) == len(CLASS_NAMES):
+        return ""
+    (gone,), (kept,) = missing, [c for c in CLASS_NAMES if c not in missing]
+    return (f"<br>⚠ **One class only: every image is {kept} ({per_class[kept]}).** No {gone}-eye image in this test "
+            f"set: {gone} recall, ROC-AUC and the ROC curve are left empty (ROC-AUC needs both classes). Balanced "
+            f"accuracy (in evaluation.json) is then only the {kept} recall, and accuracy only says how often {kept} "
+            f"eyes are called {kept}: add {gone}-eye images to measure the models.")
 
 
 def heldout_note(bundle, result) -> str:
@@ -79,7 +133,7 @@ def heldout_note(bundle, result) -> str:
             f"of the shipped checkpoints' split ({', '.join(f'{n} {k}' for k, n in sorted(d['per_source'].items()))})"
             ": no checkpoint saw these people in training, validation or calibration. Made by `python -m eyebench "
             "heldout` (the full command is in results/heldout/README.md); no images are shipped, so 'Most confident "
-            "mistakes' needs a live test set.")
+            "mistakes' needs a live test set." + result_notes(result))
 
 
 def leak_note(result) -> str:
@@ -106,8 +160,8 @@ METRICS_HELP = (
     "**closed / open recall**: share of truly closed / open eyes called so. **ROC-AUC**: 1 = every closed eye "
     "scored above every open one. **ECE**: calibration error (0 = the confidence matches the accuracy). **AURC**: "
     "area under the risk-coverage curve (lower is better). **uncertain %**: images inside the model's stored band. "
-    "**worst subject**: the person with the lowest accuracy among those with 20+ images (among everyone when nobody "
-    "has 20).</small>")
+    f"**worst subject**: the person with the lowest accuracy (and their images, n) among those with {MIN_GROUP_N}+ "
+    "images; none is named when nobody has that many.</small>")
 
 
 class EvaluateTab:
@@ -116,6 +170,8 @@ class EvaluateTab:
     def __init__(self, bench: Bench):
         self.bench = bench
         self._heldout: dict = {}
+        self._opening: dict | None = None  # what the tab shows as the page opens (see `opening`)
+        self._lock = threading.Lock()
 
     def build(self):
         """Lay out the inputs and result components (wired by `connect`, once the Threshold tab exists)."""
@@ -123,20 +179,22 @@ class EvaluateTab:
             self.inputs = model_and_data_inputs(
                 self.bench, "...or upload a .zip (MRL names, open/closed folders, or manifest.csv)",
                 info="the precomputed held-out people, sample_images, or folders under EYEBENCH_DATA")
-            self.bootstrap = gr.Slider(0, 2000, value=200, step=100, label="bootstrap resamples (subject-level CI)")
+            self.bootstrap = gr.Slider(0, 2000, value=BOOTSTRAP, step=100,
+                                       label="bootstrap resamples (subject-level CI)")
         self.run = gr.Button("Evaluate", variant="primary")
-        self.note = gr.Markdown(elem_id="eval-note")
-        self.table = gr.Dataframe(label="Metrics", interactive=False, elem_id="metrics-table")
+        self.note = gr.Markdown(label="Evaluation notes", show_label=False, elem_id="eval-note")
+        self.table = gr.Dataframe(label="Metrics", interactive=False, elem_id="metrics-table",
+                                  headers=list(TABLE_COLUMNS))  # not "1 2 3" before the first evaluation
         gr.Markdown(METRICS_HELP, elem_id="metrics-help")
         self.conf = gr.Plot(label="Confusion matrices", elem_id="confusion-plot")
-        self.curves = gr.Plot(label="ROC and risk-coverage")
+        self.curves = gr.Plot(label="ROC and risk-coverage", elem_id="curves-plot")
         # a numeric height: "auto" keeps Gradio's 450 px minimum, mostly empty for a few small crops
         self.gallery = gr.Gallery(label="Most confident mistakes", columns=6, fit_columns=False, height=280,
                                   visible=False, elem_id="eval-mistakes")
         self.files = gr.File(label="Downloads", file_count="multiple", interactive=False)
 
     @on_model_threads
-    def evaluate(self, models_chosen, choice, zip_file, bootstrap=200, progress=gr.Progress()) -> dict:
+    def evaluate(self, models_chosen, choice, zip_file=None, bootstrap=BOOTSTRAP, progress=gr.Progress()) -> dict:
         """Metrics table, confusion matrices, ROC + risk-coverage, worst mistakes, downloads; caches probabilities."""
         if self.bench.precomputed(choice, zip_file):
             chosen, note = self.bench.pick_precomputed(models_chosen)
@@ -156,13 +214,28 @@ class EvaluateTab:
         first = next(iter(chosen))
         low, high = self.bench.stored_band(first)
         band = self.band
-        return {self.note: note, self.table: metrics_table(result),
-                self.conf: plots.confusion_grid_figure(result),
-                self.curves: legend_below(plots.roc_risk_coverage_figure(cache["y"], cache["proba"],
-                                                                         cache["risk_coverage"])),
-                self.gallery: gallery, self.files: downloads(result, cache),
+        return {**self.shown(note, result, cache), self.gallery: gallery,
                 band.state: {"cache": cache, "models": list(chosen)},
                 band.model: gr.update(choices=list(chosen), value=first), band.low: low, band.high: high}
+
+    def shown(self, note: str, result: dict, cache: dict) -> dict:
+        """The tab's own results: note, metrics table, confusion matrices, ROC + risk-coverage and downloads."""
+        return {self.note: note, self.table: metrics_table(result), self.conf: plots.confusion_grid_figure(result),
+                self.curves: legend_below(plots.roc_risk_coverage_figure(cache["y"], cache["proba"],
+                                                                         cache["risk_coverage"])),
+                self.files: downloads(result, cache)}
+
+    def opening(self) -> dict:
+        """What the tab shows as the page opens, before any click: the precomputed results for the default choice
+        (every model, the held-out people, BOOTSTRAP resamples), as Evaluate shows them. Made once from the stored
+        p(closed) (no image read, no model run) and handed to every visitor; remade only when the output folder
+        has pruned its download files."""
+        with self._lock:
+            if self._opening is None or not kept(self._opening[self.files]):
+                chosen, stale = self.bench.pick_precomputed(list(self.bench.models))
+                result, cache = self.heldout(tuple(chosen), BOOTSTRAP)
+                self._opening = self.shown(heldout_note(self.bench.heldout, result) + stale, result, cache)
+            return self._opening
 
     def heldout(self, names: tuple, bootstrap: int) -> tuple[dict, dict]:
         """The analysis of the bundle for these models, computed once per choice (the bundle never changes)."""
@@ -184,3 +257,9 @@ class EvaluateTab:
         # an empty gallery is hidden (the note says why: precomputed results hold no images, or no mistake)
         done.success(lambda shown: gr.Gallery(visible=bool(shown)), self.gallery, self.gallery, api_name=False,
                      show_progress="hidden")
+
+    def load(self, demo: gr.Blocks):
+        """Fill the tab as the page opens with the precomputed results (when the app has models in them)."""
+        if self.bench.heldout is not None and self.bench.fresh:
+            demo.load(self.opening, None, [self.note, self.table, self.conf, self.curves, self.files],
+                      api_name=False, show_progress="hidden")

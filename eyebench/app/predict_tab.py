@@ -76,7 +76,8 @@ class PredictTab:
                         band = clf.uncertain_band
                         gr.Markdown(f"**{name}**<br><small>band "
                                     f"{'-' if not band else f'[{band[0]:.3f}, {band[1]:.3f}]'}</small>")
-                        self.labels[name] = gr.Markdown(elem_id=f"model-result-{i}")
+                        self.labels[name] = gr.Markdown(label=f"{name} answer per eye", show_label=False,
+                                                      elem_id=f"model-result-{i}")
                         self.galleries[name] = gr.Gallery(label=f"{name} maps", columns=2, fit_columns=False,
                                                           height=240, object_fit="contain", elem_id=f"model-maps-{i}")
                 for _ in range(per_row - len(items[start:start + per_row])):  # the last row's columns keep their width
@@ -97,7 +98,7 @@ class PredictTab:
                                             "classify it")
             with gr.Column(scale=1):
                 self.annotated = gr.Image(label="Detections", interactive=False, height=320, elem_id="detections")
-                self.message = gr.Markdown(elem_id="predict-message")
+                self.message = gr.Markdown(label="Eye search and faces", show_label=False, elem_id="predict-message")
         gr.Markdown("**Each model's answer per eye**: OPEN when p(closed) is below the model's band, CLOSED above "
                     "it, UNCERTAIN inside it; ms = time to classify and draw the map. The maps show where the model "
                     "looked (red: the strongest evidence for its answer). Faces are found with MediaPipe's face "

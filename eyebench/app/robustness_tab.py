@@ -1,6 +1,8 @@
 """The Robustness tab: metrics per data subset and accuracy under perturbation sweeps for the chosen models."""
 from __future__ import annotations
 
+import threading
+
 import gradio as gr
 import pandas as pd
 import plotly.graph_objects as go
@@ -37,23 +39,31 @@ class RobustnessTab:
 
     def __init__(self, bench: Bench):
         self.bench = bench
+        self._opening: dict | None = None  # what the tab shows as the page opens (see `opening`)
+        self._lock = threading.Lock()
 
     @on_model_threads
-    def robustness(self, models_chosen, choice, zip_file, sweep_images=200, progress=gr.Progress()) -> dict:
+    def robustness(self, models_chosen, choice, zip_file=None, sweep_images=200, progress=gr.Progress()) -> dict:
         """Subset table + bar chart and perturbation sweep curves for the chosen models."""
-        stale = ""
         if self.bench.precomputed(choice, zip_file):
-            chosen, stale = self.bench.pick_precomputed(models_chosen)
-            result = heldout_robustness(self.bench.heldout, chosen)
-            where = f"stored sweeps on {result['sweeps']['n']} held-out images per level (made when the bundle was)"
-        else:
-            chosen = self.bench.pick(models_chosen)
-            progress(0.05, desc="reading images")
-            with self.bench.dataset(choice, zip_file) as ds:
-                progress(0.2, desc="subsets and sweeps")
-                result = analyse_models(list(chosen.values()), ds, sweeps=True, sweep_max=int(sweep_images),
-                                        progress=False)
-            where = f"{result['sweeps']['n']} images per level"
+            return self.precomputed(models_chosen)
+        chosen = self.bench.pick(models_chosen)
+        progress(0.05, desc="reading images")
+        with self.bench.dataset(choice, zip_file) as ds:
+            progress(0.2, desc="subsets and sweeps")
+            result = analyse_models(list(chosen.values()), ds, sweeps=True, sweep_max=int(sweep_images),
+                                    progress=False)
+        return self.shown(result, f"{result['sweeps']['n']} images per level")
+
+    def precomputed(self, models_chosen) -> dict:
+        """The tab's outputs for the held-out bundle: its subsets and stored sweeps (no image read, no model run)."""
+        chosen, stale = self.bench.pick_precomputed(models_chosen)
+        result = heldout_robustness(self.bench.heldout, chosen)
+        where = f"stored sweeps on {result['sweeps']['n']} held-out images per level (made when the bundle was)"
+        return self.shown(result, where, stale)
+
+    def shown(self, result: dict, where: str, stale: str = "") -> dict:
+        """Note, subset table, closed recall per subset, sweep curves and the raw numbers of one analysis."""
         rows = [{"model": n, **r} for n, m in result["models"].items() for r in m["subsets"]]
         return {self.note: f"{ANGLE_NOTE} Sweeps: {where}.{stale}",
                 self.table: subset_table(rows),
@@ -62,6 +72,14 @@ class RobustnessTab:
                 self.sweeps: legend_below(plots.sweep_grid_figure(result["sweeps"]["sweeps"]).update_yaxes(
                     title_text="accuracy", col=1)),
                 self.raw: {"subsets": rows, "sweeps": result["sweeps"]}}
+
+    def opening(self) -> dict:
+        """What the tab shows as the page opens, before any click: the precomputed results of every model they hold
+        (made once from the bundle and handed to every visitor)."""
+        with self._lock:
+            if self._opening is None:
+                self._opening = self.precomputed(list(self.bench.models))
+            return self._opening
 
     def build(self):
         """Lay out the tab and wire Run robustness."""
@@ -77,10 +95,16 @@ class RobustnessTab:
                           info="for a live test set" + (f" (the precomputed sweeps are stored, {stored} images per "
                                                         "level)" if stored else ""))
         run = gr.Button("Run robustness", variant="primary")
-        self.note = gr.Markdown(elem_id="robustness-note")
-        self.table = gr.Dataframe(label="Subsets", interactive=False)
-        self.bars = gr.Plot(label="Closed recall per subset")
+        self.note = gr.Markdown(label="Robustness notes", show_label=False, elem_id="robustness-note")
+        self.table = gr.Dataframe(label="Subsets", interactive=False, elem_id="robustness-table",
+                                  headers=["model", "factor", "value", "n"])  # not "1 2 3" before the first run
+        self.bars = gr.Plot(label="Closed recall per subset", elem_id="robustness-bars")
         self.sweeps = gr.Plot(label="Sweeps", elem_id="robustness-sweeps")
-        self.raw = gr.JSON(visible=False)
-        run.click(self.robustness, [*inputs, n], [self.note, self.table, self.bars, self.sweeps, self.raw],
-                  api_name="robustness")
+        self.raw = gr.JSON(label="Subsets and sweeps (numbers)", visible=False)
+        self.outputs = [self.note, self.table, self.bars, self.sweeps, self.raw]  # the API answers in this order
+        run.click(self.robustness, [*inputs, n], self.outputs, api_name="robustness")
+
+    def load(self, demo: gr.Blocks):
+        """Fill the tab as the page opens with the precomputed results (when the app has models in them)."""
+        if self.bench.heldout is not None and self.bench.fresh:
+            demo.load(self.opening, None, self.outputs, api_name=False, show_progress="hidden")

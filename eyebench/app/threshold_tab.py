@@ -7,6 +7,7 @@ import pandas as pd
 from .. import workbench
 from ..config import pct
 from ..evaluate import plots
+from ..evaluate.report import MIN_GROUP_N
 from ..evaluate.triage import write_csv
 from .common import OUTPUT_FOLDER, Bench, legend_below, pct_number
 
@@ -25,6 +26,12 @@ def cached(state, model) -> dict:
     if not evaluated(state, model):
         raise gr.Error(NEED_EVALUATION, print_exception=False)
     return state["cache"]
+
+
+def people_order(rows: list[dict], min_n: int = MIN_GROUP_N) -> list[dict]:
+    """Per-person rejection rows with the people of at least `min_n` images first, most rejected first, then the
+    smaller groups (whose shares rest on a few images) in the same order."""
+    return sorted(rows, key=lambda r: (r["n"] < min_n, -r["rejected"], -r["n"], r["subject"]))
 
 
 def band_text(model, low, high, s) -> str:
@@ -56,7 +63,7 @@ class ThresholdTab:
         three = pd.DataFrame([{"true class": c, **counts} for c, counts in s["three_way"].items()])
         people = pd.DataFrame([{"subject": r["subject"], "n": r["n"], "rejected %": pct_number(r["rejected"]),
                                 "accuracy on accepted %": pct_number(r["accepted_accuracy"])}
-                               for r in s["person_rejection"]])
+                               for r in people_order(s["person_rejection"])])
         return {self.stats: band_text(model, low, high, s), self.subsets: subsets, self.rc: figure,
                 self.raw: {k: v for k, v in s.items() if k not in ("subset_rejection", "person_rejection")},
                 self.hist: legend_below(plots.band_histogram_figure(cache["y"], cache["proba"][model],
@@ -114,7 +121,7 @@ class ThresholdTab:
         # right under the buttons and shown once exported: the answer appears where the user clicked
         self.csv_out = gr.File(label="Uncertain images (CSV, most ambiguous first)", interactive=False, visible=False,
                                elem_id="band-csv")
-        self.stats = gr.Markdown(elem_id="band-stats")
+        self.stats = gr.Markdown(label="Band statistics", show_label=False, elem_id="band-stats")
         with gr.Row():
             with gr.Column():
                 self.hist = gr.Plot(label="p(closed) per true class, with the band", elem_id="band-histogram")
@@ -126,9 +133,10 @@ class ThresholdTab:
             with gr.Column():
                 self.subsets = gr.Dataframe(label="Rejection per subset", interactive=False, max_height=300)
             with gr.Column():
-                self.people = gr.Dataframe(label="Rejection per person (most rejected first)", interactive=False,
-                                           max_height=300)
-        self.raw = gr.JSON(visible=False)
+                self.people = gr.Dataframe(label=f"Rejection per person (most rejected first; people with fewer "
+                                                 f"than {MIN_GROUP_N} images last)", interactive=False,
+                                           max_height=300, elem_id="band-people")
+        self.raw = gr.JSON(label="Band statistics (numbers)", visible=False)
 
     def build(self):
         """Lay out the tab and wire the sliders (live), the model choice and the three buttons."""

@@ -65,7 +65,7 @@ class VideoTab:
             with gr.Column():
                 chosen = gr.CheckboxGroup(names, value=default, label="Models", elem_id="video-models")
                 run = gr.Button("Analyse", variant="primary", elem_id="video-run")
-        summary = gr.Markdown(elem_id="video-summary")
+        summary = gr.Markdown(label="Video summary", show_label=False, elem_id="video-summary")
         plot = gr.Plot(label="p(closed) over time", elem_id="video-timeline")
         events = gr.Dataframe(headers=EVENT_COLUMNS, label="Closure events", interactive=False, elem_id="video-events")
         files = gr.File(label="Downloads: frames.csv, summary.json, timeline.html", file_count="multiple",

@@ -10,6 +10,7 @@ from plotly.offline import get_plotlyjs
 from ..config import pct
 from ..explain import explain_map, overlay, png_data_uri
 from . import plots
+from .report import MIN_GROUP_N
 
 CSS = """body{font-family:system-ui,sans-serif;margin:24px;max-width:1200px;color:#222}
 table{border-collapse:collapse;font-size:13px;margin:8px 0}td,th{border:1px solid #ddd;padding:4px 8px;text-align:right}
@@ -27,13 +28,31 @@ def _fig(fig) -> str:
     return f'<div class="fig">{pio.to_html(fig, full_html=False, include_plotlyjs=False)}</div>'
 
 
+def as_shown(image: np.ndarray) -> np.ndarray:
+    """The input crop in its own colours (grey stays grey, never colour-mapped), as uint8 for a PNG."""
+    img = np.asarray(image)
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[:, :, 0]
+    if img.dtype != np.uint8:  # a float crop in [0, 1] or [0, 255]
+        img = np.clip(img * (255 if img.max() <= 1 else 1), 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(img if img.ndim == 2 else img[:, :, :3])
+
+
+def worst_text(worst: dict | None, subjects: bool = True) -> str:
+    """The worst subject, its accuracy and its images ("s0024 95.48% (n=752)"), named only among subjects with
+    MIN_GROUP_N+ images."""
+    if not worst or worst.get("n", 0) < MIN_GROUP_N or worst.get("min_n") == 0:
+        return f"none has n>={MIN_GROUP_N}" if worst or subjects else "-"
+    return f"{worst['subject']} {pct(worst['accuracy'])} (n={worst['n']})"
+
+
 def map_grid(models: list, images: list[np.ndarray], labels: list[str]) -> str:
     """HTML grid: each example image with every model's explanation overlay and p(closed)."""
     from .robustness import model_keys
 
     cells = []
     for img, lab in zip(images, labels):
-        cells.append(f'<div class="cell"><img src="{png_data_uri(overlay(img, np.zeros(img.shape[:2])), 96)}"><br>'
+        cells.append(f'<div class="cell"><img src="{png_data_uri(as_shown(img), 96)}"><br>'
                      f"true: {html.escape(lab)}</div>")
         for clf, key in zip(models, model_keys(models)):
             p = clf.predict_proba([img])[0, 1]
@@ -65,9 +84,10 @@ def render_report(analysis: dict, models: list, examples: tuple[list, list] | No
                      f"{r['ece']:.4f}", f"{r['brier']:.4f}", f"{r['risk_coverage']['aurc']:.4f}",
                      pct(r["risk_coverage"]["coverage_at_1pct_risk"]),
                      f"[{band['band'][0]:.3f}, {band['band'][1]:.3f}] coverage {pct(band.get('coverage'))}" if band else "-",
-                     f"{(r.get('worst_subject') or {}).get('subject', '-')} {pct((r.get('worst_subject') or {}).get('accuracy'))}"])
+                     worst_text(r.get("worst_subject"), bool(r.get("per_subject")))])
     parts.append(_table(["model", "n", "accuracy", "95% CI (subjects)", "balanced acc.", "closed recall", "open recall",
-                         "ROC-AUC", "ECE", "Brier", "AURC", "coverage @1% risk", "uncertain band", "worst subject"], rows))
+                         "ROC-AUC", "ECE", "Brier", "AURC", "coverage @1% risk", "uncertain band",
+                         f"worst subject (of those with n>={MIN_GROUP_N})"], rows))
     parts.append(f'<p class="note">ECE: {html.escape(next(iter(res.values()))["ece_definition"])}. '
                  "CIs resample subjects, not images.</p>" if res else "")
     if analysis.get("paired"):

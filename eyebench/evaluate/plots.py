@@ -75,14 +75,24 @@ def history_figure(history: list[dict], title: str = "Training curves") -> go.Fi
 
 def subset_figure(rows: list[dict], metric: str = "accuracy") -> go.Figure:
     """Grouped bars: a metric per subset value (x) and model (colour, in the rows' order, as in the other figures);
-    rows carry a `model` key."""
+    rows carry a `model` key.
+
+    A subset's image count is printed once, under its name on the x axis ("glasses=1", "n=752"), in a readable
+    font: models share the images, and a label above each of many narrow bars had to shrink until it was unreadable
+    and still overlapped its neighbours. Each bar keeps its n as data (`text`, not drawn); the hover shows the tick.
+    """
+    counts: dict[str, list] = {}
+    for r in rows:
+        counts.setdefault(f"{r['factor']}={r['value']}", []).append(r["n"])
+    ticks = {key: f"{key}<br>n={'/'.join(str(n) for n in dict.fromkeys(ns))}" for key, ns in counts.items()}
     fig = go.Figure()
     for i, m in enumerate(dict.fromkeys(r["model"] for r in rows)):
         rs = [r for r in rows if r["model"] == m]
-        fig.add_trace(go.Bar(x=[f"{r['factor']}={r['value']}" for r in rs], y=[r[metric] for r in rs], name=m,
-                             marker_color=colour(i), text=[f"n={r['n']}" for r in rs], textposition="outside",
-                             cliponaxis=False))
-    fig.update_layout(title=f"Subsets: {metric.replace('_', ' ')}", yaxis_range=[0, 1.1], barmode="group", **LAYOUT)
+        fig.add_trace(go.Bar(x=[ticks[f"{r['factor']}={r['value']}"] for r in rs], y=[r[metric] for r in rs], name=m,
+                             marker_color=colour(i), text=[f"n={r['n']}" for r in rs], textposition="none",
+                             hovertemplate=f"{m}<br>%{{x}}<br>{metric.replace('_', ' ')} %{{y:.4f}}<extra></extra>"))
+    fig.update_layout(title=f"Subsets: {metric.replace('_', ' ')}", yaxis_range=[0, 1.05], barmode="group", **LAYOUT)
+    fig.update_xaxes(tickfont=dict(size=11), automargin=True)  # turned by plotly when the names would overlap
     return fig
 
 
