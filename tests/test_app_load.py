@@ -189,10 +189,9 @@ def test_report_shows_the_input_crop_in_its_own_grey(fitted_svm, records):
 # -- 2e. API names ---------------------------------------------------------------------------------------------
 def test_every_api_output_has_a_label_and_uploads_are_optional(bundle_demo):
     info = bundle_demo.get_api_info()["named_endpoints"]
-    ours = {k: v for k, v in info.items() if k != "/review"}  # the review tab is wired and named on its own
-    unnamed = {ep: [r["label"] for r in v["returns"] if r["label"].startswith("value_")] for ep, v in ours.items()}
+    unnamed = {ep: [r["label"] for r in v["returns"] if r["label"].startswith("value_")] for ep, v in info.items()}
     assert not any(unnamed.values()), unnamed
-    for ep in ("/evaluate", "/robustness"):
+    for ep in ("/evaluate", "/robustness", "/review"):
         zip_file = next(p for p in info[ep]["parameters"] if p["parameter_name"] == "zip_file")
         assert zip_file["parameter_has_default"] and zip_file["parameter_default"] is None
         assert all(p["parameter_has_default"] for p in info[ep]["parameters"]), ep

@@ -59,7 +59,7 @@ class ReviewTab:
         self.bench = bench
 
     @on_model_threads
-    def audit(self, models_chosen, choice, zip_file, stored, progress=gr.Progress()):
+    def audit(self, models_chosen, choice, zip_file=None, stored=None, progress=gr.Progress()):
         """Audit the chosen set with the chosen models and show its most doubted image."""
         from ..evaluate.audit import audit_models
 
@@ -184,13 +184,13 @@ class ReviewTab:
             dataset = gr.Dropdown(sets, value=sets[0] if sets else None, label="Test set", min_width=300)
             zip_file = gr.File(label="...or upload a .zip of labelled images", file_types=[".zip"], type="filepath")
         run = gr.Button("Audit", variant="primary", elem_id="review-run")
-        progress = gr.Markdown(elem_id="review-progress")
+        progress = gr.Markdown(label="Review progress", show_label=False, elem_id="review-progress")
         with gr.Row():
             image = gr.Image(label="image", interactive=False, height=240, elem_id="review-image")
             heat = gr.Image(label="map", interactive=False, height=240, elem_id="review-map")
             with gr.Column():
-                map_name = gr.Markdown(elem_id="review-map-name")
-                info = gr.Markdown(elem_id="review-info")
+                map_name = gr.Markdown(label="Map of", show_label=False, elem_id="review-map-name")
+                info = gr.Markdown(label="Image details", show_label=False, elem_id="review-info")
         with gr.Row():
             buttons = {key: gr.Button(text, elem_id=KEYS[key], size="sm") for key, text in (
                 ("o", "Open (o)"), ("c", "Closed (c)"), ("x", "Exclude (x)"), ("u", "Unsure (u)"),
