@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -480,8 +481,75 @@ def cmd_export(args) -> int:
 class OutputPath(str):
     """A file or folder the command will write, named on the command line: its folder is made before any work."""
 
+    kind: "Output"
 
-def _output(path: str, folder: bool) -> OutputPath:
+
+class InputPath(str):
+    """A file or folder the command reads, named on the command line: no output of the command may write over it."""
+
+    read: Path
+
+
+def input_path(text: str) -> InputPath:
+    """argparse type of every picture, video, data, checkpoint and result file a command reads."""
+    value = InputPath(text)
+    value.read = Path(text)
+    return value
+
+
+def recipe_run(text: str) -> InputPath:
+    """argparse type of `cv-report ensemble --run [RECIPE=]FOLDER`: the folder is what is read."""
+    value = InputPath(text)
+    value.read = Path(text.split("=", 1)[-1])
+    return value
+
+
+OVERWRITE_RULE = ("Outputs: no command writes over one of its own inputs (a picture, video, --data, --model or other "
+                  "file it reads, or a file already inside a folder it reads), with or without --overwrite. An output file, or "
+                  "a file a command writes inside an output folder, that exists already is refused before any work "
+                  "(exit code 2) unless --overwrite is given, which replaces it and prints a line saying so. Folders "
+                  "a command recognises as its own: `train --out` continues a stopped run (resume.pt) with --resume "
+                  "and replaces a finished checkpoint only with --overwrite, as `committee` and `cv-report committee` "
+                  "do; `cv --out` holding a cross-validation is continued with --resume and never replaced; "
+                  "`heldout --out` replaces an earlier held-out bundle (its bundle.json), saying so.")
+OVERWRITE_HELP = ("replace output files that exist already, printing a line saying so (without it they are refused "
+                  "before any work); the command's own inputs are never written over")
+
+
+@dataclasses.dataclass(frozen=True)
+class Output:
+    """argparse type of an output option: a file, or a folder and the files the command writes in it (`writes`, glob
+    patterns). `whole`: the folder is all the command's own (a checkpoint, a cv run), so no input may lie in it;
+    `resumes`: with --resume, a folder holding this file is continued, not replaced; `own`: recognises an earlier
+    output of the command there, replaced without --overwrite; `note`: what --overwrite's help adds for it."""
+
+    folder: bool = False
+    writes: tuple[str, ...] = ()
+    whole: bool = False
+    resumes: str = ""
+    own: object = None
+    note: str = ""
+
+    def __call__(self, path: str) -> OutputPath:
+        _writable(path, self.folder)
+        value = OutputPath(path)
+        value.kind = self
+        return value
+
+    def existing(self, path) -> list[Path]:
+        """The files this output would replace: the file itself, or the folder's files it writes."""
+        root = Path(path)
+        if not self.folder:
+            return [root] if root.exists() else []
+        return sorted(p for pattern in self.writes for p in root.glob(pattern) if p.is_file())
+
+    def targets(self, path) -> list[Path]:
+        """The resolved paths this output writes (for a `whole` folder: the folder)."""
+        root = Path(path).resolve()
+        return [root / name for name in self.writes] if self.folder and not self.whole else [root]
+
+
+def _writable(path: str, folder: bool) -> None:
     """Refuse at once (not after the work) an output whose folder cannot be made or written, or a folder given for a
     file; main() makes the missing folders before the command runs."""
     target = Path(path)
@@ -494,15 +562,83 @@ def _output(path: str, folder: bool) -> OutputPath:
         existing = existing.parent
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
         raise argparse.ArgumentTypeError(f"cannot write {path}: {existing} is not a writable folder")
-    return OutputPath(path)
 
 
-def output_file(path: str) -> OutputPath:
-    return _output(path, folder=False)
+def _heldout_bundle(folder: Path) -> bool:
+    """Whether `folder` holds a bundle `heldout` wrote (its bundle.json names the split, models and sweeps)."""
+    try:
+        summary = json.loads((folder / "bundle.json").read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(summary, dict) and {"split", "models", "sweeps"} <= set(summary)
 
 
-def output_dir(path: str) -> OutputPath:
-    return _output(path, folder=True)
+output_file = Output()
+CHECKPOINT = Output(folder=True, writes=("config.json",), whole=True,
+                    note="; a finished checkpoint (config.json) in --out is replaced only with it")
+TRAIN_OUT = dataclasses.replace(CHECKPOINT, writes=("config.json", "resume.pt"), resumes="resume.pt",
+                                note="; a finished checkpoint (config.json) in --out is replaced only with it, a "
+                                     "stopped run (resume.pt) continues with --resume instead")
+CV_OUT = Output(folder=True, whole=True, note="; it does not apply to --out: a cross-validation there is continued "
+                                               "with --resume and never replaced (give a new --out to start again)")
+CV_COMMITTEES = Output(folder=True, writes=("fold_*/config.json",), whole=True,
+                       note="; fold committees (fold_K/config.json) in --out are replaced only with it")
+HELDOUT_OUT = Output(folder=True, writes=("predictions.csv", "bundle.json", "README.md"), own=_heldout_bundle,
+                     note="; not needed to replace an earlier held-out bundle in --out (its bundle.json), which is "
+                          "replaced with a line saying so")
+VIDEO_OUT = Output(folder=True, writes=("frames.csv", "summary.json", "timeline.html"))
+CSV_FOLDER = Output(folder=True, writes=("subsets.csv", "sweeps.csv"))
+
+
+def _add_output(sp, flag: str, kind: Output, **kwargs) -> None:
+    """An output option of a command, and (once per command) its --overwrite."""
+    sp.add_argument(flag, type=kind, **kwargs)
+    if sp.get_default("overwrite") is None:  # the first output option of this command
+        sp.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP + kind.note)
+
+
+def _inputs(args) -> list[Path]:
+    """The resolved paths of everything the command reads (its InputPath arguments, --init-weights)."""
+    found = []
+    for dest, value in vars(args).items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, InputPath):
+                found.append(item.read)
+            elif dest == "init_weights" and item:  # a TrainConfig option (typed in train/config.py)
+                found.append(Path(item))
+    return [p.resolve() for p in found]
+
+
+def _clash(out: OutputPath, inputs: list[Path]) -> Path | None:
+    """The input `out` would write over: one of its files, an existing file inside an input folder, or (a `whole`
+    folder) an input that is the folder or lies in it."""
+    for target in out.kind.targets(out):
+        for read in inputs:
+            inside = target in read.parents if out.kind.whole else target.exists() and read in target.parents
+            if read == target or inside:
+                return read
+    return None
+
+
+def _check_outputs(args) -> list[str]:
+    """Refuse, before any work, an output that would write over an input of the command, or over an existing file
+    without --overwrite; returns the lines saying what the command replaces, to print once it has."""
+    inputs, lines = _inputs(args), []
+    for dest, out in vars(args).items():
+        if not isinstance(out, OutputPath):
+            continue
+        read = _clash(out, inputs)
+        if read is not None:
+            raise ValueError(f"--{dest} {out} would write over {read}, an input of this command: give another path")
+        kind, existing = out.kind, out.kind.existing(out)
+        if not existing or (kind.resumes and getattr(args, "resume", False) and (Path(out) / kind.resumes).is_file()):
+            continue
+        own = kind.own is not None and kind.own(Path(out))
+        if not own and not args.overwrite:
+            raise ValueError(f"{existing[0]} exists: pass --overwrite to replace it")
+        why = "an earlier output of this command" if own else "--overwrite"
+        lines.append(f"replaced {', '.join(map(str, existing))} ({why})")
+    return lines
 
 
 def _make_output_folders(args) -> None:
@@ -565,7 +701,7 @@ def _add_zoom_average(sp, what: str, default: float | None) -> None:
 
 def _add_data(sp, help: str = "data folder or CSV manifest (repeatable)", metavar: str | None = None) -> None:
     """--data (repeatable) and --subject-from, the data options of every command that reads data."""
-    sp.add_argument("--data", action="append", required=True, metavar=metavar, help=help)
+    sp.add_argument("--data", action="append", type=input_path, required=True, metavar=metavar, help=help)
     sp.add_argument("--subject-from", type=_subject_rule, default="auto", metavar="RULE",
                     help="who is who, for person-disjoint splits and per-person results: auto (default: MRL names, a "
                          "manifest's subject column, else file names with left/right eyes grouped), folder (the "
@@ -576,7 +712,8 @@ def _add_data(sp, help: str = "data folder or CSV manifest (repeatable)", metava
 
 def _add_model_data_args(sp, split: bool = True, seed: bool = True) -> None:
     """--model and --data (repeatable), --split and --seed: the options of the analyses that read checkpoints."""
-    sp.add_argument("--model", action="append", required=True, help="checkpoint folder (repeatable)")
+    sp.add_argument("--model", action="append", type=input_path, required=True,
+                    help="checkpoint folder (repeatable)")
     _add_data(sp)
     if split:
         sp.add_argument("--split", choices=["train", "val", "test"], default=None,
@@ -590,9 +727,8 @@ def add_train_parser(sub, classifiers: list[str]) -> None:
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     t.add_argument("model", choices=classifiers, help="registry name of the classifier")
     _add_data(t)
-    t.add_argument("--out", type=output_dir, required=True,
-                   help="checkpoint folder to write, e.g. checkpoints/small_cnn")
-    t.add_argument("--split-from", metavar="DIR", default=None,
+    _add_output(t, "--out", TRAIN_OUT, required=True, help="checkpoint folder to write, e.g. checkpoints/small_cnn")
+    t.add_argument("--split-from", type=input_path, metavar="DIR", default=None,
                    help="reuse the train/val/test people of this checkpoint's split.json instead of drawing a new split "
                         "(to retrain on more images of the same people without testing on anyone it learned from; "
                         "people it does not know go to train)")
@@ -604,7 +740,7 @@ def add_calibrate_parser(sub) -> None:
     c = sub.add_parser("calibrate", help="refit temperature and uncertain band of checkpoints on their validation "
                                          "subjects (rewrites config.json and the model card; weights unchanged)",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    c.add_argument("--model", action="append", required=True, help="checkpoint folder (repeatable)")
+    c.add_argument("--model", action="append", type=input_path, required=True, help="checkpoint folder (repeatable)")
     _add_data(c, help="the data folders the checkpoint was trained on")
     c.add_argument("--target-risk", type=SHARE, default=None,
                    help="selective risk on validation (default: the one the checkpoint's band was fitted with, "
@@ -623,11 +759,11 @@ def add_calibrate_parser(sub) -> None:
 def add_evaluate_parser(sub) -> None:
     e = sub.add_parser("evaluate", help="metrics of one or more checkpoints on a dataset",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    e.add_argument("--model", action="append", required=True, help="checkpoint folder (repeatable)")
+    e.add_argument("--model", action="append", type=input_path, required=True, help="checkpoint folder (repeatable)")
     _add_data(e)
     e.add_argument("--split", choices=["train", "val", "test"], default=None,
                    help="only the subjects the checkpoint's saved split put in this part (e.g. test)")
-    e.add_argument("--json", type=output_file, help="write the results as JSON to this file")
+    _add_output(e, "--json", output_file, help="write the results as JSON to this file")
     e.add_argument("--bootstrap", type=bounded(int, 0), default=0, metavar="N",
                    help="add a subject-level bootstrap 95%% CI of accuracy with N resamples")
     e.set_defaults(func=cmd_evaluate)
@@ -649,32 +785,33 @@ def _add_whole_image(sp) -> None:
 def add_predict_parser(sub) -> None:
     pr = sub.add_parser("predict", help="label and probabilities for eye crops, or for each eye of a face photo",
                         description=PICTURE_HELP)
-    pr.add_argument("--model", action="append", required=True, help="checkpoint folder (repeatable)")
-    pr.add_argument("images", nargs="+", help="image files: eye crops, close-ups of one eye, or face / scene photos")
+    pr.add_argument("--model", action="append", type=input_path, required=True, help="checkpoint folder (repeatable)")
+    pr.add_argument("images", nargs="+", type=input_path,
+                    help="image files: eye crops, close-ups of one eye, or face / scene photos")
     _add_whole_image(pr)
     pr.set_defaults(func=cmd_predict)
 
 
 def add_bench_parser(sub) -> None:
     b = sub.add_parser("bench", help="inference speed on this machine (after a warm-up)")
-    b.add_argument("--model", action="append", required=True, help="checkpoint folder (repeatable)")
+    b.add_argument("--model", action="append", type=input_path, required=True, help="checkpoint folder (repeatable)")
     b.add_argument("--batch-size", type=bounded(int, 1), default=256,
                    help="batch size of the batch measurement (default 256)")
     b.add_argument("--seconds", type=bounded(float, 0, above=True), default=3.0,
                    help="time spent per measurement (default 3; --record needs 10 or more)")
-    b.add_argument("--json", type=output_file, help="write the measurements as JSON to this file")
-    b.add_argument("--picture", metavar="IMAGE",
+    _add_output(b, "--json", output_file, help="write the measurements as JSON to this file")
+    b.add_argument("--picture", type=input_path, metavar="IMAGE",
                    help="instead: time the app's predict path (all models with maps) on this picture, and a threshold move")
-    b.add_argument("--video", nargs="?", const="", metavar="FILE",
+    b.add_argument("--video", nargs="?", const="", type=input_path, metavar="FILE",
                    help="instead: frames per second of the whole video pipeline (decode, track, classify) per model, "
                         "on FILE or, without FILE, on a 10 s 640x480 video made in code")
-    b.add_argument("--faces", metavar="FOLDER",
+    b.add_argument("--faces", type=input_path, metavar="FOLDER",
                    help="instead: eyes found and eye state on labelled face photos (FOLDER/labels.csv: "
                         "file,faces,open_eyes,closed_eyes; scoring rule in eyebench/eye_finding.py)")
     b.add_argument("--crop-scale", type=bounded(float, 0.5), default=EYE_CROP_SCALE, metavar="S",
                    help="with --faces: cut each eye S x its corner distance wide (default %(default)s, the framing "
                         "the shipped checkpoints did best at; docs/history.md)")
-    b.add_argument("--face-videos", metavar="FOLDER",
+    b.add_argument("--face-videos", type=input_path, metavar="FOLDER",
                    help="instead (or too): blinks and long closures counted in labelled face videos "
                         "(FOLDER/labels.csv: file,blinks,long_closures)")
     b.add_argument("--record", action="store_true",
@@ -686,7 +823,7 @@ def add_bench_parser(sub) -> None:
 def add_summary_parser(sub) -> None:
     s = sub.add_parser("summary", help="markdown tables of the held-out test results stored in checkpoints, after "
                                         "checking that each one's weights load and match its config.json")
-    s.add_argument("checkpoints", nargs="+", help="checkpoint folders")
+    s.add_argument("checkpoints", nargs="+", type=input_path, help="checkpoint folders")
     s.set_defaults(func=cmd_summary)
 
 
@@ -697,8 +834,8 @@ def add_robustness_parser(sub) -> None:
                               "gamma, noise, JPEG, down-scaling, framing (the eye smaller or larger in the same "
                               "crop). Angles are simulated, unless the data has measured ones: face photos (head_yaw, head_pitch) or an angle column.")
     _add_model_data_args(r)
-    r.add_argument("--json", type=output_file, required=True, help="write subsets and sweeps here")
-    r.add_argument("--csv", type=output_dir, metavar="DIR", help="also write subsets.csv and sweeps.csv into DIR")
+    _add_output(r, "--json", output_file, required=True, help="write subsets and sweeps here")
+    _add_output(r, "--csv", CSV_FOLDER, metavar="DIR", help="also write subsets.csv and sweeps.csv into DIR")
     r.add_argument("--sweep-images", type=bounded(int, 2), default=1000,
                    help="images per sweep level (class-stratified, default 1000)")
     r.add_argument("--sweep", action="append", metavar="NAME",
@@ -710,7 +847,7 @@ def add_robustness_parser(sub) -> None:
 def add_report_parser(sub) -> None:
     rp = sub.add_parser("report", help="one self-contained HTML report (metrics, plots, subsets, sweeps, maps)")
     _add_model_data_args(rp)
-    rp.add_argument("--out", type=output_file, required=True, help="HTML file to write")
+    _add_output(rp, "--out", output_file, required=True, help="HTML file to write")
     rp.add_argument("--bootstrap", type=bounded(int, 0), default=1000,
                     help="subject-level bootstrap resamples (default 1000)")
     rp.add_argument("--sweep-images", type=bounded(int, 2), default=1000, help="images per sweep level (default 1000)")
@@ -720,11 +857,12 @@ def add_report_parser(sub) -> None:
 def add_explain_parser(sub) -> None:
     x = sub.add_parser("explain", help="explanation map (Grad-CAM / occlusion) of every model for one image",
                        description=PICTURE_HELP)
-    x.add_argument("--model", action="append", required=True, help="checkpoint folder (repeatable)")
-    x.add_argument("image", help="image file: an eye crop, a close-up of one eye, or a face / scene photo")
+    x.add_argument("--model", action="append", type=input_path, required=True, help="checkpoint folder (repeatable)")
+    x.add_argument("image", type=input_path,
+                   help="image file: an eye crop, a close-up of one eye, or a face / scene photo")
     _add_whole_image(x)
-    x.add_argument("--out", type=output_file, required=True,
-                   help="PNG or JPEG to write: a row per eye (the input, then each model's map titled with its "
+    _add_output(x, "--out", output_file, required=True,
+                help="PNG or JPEG to write: a row per eye (the input, then each model's map titled with its "
                         "decision) and the colour scale")
     x.set_defaults(func=cmd_explain)
 
@@ -733,11 +871,11 @@ def add_cv_parser(sub, classifiers: list[str]) -> None:
     cv = sub.add_parser("cv", help="K-fold cross-validation by person: mean +- std, worst fold, worst subject")
     cv.add_argument("model", choices=classifiers, help="registry name of the classifier")
     _add_data(cv)
-    cv.add_argument("--out", type=output_dir, required=True, help="folder for the fold checkpoints")
+    _add_output(cv, "--out", CV_OUT, required=True, help="folder for the fold checkpoints")
     cv.add_argument("--folds", type=bounded(int, 2), default=5,
                     help="number of folds; each tests on its own people (default 5)")
     add_options(cv, RECIPE)  # the recipe part of TrainConfig: the same flags, defaults and help as `train`
-    cv.add_argument("--holdout-of", metavar="DIR",
+    cv.add_argument("--holdout-of", type=input_path, metavar="DIR",
                     help="leave out the test people of this checkpoint (e.g. a shipped one): folds are made of its "
                          "train and val people only, so recipes can be compared without looking at its test set")
     cv.add_argument("--train-people", type=SHARE, default=1.0, metavar="SHARE",
@@ -752,7 +890,7 @@ def add_cv_parser(sub, classifiers: list[str]) -> None:
                     help="continue a cross-validation that was stopped, with the same command: folds finished in OUT "
                          "are reused (after checking their model, people and recipe), a fold stopped mid-way continues "
                          "from its last epoch (OUT/fold_K/resume.pt), the others are trained")
-    cv.add_argument("--json", type=output_file, help="write the fold results here")
+    _add_output(cv, "--json", output_file, help="write the fold results here")
     cv.set_defaults(func=cmd_cv)
 
 
@@ -765,14 +903,14 @@ def add_triage_parser(sub) -> None:
     tg = sub.add_parser("triage", help="CSV of uncertain and misclassified images, worst first (data cleaning)",
                         description=TRIAGE_RULE)
     _add_model_data_args(tg, seed=False)
-    tg.add_argument("--csv", type=output_file, required=True, help="CSV file to write")
+    _add_output(tg, "--csv", output_file, required=True, help="CSV file to write")
     tg.set_defaults(func=cmd_triage)
 
 
 def add_export_parser(sub) -> None:
     ex = sub.add_parser("export", help="export a torch checkpoint to ONNX (dynamic batch; preprocessing in metadata)")
-    ex.add_argument("--model", required=True, help="checkpoint folder")
-    ex.add_argument("--onnx", type=output_file, required=True, help="ONNX file to write")
+    ex.add_argument("--model", type=input_path, required=True, help="checkpoint folder")
+    _add_output(ex, "--onnx", output_file, required=True, help="ONNX file to write")
     ex.set_defaults(func=cmd_export)
 
 
@@ -780,7 +918,8 @@ def build_parser() -> argparse.ArgumentParser:
     from .models.registry import NOT_TRAINED, list_classifiers
 
     p = argparse.ArgumentParser(prog="eyebench", description="Open/closed eye-state workbench.",
-                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+                                epilog=EPILOG + "\n\n" + textwrap.fill(OVERWRITE_RULE, 115, break_on_hyphens=False),
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
     classifiers = [c for c in list_classifiers() if c not in NOT_TRAINED]
     add_train_parser(sub, classifiers)
@@ -821,7 +960,8 @@ def add_committee_parser(sub) -> None:
     c.add_argument("--member", action="append", required=True, metavar="DIR",
                    help="a member checkpoint folder (repeat for each, at least two)")
     _add_data(c, help="the data folders the members were trained on (repeatable)")
-    c.add_argument("--out", required=True, help="the committee's checkpoint folder, e.g. checkpoints/committee")
+    _add_output(c, "--out", CHECKPOINT, required=True,
+                help="the committee's checkpoint folder, e.g. checkpoints/committee")
     c.add_argument("--grid-step", type=SHARE, default=0.1, help="step of the weight grid (default 0.1)")
     c.add_argument("--flip-average", action="store_true",
                    help="average the committee's prediction over the crop and its horizontal mirror")
@@ -892,7 +1032,8 @@ def _runs_report(reports, name: str, helptext: str, run_metavar: str, run_help: 
     """A cv-report subcommand that scores cv fold checkpoints on their held-out people (--data, --run)."""
     r = reports.add_parser(name, help=helptext, description=helptext)
     _add_data(r, help="the data the folds were made from, to score (e.g. path/to/mrl; repeatable)", metavar="DIR")
-    r.add_argument("--run", action="append", required=True, metavar=run_metavar, help=run_help)
+    r.add_argument("--run", action="append", type=recipe_run if "=" in run_metavar else input_path, required=True,
+                   metavar=run_metavar, help=run_help)
     return r
 
 
@@ -902,21 +1043,21 @@ def add_cv_report_parser(sub) -> None:
                                           "label audit")
     reports = cr.add_subparsers(dest="report", required=True)
     po = reports.add_parser("pooled", help="out-of-fold accuracy pooled over every tested image, from cv JSON files")
-    po.add_argument("files", nargs="+", metavar="CV_JSON",
+    po.add_argument("files", nargs="+", type=input_path, metavar="CV_JSON",
                     help="files written by `cv --json` (one line per seed of a --repeats file)")
-    po.add_argument("--json", type=output_file, metavar="FILE", help="also write the rows as JSON to this file")
+    _add_output(po, "--json", output_file, metavar="FILE", help="also write the rows as JSON to this file")
     po.set_defaults(func=cmd_cv_report_pooled)
     ens = _runs_report(reports, "ensemble", "out-of-fold accuracy of each run and of each recipe's runs with averaged "
                        "logits (does averaging seeds or recipes help?)", "RECIPE=FOLDER",
                        CV_RUN_HELP + "; RECIPE= labels it, and the runs of one label are averaged together")
-    ens.add_argument("--json", type=output_file, metavar="FILE", help="also write the rows as JSON to this file")
+    _add_output(ens, "--json", output_file, metavar="FILE", help="also write the rows as JSON to this file")
     ens.set_defaults(func=cmd_cv_report_ensemble)
     aud = _runs_report(reports, "audit", "out-of-fold images the runs get wrong, by how many runs, per person (which "
                        "labels look wrong?)", "FOLDER", CV_RUN_HELP)
-    aud.add_argument("--csv", type=output_file, metavar="FILE",
-                     help="write every image at least one run gets wrong, most runs wrong first")
-    aud.add_argument("--sheet", type=output_file, metavar="PNG",
-                     help="contact sheet of the images every run gets wrong, worst first")
+    _add_output(aud, "--csv", output_file, metavar="FILE",
+                help="write every image at least one run gets wrong, most runs wrong first")
+    _add_output(aud, "--sheet", output_file, metavar="PNG",
+                help="contact sheet of the images every run gets wrong, worst first")
     aud.add_argument("--sheet-size", type=bounded(int, 1), default=120, metavar="N",
                      help="at most this many images on the sheet (default 120)")
     aud.set_defaults(func=cmd_cv_report_audit)
@@ -925,13 +1066,14 @@ def add_cv_report_parser(sub) -> None:
                        "does; pass every --data the runs were trained on) and test it on the fold's test people; prints "
                        "and writes what `cv` does",
                        "FOLDER", CV_RUN_HELP + "; also the same --seed (the same validation people)")
-    com.add_argument("--out", required=True, help="folder for the fold committees (fold_1 ... fold_K)")
+    _add_output(com, "--out", CV_COMMITTEES, required=True, help="folder for the fold committees (fold_1 ... fold_K)")
     com.add_argument("--grid-step", type=SHARE, default=0.1, help="step of the weight grid (default 0.1)")
     com.add_argument("--flip-average", action="store_true", help="the fold committees average crop and mirror")
     _add_zoom_average(com, "the fold committees average", 1.0)
     com.add_argument("--target-risk", type=SHARE, default=0.01,
                      help="selective risk of each fold committee's band on its validation people (default 0.01)")
-    com.add_argument("--json", metavar="FILE", help="also write the result (cv --json's shape) to this file")
+    _add_output(com, "--json", output_file, metavar="FILE",
+                help="also write the result (cv --json's shape) to this file")
     com.set_defaults(func=cmd_cv_report_committee)
 
 
@@ -954,11 +1096,11 @@ def add_heldout_parser(sub) -> None:
                        description="Per-image p(closed) of every checkpoint on the test people of their shared split, "
                                    "every perturbation sweep per model, and each checkpoint's weight hash: the "
                                    "app's Evaluate, Threshold and Robustness tabs open on it without any data.")
-    h.add_argument("--model", action="append", required=True,
+    h.add_argument("--model", action="append", type=input_path, required=True,
                    help="checkpoint folder (repeatable); all must share one saved split; named by folder name")
     _add_data(h, help="the data folders the checkpoints were trained on")
-    h.add_argument("--out", type=output_dir, required=True,
-                   help="folder to write predictions.csv, bundle.json and README.md into")
+    _add_output(h, "--out", HELDOUT_OUT, required=True,
+                help="folder to write predictions.csv, bundle.json and README.md into")
     h.add_argument("--sweep-images", type=bounded(int, 2), default=1000,
                    help="test images per perturbation level (class-stratified; default 1000)")
     h.add_argument("--seed", type=int, default=0, help="seed of the sweep sample (default 0)")
@@ -1013,9 +1155,12 @@ def add_video_parser(sub) -> None:
     tracker, params = TrackerOptions(), TemporalParams()
     v = sub.add_parser("video", help="blinks, closures and PERCLOS of a video, per model (CSV, JSON, HTML timeline)",
                        description=VIDEO_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    v.add_argument("input", metavar="INPUT", help="video file (any container and codec OpenCV's FFmpeg reads)")
-    v.add_argument("--model", action="append", required=True, metavar="DIR", help="checkpoint folder (repeatable)")
-    v.add_argument("--out", required=True, metavar="DIR", help="folder for frames.csv, summary.json, timeline.html")
+    v.add_argument("input", type=input_path, metavar="INPUT",
+                   help="video file (any container and codec OpenCV's FFmpeg reads)")
+    v.add_argument("--model", action="append", type=input_path, required=True, metavar="DIR",
+                   help="checkpoint folder (repeatable)")
+    _add_output(v, "--out", VIDEO_OUT, required=True, metavar="DIR",
+                help="folder for frames.csv, summary.json, timeline.html")
     v.add_argument("--detect-every", type=bounded(int, 1), default=tracker.detect_every, metavar="N",
                    help=f"Haar fallback only: detect every N frames, template tracking between (default {tracker.detect_every})")
     v.add_argument("--detect-width", type=int, default=tracker.detect_width, metavar="PX",
@@ -1054,8 +1199,12 @@ def main(argv=None) -> int:
     from .models.checkpoint import CheckpointError
 
     try:
+        replaced = _check_outputs(args)
         _make_output_folders(args)
-        return args.func(args)
+        status = args.func(args)
+        if status == 0 and replaced:
+            print("\n".join(replaced))
+        return status
     except (CheckpointError, SplitError, ImageError, FileNotFoundError, ValueError, KeyError) as exc:
         missing = isinstance(exc, FileNotFoundError) and exc.filename
         print(f"eyebench {args.cmd}: error: {f'{exc.filename}: no such file or folder' if missing else exc}",

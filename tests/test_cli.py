@@ -118,6 +118,9 @@ def test_train_refuses_an_out_folder_of_other_files_or_a_teacher(capsys, tmp_pat
     assert (notes / "README.md").read_text() == "my notes" and not (notes / "config.json").exists()
     before = (trained_cnn / "model.safetensors").read_bytes()
     rc, _, err = run(capsys, "train", "student", "--data", mrl_dir, "--out", trained_cnn, "--teacher", trained_cnn)
+    assert rc == 2 and f"{trained_cnn / 'config.json'} exists: pass --overwrite to replace it" in err
+    rc, _, err = run(capsys, "train", "student", "--data", mrl_dir, "--out", trained_cnn, "--teacher", trained_cnn,
+                     "--overwrite")
     assert rc == 2 and "is one of the --teacher checkpoints" in err
     assert (trained_cnn / "model.safetensors").read_bytes() == before
 
@@ -632,7 +635,7 @@ def test_cv_resume_reuses_finished_folds_trains_the_rest_and_refuses_another_rec
     first, _, out_dir = tiny_cv(capsys, tmp_path, mrl_dir)
     kept = (out_dir / "fold_1" / "model.safetensors").stat().st_mtime_ns
     shutil.rmtree(out_dir / "fold_2")  # as if stopped before fold 2 finished
-    again, out, _ = tiny_cv(capsys, tmp_path, mrl_dir, "--resume")
+    again, out, _ = tiny_cv(capsys, tmp_path, mrl_dir, "--resume", "--overwrite")  # --overwrite: its cv.json
     assert "fold 1/2: finished earlier" in out and "fold 2/2: finished earlier" not in out
     assert (out_dir / "fold_1" / "model.safetensors").stat().st_mtime_ns == kept  # not trained again
     assert again["folds"][0] == first["folds"][0]  # and it reports what its own training reported
@@ -784,6 +787,25 @@ def test_summary_table(capsys, trained_cnn, svm_checkpoint):
     assert results[0]["accuracy %"] == f"{100 * test['overall']['accuracy']:.2f}"
     worst = next(v for k, v in results[0].items() if k.startswith("worst test subject"))
     assert worst.startswith(test["worst_subject"]["subject"])
+
+
+def test_summary_says_what_each_n_is_and_why_they_differ(capsys, tmp_path, trained_cnn):
+    older = tmp_path / "older"  # as if tested on an earlier, smaller copy of the data
+    shutil.copytree(trained_cnn, older)
+    cfg = json.loads((older / "config.json").read_text())
+    cfg["data"]["n_read"], cfg["metrics"]["test"]["overall"]["n"] = 40, 7
+    (older / "config.json").write_text(json.dumps(cfg))
+    rc, alone, _ = run(capsys, "summary", trained_cnn)
+    assert rc == 0 and "n: the test images of each checkpoint's own test people" in alone
+    assert "config.json data record" in alone and "The n differ" not in alone
+    rows = markdown_tables(alone)[0]
+    assert rows[0]["data read"] == str(N_IMAGES) and rows[1]["data read"] == str(N_IMAGES)  # all, then mrl
+    rc, out, _ = run(capsys, "summary", trained_cnn, older)
+    assert rc == 0 and [r["data read"] for r in markdown_tables(out)[0] if r["test data"] == "all"] == [
+        str(N_IMAGES), "40"]
+    test_n = json.loads((trained_cnn / "config.json").read_text())["metrics"]["test"]["overall"]["n"]
+    assert ("The n differ because these checkpoints were trained and tested on different copies of the data: "
+            f"n=7 of 40 images read (older (small_cnn)); n={test_n} of {N_IMAGES} images read (small_cnn).") in out
 
 
 def test_summary_names_a_renamed_checkpoint_by_its_folder(capsys, tmp_path, trained_cnn):

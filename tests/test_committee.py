@@ -128,7 +128,7 @@ def test_members_must_share_one_split_and_be_image_classifiers(capsys, folder, s
     rc, _, err = run(capsys, "committee", "--member", folder / "small_cnn", *base)
     assert rc == 2 and "at least two --member" in err
     rc, _, err = run(capsys, "committee", "--member", folder / "small_cnn", "--member", folder / "student", "--data",
-                     mrl_dir, "--out", folder / "student")
+                     mrl_dir, "--out", folder / "student", "--overwrite")  # a checkpoint: only --overwrite gets here
     assert rc == 2 and "is one of the members" in err
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "README.md").write_text("mine")

@@ -410,7 +410,7 @@ def test_video_command_says_how_frames_were_timed(tmp_path, capsys):
     for extra, said in (([], "frame times from the video timestamps: one frame every 33.3 ms (the file states 30 "
                              "frames/s;"), (["--fps", "10"], "frame times from --fps 10: one frame every 100.0 ms")):
         assert main(["video", str(path), "--model", student, "--out", str(tmp_path / "out"), "--max-frames", "8",
-                     *extra]) == 0
+                     "--overwrite", *extra]) == 0  # the second run replaces the first one's files
         assert said in capsys.readouterr().out
 
 

@@ -13,10 +13,38 @@ def row_name(directory, cfg: dict) -> str:
     return name if name == arch else f"{name} ({arch})"
 
 
+N_NOTE = ("n: the test images of each checkpoint's own test people, as stored in its config.json when it was tested; "
+          "'data read' is its config.json data record, the copy of the data it was trained and tested on (all "
+          "sources, then per source)")
+
+
+def data_read(cfg: dict, source: str = "all") -> str:
+    """The images the checkpoint was trained and tested on (config.json's data record), in all or from one source."""
+    data = cfg.get("data") or {}
+    n = data.get("n_read") if source == "all" else (data.get("per_source") or {}).get(source)
+    return "-" if n is None else f"{n:,}"
+
+
+def n_note(directories) -> list[str]:
+    """The footnote on n, and, where the checkpoints' test n differ, which copy of the data each n comes from."""
+    groups = {}
+    for d in directories:
+        cfg = read_config(d)
+        test = ((cfg.get("metrics") or {}).get("test") or {}).get("overall")
+        if test:
+            groups.setdefault((test["n"], data_read(cfg)), []).append(row_name(d, cfg))
+    lines = [N_NOTE + "."]
+    if len(groups) > 1:
+        lines.append("The n differ because these checkpoints were trained and tested on different copies of the data: "
+                     + "; ".join(f"n={n} of {read} images read ({', '.join(names)})"
+                                 for (n, read), names in sorted(groups.items())) + ".")
+    return lines
+
+
 def results_table(directories) -> str:
-    """Per checkpoint and data source: person-disjoint test metrics recorded at training time."""
-    lines = ["| model | test data | n | accuracy % | closed recall % | open recall % | worst test subject (n >= 20) |",
-             "|---|---|---:|---:|---:|---:|---|"]
+    """Per checkpoint and data source: person-disjoint test metrics recorded at training time, and what n is."""
+    lines = ["| model | test data | n | data read | accuracy % | closed recall % | open recall % | "
+             "worst test subject (n >= 20) |", "|---|---|---:|---:|---:|---:|---:|---|"]
     for d in directories:
         cfg = read_config(d)
         test = (cfg.get("metrics") or {}).get("test")
@@ -26,8 +54,9 @@ def results_table(directories) -> str:
         worst = f"{ws.get('subject')} ({pct(ws.get('accuracy'))}, n={ws.get('n')})" if ws else "-"
         for src, m in [("all", test["overall"])] + sorted(test.get("per_source", {}).items()):
             cells = [pct(m[k], sign=False) for k in ("accuracy", "recall_closed", "recall_open")]
-            lines.append(f"| {row_name(d, cfg)} | {src} | {m['n']} | {' | '.join(cells)} | {worst if src == 'all' else ''} |")
-    return "\n".join(lines)
+            lines.append(f"| {row_name(d, cfg)} | {src} | {m['n']} | {data_read(cfg, src)} | {' | '.join(cells)} | "
+                         f"{worst if src == 'all' else ''} |")
+    return "\n".join(lines + [""] + n_note(directories))
 
 
 def model_table(directories) -> str:
