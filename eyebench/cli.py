@@ -82,6 +82,8 @@ def cmd_evaluate(args) -> int:
         if ci:
             print(f"{r['name']}: accuracy 95% CI over subjects " + (f"[{100 * ci['low']:.2f}%, {100 * ci['high']:.2f}%] "
                   f"({ci['n_subjects']} subjects, {ci['n_boot']} resamples)" if ci["low"] is not None else ci["note"]))
+            if ci["low"] is not None and ci.get("subjects_trusted") is False:
+                print(f"WARNING {r['name']}: {ci['note']}")
         if r.get("band"):
             u = r["band"]
             print(f"{r['name']}: uncertain band {[round(b, 4) for b in u['band']]} -> {u['n_uncertain']} uncertain "
@@ -424,6 +426,7 @@ def cmd_cv(args) -> int:
 
 def _print_cv_run(run: dict, label: str) -> None:
     """The lines of one cross-validation run (a `cv` seed, or a committee of runs): each fold, then all folds."""
+    from .evaluate.report import MIN_GROUP_N
     from .train.crossval import view_lines
 
     for f in run["folds"]:
@@ -435,8 +438,8 @@ def _print_cv_run(run: dict, label: str) -> None:
     print(f"{label}: accuracy {100 * run['accuracy_mean']:.2f}% +- {100 * run['accuracy_std']:.2f} "
           f"over {run['k']} folds; worst fold {run['worst_fold']['fold']} "
           f"({100 * run['worst_fold']['accuracy']:.2f}%); worst subject "
-          + (f"(of those with n>={ws['min_n']}) " if ws.get("min_n") else "(no subject has 20 images: of all) ")
-          + f"{ws['subject']} ({100 * ws['accuracy']:.2f}%, n={ws['n']})")
+          + (f"(of those with n>={ws['min_n']}) {ws['subject']} ({100 * ws['accuracy']:.2f}%, n={ws['n']})" if ws
+             else f"none: no subject has {MIN_GROUP_N} images"))
     print("\n".join(f"{label}, all folds: " + line for line in view_lines(run)))
 
 

@@ -58,13 +58,13 @@ elif [ "$stage" = ship ]; then
   # The student distils from the two retrained members as the shipped student does (cv cannot: its teachers would
   # have seen the fold's test people).
   S="--split-from runs/small_cnn_before"
-  python -m eyebench train small_cnn $DATA $S --epochs 60 --patience 20 --bf16 $C --person-cap 1 --out checkpoints/small_cnn
+  python -m eyebench train small_cnn $DATA $S --epochs 60 --patience 20 --bf16 $C --person-cap 1 --out checkpoints/small_cnn --overwrite
   python -m eyebench train resnet18 $DATA $S --epochs 36 --patience 15 --bf16 --person-cap 1 --storage-dtype float16 \
-      --target-risk 0.005 --out checkpoints/resnet18
+      --target-risk 0.005 --out checkpoints/resnet18 --overwrite
   python -m eyebench train student $DATA --epochs 30 --patience 10 --bf16 --person-cap 1 --teacher checkpoints/small_cnn \
-      --teacher checkpoints/resnet18 --target-risk 0.005 --out checkpoints/student
+      --teacher checkpoints/resnet18 --target-risk 0.005 --out checkpoints/student --overwrite
   python -m eyebench committee --member checkpoints/small_cnn --member checkpoints/resnet18 \
-      --member checkpoints/student $DATA --out checkpoints/committee --target-risk 0.005
+      --member checkpoints/student $DATA --out checkpoints/committee --target-risk 0.005 --overwrite
 else
   echo "usage: bash scripts/committee_round.sh [cv|full|zoom|ship]" >&2; exit 2
 fi
