@@ -67,9 +67,13 @@ def cmd_evaluate(args) -> int:
     for i, clf in enumerate(models, 1):
         print(f"[{i}/{len(models)}] {clf.checkpoint}", file=sys.stderr)
         row, used = evaluate_checkpoint(clf, dataset, args.split, args.bootstrap)
+        if args.compare_labels:
+            row["label_comparison"] = _label_comparison(clf, used)
         rows.append(row)
         data_report = data_report or used.report()
     print(format_table(rows))
+    for r in rows if args.compare_labels else []:
+        print(_comparison_line(r))
     for r in rows:
         if r.get("split"):
             print(f"{r['name']}: --split {r['split']} kept {r['n']} images of its {r['split']} people and left out "
@@ -96,6 +100,53 @@ def cmd_evaluate(args) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps({"models": rows, "data": rep}, indent=1))
         print(f"wrote {args.json}")
+    return 0
+
+
+def _label_comparison(clf, used) -> dict:
+    """A model's metrics on the original and the corrected labels of the same images (--compare-labels)."""
+    from .data.dataset import load_images
+    from .evaluate.audit import compare_labels
+
+    arrays, kept = load_images(used, clf.data_config.input_size, clf.data_config.channels)
+    result = compare_labels(kept, clf.proba_prepared(arrays))
+    if result is None:
+        raise ValueError("--compare-labels needs a corrected manifest: a CSV with an original_label column (the Review "
+                         "tab's export, or `audit --accept-top`)")
+    return result
+
+
+def _comparison_line(row: dict) -> str:
+    """One model's accuracy and closed recall before and after the label corrections."""
+    c = row["label_comparison"]
+    before, after = c["original"], c["corrected"]
+    return (f"{row['name']}: {c['changed']} of {c['n']} labels changed ({c['open_to_closed']} open -> closed, "
+            f"{c['closed_to_open']} closed -> open); accuracy {pct(before['accuracy'], sign=False)} on the original "
+            f"labels -> {pct(after['accuracy'], sign=False)} on the corrected; closed recall "
+            f"{pct(before['recall_closed'], sign=False)} -> {pct(after['recall_closed'], sign=False)}")
+
+
+def cmd_audit(args) -> int:
+    from .evaluate.analysis import restrict
+    from .evaluate.audit import RULE, accept_top, audit_models, write_rows
+
+    models = _named_models(args.model)
+    dataset = restrict(_load_data(args), list(models.values()), args.split)
+    rows, _ = audit_models(models, dataset, Path(args.csv).resolve().parent, progress=True)
+    print(f"rule: {RULE}")
+    if args.accept_top:
+        rows = accept_top(rows, args.accept_top)
+        taken = sum(r["decision"] != "kept" for r in rows)
+        print(f"UNREVIEWED: the suggestions of the {args.accept_top} most doubted images were taken as their labels "
+              f"({taken} labels changed) without anyone looking at them; review them (the app's Review tab) before "
+              "you trust the result")
+    write_rows(rows, args.csv)
+    doubted = sum(r["suggested"] != r.get("original_label", r["label"]) for r in rows)
+    print(f"wrote {args.csv}: {len(rows)} images, most doubted first; the models suggest the other label for "
+          f"{doubted}. It is a manifest: --data {args.csv} reads it")
+    for r in rows[:10]:
+        print(f"  doubt {r['doubt']:.3f}  {r.get('original_label', r['label']):<6} -> suggested {r['suggested']:<6} "
+              f"({r['n_disagree']} of {r['n_models']} models decide it)  {r['path']}")
     return 0
 
 
@@ -769,6 +820,10 @@ def add_evaluate_parser(sub) -> None:
     _add_output(e, "--json", output_file, help="write the results as JSON to this file")
     e.add_argument("--bootstrap", type=bounded(int, 0), default=0, metavar="N",
                    help="add a subject-level bootstrap 95%% CI of accuracy with N resamples")
+    e.add_argument("--compare-labels", action="store_true",
+                   help="with a corrected manifest (original_label column: the Review tab's export or audit "
+                        "--accept-top): how many labels changed and each model's metrics on the original and the "
+                        "corrected labels of the same images")
     e.set_defaults(func=cmd_evaluate)
 
 
@@ -910,6 +965,22 @@ def add_triage_parser(sub) -> None:
     tg.set_defaults(func=cmd_triage)
 
 
+def add_audit_parser(sub) -> None:
+    from .evaluate.audit import RULE
+
+    au = sub.add_parser("audit", help="CSV of every image ranked by how much the models doubt its label (a manifest)",
+                        description=f"One row per image: path,label,subject,suggested,doubt,n_models,n_disagree,"
+                                    f"n_uncertain and each model's p(closed). Ranking: {RULE}. The CSV is a manifest "
+                                    "(--data reads it); paths are relative to its folder. Review it in the app's "
+                                    "Review tab, or take the top suggestions unreviewed with --accept-top.")
+    _add_model_data_args(au, seed=False)
+    _add_output(au, "--csv", output_file, required=True, help="CSV file to write")
+    au.add_argument("--accept-top", type=bounded(int, 1), metavar="N",
+                    help="take the suggestion of the N most doubted images as their label (original_label and "
+                         "decision columns added; the output says it is unreviewed)")
+    au.set_defaults(func=cmd_audit)
+
+
 def add_export_parser(sub) -> None:
     ex = sub.add_parser("export", help="export a torch checkpoint to ONNX (dynamic batch; preprocessing in metadata)")
     ex.add_argument("--model", type=input_path, required=True, help="checkpoint folder")
@@ -936,6 +1007,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_explain_parser(sub)
     add_cv_parser(sub, classifiers)
     add_triage_parser(sub)
+    add_audit_parser(sub)
     add_export_parser(sub)
     add_cv_report_parser(sub)
     add_heldout_parser(sub)
