@@ -26,7 +26,7 @@ from gradio_client.exceptions import AppError  # noqa: E402
 N_SAMPLES = sum(1 for r in json.loads((SAMPLES / "samples.json").read_text()) if r["label"])  # labelled sample pictures
 
 PUBLIC_ENDPOINTS = {"predict", "evaluate", "threshold", "suggest_band", "reset_band", "export_uncertain", "robustness",
-                    "video"}
+                    "video", "review"}
 
 
 @pytest.fixture(scope="module")

@@ -213,7 +213,7 @@ class ReviewTab:
                            show_progress="hidden")
         gallery.select(self.select, [session, stored], [session, *shown], api_name=False)
         export.click(self.export, [session, stored], download, api_name=False)
-        demo.load(None, None, None, js=KEYBOARD_JS)
+        demo.load(None, None, None, js=KEYBOARD_JS, api_name=False)
 
 
 def build_review_tab(bench: Bench, demo: gr.Blocks) -> ReviewTab:
