@@ -81,18 +81,15 @@ def server(tmp_path_factory, fitted_svm):
     srv.close()
 
 
-@pytest.fixture(scope="module")
-def heldout_app(tmp_path_factory, trained_cnn, svm_checkpoint, mrl_dir):
-    """cnn and svm share one split and are in a bundle; cnn_new is a checkpoint the bundle does not know."""
+def bundle_checkpoints(root: Path, trained_cnn: Path, svm_checkpoint: Path, mrl_dir: Path) -> int:
+    """root/checkpoints with cnn and svm on one split and root/heldout, a bundle of both on the synthetic data; the
+    bundle's number of test images."""
     import shutil
 
-    from eyebench.app import MAX_FILE_SIZE, build_demo
     from eyebench.data.dataset import load_dataset
     from eyebench.evaluate.heldout import build_bundle, write_bundle
     from eyebench.models.checkpoint import load_classifier
-    from eyebench import workbench
 
-    root = tmp_path_factory.mktemp("heldout_app")
     shutil.copytree(trained_cnn, root / "checkpoints" / "cnn")
     shutil.copytree(svm_checkpoint, root / "checkpoints" / "svm")
     split = json.loads((trained_cnn / "config.json").read_text())["split"]
@@ -102,6 +99,19 @@ def heldout_app(tmp_path_factory, trained_cnn, svm_checkpoint, mrl_dir):
     rows, summary = build_bundle(models, load_dataset([mrl_dir]), sweep_max=8, command="eyebench heldout (test)",
                                  progress=False)
     write_bundle(root / "heldout", rows, summary)
+    return len(rows)
+
+
+@pytest.fixture(scope="module")
+def heldout_app(tmp_path_factory, trained_cnn, svm_checkpoint, mrl_dir):
+    """cnn and svm share one split and are in a bundle; cnn_new is a checkpoint the bundle does not know."""
+    import shutil
+
+    from eyebench.app import MAX_FILE_SIZE, build_demo
+    from eyebench import workbench
+
+    root = tmp_path_factory.mktemp("heldout_app")
+    n_test = bundle_checkpoints(root, trained_cnn, svm_checkpoint, mrl_dir)
     shutil.copytree(trained_cnn, root / "checkpoints" / "cnn_new")
     data = bytearray((root / "checkpoints" / "cnn_new" / "model.safetensors").read_bytes())
     data[-1] ^= 1  # other weights: not what the bundle was computed from
@@ -111,5 +121,5 @@ def heldout_app(tmp_path_factory, trained_cnn, svm_checkpoint, mrl_dir):
     port = free_port()
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True, show_error=True,
                 max_file_size=MAX_FILE_SIZE)
-    yield {"url": f"http://127.0.0.1:{port}/", "n_test": len(rows)}
+    yield {"url": f"http://127.0.0.1:{port}/", "n_test": n_test}
     demo.close()

@@ -21,30 +21,29 @@ def page(browser, heldout_app):
         yield pg
 
 
+def expect_filled(page, tab: str, table: str, note: str, note_text: str, plots: dict[str, int | None]):
+    """A tab, opened without pressing its button: the table names both models, the note says where the numbers come
+    from, and each plot has data (`plots`: element id -> its number of traces, or None for at least one)."""
+    open_tab(page, tab)
+    for name in ("cnn", "svm"):
+        expect(page.locator(f"#{table}")).to_contain_text(name)
+    expect(page.locator(f"#{note}")).to_contain_text(note_text)
+    for plot, traces in plots.items():
+        expect(page.locator(f"#{plot} .js-plotly-plot")).to_be_visible()
+        found = page.locator(f"#{plot}").evaluate(PLOT_TRACES)
+        assert found == traces if traces is not None else found > 0, (plot, found)
+
+
 def test_evaluate_is_filled_as_the_page_opens(page):
-    open_tab(page, "Evaluate")
-    table = page.locator("#metrics-table")
-    expect(table).to_contain_text("cnn")
-    expect(table).to_contain_text("svm")
-    expect(table).to_contain_text("worst subject")
-    expect(page.locator("#eval-note")).to_contain_text("Precomputed held-out results")
-    expect(page.locator("#confusion-plot .js-plotly-plot")).to_be_visible()
-    expect(page.locator("#curves-plot .js-plotly-plot")).to_be_visible()
-    assert page.locator("#confusion-plot").evaluate(PLOT_TRACES) == 2  # a confusion matrix per model
-    assert page.locator("#curves-plot").evaluate(PLOT_TRACES) > 0
+    expect_filled(page, "Evaluate", "metrics-table", "eval-note", "Precomputed held-out results",
+                  {"confusion-plot": 2, "curves-plot": None})  # a confusion matrix per model
+    expect(page.locator("#metrics-table")).to_contain_text("worst subject")
     shot(page, "load_evaluate")
 
 
 def test_robustness_is_filled_as_the_page_opens(page):
-    open_tab(page, "Robustness")
-    table = page.locator("#robustness-table")
-    expect(table).to_contain_text("cnn")
-    expect(table).to_contain_text("svm")
-    expect(page.locator("#robustness-note")).to_contain_text("stored sweeps")
-    expect(page.locator("#robustness-bars .js-plotly-plot")).to_be_visible()
-    expect(page.locator("#robustness-sweeps .js-plotly-plot")).to_be_visible()
-    assert page.locator("#robustness-bars").evaluate(PLOT_TRACES) == 2  # a bar series per model
-    assert page.locator("#robustness-sweeps").evaluate(PLOT_TRACES) > 0
+    expect_filled(page, "Robustness", "robustness-table", "robustness-note", "stored sweeps",
+                  {"robustness-bars": 2, "robustness-sweeps": None})  # a bar series per model
     # each subset's n is written once under its name, at 11 px or more (no tiny overlapping labels on the bars)
     ticks = page.locator("#robustness-bars .xtick text")
     expect(ticks.first).to_contain_text("n=")

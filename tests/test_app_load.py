@@ -3,7 +3,6 @@ around it: API output names, one-class and doubted-subject notes, the worst subj
 server log, the report's input crops. Handlers are called directly (no browser, no server)."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 
@@ -12,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app_server import MODEL_NAMES, SAMPLES, make_checkpoints
+from app_server import MODEL_NAMES, SAMPLES, bundle_checkpoints, make_checkpoints
 
 PRECOMPUTED = "held-out test people (precomputed)"
 
@@ -34,20 +33,9 @@ def bundle_demo(tmp_path_factory, trained_cnn, svm_checkpoint, mrl_dir):
     """The app of two models (cnn, svm) that a held-out bundle holds, as app_server's heldout_app builds it."""
     from eyebench import workbench
     from eyebench.app import build_demo
-    from eyebench.data.dataset import load_dataset
-    from eyebench.evaluate.heldout import build_bundle, write_bundle
-    from eyebench.models.checkpoint import load_classifier
 
     root = tmp_path_factory.mktemp("load_app")
-    shutil.copytree(trained_cnn, root / "checkpoints" / "cnn")
-    shutil.copytree(svm_checkpoint, root / "checkpoints" / "svm")
-    split = json.loads((trained_cnn / "config.json").read_text())["split"]
-    config = json.loads((root / "checkpoints" / "svm" / "config.json").read_text())
-    (root / "checkpoints" / "svm" / "config.json").write_text(json.dumps({**config, "split": split}))
-    models = {n: load_classifier(root / "checkpoints" / n) for n in ("cnn", "svm")}
-    rows, summary = build_bundle(models, load_dataset([mrl_dir]), sweep_max=8, command="eyebench heldout (test)",
-                                 progress=False)
-    write_bundle(root / "heldout", rows, summary)
+    bundle_checkpoints(root, trained_cnn, svm_checkpoint, mrl_dir)
     loaded, notices = workbench.load_all(root / "checkpoints")
     return build_demo(loaded, notices, samples=SAMPLES, datasets={"live": mrl_dir}, heldout=root / "heldout")
 

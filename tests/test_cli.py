@@ -1,6 +1,5 @@
 """End-to-end CLI on the synthetic data: train, evaluate (JSON contract, layouts, --split, broken files, --bootstrap),
 predict, bench, robustness, explain, triage, cv and summary (report and export: test_report.py, test_export.py)."""
-import csv
 import json
 import shutil
 import subprocess

@@ -2,7 +2,6 @@
 repository, in shared/data/real beside it; skipped with the reason when absent). Scoring rule: eyebench/eye_finding.py.
 The README's figures come from `python -m eyebench bench --model checkpoints/small_cnn --faces FOLDER/faces
 --face-videos FOLDER/videos`."""
-from pathlib import Path
 
 import pytest
 

@@ -1,7 +1,6 @@
 """sample_images/: made by eyebench.samples.make_samples (byte for byte), labelled for the CLI as for the app, and the
 rendered closed-eye close-up is what the shipped checkpoints call closed."""
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -3,7 +3,6 @@ run, resume, and TrainConfig (checks by field, the flags generated from its fiel
 import argparse
 import ast
 import dataclasses
-import json
 import subprocess
 import sys
 
