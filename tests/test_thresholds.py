@@ -127,5 +127,8 @@ def test_aurc_of_a_perfect_ranking_is_lower_than_of_a_reversed_one():
     y = np.array([0] * 8 + [1] * 2)
     good = np.array([0.05] * 8 + [0.45] * 2)  # errors are the least confident (predicted open, truly closed)
     bad = np.array([0.45] * 8 + [0.05] * 2)  # errors are the most confident
-    aurc = lambda p: risk_coverage(y, np.stack([1 - p, p], 1))["aurc"]
+
+    def aurc(p):
+        return risk_coverage(y, np.stack([1 - p, p], 1))["aurc"]
+
     assert aurc(good) < aurc(bad)

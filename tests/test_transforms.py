@@ -58,7 +58,10 @@ def test_glasses_and_zoom_out_off_draw_nothing_extra():
 def test_zoom_out_shrinks_the_eye_of_the_chosen_share():
     x = torch.zeros(400, 1, 60, 60)
     x[:, :, 20:40, 20:40] = 1  # a bright centred square, 1/9 of the crop, on a dark border
-    area = lambda out: (out > 0.5).float().mean((1, 2, 3)) * 9  # the square's area relative to its own
+
+    def area(out):  # the square's area relative to its own
+        return (out > 0.5).float().mean((1, 2, 3)) * 9
+
     plain = area(augment(x.clone(), gen(0), strength=0.0))
     wide = area(augment(x.clone(), gen(0), strength=0.0, zoom_out=0.5))
     assert torch.allclose(plain, torch.ones(400), atol=0.05)  # without zoom-out only flips (strength 0)

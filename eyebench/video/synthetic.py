@@ -108,7 +108,7 @@ class FaceScene:
             return self.background.copy()
         frame = self.pasted[state]
         if roll_deg:
-            (x, y, w, h), (x2, y2, w2, h2) = self.boxes["right"], self.boxes["left"]
+            (x, y, _, _), (x2, y2, w2, h2) = self.boxes["right"], self.boxes["left"]
             centre = ((x + x2 + w2) / 2, (y + y2 + h2) / 2)
             m = cv2.getRotationMatrix2D(centre, -roll_deg, 1.0)  # positive roll: the eye line goes down to the right
             frame = cv2.warpAffine(frame, m, frame.shape[1::-1], borderMode=cv2.BORDER_REPLICATE)

@@ -7,7 +7,6 @@ Usage: python scripts/gpu/pack_images.py ../shared/data/mrl .devdata/mrl --size 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
