@@ -134,3 +134,34 @@ def test_no_function_longer_than_80_lines():
     files = sorted(PACKAGE.rglob("*.py")) + [REPO_ROOT / "app.py"]
     too_long = [f for path in files for f in long_functions(path)]
     assert not too_long, too_long
+
+
+# The README's layer order (config -> faces -> data -> models -> explain / evaluate -> train -> workbench -> app / cli),
+# with the modules it does not name placed where they belong; a module may import only from its own layer or below.
+LAYERS = {
+    "config": 0, "lazy": 0, "threads": 0, "safezip": 0,
+    "faces": 1,
+    "data": 2, "samples": 2,
+    "models": 3,
+    "explain": 4, "evaluate": 4.5,  # evaluate shows explain's maps; explain never reads evaluate
+    "train": 5, "export": 5, "video": 5,
+    "workbench": 6,
+    "app": 7, "cli": 7, "bench": 7, "eye_finding": 7, "__main__": 8,
+}
+
+
+def layer_of(module: str) -> float | None:
+    """The layer of a package module (None for the package's own lazy facade, eyebench/__init__.py)."""
+    parts = module.split(".")
+    return None if len(parts) == 1 else LAYERS[parts[1]]
+
+
+def test_every_package_module_has_a_layer():
+    unplaced = sorted({m.split(".")[1] for m in package_modules() if "." in m} - set(LAYERS))
+    assert not unplaced, f"place these in LAYERS (tests/test_structure.py) and the README's order: {unplaced}"
+
+
+def test_imports_follow_the_layer_order():
+    upward = sorted(f"{m} -> {t}" for m, targets in import_graph().items() for t in targets
+                    if layer_of(m) is not None and layer_of(t) is not None and layer_of(t) > layer_of(m))
+    assert not upward, upward
