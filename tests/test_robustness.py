@@ -5,9 +5,11 @@ import numpy as np
 import pytest
 
 from conftest import IMAGES_PER_SUBJECT, N_SUBJECTS, draw_eye
+from eyebench.config import DataConfig
 from eyebench.data.dataset import Dataset, Sample, load_dataset
 from eyebench.evaluate.metrics import classification_metrics
-from eyebench.evaluate.perturbations import ANGLE_NOTE, SWEEPS
+from eyebench.evaluate.perturbations import ANGLE_NOTE, SWEEPS, perturb_batch
+from eyebench.models.base import BaseClassifier
 from eyebench.evaluate.robustness import (MAX_LEVELS, model_key, model_keys, stratified_sample, subset_factors,
                                           subset_table, sweep_models)
 
@@ -137,3 +139,89 @@ def test_sweep_grid_has_a_panel_per_sweep(count):
     fig = sweep_grid_figure(sweeps)
     assert [a.text for a in fig.layout.annotations] == list(sweeps)  # one titled panel each, three to a row
     assert len(fig.data) == 2 * count and sum(t.showlegend for t in fig.data) == 2  # one legend entry per model
+
+
+# -- the fast sweep: one perturbed batch per level for every model, identity levels run once, models side by side ----
+class Brightness(BaseClassifier):
+    """A tiny image-dependent model: closed when the centre of its (size x size, channels) input is dark."""
+
+    name = "brightness"
+
+    def __init__(self, size=32, channels=1, centre=128.0):
+        super().__init__(DataConfig(input_size=size, channels=channels, mean=(0.5,) * channels, std=(0.25,) * channels))
+        self.centre, self.calls = centre, 0
+
+    def view_scores(self, batch):
+        self.calls += 1
+        s = batch.shape[1]
+        return (self.centre - batch[:, s // 4: 3 * s // 4, s // 4: 3 * s // 4].mean(axis=(1, 2, 3))) / 8.0
+
+
+class RawOnly:
+    """A model that only offers predict_proba on raw crops (no prepare / proba_prepared)."""
+
+    name = "raw_only"
+
+    def predict_proba(self, images):
+        p = 1 / (1 + np.exp((np.stack(images).astype(float).std(axis=(1, 2, 3)) - 40) / 5))
+        return np.stack([1 - p, p], axis=1)
+
+
+def straightforward(models, images, y):
+    """The sweep computed level by level and model by model, every model on its own predict_proba."""
+    return {name: {key: [classification_metrics(y, clf.predict_proba(perturb_batch(images, name, lvl)))
+                         for lvl in levels] for clf, key in zip(models, model_keys(models))}
+            for name, (_, levels) in SWEEPS.items()}
+
+
+@pytest.fixture(scope="module")
+def sweep_fixture():
+    rng = np.random.default_rng(3)
+    images = np.stack([np.repeat(draw_eye(i % 2 == 0, rng, 96)[..., None], 3, axis=2) for i in range(12)])
+    return images, np.array([i % 2 for i in range(12)]) ^ 1  # draw_eye(open) for even i: label 0 (open)
+
+
+@pytest.mark.parametrize("cpus", [1, 4])
+def test_fast_sweep_matches_the_straightforward_computation(trained_cnn, fitted_svm, sweep_fixture, cpus, monkeypatch):
+    from eyebench import load_classifier
+    from eyebench.evaluate import robustness
+
+    monkeypatch.setattr(robustness.os, "cpu_count", lambda: cpus)  # one model at a time, or several side by side
+    images, y = sweep_fixture
+    gray64 = Brightness(64, 1, centre=150.0)
+    models = [load_classifier(trained_cnn), fitted_svm, Brightness(32, 1), gray64, Brightness(48, 3), RawOnly()]
+    out = sweep_models(models, images, y, progress=False)
+    # the gray 64 px models share one prepared batch per level; the 8 identity levels reuse the clean one
+    assert gray64.calls == sum(len(levels) for _, levels in SWEEPS.values()) - 7
+    expected = straightforward(models, images, y)
+    assert len({k for block in expected.values() for k in block}) == len(models)
+    for name, block in out["sweeps"].items():
+        for key, res in block["models"].items():
+            for metric in ("accuracy", "recall_closed", "recall_open"):
+                assert res[metric] == [m[metric] for m in expected[name][key]], (name, key, metric)
+    accuracies = {a for block in out["sweeps"].values() for res in block["models"].values() for a in res["accuracy"]}
+    assert len(accuracies) >= 4  # the models do answer to the perturbations: the comparison is not all 0.5
+
+
+def test_sweep_progress_callback(untrained_cnn, sweep_fixture):
+    images, y = sweep_fixture
+    seen = []
+    sweep_models([untrained_cnn, Brightness(32, 1)], images, y, sweeps={"blur_sigma": [0, 2], "gamma": [1.0, 2.5]},
+                 progress=lambda fraction, text: seen.append((fraction, text)))
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and 0 <= fractions[0]
+    texts = " | ".join(t for _, t in seen)
+    assert "blur_sigma 2" in texts and "small_cnn" in texts and "predictions reused" in texts  # gamma 1.0
+
+
+def test_a_failing_model_raises_on_the_calling_thread(sweep_fixture, monkeypatch):
+    from eyebench.evaluate import robustness
+
+    class Broken(Brightness):
+        def view_scores(self, batch):
+            raise RuntimeError("broken model")
+
+    monkeypatch.setattr(robustness.os, "cpu_count", lambda: 2)
+    images, y = sweep_fixture
+    with pytest.raises(RuntimeError, match="broken model"):
+        sweep_models([Brightness(32, 1), Broken(48, 1)], images, y, sweeps={"blur_sigma": [0, 2]}, progress=False)
