@@ -102,3 +102,14 @@ def command_line(argv) -> str:
 # Eye crops cut from faces are this many times their eye-corner distance wide: the framing at which the shipped
 # checkpoints judged the most eyes right on the development photos (docs/history.md, section 18)
 EYE_CROP_SCALE = 1.4
+
+# Images per perturbation-sweep level (why these numbers: eyebench/evaluate/analysis.py): the default for files that
+# are kept (robustness, report) and the app's interactive first look
+SWEEP_IMAGES = 100
+QUICK_SWEEP_IMAGES = 50
+
+# how `audit` ranks images (here so that --help states it without importing the evaluation code)
+AUDIT_RULE = ("doubt = the mean over the models of the calibrated probability each gives to the class other than the "
+              "label (0: every model sure of the label, 1: every model sure of the other class); rows are ranked by "
+              "doubt, then by how many models decide the other class by their own uncertain band (n_disagree), then "
+              "by path; suggested = the other class when doubt is above 0.5, else the label")

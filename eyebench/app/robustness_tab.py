@@ -8,6 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..evaluate import plots
+from ..config import QUICK_SWEEP_IMAGES
 from ..evaluate.analysis import analyse_models
 from ..evaluate.perturbations import ANGLE_NOTE
 from ..evaluate.robustness import subset_table as subset_rows
@@ -43,16 +44,16 @@ class RobustnessTab:
         self._lock = threading.Lock()
 
     @on_model_threads
-    def robustness(self, models_chosen, choice, zip_file=None, sweep_images=200, progress=gr.Progress()) -> dict:
+    def robustness(self, models_chosen, choice, zip_file=None, sweep_images=QUICK_SWEEP_IMAGES,
+                   progress=gr.Progress()) -> dict:
         """Subset table + bar chart and perturbation sweep curves for the chosen models."""
         if self.bench.precomputed(choice, zip_file):
             return self.precomputed(models_chosen)
         chosen = self.bench.pick(models_chosen)
         progress(0.05, desc="reading images")
         with self.bench.dataset(choice, zip_file) as ds:
-            progress(0.2, desc="subsets and sweeps")
             result = analyse_models(list(chosen.values()), ds, sweeps=True, sweep_max=int(sweep_images),
-                                    progress=False)
+                                    progress=lambda fraction, text: progress(0.1 + 0.9 * fraction, desc=text))
         return self.shown(result, f"{result['sweeps']['n']} images per level")
 
     def precomputed(self, models_chosen) -> dict:
@@ -91,7 +92,7 @@ class RobustnessTab:
             inputs = model_and_data_inputs(self.bench, "...or upload a .zip (MRL names, open/closed folders, or "
                                                        "manifest.csv)")
             stored = self.bench.heldout and self.bench.heldout.summary["sweeps"]["n"]
-            n = gr.Slider(20, 2000, value=200, step=20, label="images per sweep level",
+            n = gr.Slider(20, 2000, value=QUICK_SWEEP_IMAGES, step=10, label="images per sweep level",
                           info="for a live test set" + (f" (the precomputed sweeps are stored, {stored} images per "
                                                         "level)" if stored else ""))
         run = gr.Button("Run robustness", variant="primary")

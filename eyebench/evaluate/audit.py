@@ -8,15 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import CLASS_NAMES, CLOSED
+from ..config import AUDIT_RULE, CLASS_NAMES, CLOSED
 from ..data.dataset import Dataset
 from .metrics import classification_metrics
 from .thresholds import UNCERTAIN, apply_band
 
-RULE = ("doubt = the mean over the models of the calibrated probability each gives to the class other than the label "
-        "(0: every model sure of the label, 1: every model sure of the other class); rows are ranked by doubt, then by "
-        "how many models decide the other class by their own uncertain band (n_disagree), then by path; suggested = "
-        "the other class when doubt is above 0.5, else the label")
+RULE = AUDIT_RULE
 FIELDS = ["path", "label", "subject", "suggested", "doubt", "n_models", "n_disagree", "n_uncertain"]
 UNREVIEWED = "accepted-unreviewed"  # the decision of a suggestion taken by --accept-top without a person looking
 
