@@ -113,9 +113,11 @@ def analyse_probabilities(probas: dict, dataset: Dataset, bootstrap: int = 0, su
                "band": band_metrics(y, proba[:, CLOSED], band) if band else None}
         preds[name] = (proba[:, CLOSED] >= 0.5).astype(int)
         if bootstrap:
-            row["bootstrap_accuracy"] = subject_bootstrap(y, preds[name], dataset.subjects, n_boot=bootstrap, seed=seed)
+            doubts = dataset.subject_doubts  # subjects that may not be people: said beside the CI
+            row["bootstrap_accuracy"] = subject_bootstrap(y, preds[name], dataset.subjects, n_boot=bootstrap, seed=seed,
+                                                          doubts=doubts)
             row["bootstrap_recall_closed"] = subject_bootstrap(
-                y, preds[name], dataset.subjects, n_boot=bootstrap, seed=seed,
+                y, preds[name], dataset.subjects, n_boot=bootstrap, seed=seed, doubts=doubts,
                 metric=lambda t, p: float(np.mean(p[t == CLOSED] == CLOSED)) if np.any(t == CLOSED) else float("nan"))
         if subsets:
             row["subsets"] = subset_table(dataset, proba, band)
