@@ -98,9 +98,12 @@ def test_svm_cannot_export(capsys, svm_checkpoint, tmp_path):
     assert not (tmp_path / "svm.onnx").exists()
 
 
-def test_an_onnx_name_without_the_suffix_is_refused(capsys, trained_cnn):
-    """`--onnx OUT/model.safetensors` (a slip of the shell) must not overwrite the checkpoint's weights."""
+def test_an_onnx_name_without_the_suffix_is_refused(capsys, trained_cnn, tmp_path):
+    """`--onnx OUT/model.safetensors` (a slip of the shell) must not overwrite the checkpoint's weights: refused as an
+    input of the command; elsewhere, a name without .onnx is refused too."""
     weights = trained_cnn / "model.safetensors"
     before = weights.read_bytes()
     assert main(["export", "--model", str(trained_cnn), "--onnx", str(weights)]) == 2
-    assert "give a file name ending in .onnx" in capsys.readouterr().err and weights.read_bytes() == before
+    assert "an input of this command" in capsys.readouterr().err and weights.read_bytes() == before
+    assert main(["export", "--model", str(trained_cnn), "--onnx", str(tmp_path / "model.safetensors")]) == 2
+    assert "give a file name ending in .onnx" in capsys.readouterr().err and not (tmp_path / "model.safetensors").exists()
