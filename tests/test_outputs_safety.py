@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from conftest import write_png
-from eyebench.cli import OVERWRITE_RULE, Output, _check_outputs, build_parser, main
+from eyebench.cli import build_parser, main
+from eyebench.commands.args import OVERWRITE_RULE, Output, _check_outputs
 
 OUTPUT_DESTS = {"out", "json", "csv", "onnx", "sheet"}
 

@@ -146,7 +146,7 @@ LAYERS = {
     "explain": 4, "evaluate": 4.5,  # evaluate shows explain's maps; explain never reads evaluate
     "train": 5, "export": 5, "video": 5,
     "workbench": 6,
-    "app": 7, "cli": 7, "bench": 7, "eye_finding": 7, "__main__": 8,
+    "app": 7, "cli": 7, "commands": 7, "bench": 7, "eye_finding": 7, "__main__": 8,
 }
 
 

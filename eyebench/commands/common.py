@@ -1,0 +1,95 @@
+"""What several commands share: loading checkpoints and data, reading pictures, printing cv runs and image lists."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def _load_models(dirs):
+    from ..models import load_classifier
+
+    return [load_classifier(d) for d in dirs]
+
+
+def _load_data(args):
+    """The --data of a command, scanned, with what the user must know about it printed: each source's layout, where
+    its subjects came from, and every warning (many files skipped, subjects that look wrong)."""
+    from ..data.dataset import describe, load_dataset
+
+    dataset = load_dataset(args.data, subject_from=args.subject_from)
+    print("\n".join(describe(dataset.report())))
+    return dataset
+
+
+def _named_models(dirs) -> dict:
+    """Loaded checkpoints by folder name (the whole path where two folders share a name), as the app names them."""
+    from ..models import load_classifier
+
+    names = [Path(d).name for d in dirs]
+    return {(n if names.count(n) == 1 else str(d)): load_classifier(d) for n, d in zip(names, dirs)}
+
+
+def _picture(path: str) -> np.ndarray:
+    """The RGB array of a picture named on the command line; an unreadable one is an ImageError naming it."""
+    from ..data.images import ImageError, decode_image
+
+    try:
+        return decode_image(path)
+    except ImageError as exc:
+        raise ImageError(f"{path}: {exc}") from None
+
+
+def _noted(path, res: dict) -> dict | None:
+    """Print how the eyes of a picture were found (not for a plain eye crop, the usual input); None if none was."""
+    if res["how"] != "crop":
+        print(f"{path}: {res['message']}")
+        for line in res.get("face_lines", []):
+            print(f"{path}: {line}")
+    return res if res["eyes"] else None
+
+
+PICTURE_HELP = ("Eyes are found as in the app: faces by MediaPipe's face detector and landmarks, each eye cut level on "
+                "its corners (one answer per eye, with its face, side and box; a line per face gives its head pose and "
+                "the eye aspect ratio, the landmark baseline); a picture the size of an eye crop, or a close-up of one "
+                "eye without a face, is classified whole; the first line about a picture says which of these "
+                "happened (none for a plain eye crop). Where MediaPipe cannot run, OpenCV Haar cascades are used, "
+                "with a notice.")
+
+
+def _add_whole_image(sp) -> None:
+    sp.add_argument("--whole-image", action="store_true",
+                    help="classify each picture whole, as one eye crop (no eye detection)")
+
+
+def _print_cv_run(run: dict, label: str) -> None:
+    """The lines of one cross-validation run (a `cv` seed, or a committee of runs): each fold, then all folds."""
+    from ..evaluate.report import MIN_GROUP_N
+    from ..train.crossval import view_lines
+
+    for f in run["folds"]:
+        print(f"{label} fold {f['fold']}: accuracy {100 * f['accuracy']:.2f}%  "
+              f"closed recall {100 * f['recall_closed']:.2f}%  n={f['n']}"
+              + ("  weights " + ", ".join(f"{m} {w:.2f}" for m, w in f["weights"].items()) if "weights" in f else ""))
+        print("\n".join("    " + line for line in view_lines(f)))
+    ws = run["worst_subject"]
+    print(f"{label}: accuracy {100 * run['accuracy_mean']:.2f}% +- {100 * run['accuracy_std']:.2f} "
+          f"over {run['k']} folds; worst fold {run['worst_fold']['fold']} "
+          f"({100 * run['worst_fold']['accuracy']:.2f}%); worst subject "
+          + (f"(of those with n>={ws['min_n']}) {ws['subject']} ({100 * ws['accuracy']:.2f}%, n={ws['n']})" if ws
+             else f"none: no subject has {MIN_GROUP_N} images"))
+    print("\n".join(f"{label}, all folds: " + line for line in view_lines(run)))
+
+
+def trainable_classifiers() -> list[str]:
+    """The registry names `train` and `cv` accept (every classifier but those made from trained checkpoints)."""
+    from ..models.registry import NOT_TRAINED, list_classifiers
+
+    return [c for c in list_classifiers() if c not in NOT_TRAINED]
+
+
+def _print_first_rows(rows: list[dict], wrote: str, row_line) -> None:
+    """After a command wrote its CSV of images worst first: the line saying what it wrote, then its first ten rows."""
+    print(wrote)
+    for r in rows[:10]:
+        print(row_line(r))

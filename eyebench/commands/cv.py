@@ -1,0 +1,68 @@
+"""`eyebench cv`: K-fold cross-validation by person."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from ..config import pct
+from ..train.config import RECIPE, TrainConfig, add_options
+from .args import SHARE, Output, _add_data, _add_output, bounded, input_path, output_file
+from .common import _print_cv_run, trainable_classifiers
+
+CV_OUT = Output(folder=True, whole=True, note="; it does not apply to --out: a cross-validation there is continued "
+                                               "with --resume and never replaced (give a new --out to start again)")
+
+
+def run(args) -> int:
+    from ..train.crossval import cross_validate, repeat_cross_validation
+
+    config = dataclasses.replace(TrainConfig.from_args(args), resume=args.resume_folds)
+    kw = dict(k=args.folds, holdout_of=args.holdout_of, train_share=args.train_people, subject_from=args.subject_from)
+    if args.repeats == 1:
+        res = cross_validate(args.model, args.data, args.out, config, **kw)
+        runs = [res]
+    else:
+        seeds = list(range(config.seed, config.seed + args.repeats))
+        res = repeat_cross_validation(args.model, args.data, args.out, seeds, config, **kw)
+        runs = res["runs"]
+    if runs[0]["left_out_subjects"]:
+        print(f"left out the {len(runs[0]['left_out_subjects'])} test subjects of {runs[0]['holdout_of']}")
+    for run in runs:
+        _print_cv_run(run, f"seed {run['seed']}")
+    if len(runs) > 1:
+        print(f"mean over {len(runs)} seeds: {100 * res['accuracy_mean']:.2f}% (per seed: "
+              + ", ".join(f"{100 * a:.2f}%" for a in res["accuracy_per_seed"])
+              + f"; spread between seeds {100 * res['accuracy_seed_std']:.2f} points sd): a recipe should beat "
+              "another by more than that spread")
+        print(f"people-balanced accuracy, mean over {len(runs)} seeds: {pct(res['people_balanced_accuracy_mean'])}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=1))
+    return 0
+
+
+def add_parser(sub) -> None:
+    cv = sub.add_parser("cv", help="K-fold cross-validation by person: mean +- std, worst fold, worst subject")
+    cv.add_argument("model", choices=trainable_classifiers(), help="registry name of the classifier")
+    _add_data(cv)
+    _add_output(cv, "--out", CV_OUT, required=True, help="folder for the fold checkpoints")
+    cv.add_argument("--folds", type=bounded(int, 2), default=5,
+                    help="number of folds; each tests on its own people (default 5)")
+    add_options(cv, RECIPE)  # the recipe part of TrainConfig: the same flags, defaults and help as `train`
+    cv.add_argument("--holdout-of", type=input_path, metavar="DIR",
+                    help="leave out the test people of this checkpoint (e.g. a shipped one): folds are made of its "
+                         "train and val people only, so recipes can be compared without looking at its test set")
+    cv.add_argument("--train-people", type=SHARE, default=1.0, metavar="SHARE",
+                    help="train each fold on only this share of its training people (per source, drawn with the seed; "
+                         "smaller shares nested in larger ones), test people unchanged: a learning curve that says "
+                         "whether recording more people would help (default 1 = all)")
+    cv.add_argument("--repeats", type=bounded(int, 1), default=1, metavar="N",
+                    help="run the whole cross-validation N times with seeds SEED..SEED+N-1 (other validation people, "
+                         "CEW folds, initialisation and sampling; with few people the grouped test folds may repeat) "
+                         "into OUT/seed_S and report the mean over seeds and its spread (default 1)")
+    cv.add_argument("--resume", action="store_true", dest="resume_folds",
+                    help="continue a cross-validation that was stopped, with the same command: folds finished in OUT "
+                         "are reused (after checking their model, people and recipe), a fold stopped mid-way continues "
+                         "from its last epoch (OUT/fold_K/resume.pt), the others are trained")
+    _add_output(cv, "--json", output_file, help="write the fold results here")
+    cv.set_defaults(func=run)

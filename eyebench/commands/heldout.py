@@ -1,0 +1,52 @@
+"""`eyebench heldout`: the held-out results bundle the app opens on (numbers, no pixels)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .args import Output, _add_data, _add_output, bounded, input_path
+from .common import _load_data
+
+
+def _heldout_bundle(folder: Path) -> bool:
+    """Whether `folder` holds a bundle `heldout` wrote (its bundle.json names the split, models and sweeps)."""
+    try:
+        summary = json.loads((folder / "bundle.json").read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(summary, dict) and {"split", "models", "sweeps"} <= set(summary)
+
+
+HELDOUT_OUT = Output(folder=True, writes=("predictions.csv", "bundle.json", "README.md"), own=_heldout_bundle,
+                     note="; not needed to replace an earlier held-out bundle in --out (its bundle.json), which is "
+                          "replaced with a line saying so")
+
+
+def run(args) -> int:
+    from ..evaluate.heldout import build_bundle, write_bundle
+    from ..models.checkpoint import load_classifier
+
+    models = {Path(d).name: load_classifier(d) for d in args.model}
+    rows, summary = build_bundle(models, _load_data(args), sweep_max=args.sweep_images, seed=args.seed,
+                                 command=args.command_line)
+    out = write_bundle(args.out, rows, summary)
+    size = sum(f.stat().st_size for f in out.iterdir())
+    print(f"wrote {out}: {len(rows)} images of {summary['split']['n_subjects']} test people, {len(models)} models, "
+          f"{len(summary['sweeps']['sweeps'])} sweeps on {summary['sweeps']['n']} images ({size / 1e6:.2f} MB)")
+    return 0
+
+
+def add_parser(sub) -> None:
+    h = sub.add_parser("heldout", help="precompute the held-out results bundle the app opens on (numbers, no pixels)",
+                       description="Per-image p(closed) of every checkpoint on the test people of their shared split, "
+                                   "every perturbation sweep per model, and each checkpoint's weight hash: the "
+                                   "app's Evaluate, Threshold and Robustness tabs open on it without any data.")
+    h.add_argument("--model", action="append", type=input_path, required=True,
+                   help="checkpoint folder (repeatable); all must share one saved split; named by folder name")
+    _add_data(h, help="the data folders the checkpoints were trained on")
+    _add_output(h, "--out", HELDOUT_OUT, required=True,
+                help="folder to write predictions.csv, bundle.json and README.md into")
+    h.add_argument("--sweep-images", type=bounded(int, 2), default=1000,
+                   help="test images per perturbation level (class-stratified; default 1000)")
+    h.add_argument("--seed", type=int, default=0, help="seed of the sweep sample (default 0)")
+    h.set_defaults(func=run)
