@@ -14,10 +14,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..config import CLASS_NAMES, IMAGE_EXTENSIONS, cache_dir
-from .filenames import (class_from_folder, identity_from_name, looks_like_counter, parse_label, parse_mrl_name,
-                        subject_rule)
+from .filenames import class_from_folder, identity_from_name, parse_label, parse_mrl_name, subject_rule
 from .face_photos import expand_face_photos
 from .images import ImageError, decode_image, to_model_input
+from .subjects import subject_doubt
 
 CACHE_VERSION = 1
 MANIFEST_NAMES = ("manifest.csv", "labels.csv")
@@ -54,7 +54,7 @@ class Dataset:
     @property
     def subject_doubts(self) -> list[str]:
         """Why the subjects of the sources that hold samples may not be people (one line per doubted source), or []:
-        names that look like counters, one subject for everything, one per image (see `_subject_doubt`)."""
+        names that look like counters, one subject for everything, one per image (see `subjects.subject_doubt`)."""
         used = {s.source for s in self.samples}
         return [f"{name}: {info['subjects_doubt']}" for name, info in self.sources.items()
                 if name in used and info.get("subjects_trusted") is False and info.get("subjects_doubt")]
@@ -166,7 +166,7 @@ def scan_folder(root, source: str | None = None, subject_from: str | None = None
     info = dataset.sources[source]
     info["subject_rule"] = subject_from or "auto"
     info["n_subjects"] = len({s.subject for s in dataset.samples})
-    doubt, warning = _subject_doubt(source, dataset.samples, info, rule is not None,
+    doubt, warning = subject_doubt(source, dataset.samples, info, rule is not None,
                                     sure=not rule and info["subjects_from"] in (MRL_SUBJECTS, MANIFEST_SUBJECTS))
     info["subjects_trusted"], info["subjects_doubt"] = doubt is None, doubt
     info["warnings"] = _skip_warnings(source, len(dataset), dataset.skipped) + ([warning] if warning else [])
@@ -205,11 +205,6 @@ def _scan(root: Path, source: str) -> Dataset:
 
 UNLABELLED = "unlabelled: neither an MRL file name nor inside an open/closed class folder"
 MRL_SUBJECTS, MANIFEST_SUBJECTS = "MRL file names", "manifest column 'subject'"
-SUBJECT_HINT = ("a manifest's subject column names each image's person for sure; or choose the rule with --subject-from "
-                "folder, file or regex:PATTERN")
-MIN_IMAGES_TO_JUDGE = 10  # fewer images than this: no guess about whether the subjects look right
-
-
 def _apply_subject_rule(dataset: Dataset, rule, spec: str, base: Path) -> Dataset:
     """Every sample's subject by the rule; a file the rule gives no subject is skipped with the reason."""
     derive, _ = rule
@@ -221,58 +216,6 @@ def _apply_subject_rule(dataset: Dataset, rule, spec: str, base: Path) -> Datase
         else:
             kept.append(dataclasses.replace(s, subject=subject))
     return Dataset(kept, skipped, dataset.sources)
-
-
-COUNTER_SHARE = 0.1  # counter-like names on at least this share of a source's images: its subjects are doubted
-
-
-def _subject_doubt(source: str, samples: list[Sample], info: dict, by_rule: bool,
-                   sure: bool) -> tuple[str | None, str | None]:
-    """Why guessed subjects look wrong, in a few words (None when they look right), and the warning that says so: one
-    subject for a whole folder, each image its own subject, or names that look like counters (`_660`, `IMG_1234`,
-    see `looks_like_counter`), worst when one counter is read as one subject under both classes. Subjects that are
-    sure (MRL names, a manifest's subject column) and the chosen `--subject-from file` are not second-guessed; names
-    are judged only where the subjects were read from them (no --subject-from rule)."""
-    n, subjects = len(samples), {s.subject for s in samples}
-    if sure or n < MIN_IMAGES_TO_JUDGE or info.get("subject_rule") == "file":
-        return None, None
-    example = f"e.g. {Path(samples[0].path).name} -> {samples[0].subject!r}"
-    if len(subjects) == 1:
-        return "all images are one subject", (
-            f"{source}: all {n} images are one subject by {info['subjects_from']} ({example}): if they show several "
-            f"people, the person-disjoint splits and per-person results are wrong; {SUBJECT_HINT}")
-    if len(subjects) == n:
-        return "each image is a subject of its own", (
-            f"{source}: each of the {n} images is a subject of its own by {info['subjects_from']} ({example}): if "
-            f"some show the same person, a split can put that person on both sides; {SUBJECT_HINT}")
-    if by_rule:
-        return None, None
-    counted = [s for s in samples if looks_like_counter(s.subject)]
-    if not counted:
-        return None, None
-    labels: dict[str, dict[int, Sample]] = {}
-    for s in counted:
-        labels.setdefault(s.subject, {}).setdefault(s.label, s)
-    merged = [by_label for by_label in labels.values() if len(by_label) > 1]
-    if len(counted) < COUNTER_SHARE * n and not merged:
-        return None, None
-    first = counted[0]
-    why = (f"{source}: {len(counted)} of {n} images have file names that look like counters, not people "
-           f"(e.g. {Path(first.path).name} -> {first.subject!r}), so {len(labels)} subjects were read from numbers")
-    if merged:
-        a, b = (merged[0][label] for label in sorted(merged[0]))
-        why += (f"; {len(merged)} of these subjects hold images of both classes (e.g. {_short(a.path)} and "
-                f"{_short(b.path)} are one subject), which looks like one counter in two folders, not one person")
-    return ("subjects read from file names that look like counters"
-            + (f", {len(merged)} merged across the two classes" if merged else ""),
-            f"{why}: person-disjoint splits, per-person results and subject-level intervals may not be over people; "
-            f"{SUBJECT_HINT}")
-
-
-def _short(path: str) -> str:
-    """A file name with its folder (`open/_660.jpg`), enough to tell two files of the same name apart."""
-    p = Path(path)
-    return f"{p.parent.name}/{p.name}"
 
 
 def _label_file(path: Path, root: Path, root_label: int | None = None) -> tuple[str, int, str, dict] | str:
