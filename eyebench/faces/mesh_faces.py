@@ -1,6 +1,8 @@
 """Faces and their eye crops by MediaPipe: BlazeFace boxes, the face mesh on each, crops cut on the eye corners."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from ..config import EYE_CROP_SCALE
@@ -70,21 +72,40 @@ def eye_crop(rgb: np.ndarray, mesh: np.ndarray, side: str, scale: float = CROP_S
     return region.crop(rgb, side_px), region
 
 
-def face_eyes(rgb: np.ndarray, face: Face, index: int, scale: float = CROP_SCALE) -> list[EyeBox]:
-    """The eye crops of one face (picture order), each with its eyelid opening; none, with `face.note` set, when its
-    eyes are too small."""
+@dataclasses.dataclass
+class EyeCut:
+    """One eye cut from a face's landmarks: side, its level crop, the region it came from, eyelid contour and
+    opening."""
+
+    side: str
+    crop: np.ndarray
+    region: Region
+    contour: np.ndarray
+    opening: float
+
+
+def cut_eyes(rgb: np.ndarray, face: Face, scale: float = CROP_SCALE) -> list[EyeCut]:
+    """The eyes of one face to classify (photos and video alike): none, with `face.note` set, when they are too small;
+    only the near one of a profile face (noted); each cut level on its corners, with its eyelid opening."""
     widths = {s: eye_width(face.mesh, s) for s in visible_sides(face)}
     if max(widths.values()) < MIN_EYE_WIDTH:
         face.note = f"eyes too small ({max(widths.values()):.0f} px wide, {MIN_EYE_WIDTH:.0f} needed)"
         return []
     if len(widths) == 1:
         face.note = f"profile (yaw {face.pose.yaw:+.0f}): only the near eye"
-    eyes = []
+    cuts = []
     for side in widths:
         crop, region = eye_crop(rgb, face.mesh, side, scale)
         contour = eyelid_contour(rgb, face.mesh, side)
-        half = region.side / 2
-        x, y = int(round(region.cx - half)), int(round(region.cy - half))
-        eyes.append(EyeBox(x, y, int(round(region.side)), int(round(region.side)), side, crop, index,
-                           eye_opening(contour), contour))
-    return sorted(eyes, key=lambda e: e.x)
+        cuts.append(EyeCut(side, crop, region, contour, eye_opening(contour)))
+    return sorted(cuts, key=lambda c: c.region.cx)
+
+
+def face_eyes(rgb: np.ndarray, face: Face, index: int, scale: float = CROP_SCALE) -> list[EyeBox]:
+    """The eye crops of one face as boxes of the picture (picture order), each with its eyelid opening."""
+    eyes = []
+    for cut in cut_eyes(rgb, face, scale):
+        half, size = cut.region.side / 2, int(round(cut.region.side))
+        x, y = int(round(cut.region.cx - half)), int(round(cut.region.cy - half))
+        eyes.append(EyeBox(x, y, size, size, cut.side, cut.crop, index, cut.opening, cut.contour))
+    return eyes

@@ -4,7 +4,7 @@ face detection again only when the face is lost; level eye crops on the eye corn
 Per frame: while a face is followed, the mesh runs on the region its last landmarks give (MediaPipe's tracking
 rule); a mesh face score below MIN_FACE_SCORE means the face is lost, and the frame is searched again with both face
 detectors (the largest face, or the face nearest the one followed). The eye boxes and crops come from the mesh's
-eye corners as in a photo (faces.mesh_faces.eye_crop), so a closed eye is cut where the open one was.
+eye corners as in a photo (faces.mesh_faces.cut_eyes), so a closed eye is cut where the open one was.
 """
 from __future__ import annotations
 
@@ -13,9 +13,8 @@ import math
 import numpy as np
 
 from ..faces import finder_notice
-from ..faces.landmarks import MIN_FACE_SCORE, eye_opening, eyelid_contour, face_mesh, face_region_from_detection
-from ..faces.landmarks import face_region_from_mesh
-from ..faces.mesh_faces import detect_faces, eye_crop, face_from_mesh, visible_sides
+from ..faces.landmarks import MIN_FACE_SCORE, face_mesh, face_region_from_detection, face_region_from_mesh
+from ..faces.mesh_faces import cut_eyes, detect_faces, face_from_mesh
 from .options import TrackerOptions
 from .tracking import EyeTracker, FrameEyes, TrackedEye
 
@@ -53,12 +52,10 @@ class LandmarkTracker:
         face = face_from_mesh(mesh, 1.0, rgb.shape)
         status = "detected" if detected else "tracked"
         eyes = []
-        for side in visible_sides(face):
-            crop, region = eye_crop(rgb, mesh, side)
-            eye = TrackedEye(side, region.cx, region.cy, region.side, status, crop)
-            eye.opening = eye_opening(eyelid_contour(rgb, mesh, side))
+        for cut in cut_eyes(rgb, face):  # the photo's rule: too small eyes give none, a profile its near eye
+            eye = TrackedEye(cut.side, cut.region.cx, cut.region.cy, cut.region.side, status, cut.crop)
+            eye.opening = cut.opening
             eyes.append(eye)
-        eyes.sort(key=lambda e: e.cx)
         return FrameEyes(eyes, face.pose.roll, detected, face.pose)
 
     def _detect(self, rgb: np.ndarray):
