@@ -88,3 +88,12 @@ def test_evaluation_reports_accuracy_per_measured_head_angle(photos):
     assert lines[0].startswith("m: head_yaw |yaw| 0-15 (degrees): n=6, accuracy")
     assert per_head_angle(ds.subset([i for i, s in enumerate(ds.samples) if "photo" not in s.meta]),
                           proba[:1]) == {}
+
+
+def test_a_picture_without_a_face_is_searched_once(tmp_path, monkeypatch):
+    from eyebench.data import face_photos
+
+    write(tmp_path / "d" / "closed" / "scene_0001.png", data.coffee())  # 600x400, no face: stays one sample
+    assert [s.path.endswith("scene_0001.png") for s in scan_folder(tmp_path / "d").samples] == [True]
+    monkeypatch.setattr(face_photos, "_search", lambda *a: pytest.fail("searched again"))
+    assert len(scan_folder(tmp_path / "d").samples) == 1

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from ..config import cache_dir
 from .filenames import parse_mrl_name
 
-CROP_RULE = "mediapipe-corners-v1"  # changes when the crops would change: old cached crops are then not reused
+CROP_RULE = "mediapipe-corners-v2"  # changes when the crops would change: old cached crops are then not reused
 YAW_BINS = ((15.0, "|yaw| 0-15"), (30.0, "|yaw| 15-30"), (float("inf"), "|yaw| 30+"))  # degrees: upper limit, name
 PITCH_BINS = ((-10.0, "down (pitch < -10)"), (10.0, "level (-10 to 10)"), (float("inf"), "up (pitch > 10)"))
 
@@ -48,24 +48,37 @@ def _photo_key(path: str) -> str:
 
 def photo_eyes(path: str) -> list[dict] | str | None:
     """The eyes of one photo as cached crop files with side, face and head pose; None without a face; a string saying
-    why when its faces' eyes cannot be used."""
-    import cv2
-
-    from ..faces import locate_eyes
+    why when its faces' eyes cannot be used. Every answer is cached (a photo is searched once), an unreadable file
+    excepted."""
     from .images import ImageError, decode_image
 
     folder = cache_dir() / "face_crops" / _photo_key(path)
-    index = folder / "eyes.json"
+    index = folder / "result.json"
     if index.is_file():
-        return json.loads(index.read_text())["eyes"]
+        return json.loads(index.read_text())["result"]
     try:
-        search = locate_eyes(decode_image(path))
+        rgb = decode_image(path)
     except ImageError:
         return None  # load_images reports the unreadable file
+    result = _search(rgb, folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f"result.json.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps({"photo": os.path.abspath(path), "result": result}))
+    os.replace(tmp, index)
+    return result
+
+
+def _search(rgb, folder: Path) -> list[dict] | str | None:
+    """`photo_eyes`' answer for a decoded photo, its eye crops written into `folder`."""
+    import cv2
+
+    from ..faces import locate_eyes
+
+    search = locate_eyes(rgb)
     if search.how != "faces":
         return None
     if not search.eyes:
-        return "face photo: " + "; ".join(f.note for f in search.faces if f.note) or "face photo without usable eyes"
+        return "face photo: " + ("; ".join(f.note for f in search.faces if f.note) or "no usable eye")
     folder.mkdir(parents=True, exist_ok=True)
     eyes = []
     for e in search.eyes:
@@ -74,9 +87,6 @@ def photo_eyes(path: str) -> list[dict] | str | None:
         pose = search.faces[e.face].pose
         eyes.append({"crop": str(crop), "side": e.side, "face": e.face, "yaw": pose.yaw, "pitch": pose.pitch,
                      "roll": pose.roll})
-    tmp = folder / f"eyes.json.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps({"photo": os.path.abspath(path), "eyes": eyes}))
-    os.replace(tmp, index)
     return eyes
 
 

@@ -44,7 +44,8 @@ class Region:
         pts = np.array(points, dtype=np.float64)
         if flip:
             pts[:, 0] = size - pts[:, 0]
-        xy = pts[:, :2] @ self.to_picture(size)[:, :2].T + self.to_picture(size)[:, 2]
+        affine = self.to_picture(size)
+        xy = pts[:, :2] @ affine[:, :2].T + affine[:, 2]
         if pts.shape[1] > 2:
             return np.column_stack([xy, pts[:, 2] * self.side / size])
         return xy

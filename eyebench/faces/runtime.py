@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import threading
@@ -18,7 +19,6 @@ MODEL_SHA256 = {
 }
 _interpreters: dict[str, object] = {}
 _lock = threading.Lock()  # an interpreter runs one input at a time; the app serves several requests at once
-_unavailable: list[str] = []  # why LiteRT could not be used, once known
 
 
 def file_sha256(path: Path) -> str:
@@ -31,15 +31,18 @@ def litert_problem() -> str:
     EYEBENCH_FACE_FINDER=haar asks for the fallback (to compare the two)."""
     if os.environ.get("EYEBENCH_FACE_FINDER", "").lower() == "haar":
         return "EYEBENCH_FACE_FINDER=haar asks for it"
-    if not _unavailable:
-        try:
-            from ai_edge_litert.interpreter import Interpreter  # noqa: F401
-        except Exception as exc:  # an unsupported platform: no wheel, or a wheel that fails to load
-            _unavailable.append(f"the LiteRT runtime (ai-edge-litert) cannot be imported: {exc}")
-        else:
-            missing = [n for n in MODEL_SHA256 if not (MODEL_DIR / n).is_file()]
-            _unavailable.append(f"model files missing from {MODEL_DIR}: {', '.join(missing)}" if missing else "")
-    return _unavailable[0]
+    return _runtime_problem()
+
+
+@functools.cache
+def _runtime_problem() -> str:
+    """Why LiteRT or the model files cannot be used here ('' when they can); found once per process."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter  # noqa: F401
+    except Exception as exc:  # an unsupported platform: no wheel, or a wheel that fails to load
+        return f"the LiteRT runtime (ai-edge-litert) cannot be imported: {exc}"
+    missing = [n for n in MODEL_SHA256 if not (MODEL_DIR / n).is_file()]
+    return f"model files missing from {MODEL_DIR}: {', '.join(missing)}" if missing else ""
 
 
 @contextlib.contextmanager
