@@ -77,8 +77,9 @@ def build_demo(models: dict, notices=(), samples: Path | str = SAMPLES,
     bench = Bench(dict(models), list(notices), samples,
                   dict(datasets) if datasets is not None else workbench.dataset_choices(samples))
     open_heldout(bench, heldout)
-    if finder_notice():  # LiteRT cannot run here: say so on the page and in the server log
-        bench.notices.append(finder_notice())
+    notice = finder_notice()
+    if notice:  # LiteRT cannot run here: say so on the page (announce puts it in the server log too)
+        bench.notices.append(notice)
     announce(bench.notices)
     with gr.Blocks(title="eyebench", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(header(bench.models, bench.notices))

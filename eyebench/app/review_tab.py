@@ -1,8 +1,6 @@
 """The Review tab: the images the models doubt most, one at a time, relabelled by keyboard, exported as a manifest."""
 from __future__ import annotations
 
-import csv
-import io
 import time
 from pathlib import Path
 
@@ -10,6 +8,7 @@ import gradio as gr
 import numpy as np
 
 from ..evaluate.audit import REVIEW_FIELDS, review_rows
+from ..evaluate.triage import write_csv
 from ..explain import explain_map, overlay
 from .common import OUTPUT_FOLDER, PRECOMPUTED, Bench, on_model_threads, png
 
@@ -161,13 +160,8 @@ class ReviewTab:
         """The reviewed manifest as a CSV download."""
         self._need(session)
         rows = review_rows(session["rows"], (stored or {}).get(session["key"], {}))
-        text = io.StringIO()
-        writer = csv.DictWriter(text, fieldnames=REVIEW_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
         folder = OUTPUT_FOLDER.new_dir("review_")
-        path = folder / "corrected.csv"
-        path.write_text(text.getvalue())
+        write_csv(rows, folder / "corrected.csv", REVIEW_FIELDS)
         return str(OUTPUT_FOLDER.by_content(folder) / "corrected.csv")
 
     @staticmethod

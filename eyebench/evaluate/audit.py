@@ -2,7 +2,6 @@
 and a corrected manifest is compared with the original labels on the same images."""
 from __future__ import annotations
 
-import csv
 import os
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from ..config import AUDIT_RULE, CLASS_NAMES, CLOSED
 from ..data.dataset import Dataset
 from .metrics import classification_metrics
 from .thresholds import UNCERTAIN, apply_band
+from .triage import write_csv
 
 RULE = AUDIT_RULE
 FIELDS = ["path", "label", "subject", "suggested", "doubt", "n_models", "n_disagree", "n_uncertain"]
@@ -60,12 +60,8 @@ def accept_top(rows: list[dict], n: int) -> list[dict]:
 
 
 def write_rows(rows: list[dict], path) -> None:
-    """The rows as CSV (a manifest: `path,label,subject,...`)."""
-    fields = list(rows[0]) if rows else FIELDS
-    with open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=fields)
-        w.writeheader()
-        w.writerows(rows)
+    """The rows as CSV (a manifest: `path,label,subject,...`; the audit's columns when there is no row)."""
+    write_csv(rows, path, None if rows else FIELDS)
 
 
 def original_labels(dataset: Dataset) -> np.ndarray | None:
