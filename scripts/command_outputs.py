@@ -3,8 +3,8 @@
     python scripts/command_outputs.py record  BEFORE.json   # before a refactor
     python scripts/command_outputs.py compare BEFORE.json   # after it: lists every output that changed
 
-Everything runs in one fixed folder (/tmp/eyebench-command-outputs, emptied first) so absolute paths printed or
-written are the same from run to run. Wall-clock figures (timings, dates, speeds) are masked before hashing:
+Everything runs in one folder ($EYEBENCH_OUTPUTS_ROOT, default /tmp/eyebench-command-outputs; emptied first) whose
+path is masked in what is printed or written (give another folder a path of the same length: tables pad to it). Wall-clock figures (timings, dates, speeds) are masked before hashing:
 they change at every run whatever the code does. Torch runs single-threaded so training is reproducible.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ import shutil
 import sys
 from pathlib import Path
 
-ROOT = Path("/tmp/eyebench-command-outputs")
+ROOT = Path(os.environ.get("EYEBENCH_OUTPUTS_ROOT", "/tmp/eyebench-command-outputs"))
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 os.environ["EYEBENCH_CACHE"] = str(ROOT / "cache")
@@ -58,6 +58,7 @@ def mask(path_or_name: str, data: bytes) -> bytes:
         text = data.decode()
     except UnicodeDecodeError:
         return data
+    text = text.replace(str(ROOT), "<root>")
     if path_or_name.endswith(".json"):
         text = json.dumps(_mask_json(json.loads(text)), indent=1)
     if path_or_name == "printout":
