@@ -7,8 +7,10 @@ import os
 import shlex
 from pathlib import Path
 
-CLASS_NAMES: tuple[str, ...] = ("open", "closed")
-OPEN, CLOSED = 0, 1
+from .results import Decision, EyeState
+
+CLASS_NAMES: tuple[str, ...] = tuple(state.text for state in EyeState)  # ("open", "closed"): probability columns
+DECISION_NAMES: tuple[str, ...] = tuple(decision.text for decision in Decision)  # the classes, then "uncertain"
 CONTRAST_STEPS = ("none", "clahe")
 MIN_GROUP_IMAGES = 50  # a person with fewer validation images joins their source's pool in the per-person band rule
 MIN_ZOOM, MAX_ZOOM = 1.0, 2.0  # zoom_average: 1 is off; 2 already shows only the middle quarter of the crop

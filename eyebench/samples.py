@@ -7,7 +7,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .config import CLASS_NAMES, CLOSED, OPEN
+from .config import CLASS_NAMES
+from .results import EyeState
 
 
 def render_eye(label: int, size: int = 88, seed: int = 0, rgb: bool = False) -> np.ndarray:
@@ -21,7 +22,7 @@ def render_eye(label: int, size: int = 88, seed: int = 0, rgb: bool = False) -> 
     c, s = (int(cx), int(cy)), (int(w), int(h))
     brow_y = int(cy - size * 0.3)
     cv2.ellipse(img, (int(cx), brow_y + 10), (int(w * 1.1), 10), 0, 200, 340, skin - 70, 5)
-    if label == OPEN:
+    if label == EyeState.OPEN:
         cv2.ellipse(img, c, s, 0, 0, 360, min(235, skin + 55), -1)
         r = int(h * rng.uniform(0.95, 1.15))
         cv2.circle(img, c, r, rng.uniform(40, 90), -1)
@@ -157,7 +158,7 @@ def render_eye_photo(label: int, width: int = 320, height: int = 256, seed: int 
     t = np.linspace(0, 1, 200)
     xs, tilt = cx - ew + 2 * ew * t, -0.12 * eh * (t - 0.5)  # the outer corner (right) a little higher
     img = _face_skin(rng, h, w, cx, cy, ew, eh, xs, tilt)
-    (_closed_lid if label == CLOSED else _open_eye)(img, rng, xs, tilt, cx, cy, ew, eh)
+    (_closed_lid if label == EyeState.CLOSED else _open_eye)(img, rng, xs, tilt, cx, cy, ew, eh)
     img = cv2.GaussianBlur(img, (0, 0), 0.7) + rng.normal(0, 2.0, img.shape)
     return np.clip(img, 0, 255).astype(np.uint8)
 
@@ -182,20 +183,20 @@ def make_samples(out_dir) -> list[dict]:
     face = astro[30:300, 120:360]
     save("astronaut_face.jpg", face, None, f"{src}, cropped to the face; full-face input for eye detection")
     for eye in find_eyes(astro):
-        save(f"astronaut_eye_{eye.side}_open.png", eye.crop, OPEN, f"{src}, eye cut by eyebench.faces.find_eyes")
+        save(f"astronaut_eye_{eye.side}_open.png", eye.crop, EyeState.OPEN, f"{src}, eye cut by eyebench.faces.find_eyes")
     drawing = "drawn by eyebench.samples.render_eye: a simple synthetic drawing (ellipses and lines), not photo-like"
     for i in range(2):
-        save(f"synthetic_open_{i}.png", render_eye(OPEN, seed=10 + i, rgb=bool(i)), OPEN, drawing)
-        save(f"synthetic_closed_{i}.png", render_eye(CLOSED, seed=20 + i, rgb=bool(i)), CLOSED, drawing)
+        save(f"synthetic_open_{i}.png", render_eye(EyeState.OPEN, seed=10 + i, rgb=bool(i)), EyeState.OPEN, drawing)
+        save(f"synthetic_closed_{i}.png", render_eye(EyeState.CLOSED, seed=20 + i, rgb=bool(i)), EyeState.CLOSED, drawing)
     for label, seed in CLOSE_UPS:
         name = CLASS_NAMES[label]
         save(f"closeup_{name}_0.png", render_eye_photo(label, seed=seed), label,
              f"rendered by eyebench.samples.render_eye_photo({name} eye, 320x256, seed {seed}): a colour close-up of "
              "one eye drawn like a photograph (lit, textured skin, eyebrow hairs, lid crease, lashes"
-             + (", the closed lid's downward-curved lash line and the shadow under it" if label == CLOSED else
+             + (", the closed lid's downward-curved lash line and the shadow under it" if label == EyeState.CLOSED else
                 ", sclera, iris, pupil and catchlight") + "); a rendering, not a photograph of a person")
     (out / "samples.json").write_text(json.dumps(rows, indent=1) + "\n")
     return rows
 
 
-CLOSE_UPS = ((CLOSED, 1), (OPEN, 2))  # (label, seed) of the rendered close-ups in sample_images/
+CLOSE_UPS = ((EyeState.CLOSED, 1), (EyeState.OPEN, 2))  # (label, seed) of the rendered close-ups in sample_images/

@@ -8,16 +8,23 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import CLASS_NAMES, CLOSED
+from .config import CLASS_NAMES, DECISION_NAMES
 from .data.dataset import Dataset, scan_folder
 from .evaluate.analysis import analyse_models, analyse_probabilities
 from .evaluate.leak import leak_report
 from .evaluate.robustness import model_keys, subset_masks
-from .evaluate.thresholds import DECISION_NAMES, apply_band, band_groups, band_metrics, fit_band, risk_coverage
+from .evaluate.thresholds import (
+    apply_band,
+    band_groups,
+    band_metrics,
+    fit_band,
+    risk_coverage,
+)
 from .explain import explain_map, overlay
 from .faces import CROP_SCALE, Face, draw_eyes, locate_eyes
 from .faces.aspect_ratio import EyeAspectRatio
 from .models.checkpoint import CheckpointError, load_classifier
+from .results import Decision, EyeState
 from .threads import single_image_threads
 
 
@@ -55,7 +62,7 @@ def predict_picture(models: dict, rgb: np.ndarray, whole_image: bool = False, ma
                 t1 = time.perf_counter()
                 heat = explain_map(clf, eye.crop) if maps else None
                 t2 = time.perf_counter()
-            decision = DECISION_NAMES[apply_band([p[CLOSED]], clf.uncertain_band)[0]]
+            decision = DECISION_NAMES[apply_band([p[EyeState.CLOSED]], clf.uncertain_band)[0]]
             rows.append({"model": name, "decision": decision, "p_open": float(p[0]), "p_closed": float(p[1]),
                          "band": clf.uncertain_band, "ms_predict": 1000 * (t1 - t0), "ms_map": 1000 * (t2 - t1),
                          "map": None if heat is None else overlay(eye.crop, heat), "heat": heat})
@@ -172,11 +179,11 @@ def threshold_stats(cache: dict, model: str, low: float, high: float) -> dict:
     y, p = cache["y"], cache["proba"][model]
     bm = band_metrics(y, p, (low, high))
     d = apply_band(p, (low, high))
-    acc = d != 2
-    closed = y == CLOSED
+    acc = d != Decision.UNCERTAIN
+    closed = y == EyeState.CLOSED
     bm["accepted_accuracy"] = float((d[acc] == y[acc]).mean()) if acc.any() else None
-    bm["closed_recall_accepted"] = float((d[acc & closed] == CLOSED).mean()) if (acc & closed).any() else None
-    bm["closed_recall_overall"] = float((d[closed] == CLOSED).mean()) if closed.any() else None
+    bm["closed_recall_accepted"] = float((d[acc & closed] == EyeState.CLOSED).mean()) if (acc & closed).any() else None
+    bm["closed_recall_overall"] = float((d[closed] == EyeState.CLOSED).mean()) if closed.any() else None
     bm["subset_rejection"] = [{"factor": k, "value": v, "n": int(m.sum()), "rejected": float((~acc[m]).mean())}
                               for (k, v), m in cache["subsets"].items() if m.any()]
     order = [DECISION_NAMES.index(name) for name in ("open", "uncertain", "closed")]
@@ -192,7 +199,7 @@ def person_rejection(subjects, y: np.ndarray, decisions: np.ndarray) -> list[dic
     rows = []
     for person in sorted(set(subjects.tolist())):
         m = subjects == person
-        acc = m & (decisions != 2)
+        acc = m & (decisions != Decision.UNCERTAIN)
         rows.append({"subject": person, "n": int(m.sum()), "rejected": float(1 - acc.sum() / m.sum()),
                      "accepted_accuracy": float((decisions[acc] == y[acc]).mean()) if acc.any() else None})
     return sorted(rows, key=lambda r: (-r["rejected"], -r["n"]))
@@ -210,5 +217,5 @@ def uncertain_rows(cache: dict, model: str, low: float, high: float) -> list[dic
     p = cache["proba"][model]
     d = apply_band(p, (min(low, high), max(low, high)))
     rows = [{"path": cache["paths"][i], "subject": cache["subjects"][i], "label": CLASS_NAMES[cache["y"][i]],
-             "p_closed": round(float(p[i]), 6)} for i in np.flatnonzero(d == 2)]
+             "p_closed": round(float(p[i]), 6)} for i in np.flatnonzero(d == Decision.UNCERTAIN)]
     return sorted(rows, key=lambda r: abs(r["p_closed"] - 0.5))

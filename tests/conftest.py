@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from eyebench.config import CLOSED, OPEN
+from eyebench.results import EyeState
 
 REPO_ROOT = Path(__file__).parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -24,7 +24,7 @@ N_SUBJECTS = 6
 IMAGES_PER_SUBJECT = 8  # half open, half closed
 # CEW/LFW-style person names used for the class-folder copy (one per MRL subject)
 PERSONS = ("Ada_Lovelace", "Alan_Turing", "Grace_Hopper", "Edsger_Dijkstra", "Barbara_Liskov", "Donald_Knuth")
-CLASS_FOLDERS = {OPEN: "open", CLOSED: "Closed_Eyes"}  # `Closed_Eyes` exercises the folder aliases
+CLASS_FOLDERS = {EyeState.OPEN: "open", EyeState.CLOSED: "Closed_Eyes"}  # `Closed_Eyes` exercises the folder aliases
 
 # keep torch from competing for the two cores with itself
 torch.set_num_threads(1)
@@ -73,7 +73,7 @@ def write_mrl_dataset(root: Path, n_subjects: int = N_SUBJECTS, per_subject: int
             glasses = int(k % 4 >= 2)
             name = mrl_name(s, image_id, int(is_open), gender=s % 2, glasses=glasses)
             path = write_png(root / f"s{s:04d}" / name, draw_eye(is_open, rng, size=int(rng.integers(40, 72))))
-            records.append({"path": path, "label": OPEN if is_open else CLOSED, "subject": f"s{s:04d}",
+            records.append({"path": path, "label": EyeState.OPEN if is_open else EyeState.CLOSED, "subject": f"s{s:04d}",
                             "person": PERSONS[(s - 1) % len(PERSONS)], "number": k + 1, "side": "LR"[k % 4 >= 2],
                             "glasses": "yes" if glasses else "no", "angle": str(5 * k)})
     return records
@@ -96,7 +96,7 @@ def write_manifest(csv_path: Path, records: list[dict]) -> Path:
         w.writerow(["path", "label", "subject", "glasses", "angle"])
         for r in records:
             rel = Path(os.path.relpath(r["path"], csv_path.parent))
-            w.writerow([rel.as_posix(), "open" if r["label"] == OPEN else "closed", r["person"], r["glasses"], r["angle"]])
+            w.writerow([rel.as_posix(), "open" if r["label"] == EyeState.OPEN else "closed", r["person"], r["glasses"], r["angle"]])
     return csv_path
 
 

@@ -13,11 +13,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
-from app_server import BROKEN, MODEL_NAMES, REPO_ROOT, SAMPLE_SET, SAMPLES, free_port
-from app_server import server  # noqa: F401  (module-scoped app fixture)
+from app_server import (
+    BROKEN,
+    MODEL_NAMES,
+    REPO_ROOT,
+    SAMPLE_SET,
+    SAMPLES,
+    free_port,
+    server,  # noqa: F401  (module-scoped app fixture)
+)
 from conftest import write_broken_files
+from PIL import Image
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
@@ -202,7 +208,7 @@ def _class_zip(path: Path, records) -> Path:
 
 
 def test_evaluate_uploaded_zip_reports_junk(client, records, tmp_path):
-    from eyebench.config import OPEN
+    from eyebench.results import EyeState
 
     picked = records[:16]
     archive = _class_zip(tmp_path / "my_eyes.zip", picked)
@@ -213,14 +219,14 @@ def test_evaluate_uploaded_zip_reports_junk(client, records, tmp_path):
     assert "broken_0001_L.png" in note  # unreadable image: skipped with its reason
     rows = _table(table)
     assert [r["model"] for r in rows] == list(MODEL_NAMES) and all(r["n"] == len(picked) for r in rows)
-    assert sum(r["label"] == OPEN for r in picked) == len(picked) // 2
+    assert sum(r["label"] == EyeState.OPEN for r in picked) == len(picked) // 2
 
 
 def test_evaluate_one_class_set_says_why_metrics_are_empty(client, records, tmp_path):
     """Open eyes only: closed recall and ROC-AUC are empty, and the note says why (it said nothing)."""
-    from eyebench.config import OPEN
+    from eyebench.results import EyeState
 
-    opened = [r for r in records if r["label"] == OPEN][:6]
+    opened = [r for r in records if r["label"] == EyeState.OPEN][:6]
     archive = tmp_path / "open_only.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         for r in opened:

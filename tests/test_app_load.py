@@ -10,7 +10,6 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 import pytest
-
 from app_server import MODEL_NAMES, SAMPLES, bundle_checkpoints, make_checkpoints
 
 PRECOMPUTED = "held-out test people (precomputed)"
@@ -45,12 +44,12 @@ def tiny_demo(tmp_path_factory, fitted_svm, records):
     """The app of the two tiny models with an open-eyes-only test set (no bundle)."""
     from eyebench import workbench
     from eyebench.app import build_demo
-    from eyebench.config import OPEN
+    from eyebench.results import EyeState
 
     root = tmp_path_factory.mktemp("tiny_app")
     opened = root / "open_only" / "open"
     opened.mkdir(parents=True)
-    for r in [r for r in records if r["label"] == OPEN][:6]:
+    for r in [r for r in records if r["label"] == EyeState.OPEN][:6]:
         shutil.copy(r["path"], opened / f"{r['person']}_{r['number']:04d}_{r['side']}.png")
     models, notices = workbench.load_all(make_checkpoints(root / "checkpoints", fitted_svm))
     return build_demo(models, notices, samples=SAMPLES, datasets={"open only": root / "open_only"})

@@ -1,12 +1,18 @@
 """The label audit: images whose labels the models doubt come first, the audit is a manifest, corrections compare."""
 import numpy as np
 import pytest
-
 from conftest import draw_eye, write_png
-from eyebench.config import CLOSED, OPEN
+
 from eyebench.data.dataset import load_dataset
-from eyebench.evaluate.audit import (UNREVIEWED, accept_top, audit_rows, compare_labels, original_labels,
-                                     write_rows)
+from eyebench.evaluate.audit import (
+    UNREVIEWED,
+    accept_top,
+    audit_rows,
+    compare_labels,
+    original_labels,
+    write_rows,
+)
+from eyebench.results import EyeState
 
 
 @pytest.fixture
@@ -19,7 +25,7 @@ def flipped(tmp_path):
         filed = not is_open if i % 6 == 0 else is_open  # every sixth image: the wrong folder (10 of 60)
         path = write_png(tmp_path / "data" / ("open" if filed else "closed") / f"p{i:02d}_{i:04d}.png",
                          draw_eye(is_open, rng, 48))
-        truth[str(path)] = OPEN if is_open else CLOSED
+        truth[str(path)] = EyeState.OPEN if is_open else EyeState.CLOSED
         if filed != is_open:
             wrong.add(str(path))
     return tmp_path, truth, wrong
@@ -28,7 +34,7 @@ def flipped(tmp_path):
 def seeing_models(dataset, truth, rng):
     """Two models near the true class (p(closed) 0.8-0.97 for closed eyes), plus noise."""
     y = np.array([truth[s.path] for s in dataset.samples])
-    return {f"m{k}": np.clip(np.where(y == CLOSED, 0.9, 0.1) + rng.normal(0, 0.04, len(y)), 0, 1) for k in (1, 2)}
+    return {f"m{k}": np.clip(np.where(y == EyeState.CLOSED, 0.9, 0.1) + rng.normal(0, 0.04, len(y)), 0, 1) for k in (1, 2)}
 
 
 def test_audit_ranks_the_flipped_labels_first(flipped):

@@ -7,11 +7,18 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import (
+    IMAGES_PER_SUBJECT,
+    N_SUBJECTS,
+    REPO_ROOT,
+    write_broken_files,
+    write_class_folders,
+    write_png,
+)
 
-from conftest import IMAGES_PER_SUBJECT, N_SUBJECTS, REPO_ROOT, write_broken_files, write_class_folders, write_png
 from eyebench.cli import main
-from eyebench.config import OPEN
 from eyebench.data.dataset import UNLABELLED
+from eyebench.results import EyeState
 
 N_IMAGES = N_SUBJECTS * IMAGES_PER_SUBJECT
 MODEL_KEYS = {"name", "checkpoint", "n", "accuracy", "balanced_accuracy", "recall_open", "recall_closed",
@@ -92,7 +99,7 @@ def test_train_error_is_reported(capsys, tmp_path, mrl_dir):
 
 
 def test_train_refuses_data_of_one_class(capsys, tmp_path, records):
-    write_class_folders(tmp_path / "open_only", [r for r in records if r["label"] == OPEN])
+    write_class_folders(tmp_path / "open_only", [r for r in records if r["label"] == EyeState.OPEN])
     rc, _, err = run(capsys, "train", "lbp_hog_svm", "--data", tmp_path / "open_only", "--out", tmp_path / "x")
     assert rc == 2 and "the train people have no closed images" in err and not (tmp_path / "x").exists()
 
@@ -514,11 +521,11 @@ def test_robustness_refuses_an_unknown_sweep_and_its_help_names_every_one(capsys
 def test_predict_a_close_up_of_one_eye_says_how_it_was_read(capsys, tmp_path, trained_cnn):
     import cv2
 
-    from eyebench.config import CLOSED
+    from eyebench.results import EyeState
     from eyebench.samples import render_eye_photo
 
     path = tmp_path / "webcam_eye.png"
-    cv2.imwrite(str(path), cv2.cvtColor(render_eye_photo(CLOSED, width=300, height=220, seed=2), cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(path), cv2.cvtColor(render_eye_photo(EyeState.CLOSED, width=300, height=220, seed=2), cv2.COLOR_RGB2BGR))
     rc, out, _ = run(capsys, "predict", "--model", trained_cnn, path)
     assert rc == 0
     note, row = out.strip().splitlines()
@@ -672,8 +679,8 @@ def test_cv_repeats_runs_one_cv_per_seed(capsys, tmp_path, mrl_dir):
 
 
 def test_cv_train_people_keeps_a_nested_share_of_each_folds_training_people(capsys, tmp_path, mrl_dir):
-    from eyebench.train.crossval import subject_folds
     from eyebench.data.dataset import load_dataset
+    from eyebench.train.crossval import subject_folds
 
     dataset = load_dataset([str(mrl_dir)])
     full, half = subject_folds(dataset, 2, seed=0), subject_folds(dataset, 2, seed=0, train_share=0.5)

@@ -4,13 +4,29 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import (
+    CLASS_FOLDERS,
+    IMAGES_PER_SUBJECT,
+    N_SUBJECTS,
+    PERSONS,
+    dataset_of,
+    draw_eye,
+    write_broken_files,
+    write_manifest,
+    write_png,
+)
 
 import eyebench.data.dataset as dataset_mod
-from conftest import (CLASS_FOLDERS, IMAGES_PER_SUBJECT, N_SUBJECTS, PERSONS, dataset_of, draw_eye, write_broken_files,
-                      write_manifest, write_png)
-from eyebench.config import CLOSED, OPEN
-from eyebench.data.dataset import (UNLABELLED, class_from_folder, describe, load_dataset, load_images, parse_label,
-                                   scan_folder)
+from eyebench.data.dataset import (
+    UNLABELLED,
+    class_from_folder,
+    describe,
+    load_dataset,
+    load_images,
+    parse_label,
+    scan_folder,
+)
+from eyebench.results import EyeState
 
 N_IMAGES = N_SUBJECTS * IMAGES_PER_SUBJECT
 
@@ -47,14 +63,14 @@ def test_scan_class_folders_with_aliases(synthetic):
 
 
 @pytest.mark.parametrize("folder, label", [
-    ("open", OPEN), ("Open_Eyes", OPEN), ("openLeftEyes", OPEN), ("closed", CLOSED), ("Closed_Eyes", CLOSED),
-    ("closedRightEyes", CLOSED), ("eyes-closed", CLOSED), ("other", None), ("0", None),
+    ("open", EyeState.OPEN), ("Open_Eyes", EyeState.OPEN), ("openLeftEyes", EyeState.OPEN), ("closed", EyeState.CLOSED), ("Closed_Eyes", EyeState.CLOSED),
+    ("closedRightEyes", EyeState.CLOSED), ("eyes-closed", EyeState.CLOSED), ("other", None), ("0", None),
 ])
 def test_class_folder_aliases(folder, label):
     assert class_from_folder(folder) == label
 
 
-@pytest.mark.parametrize("value, label", [("open", OPEN), (" Closed ", CLOSED), ("OPENED", OPEN), ("1", None),
+@pytest.mark.parametrize("value, label", [("open", EyeState.OPEN), (" Closed ", EyeState.CLOSED), ("OPENED", EyeState.OPEN), ("1", None),
                                           ("0", None), ("", None), ("maybe", None)])
 def test_manifest_labels(value, label):
     assert parse_label(value) == label
@@ -142,9 +158,9 @@ def test_unlabelled_files_reported(tmp_path, records):
 def class_tree(root, n_per_class: int = 10):
     """open/ and closed/ folders of n_per_class CEW-style crops each (Name_000k_L.png)."""
     rng = np.random.default_rng(5)
-    for label, folder in ((OPEN, "open"), (CLOSED, "closed")):
+    for label, folder in ((EyeState.OPEN, "open"), (EyeState.CLOSED, "closed")):
         for k in range(n_per_class):
-            write_png(root / folder / f"Person{k % 5}_{k:04d}_L.png", draw_eye(label == OPEN, rng, 40))
+            write_png(root / folder / f"Person{k % 5}_{k:04d}_L.png", draw_eye(label == EyeState.OPEN, rng, 40))
     return root
 
 
@@ -157,9 +173,9 @@ def test_one_mrl_name_in_a_class_tree_changes_nothing_else(tmp_path):
     info = ds.sources["tree"]
     assert info["layout"] == "mixed" and "MRL file names (1 images)" in info["subjects_from"] and info["warnings"] == []
     by_path = {s.path: s for s in ds.samples}
-    assert by_path[str(stray)].subject == "s0001" and by_path[str(stray)].label == CLOSED
+    assert by_path[str(stray)].subject == "s0001" and by_path[str(stray)].label == EyeState.CLOSED
     assert by_path[str(tree / "open" / "Person1_0001_L.png")].subject == "Person1"
-    assert ds.labels.tolist().count(CLOSED) == 11
+    assert ds.labels.tolist().count(EyeState.CLOSED) == 11
 
 
 def test_a_name_and_a_folder_that_disagree_are_refused(tmp_path):
@@ -358,7 +374,7 @@ def test_cache_write_survives_a_concurrent_writer(records, isolated_cache, monke
 def test_subset_keeps_skipped(mrl_dir):
     ds = scan_folder(mrl_dir)
     ds.skipped.append(("x", "unlabelled: test"))
-    sub = ds.subset(ds.labels == OPEN)
-    assert len(sub) == N_IMAGES // 2 and set(sub.labels) == {OPEN}
+    sub = ds.subset(ds.labels == EyeState.OPEN)
+    assert len(sub) == N_IMAGES // 2 and set(sub.labels) == {EyeState.OPEN}
     assert sub.skipped == [("x", "unlabelled: test")]
     assert [s.path for s in ds.subset([2, 0]).samples] == [ds.samples[2].path, ds.samples[0].path]

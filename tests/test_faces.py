@@ -2,12 +2,12 @@
 import cv2
 import numpy as np
 import pytest
+from conftest import draw_eye
 from skimage import data
 
-from conftest import draw_eye
-from eyebench.config import CLOSED, OPEN
 from eyebench.faces import EyeBox, draw_eyes, find_eyes, locate_eyes
 from eyebench.faces.mesh_faces import MIN_EYE_WIDTH
+from eyebench.results import EyeState
 from eyebench.samples import render_eye_photo
 
 
@@ -177,7 +177,7 @@ def test_yaw_sign_matches_which_eye_looks_narrower(astronaut):
     assert face.pose.yaw > 0 and eye_width(face.mesh, "left") < eye_width(face.mesh, "right")
 
 
-@pytest.mark.parametrize("label", [OPEN, CLOSED])
+@pytest.mark.parametrize("label", [EyeState.OPEN, EyeState.CLOSED])
 def test_a_close_up_of_one_eye_is_classified_whole(label):
     """A ~300 px colour close-up of one eye with its eyebrow has no face: it is one eye crop, and the message says
     why, instead of 'No eye found'."""

@@ -4,8 +4,8 @@ import pytest
 from skimage import data
 
 import eyebench.faces as faces
-from eyebench.config import CLOSED
 from eyebench.faces.haar import _faces
+from eyebench.results import EyeState
 from eyebench.samples import render_eye_photo
 
 
@@ -30,7 +30,7 @@ def test_haar_finds_a_tilted_face(no_litert):
 
 def test_a_false_haar_face_in_a_close_up_places_no_eyes(no_litert):
     """Haar finds a weak 'face' (8 detections) around the eyebrow of this close-up: no eyes are placed in it."""
-    close_up = render_eye_photo(CLOSED, width=640, height=480, seed=0)
+    close_up = render_eye_photo(EyeState.CLOSED, width=640, height=480, seed=0)
     assert [n for _, n in _faces(cv2.equalizeHist(cv2.cvtColor(close_up, cv2.COLOR_RGB2GRAY)), 4)] == [8]
     search = faces.locate_eyes(close_up)
     assert search.how in ("close-up", "doubt") and [e.side for e in search.eyes] == ["crop"]

@@ -2,26 +2,31 @@
 from pathlib import Path
 
 import pytest
-
 from conftest import mrl_name
-from eyebench.config import CLOSED, OPEN
-from eyebench.data.filenames import identity_from_name, looks_like_counter, parse_mrl_name, subject_rule
+
+from eyebench.data.filenames import (
+    identity_from_name,
+    looks_like_counter,
+    parse_mrl_name,
+    subject_rule,
+)
+from eyebench.results import EyeState
 
 
-@pytest.mark.parametrize("eyestate, label", [(0, CLOSED), (1, OPEN)])
+@pytest.mark.parametrize("eyestate, label", [(0, EyeState.CLOSED), (1, EyeState.OPEN)])
 def test_mrl_eyestate_maps_to_label(eyestate, label):
     info = parse_mrl_name(mrl_name(1, 1, eyestate))
     assert info["label"] == label
-    assert (CLOSED, OPEN) == (1, 0)  # class index order of CLASS_NAMES = ("open", "closed")
+    assert (EyeState.CLOSED, EyeState.OPEN) == (1, 0)  # class index order of CLASS_NAMES = ("open", "closed")
 
 
 def test_mrl_all_fields():
     info = parse_mrl_name("s0001_00001_0_0_1_0_0_01.png")
-    assert info == {"label": OPEN, "subject": "s0001",
+    assert info == {"label": EyeState.OPEN, "subject": "s0001",
                     "meta": {"gender": "man", "glasses": "no", "reflections": "none", "lighting": "bad",
                              "sensor": "RealSense", "image_id": 1}}
     info = parse_mrl_name("s0037_84898_1_1_0_2_1_03.png")
-    assert info["label"] == CLOSED and info["subject"] == "s0037"
+    assert info["label"] == EyeState.CLOSED and info["subject"] == "s0037"
     assert info["meta"] == {"gender": "woman", "glasses": "yes", "reflections": "big", "lighting": "good",
                             "sensor": "Aptina", "image_id": 84898}
 

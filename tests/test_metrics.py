@@ -1,11 +1,18 @@
 """Classification metrics against scikit-learn, undefined values as None, and per-group accuracy."""
 import numpy as np
 import pytest
-from sklearn.metrics import (accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score, precision_score,
-                             recall_score, roc_auc_score)
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
 
-from eyebench.config import CLOSED, OPEN
 from eyebench.evaluate.metrics import classification_metrics, per_group_accuracy
+from eyebench.results import EyeState
 
 KEYS = {"n", "accuracy", "balanced_accuracy", "recall_open", "recall_closed", "precision_open", "precision_closed",
         "f1_closed", "roc_auc", "confusion_matrix"}
@@ -27,13 +34,13 @@ def test_matches_sklearn(seed):
     assert m["n"] == 60
     assert m["accuracy"] == pytest.approx(accuracy_score(y, pred))
     assert m["balanced_accuracy"] == pytest.approx(balanced_accuracy_score(y, pred))
-    assert m["recall_closed"] == pytest.approx(recall_score(y, pred, pos_label=CLOSED))
-    assert m["recall_open"] == pytest.approx(recall_score(y, pred, pos_label=OPEN))
-    assert m["precision_closed"] == pytest.approx(precision_score(y, pred, pos_label=CLOSED))
-    assert m["precision_open"] == pytest.approx(precision_score(y, pred, pos_label=OPEN))
-    assert m["f1_closed"] == pytest.approx(f1_score(y, pred, pos_label=CLOSED))
+    assert m["recall_closed"] == pytest.approx(recall_score(y, pred, pos_label=EyeState.CLOSED))
+    assert m["recall_open"] == pytest.approx(recall_score(y, pred, pos_label=EyeState.OPEN))
+    assert m["precision_closed"] == pytest.approx(precision_score(y, pred, pos_label=EyeState.CLOSED))
+    assert m["precision_open"] == pytest.approx(precision_score(y, pred, pos_label=EyeState.OPEN))
+    assert m["f1_closed"] == pytest.approx(f1_score(y, pred, pos_label=EyeState.CLOSED))
     assert m["roc_auc"] == pytest.approx(roc_auc_score(y, p_closed))
-    assert m["confusion_matrix"] == confusion_matrix(y, pred, labels=[OPEN, CLOSED]).tolist()
+    assert m["confusion_matrix"] == confusion_matrix(y, pred, labels=[EyeState.OPEN, EyeState.CLOSED]).tolist()
 
 
 def test_accepts_closed_probabilities_and_threshold():
@@ -47,13 +54,13 @@ def test_accepts_closed_probabilities_and_threshold():
 
 def test_confusion_matrix_layout():
     # rows: true open, true closed; columns: predicted open, predicted closed
-    m = classification_metrics([OPEN, OPEN, OPEN, CLOSED], proba_from_closed([0.0, 0.0, 1.0, 0.0]))
+    m = classification_metrics([EyeState.OPEN, EyeState.OPEN, EyeState.OPEN, EyeState.CLOSED], proba_from_closed([0.0, 0.0, 1.0, 0.0]))
     assert m["confusion_matrix"] == [[2, 1], [1, 0]]
     assert m["recall_closed"] == 0.0 and m["precision_closed"] == 0.0 and m["f1_closed"] == 0.0
 
 
 def test_single_class_gives_none():
-    m = classification_metrics([OPEN] * 5, proba_from_closed([0.1, 0.2, 0.3, 0.8, 0.9]))
+    m = classification_metrics([EyeState.OPEN] * 5, proba_from_closed([0.1, 0.2, 0.3, 0.8, 0.9]))
     assert m["roc_auc"] is None
     assert m["recall_closed"] is None
     assert m["recall_open"] == pytest.approx(0.6)
@@ -63,7 +70,7 @@ def test_single_class_gives_none():
 
 
 def test_no_predicted_closed_gives_none_precision():
-    m = classification_metrics([OPEN, CLOSED], proba_from_closed([0.1, 0.2]))
+    m = classification_metrics([EyeState.OPEN, EyeState.CLOSED], proba_from_closed([0.1, 0.2]))
     assert m["precision_closed"] is None and m["f1_closed"] is None
     assert m["recall_closed"] == 0.0 and m["roc_auc"] == 1.0
 

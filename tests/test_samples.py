@@ -4,11 +4,12 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import REPO_ROOT
-from eyebench.config import CLASS_NAMES, CLOSED
+
+from eyebench.config import CLASS_NAMES
 from eyebench.data.dataset import load_dataset, scan_folder
 from eyebench.data.images import decode_image
+from eyebench.results import EyeState
 from eyebench.samples import make_samples, render_eye_photo
 from eyebench.workbench import sample_dataset
 
@@ -32,7 +33,7 @@ def test_the_cli_reads_sample_images_as_the_app_does():
         (s.path, s.label, s.subject, s.meta["kind"]) for s in app.samples]
     assert cli.skipped == [(str(SAMPLES / "astronaut_face.jpg"), "unlabelled: samples.json gives it no single label")]
     assert cli.sources["sample_images"]["layout"] == "samples.json"
-    assert CLASS_NAMES[CLOSED] in {CLASS_NAMES[s.label] for s in cli.samples if s.meta["kind"] == "closeup"}
+    assert CLASS_NAMES[EyeState.CLOSED] in {CLASS_NAMES[s.label] for s in cli.samples if s.meta["kind"] == "closeup"}
 
 
 def test_a_broken_samples_list_is_a_clear_error(tmp_path):
@@ -44,7 +45,7 @@ def test_a_broken_samples_list_is_a_clear_error(tmp_path):
 def test_the_close_up_is_a_colour_rendering_with_texture():
     closed = decode_image(SAMPLES / "closeup_closed_0.png")
     assert closed.shape == (256, 320, 3)
-    np.testing.assert_array_equal(closed, render_eye_photo(CLOSED, seed=1))
+    np.testing.assert_array_equal(closed, render_eye_photo(EyeState.CLOSED, seed=1))
     assert closed[..., 0].mean() > closed[..., 2].mean() + 20  # skin tones, not grey
     assert len(np.unique(closed.reshape(-1, 3), axis=0)) > 10_000  # shaded and textured, not flat fills
 

@@ -4,12 +4,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import draw_eye, mrl_name, write_png
-from eyebench.config import CLOSED, OPEN, DataConfig
+
+from eyebench.config import DataConfig
 from eyebench.data.dataset import describe, load_dataset, scan_folder
 from eyebench.evaluate.confidence import subject_bootstrap
-from eyebench.evaluate.report import MIN_GROUP_N, evaluate_checkpoint, format_table, worst_group
+from eyebench.evaluate.report import (
+    MIN_GROUP_N,
+    evaluate_checkpoint,
+    format_table,
+    worst_group,
+)
+from eyebench.results import EyeState
 
 
 def eyes(root: Path, names_by_class: dict[int, list[str]], size: int = 32) -> Path:
@@ -17,40 +23,40 @@ def eyes(root: Path, names_by_class: dict[int, list[str]], size: int = 32) -> Pa
     rng = np.random.default_rng(11)
     for label, names in names_by_class.items():
         for name in names:
-            write_png(root / ("open" if label == OPEN else "closed") / name, draw_eye(label == OPEN, rng, size))
+            write_png(root / ("open" if label == EyeState.OPEN else "closed") / name, draw_eye(label == EyeState.OPEN, rng, size))
     return root
 
 
 def counter_set(root: Path) -> Path:
     """A colour set numbered by a counter, not by person: `open/_660.jpg` and `closed/_660.jpg` are two people."""
-    return eyes(root, {OPEN: [f"_{k}.jpg" for k in (660, 135, 7, 12, 45, 300, 301, 512, 88, 90, 91, 17)],
-                       CLOSED: [f"_{k}.jpg" for k in (660, 135, 7, 12, 2, 3, 4, 5, 6, 8, 9, 10)]})
+    return eyes(root, {EyeState.OPEN: [f"_{k}.jpg" for k in (660, 135, 7, 12, 45, 300, 301, 512, 88, 90, 91, 17)],
+                       EyeState.CLOSED: [f"_{k}.jpg" for k in (660, 135, 7, 12, 2, 3, 4, 5, 6, 8, 9, 10)]})
 
 
 def named_set(root: Path) -> Path:
     """LFW/CEW-style names: five people, a left and a right eye each per class."""
     people = ["Ada_Lovelace", "Alan_Turing", "Grace_Hopper", "Edsger_Dijkstra", "Barbara_Liskov"]
     return eyes(root, {label: [f"{p}_{k + 1:04d}_{side}.png" for p in people for k, side in enumerate("LR")]
-                       for label in (OPEN, CLOSED)})
+                       for label in (EyeState.OPEN, EyeState.CLOSED)})
 
 
 # -- a class folder given as the data ------------------------------------------------------------------------------
 def test_a_class_folder_given_directly_is_that_class(tmp_path):
     mine = named_set(tmp_path / "mine")
-    for folder, label in (("open", OPEN), ("closed", CLOSED)):
+    for folder, label in (("open", EyeState.OPEN), ("closed", EyeState.CLOSED)):
         ds = scan_folder(mine / folder)
         assert len(ds) == 10 and ds.skipped == [] and set(ds.labels.tolist()) == {label}
         assert ds.sources[folder]["layout"] == "class-folders" and ds.report()["subjects_trusted"]
     aliased = eyes(tmp_path / "Closed_Eyes", {})  # an alias names the class too
     write_png(aliased / "x.png", draw_eye(False, np.random.default_rng(0), 32))
-    assert scan_folder(aliased).labels.tolist() == [CLOSED]
+    assert scan_folder(aliased).labels.tolist() == [EyeState.CLOSED]
 
 
 def test_a_class_folder_given_by_a_relative_path_is_that_class(tmp_path, monkeypatch):
     named_set(tmp_path / "mine")
     monkeypatch.chdir(tmp_path / "mine" / "open")
     ds = load_dataset(".")
-    assert len(ds) == 10 and set(ds.labels.tolist()) == {OPEN}
+    assert len(ds) == 10 and set(ds.labels.tolist()) == {EyeState.OPEN}
 
 
 def test_a_subfolder_of_eyebench_data_is_read_as_its_class(tmp_path, monkeypatch):
@@ -59,7 +65,7 @@ def test_a_subfolder_of_eyebench_data_is_read_as_its_class(tmp_path, monkeypatch
     mine = named_set(tmp_path / "mine")
     monkeypatch.setenv("EYEBENCH_DATA", str(mine))
     choices = dataset_choices(sample_dir=tmp_path / "no_samples")
-    for folder, label in (("open", OPEN), ("closed", CLOSED)):
+    for folder, label in (("open", EyeState.OPEN), ("closed", EyeState.CLOSED)):
         ds = open_dataset(choices[f"mine/{folder} (EYEBENCH_DATA)"], sample_dir=tmp_path / "no_samples")
         assert len(ds) == 10 and ds.skipped == [] and set(ds.labels.tolist()) == {label}
     whole = open_dataset(choices["mine (EYEBENCH_DATA)"], sample_dir=tmp_path / "no_samples")
@@ -67,15 +73,15 @@ def test_a_subfolder_of_eyebench_data_is_read_as_its_class(tmp_path, monkeypatch
 
 
 def test_a_class_subfolder_wins_over_the_folder_given_and_a_name_still_conflicts(tmp_path):
-    root = eyes(tmp_path / "open", {OPEN: ["Ada_0001_L.png"]})  # root/open/open/...: open
+    root = eyes(tmp_path / "open", {EyeState.OPEN: ["Ada_0001_L.png"]})  # root/open/open/...: open
     rng = np.random.default_rng(1)
     inner = write_png(root / "closed" / "Ada_0002_L.png", draw_eye(False, rng, 32))
     plain = write_png(root / "Ada_0003_L.png", draw_eye(True, rng, 32))
     wrong = write_png(root / mrl_name(1, 1, 0), draw_eye(False, rng, 32))  # MRL: closed, in the open folder
     ds = scan_folder(root)
     labels = {s.path: s.label for s in ds.samples}
-    assert labels[str(inner)] == CLOSED and labels[str(plain)] == OPEN
-    assert labels[str(root / "open" / "Ada_0001_L.png")] == OPEN
+    assert labels[str(inner)] == EyeState.CLOSED and labels[str(plain)] == EyeState.OPEN
+    assert labels[str(root / "open" / "Ada_0001_L.png")] == EyeState.OPEN
     assert ds.skipped == [(str(wrong), "conflict: the MRL name says closed, the class folder says open")]
 
 
@@ -94,16 +100,16 @@ def test_counter_names_are_warned_about_and_not_trusted(tmp_path):
 
 
 def test_counter_names_under_one_class_only_are_warned_about_too(tmp_path):
-    ds = scan_folder(eyes(tmp_path / "frames", {OPEN: [f"IMG_{k:04d}_{s}.png" for k in range(6) for s in "LR"]}
-                          | {CLOSED: [f"{k}.png" for k in range(10)] + ["0.jpg"]}))
+    ds = scan_folder(eyes(tmp_path / "frames", {EyeState.OPEN: [f"IMG_{k:04d}_{s}.png" for k in range(6) for s in "LR"]}
+                          | {EyeState.CLOSED: [f"{k}.png" for k in range(10)] + ["0.jpg"]}))
     (warning,) = ds.report()["warnings"]
     assert "look like counters" in warning and "both classes" not in warning
     assert not ds.report()["subjects_trusted"]
 
 
 @pytest.mark.parametrize("make", [named_set, lambda root: eyes(root, {
-    OPEN: [mrl_name(s, 10 * s + k, 1) for s in (1, 2, 3) for k in range(4)],
-    CLOSED: [mrl_name(s, 10 * s + k + 5, 0) for s in (1, 2, 3) for k in range(4)]})])
+    EyeState.OPEN: [mrl_name(s, 10 * s + k, 1) for s in (1, 2, 3) for k in range(4)],
+    EyeState.CLOSED: [mrl_name(s, 10 * s + k + 5, 0) for s in (1, 2, 3) for k in range(4)]})])
 def test_person_names_and_mrl_names_stay_trusted(tmp_path, make):
     report = scan_folder(make(tmp_path / "people")).report()
     assert report["warnings"] == [] and report["subjects_trusted"] is True
@@ -113,7 +119,7 @@ def test_cew_style_crops_of_numbered_photos_stay_trusted(tmp_path):
     """CEW: open eyes named by LFW person, closed eyes by their numbered source photo (one face each)."""
     people = ("Aaron_Guiel", "GL_Peiris", "Mark_Sacco")
     crops = [f"closed_eye_{k:04d}.jpg_face_{k}_{s}.jpg" for k in range(1, 5) for s in "LR"]
-    root = eyes(tmp_path / "cew", {OPEN: [f"{p}_0001_{s}.jpg" for p in people for s in "LR"], CLOSED: crops})
+    root = eyes(tmp_path / "cew", {EyeState.OPEN: [f"{p}_0001_{s}.jpg" for p in people for s in "LR"], EyeState.CLOSED: crops})
     report = scan_folder(root).report()
     assert report["warnings"] == [] and report["subjects_trusted"] is True
 
@@ -138,9 +144,9 @@ def test_a_subject_rule_replaces_the_counters(tmp_path):
 
 
 def test_one_subject_or_one_per_image_is_not_trusted(tmp_path):
-    same = eyes(tmp_path / "same", {OPEN: [f"Ada_{k:04d}_L.png" for k in range(6)],
-                                    CLOSED: [f"Ada_{k:04d}_R.png" for k in range(6)]})
-    each = eyes(tmp_path / "each", {OPEN: [f"Ada{k}.png" for k in range(6)], CLOSED: [f"Bob{k}.png" for k in range(6)]})
+    same = eyes(tmp_path / "same", {EyeState.OPEN: [f"Ada_{k:04d}_L.png" for k in range(6)],
+                                    EyeState.CLOSED: [f"Ada_{k:04d}_R.png" for k in range(6)]})
+    each = eyes(tmp_path / "each", {EyeState.OPEN: [f"Ada{k}.png" for k in range(6)], EyeState.CLOSED: [f"Bob{k}.png" for k in range(6)]})
     for folder in (same, each):
         report = scan_folder(folder).report()
         assert len(report["warnings"]) == 1 and report["subjects_trusted"] is False

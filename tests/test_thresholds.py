@@ -2,17 +2,24 @@
 import numpy as np
 import pytest
 
-from eyebench.evaluate.thresholds import (DECISION_NAMES, UNCERTAIN, apply_band, band_groups, band_metrics, fit_band,
-                                         risk_coverage)
+from eyebench.config import DECISION_NAMES
+from eyebench.evaluate.thresholds import (
+    apply_band,
+    band_groups,
+    band_metrics,
+    fit_band,
+    risk_coverage,
+)
+from eyebench.results import Decision
 
 
 def test_apply_band():
     p = [0.0, 0.2, 0.21, 0.5, 0.79, 0.8, 1.0]
-    assert apply_band(p, [0.2, 0.8]).tolist() == [0, 0, UNCERTAIN, UNCERTAIN, UNCERTAIN, 1, 1]  # bounds inclusive
+    assert apply_band(p, [0.2, 0.8]).tolist() == [0, 0, Decision.UNCERTAIN, Decision.UNCERTAIN, Decision.UNCERTAIN, 1, 1]  # bounds inclusive
     assert apply_band(p, None).tolist() == [0, 0, 0, 1, 1, 1, 1]  # no band: threshold 0.5
     # an empty band is the plain 0.5 threshold (p == 0.5 is closed either way)
     assert apply_band(p, [0.5, 0.5]).tolist() == apply_band(p, None).tolist()
-    assert DECISION_NAMES[UNCERTAIN] == "uncertain"
+    assert DECISION_NAMES[Decision.UNCERTAIN] == "uncertain"
 
 
 def test_band_metrics_hand_computed():
@@ -74,7 +81,7 @@ def test_per_person_band_does_not_let_a_hard_person_hide_behind_easy_ones():
     assert pooled["rule"] == "pooled" and pooled["coverage"] == 1.0  # 1 error in 100 is within 2% on average
     per_person = fit_band(y, p, target_risk=0.02, groups=groups)
     assert per_person["rule"] == "per person" and per_person["reached"]
-    assert apply_band([0.3], per_person["band"])[0] == UNCERTAIN  # the hard person's mistake is no longer accepted
+    assert apply_band([0.3], per_person["band"])[0] == Decision.UNCERTAIN  # the hard person's mistake is no longer accepted
     assert band_metrics(y_hard, p_hard, per_person["band"])["selective_risk"] <= 0.02
     assert per_person["worst_group"]["selective_risk"] <= 0.02
     assert per_person["coverage"] == pytest.approx(99 / 100)  # only the mistake at 0.3 is left uncertain

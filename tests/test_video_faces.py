@@ -8,12 +8,19 @@ import numpy as np
 import pytest
 from conftest import REPO_ROOT
 
-from eyebench.config import CLOSED as CLOSED_LABEL
-from eyebench.config import OPEN as OPEN_LABEL
+from eyebench.results import EyeState
 from eyebench.samples import render_eye, render_eye_photo
 from eyebench.video.pipeline import analyse_video
-from eyebench.video.synthetic import (CLOSED, NO_FACE, OPEN, FaceScene, blink_schedule, demo_scene, render_schedule,
-                                      write_video)
+from eyebench.video.synthetic import (
+    CLOSED,
+    NO_FACE,
+    OPEN,
+    FaceScene,
+    blink_schedule,
+    demo_scene,
+    render_schedule,
+    write_video,
+)
 from eyebench.video.temporal import TemporalParams
 
 FPS = 15.0
@@ -91,7 +98,7 @@ def rendered_crops(kind):
         make = lambda label, seed: render_eye(label, size=88, seed=seed, rgb=True)  # noqa: E731
     else:
         make = lambda label, seed: render_eye_photo(label, seed=seed)  # noqa: E731
-    return {OPEN: (make(OPEN_LABEL, 1), make(OPEN_LABEL, 2)), CLOSED: (make(CLOSED_LABEL, 3), make(CLOSED_LABEL, 4))}
+    return {OPEN: (make(EyeState.OPEN, 1), make(EyeState.OPEN, 2)), CLOSED: (make(EyeState.CLOSED, 3), make(EyeState.CLOSED, 4))}
 
 
 @pytest.mark.parametrize("kind", ["render_eye", "render_eye_photo"])

@@ -1,13 +1,13 @@
 """workbench.predict_picture, the app's Predict logic without the UI: which parts of a picture it classifies."""
 import numpy as np
 
-from eyebench.config import CLOSED
+from eyebench.results import EyeState
 from eyebench.samples import render_eye_photo
 from eyebench.workbench import predict_picture
 
 
 def test_a_close_up_of_one_eye_is_classified_without_ticking_anything(untrained_cnn):
-    close_up = render_eye_photo(CLOSED, width=300, height=220, seed=1)
+    close_up = render_eye_photo(EyeState.CLOSED, width=300, height=220, seed=1)
     res = predict_picture({"cnn": untrained_cnn}, close_up)  # the app's call, whole_image not ticked
     assert res["how"] == "close-up" and "close-up of one eye" in res["message"]
     (eye,) = res["eyes"]

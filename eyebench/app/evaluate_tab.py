@@ -11,13 +11,22 @@ import numpy as np
 import pandas as pd
 
 from .. import workbench
-from ..config import CLASS_NAMES, CLOSED
+from ..config import CLASS_NAMES
 from ..data.dataset import load_images
 from ..evaluate import plots
 from ..evaluate.report import MIN_GROUP_N
 from ..evaluate.triage import write_csv
-from .common import (OUTPUT_FOLDER, Bench, jsonable, legend_below, model_and_data_inputs, on_model_threads, pct_number,
-                     png)
+from ..results import EyeState
+from .common import (
+    OUTPUT_FOLDER,
+    Bench,
+    jsonable,
+    legend_below,
+    model_and_data_inputs,
+    on_model_threads,
+    pct_number,
+    png,
+)
 
 BOOTSTRAP = 200  # the slider's default: subject-level bootstrap resamples
 CI_COLUMN = "95% CI (subjects)"
@@ -75,7 +84,7 @@ def worst_mistakes(cache, ds, k: int = 12) -> list:
     """The most confident mistakes over all chosen models, with the crop and a caption."""
     rows = []
     for name, p in cache["proba"].items():
-        wrong = (p >= 0.5) != (cache["y"] == CLOSED)
+        wrong = (p >= 0.5) != (cache["y"] == EyeState.CLOSED)
         rows += [(max(p[i], 1 - p[i]), i, name) for i in np.flatnonzero(wrong)]
     rows = sorted(rows, reverse=True)[:k]
     if not rows:

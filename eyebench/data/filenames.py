@@ -4,16 +4,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..config import CLOSED, OPEN
+from ..results import EyeState
 
 MRL_PATTERN = re.compile(
     r"^s(?P<subject>\d{4})_(?P<image>\d+)_(?P<gender>[01])_(?P<glasses>[01])_(?P<eyestate>[01])"
     r"_(?P<reflections>[012])_(?P<lighting>[01])_(?P<sensor>\d{2})$"
 )
 _CLASS_ALIASES = {
-    OPEN: {"open", "opened", "openeye", "openeyes", "eyeopen", "eyesopen", "openlefteyes", "openrighteyes",
+    EyeState.OPEN: {"open", "opened", "openeye", "openeyes", "eyeopen", "eyesopen", "openlefteyes", "openrighteyes",
            "lefteyeopen", "righteyeopen", "awake"},
-    CLOSED: {"closed", "close", "closedeye", "closedeyes", "eyeclosed", "eyesclosed", "closedlefteyes",
+    EyeState.CLOSED: {"closed", "close", "closedeye", "closedeyes", "eyeclosed", "eyesclosed", "closedlefteyes",
              "closedrighteyes", "lefteyeclosed", "righteyeclosed"},
 }
 ALIASES = {alias: label for label, names in _CLASS_ALIASES.items() for alias in names}
@@ -42,7 +42,7 @@ def parse_mrl_name(name: str) -> dict | None:
         return None
     g = {k: int(v) for k, v in m.groupdict().items()}
     return {
-        "label": OPEN if g["eyestate"] == 1 else CLOSED,  # MRL: 0 closed, 1 open
+        "label": EyeState.OPEN if g["eyestate"] == 1 else EyeState.CLOSED,  # MRL: 0 closed, 1 open
         "subject": f"s{g['subject']:04d}",
         "meta": {
             "gender": GENDER[g["gender"]],

@@ -6,14 +6,28 @@ from collections import Counter
 
 import numpy as np
 
-from ..config import CLOSED, SWEEP_IMAGES
+from ..config import SWEEP_IMAGES
 from ..data.dataset import Dataset, load_images
 from ..data.splits import apply_split
-from .calibration import ECE_DEFINITION, brier_score, expected_calibration_error, reliability_bins
+from ..results import EyeState
+from .calibration import (
+    ECE_DEFINITION,
+    brier_score,
+    expected_calibration_error,
+    reliability_bins,
+)
 from .confidence import mcnemar, subject_bootstrap
 from .perturbations import SWEEPS
 from .report import metrics_from_proba
-from .robustness import Reporter, model_keys, run_models, scaled, stratified_sample, subset_table, sweep_models
+from .robustness import (
+    Reporter,
+    model_keys,
+    run_models,
+    scaled,
+    stratified_sample,
+    subset_table,
+    sweep_models,
+)
 from .thresholds import band_metrics, risk_coverage
 
 BASE_SIZE = 96  # perturbations are drawn on RGB crops at this size, then each model resizes as it likes
@@ -83,7 +97,7 @@ def analyse_models(models: list, dataset: Dataset, bootstrap: int = 0, sweeps: b
     report.close()
     out = analyse_probabilities(probas, dataset, bootstrap=bootstrap, subsets=subsets, seed=seed)
     if keep_predictions:
-        out["predictions"] = {"dataset": dataset, "p_closed": {n: p[:, CLOSED] for n, (_, p) in probas.items()}}
+        out["predictions"] = {"dataset": dataset, "p_closed": {n: p[:, EyeState.CLOSED] for n, (_, p) in probas.items()}}
     if sweeps:
         y = dataset.labels
         idx = stratified_sample(y, sweep_max, seed)
@@ -110,15 +124,15 @@ def analyse_probabilities(probas: dict, dataset: Dataset, bootstrap: int = 0, su
                "ece": expected_calibration_error(y, proba), "ece_definition": ECE_DEFINITION,
                "brier": brier_score(y, proba), "reliability": reliability_bins(y, proba),
                "risk_coverage": risk_coverage(y, proba),
-               "band": band_metrics(y, proba[:, CLOSED], band) if band else None}
-        preds[name] = (proba[:, CLOSED] >= 0.5).astype(int)
+               "band": band_metrics(y, proba[:, EyeState.CLOSED], band) if band else None}
+        preds[name] = (proba[:, EyeState.CLOSED] >= 0.5).astype(int)
         if bootstrap:
             doubts = dataset.subject_doubts  # subjects that may not be people: said beside the CI
             row["bootstrap_accuracy"] = subject_bootstrap(y, preds[name], dataset.subjects, n_boot=bootstrap, seed=seed,
                                                           doubts=doubts)
             row["bootstrap_recall_closed"] = subject_bootstrap(
                 y, preds[name], dataset.subjects, n_boot=bootstrap, seed=seed, doubts=doubts,
-                metric=lambda t, p: float(np.mean(p[t == CLOSED] == CLOSED)) if np.any(t == CLOSED) else float("nan"))
+                metric=lambda t, p: float(np.mean(p[t == EyeState.CLOSED] == EyeState.CLOSED)) if np.any(t == EyeState.CLOSED) else float("nan"))
         if subsets:
             row["subsets"] = subset_table(dataset, proba, band)
         results[name] = row

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import AUDIT_RULE, CLASS_NAMES, CLOSED
+from ..config import AUDIT_RULE, CLASS_NAMES
 from ..data.dataset import Dataset
+from ..results import Decision, EyeState
 from .metrics import classification_metrics
-from .thresholds import UNCERTAIN, apply_band
+from .thresholds import apply_band
 from .triage import write_csv
 
 RULE = AUDIT_RULE
@@ -33,9 +34,9 @@ def audit_rows(dataset: Dataset, p_closed: dict[str, np.ndarray], bands: dict[st
     y = dataset.labels
     names = list(p_closed)
     probs = np.stack([p_closed[n] for n in names])  # (models, images)
-    p_other = np.where(y == CLOSED, 1 - probs, probs)
+    p_other = np.where(y == EyeState.CLOSED, 1 - probs, probs)
     decisions = np.stack([apply_band(p_closed[n], bands.get(n)) for n in names])
-    other = np.where(y == CLOSED, 1 - CLOSED, CLOSED)
+    other = np.where(y == EyeState.CLOSED, 1 - EyeState.CLOSED, EyeState.CLOSED)
     doubt = p_other.mean(axis=0)
     rows = []
     for i, s in enumerate(dataset.samples):
@@ -43,7 +44,7 @@ def audit_rows(dataset: Dataset, p_closed: dict[str, np.ndarray], bands: dict[st
                      "suggested": CLASS_NAMES[other[i]] if doubt[i] > 0.5 else CLASS_NAMES[y[i]],
                      "doubt": round(float(doubt[i]), 6), "n_models": len(names),
                      "n_disagree": int((decisions[:, i] == other[i]).sum()),
-                     "n_uncertain": int((decisions[:, i] == UNCERTAIN).sum()),
+                     "n_uncertain": int((decisions[:, i] == Decision.UNCERTAIN).sum()),
                      **{f"p_closed_{n}": round(float(p_closed[n][i]), 6) for n in names}})
     return sorted(rows, key=lambda r: (-r["doubt"], -r["n_disagree"], r["path"]))
 
@@ -83,8 +84,8 @@ def compare_labels(dataset: Dataset, proba: np.ndarray) -> dict | None:
     after = dataset.labels
     changed = before != after
     return {"n": int(len(after)), "changed": int(changed.sum()),
-            "open_to_closed": int((changed & (after == CLOSED)).sum()),
-            "closed_to_open": int((changed & (after != CLOSED)).sum()),
+            "open_to_closed": int((changed & (after == EyeState.CLOSED)).sum()),
+            "closed_to_open": int((changed & (after != EyeState.CLOSED)).sum()),
             "original": classification_metrics(before, proba), "corrected": classification_metrics(after, proba)}
 
 
@@ -123,7 +124,7 @@ def audit_models(models: dict, dataset: Dataset, folder: Path, progress: bool = 
         except ImageError:
             continue
     used = dataset.subset(kept)
-    p_closed = {name: clf.predict_proba(crops)[:, CLOSED] if crops else np.zeros(0) for name, clf in models.items()}
+    p_closed = {name: clf.predict_proba(crops)[:, EyeState.CLOSED] if crops else np.zeros(0) for name, clf in models.items()}
     bands = {name: clf.uncertain_band for name, clf in models.items()}
     pictures = {manifest_path(s.path, folder): crop for s, crop in zip(used.samples, crops)}
     return audit_rows(used, p_closed, bands, folder), pictures

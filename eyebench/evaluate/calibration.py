@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..config import CLOSED
+from ..results import EyeState
 
 ECE_DEFINITION = "top-label ECE: 15 equal-width bins of max probability in [0.5, 1], |accuracy - confidence| weighted by bin share"
 
 
 def fit_temperature(logits, y_true) -> float:
     """Temperature T > 0 minimising the NLL of sigmoid(logit / T) (closed = positive), by a 1-D grid search."""
-    z, t = np.asarray(logits, float), (np.asarray(y_true) == CLOSED).astype(float)
+    z, t = np.asarray(logits, float), (np.asarray(y_true) == EyeState.CLOSED).astype(float)
     grid = np.exp(np.linspace(np.log(0.05), np.log(20), 400))
     nll = [np.mean(np.logaddexp(0, -z / T) * t + np.logaddexp(0, z / T) * (1 - t)) for T in grid]
     return float(grid[int(np.argmin(nll))])
@@ -43,4 +43,4 @@ def expected_calibration_error(y_true, proba, n_bins: int = 15) -> float:
 
 def brier_score(y_true, proba) -> float:
     """Mean squared error of p(closed) against the closed indicator."""
-    return float(np.mean((np.asarray(proba, float)[:, CLOSED] - (np.asarray(y_true) == CLOSED)) ** 2))
+    return float(np.mean((np.asarray(proba, float)[:, EyeState.CLOSED] - (np.asarray(y_true) == EyeState.CLOSED)) ** 2))

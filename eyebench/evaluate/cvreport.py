@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import CLASS_NAMES, CLOSED, pct
+from ..config import CLASS_NAMES, pct
+from ..results import EyeState
 
 SHEET_TILE = 96  # pixels per image on the audit's contact sheet
 SHEET_CAPTION = 14  # pixels of caption under each image
@@ -129,7 +130,7 @@ def audit_rows(folds) -> tuple[list[dict], list[str]]:
     rows, summary = [], []
     for k, (held_out, logits) in enumerate(folds, 1):
         z, y = np.array(logits), held_out.labels
-        wrong = ((z > 0) != (y == CLOSED)).sum(0)
+        wrong = ((z > 0) != (y == EyeState.CLOSED)).sum(0)
         n = len(z)
         summary.append(f"fold {k}: {len(y)} images; wrong for all {n} runs: {(wrong == n).sum()}, for most: "
                        f"{(wrong > n / 2).sum()}, for any: {(wrong > 0).sum()}")

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import confusion_matrix, roc_auc_score
 
-from ..config import CLASS_NAMES, CLOSED, OPEN
+from ..config import CLASS_NAMES
+from ..results import EyeState
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -18,9 +19,9 @@ def classification_metrics(y_true, proba, threshold: float = 0.5) -> dict:
     Undefined values (e.g. recall of a class with no images) are None, never a made-up number.
     """
     y_true = np.asarray(y_true, dtype=int)
-    p_closed = np.asarray(proba, dtype=float)[:, CLOSED] if np.ndim(proba) == 2 else np.asarray(proba, float)
+    p_closed = np.asarray(proba, dtype=float)[:, EyeState.CLOSED] if np.ndim(proba) == 2 else np.asarray(proba, float)
     y_pred = (p_closed >= threshold).astype(int)
-    cm = confusion_matrix(y_true, y_pred, labels=[OPEN, CLOSED])
+    cm = confusion_matrix(y_true, y_pred, labels=[EyeState.OPEN, EyeState.CLOSED])
     (to, fc), (fo, tc) = cm  # rows true open/closed, columns predicted open/closed
     rec = {c: _ratio(cm[i, i], cm[i].sum()) for i, c in enumerate(CLASS_NAMES)}
     prec = {c: _ratio(cm[i, i], cm[:, i].sum()) for i, c in enumerate(CLASS_NAMES)}

@@ -5,7 +5,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..config import CLASS_NAMES, CLOSED
+from ..config import CLASS_NAMES
+from ..results import EyeState
 
 LAYOUT = dict(template="plotly_white", margin=dict(l=50, r=20, t=50, b=45), height=360)
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
@@ -121,7 +122,7 @@ def roc_risk_coverage_figure(y_true, proba: dict, curves: dict[str, dict]) -> go
     from sklearn.metrics import roc_curve
 
     fig = make_subplots(rows=1, cols=2, subplot_titles=("ROC (closed = positive)", "Risk-coverage"))
-    y = np.asarray(y_true) == CLOSED
+    y = np.asarray(y_true) == EyeState.CLOSED
     for i, (name, p) in enumerate(proba.items()):
         line = dict(name=name, legendgroup=name, mode="lines", line=dict(color=colour(i)))
         if y.any() and (~y).any():

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import CLOSED
 from ..data.dataset import Dataset, load_images
 from ..data.splits import split_mask
+from ..results import EyeState
 from .calibration import expected_calibration_error
 from .confidence import subject_bootstrap
 from .leak import leak_report
@@ -23,7 +23,7 @@ def evaluate_arrays(clf, arrays: np.ndarray, dataset: Dataset) -> dict:
     if len(arrays):
         result["ece"] = expected_calibration_error(dataset.labels, proba)
     if clf.uncertain_band and len(arrays):
-        result["band"] = band_metrics(dataset.labels, proba[:, CLOSED], clf.uncertain_band)
+        result["band"] = band_metrics(dataset.labels, proba[:, EyeState.CLOSED], clf.uncertain_band)
     return result
 
 
@@ -33,9 +33,9 @@ def metrics_from_proba(dataset: Dataset, proba: np.ndarray) -> dict:
     if len(y) == 0:
         return {"overall": {"n": 0}, "per_source": {}, "per_subject": {}, "worst_subject": None, "loss": None}
     sources = np.array([s.source for s in dataset.samples])
-    p = np.clip(proba[:, CLOSED], 1e-7, 1 - 1e-7)
-    loss = float(-np.mean(np.where(y == CLOSED, np.log(p), np.log(1 - p))))
-    per_subject = per_group_accuracy(y, (proba[:, CLOSED] >= 0.5).astype(int), dataset.subjects)
+    p = np.clip(proba[:, EyeState.CLOSED], 1e-7, 1 - 1e-7)
+    loss = float(-np.mean(np.where(y == EyeState.CLOSED, np.log(p), np.log(1 - p))))
+    per_subject = per_group_accuracy(y, (proba[:, EyeState.CLOSED] >= 0.5).astype(int), dataset.subjects)
     worst = worst_group(per_subject)
     return {
         "overall": classification_metrics(y, proba),
@@ -78,7 +78,7 @@ def evaluate_checkpoint(clf, dataset: Dataset, split: str | None = None, bootstr
     row = {"name": clf.name, "checkpoint": str(getattr(clf, "checkpoint", "")), **result["overall"],
            "seconds": round(time.time() - t0, 3), "per_source": result["per_source"],
            "per_subject": result["per_subject"], "worst_subject": result["worst_subject"],
-           "band": band_metrics(dataset.labels, proba[:, CLOSED], clf.uncertain_band) if clf.uncertain_band else None}
+           "band": band_metrics(dataset.labels, proba[:, EyeState.CLOSED], clf.uncertain_band) if clf.uncertain_band else None}
     row["leak"] = leak_report(clf, dataset)
     angles = per_head_angle(dataset, proba)
     if angles:
@@ -87,7 +87,7 @@ def evaluate_checkpoint(clf, dataset: Dataset, split: str | None = None, bootstr
         row["split"] = split
         row["split_removed"] = n_given - int(mask.sum())
     if bootstrap:
-        row["bootstrap_accuracy"] = subject_bootstrap(dataset.labels, (proba[:, CLOSED] >= 0.5).astype(int),
+        row["bootstrap_accuracy"] = subject_bootstrap(dataset.labels, (proba[:, EyeState.CLOSED] >= 0.5).astype(int),
                                                       dataset.subjects, n_boot=bootstrap, doubts=dataset.subject_doubts)
     return row, dataset
 

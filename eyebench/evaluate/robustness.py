@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..config import CLOSED
 from ..data.dataset import Dataset
+from ..results import EyeState
 from ..threads import single_image_threads
 from .metrics import classification_metrics
 from .perturbations import ANGLE_NOTE, SWEEPS, perturb_batch
@@ -48,11 +48,11 @@ def subset_table(dataset: Dataset, proba: np.ndarray, band=None) -> list[dict]:
     rows = []
     for (factor, level), m in subset_masks(dataset).items():
         met = classification_metrics(y[m], proba[m])
-        row = {"factor": factor, "value": level, "n": int(m.sum()), "n_open": int((y[m] != CLOSED).sum()),
-               "n_closed": int((y[m] == CLOSED).sum()), "accuracy": met["accuracy"],
+        row = {"factor": factor, "value": level, "n": int(m.sum()), "n_open": int((y[m] != EyeState.CLOSED).sum()),
+               "n_closed": int((y[m] == EyeState.CLOSED).sum()), "accuracy": met["accuracy"],
                "recall_closed": met["recall_closed"], "recall_open": met["recall_open"]}
         if band:
-            bm = band_metrics(y[m], proba[m, CLOSED], band)
+            bm = band_metrics(y[m], proba[m, EyeState.CLOSED], band)
             row.update(rejection_rate=1 - bm["coverage"], selective_risk=bm["selective_risk"])
         rows.append(row)
     return rows
@@ -72,7 +72,7 @@ def condition_cells(dataset: Dataset, y_pred: np.ndarray, factors=CONDITION_FACT
     for key in sorted(set(keys.tolist()) - {""}):
         m = keys == key
         cell = {}
-        for part, keep in (("", m), ("_open", m & (y != CLOSED)), ("_closed", m & (y == CLOSED))):
+        for part, keep in (("", m), ("_open", m & (y != EyeState.CLOSED)), ("_closed", m & (y == EyeState.CLOSED))):
             cell[f"n{part}"], cell[f"right{part}"] = int(keep.sum()), int((y_pred[keep] == y[keep]).sum())
         cells[key] = _with_accuracy(cell)
     return cells or None

@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..config import CLASS_NAMES, CLOSED, MIN_GROUP_IMAGES
-
-UNCERTAIN = 2
-DECISION_NAMES = CLASS_NAMES + ("uncertain",)
+from ..config import CLASS_NAMES, MIN_GROUP_IMAGES
+from ..results import Decision, EyeState
 
 
 def apply_band(p_closed, band) -> np.ndarray:
@@ -15,9 +13,9 @@ def apply_band(p_closed, band) -> np.ndarray:
     if band is None:
         return (p >= 0.5).astype(int)
     low, high = band
-    out = np.full(len(p), UNCERTAIN, dtype=int)
-    out[p <= low] = 0
-    out[p >= high] = CLOSED
+    out = np.full(len(p), Decision.UNCERTAIN, dtype=int)
+    out[p <= low] = Decision.OPEN
+    out[p >= high] = Decision.CLOSED
     return out
 
 
@@ -25,7 +23,7 @@ def band_metrics(y_true, p_closed, band) -> dict:
     """Coverage, selective risk (error rate on accepted images) and the rejection rate of each true class."""
     y = np.asarray(y_true)
     d = apply_band(p_closed, band)
-    accepted = d != UNCERTAIN
+    accepted = d != Decision.UNCERTAIN
     rejection = {c: (float((~accepted[y == i]).mean()) if (y == i).any() else None) for i, c in enumerate(CLASS_NAMES)}
     return {"band": list(band) if band is not None else None, "n": int(len(y)),
             "coverage": float(accepted.mean()) if len(y) else None,
@@ -48,7 +46,7 @@ def _band_counts(y: np.ndarray, p: np.ndarray, lows: np.ndarray, highs: np.ndarr
     """Accepted images and errors for every (low, high) pair of the grid."""
     below, above = p[None, :] <= lows[:, None], p[None, :] >= highs[:, None]
     acc = below.sum(1)[:, None] + above.sum(1)[None, :]
-    err = (below & (y[None, :] == CLOSED)).sum(1)[:, None] + (above & (y[None, :] != CLOSED)).sum(1)[None, :]
+    err = (below & (y[None, :] == EyeState.CLOSED)).sum(1)[:, None] + (above & (y[None, :] != EyeState.CLOSED)).sum(1)[None, :]
     return acc, err
 
 

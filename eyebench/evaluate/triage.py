@@ -5,9 +5,10 @@ import csv
 
 import numpy as np
 
-from ..config import CLASS_NAMES, CLOSED
+from ..config import CLASS_NAMES, DECISION_NAMES
 from ..data.dataset import Dataset
-from .thresholds import DECISION_NAMES, UNCERTAIN, apply_band
+from ..results import Decision, EyeState
+from .thresholds import apply_band
 
 RULE = ("each model decides by its own uncertain band on p(closed): closed above the band, open below it, uncertain "
         "inside it (a model without a band: closed when p(closed) >= 0.5); an image is listed once per model whose "
@@ -23,16 +24,16 @@ def band_text(band) -> str:
 def triage_rows(dataset: Dataset, proba: np.ndarray, band=None, model: str = "") -> list[dict]:
     """One model's rows (see RULE): images whose band decision is uncertain or wrong, worst first."""
     y = dataset.labels
-    p = proba[:, CLOSED]
+    p = proba[:, EyeState.CLOSED]
     decision = apply_band(p, band)
     rows = []
     for i, s in enumerate(dataset.samples):
-        if decision[i] != UNCERTAIN and decision[i] == y[i]:
+        if decision[i] != Decision.UNCERTAIN and decision[i] == y[i]:
             continue
-        p_true = p[i] if y[i] == CLOSED else 1 - p[i]
+        p_true = p[i] if y[i] == EyeState.CLOSED else 1 - p[i]
         rows.append({"model": model, "path": s.path, "subject": s.subject, "label": CLASS_NAMES[y[i]],
                      "decision": DECISION_NAMES[decision[i]],
-                     "reason": "uncertain" if decision[i] == UNCERTAIN else "misclassified",
+                     "reason": "uncertain" if decision[i] == Decision.UNCERTAIN else "misclassified",
                      "p_closed": round(float(p[i]), 6), "band": band_text(band), "p_true_class": round(float(p_true), 6)})
     return sorted(rows, key=lambda r: r["p_true_class"])
 

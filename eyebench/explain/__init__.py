@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..config import CLOSED
+from ..results import EyeState
 from .committee import weighted_map
 from .contributions import contribution_map
 from .deletion import deletion_curve
@@ -21,7 +21,7 @@ def committee_map(clf, image: np.ndarray, target: int | None = None) -> np.ndarr
     """(H, W) map in [0, 1] of a committee: its members' maps for the class the committee decides (or `target`),
     averaged with the committee's weights. Members with weight 0 are not explained."""
     if target is None:
-        target = int(clf.predict_proba([image])[0, CLOSED] >= 0.5)
+        target = int(clf.predict_proba([image])[0, EyeState.CLOSED] >= 0.5)
     used = [(m, w) for m, w in zip(clf.members, clf.weights) if w != 0] or list(zip(clf.members, clf.weights))
     return weighted_map([explain_map(m, image, target) for m, _ in used], [w for _, w in used])
 

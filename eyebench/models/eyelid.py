@@ -7,8 +7,9 @@ import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..config import CLOSED, DataConfig
+from ..config import DataConfig
 from ..faces.landmarks import eye_opening, eyelid_contour_of_crop
+from ..results import EyeState
 from .linear import LinearOnFeatures
 
 INPUT_SIZE = 64  # the iris model's own input: the whole crop, resized to 64 x 64 RGB, is what it sees
@@ -94,7 +95,7 @@ class EyelidLandmarks(LinearOnFeatures):
         z = (self.contour_features(contour, rgb.shape[0]) - self.mean_) / self.scale_
         if target is None:  # the sign of the closed logit (a temperature does not change it)
             target = int(z @ self.coef_ + self.intercept_[0] >= 0)
-        evidence = (1.0 if target == CLOSED else -1.0) * self.coef_ * z
+        evidence = (1.0 if target == EyeState.CLOSED else -1.0) * self.coef_ * z
         parts = np.maximum([evidence[:6].sum(), evidence[6], evidence[7]], 0)
         fill, upper, lower = 0.25 + 0.75 * parts / parts.max() if parts.max() > 0 else np.ones(3)
         size = self.data_config.input_size
@@ -132,10 +133,10 @@ class EyelidLandmarks(LinearOnFeatures):
         history, best = [], None
         for c in [self.C] if self.C else C_GRID:
             reg = LogisticRegression(C=c, class_weight="balanced", max_iter=1000, random_state=seed)
-            reg.fit(z_train, y_train == CLOSED)
+            reg.fit(z_train, y_train == EyeState.CLOSED)
             score = reg.decision_function(z_val)
-            bal = float(balanced_accuracy_score(y_val == CLOSED, score > 0))
-            auc = float(roc_auc_score(y_val == CLOSED, score)) if len(set(y_val.tolist())) == 2 else None
+            bal = float(balanced_accuracy_score(y_val == EyeState.CLOSED, score > 0))
+            auc = float(roc_auc_score(y_val == EyeState.CLOSED, score)) if len(set(y_val.tolist())) == 2 else None
             history.append({"C": c, "val_balanced_accuracy": bal, "val_roc_auc": auc})
             log(f"C={c:g}: val balanced accuracy {bal:.4f}, ROC-AUC {auc if auc is None else round(auc, 4)}")
             if best is None or bal > best[0]:

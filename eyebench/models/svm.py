@@ -5,7 +5,8 @@ import numpy as np
 from skimage.feature import hog, local_binary_pattern
 from tqdm.auto import tqdm
 
-from ..config import CLOSED, DataConfig
+from ..config import DataConfig
+from ..results import EyeState
 from .linear import LinearOnFeatures
 
 BALANCE_CHOICES = ("undersample", "class_weight", "none")
@@ -67,8 +68,8 @@ class LbpHogSvm(LinearOnFeatures):
         batch = self.prepare([image])
         feats = self.features(batch)[0]
         if target is None:
-            target = int(self.proba_prepared(batch)[0, CLOSED] >= 0.5)
-        sign = 1.0 if target == CLOSED else -1.0
+            target = int(self.proba_prepared(batch)[0, EyeState.CLOSED] >= 0.5)
+        sign = 1.0 if target == EyeState.CLOSED else -1.0
         return self._cell_map(sign * self.coef_ * (feats - self.mean_) / self.scale_)
 
     def _cell_map(self, contrib: np.ndarray) -> np.ndarray:
@@ -113,7 +114,7 @@ class LbpHogSvm(LinearOnFeatures):
         history, svm = self._search_c(f_train[idx], y_train[idx], f_val, y_val, seed, log)
         self.model_args["C"] = self.C_
         self.coef_, self.intercept_ = svm.coef_.ravel().astype(np.float64), svm.intercept_.astype(np.float64)
-        platt = LogisticRegression(C=1e4).fit(self.decision(f_val)[:, None], y_val == CLOSED)
+        platt = LogisticRegression(C=1e4).fit(self.decision(f_val)[:, None], y_val == EyeState.CLOSED)
         self.platt_ = np.array([platt.coef_[0, 0], platt.intercept_[0]])  # p(closed) = sigmoid(a * decision + b)
         self.search_ = {"grid": history, "chosen_C": self.C_}
         return self
@@ -127,9 +128,9 @@ class LbpHogSvm(LinearOnFeatures):
         for c in [self.C] if self.C else [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.1]:
             svm = LinearSVC(C=c, class_weight="balanced" if self.balance == "class_weight" else None,
                             max_iter=5000, random_state=seed)
-            svm.fit((f_train - self.mean_) / self.scale_, y_train == CLOSED)
+            svm.fit((f_train - self.mean_) / self.scale_, y_train == EyeState.CLOSED)
             val_pred = svm.decision_function((f_val - self.mean_) / self.scale_) > 0
-            score = balanced_accuracy_score(y_val == CLOSED, val_pred)
+            score = balanced_accuracy_score(y_val == EyeState.CLOSED, val_pred)
             history.append({"C": c, "val_balanced_accuracy": float(score)})
             log(f"C={c:g}: val balanced accuracy {score:.4f}")
             if best is None or score > best[0]:

@@ -8,14 +8,21 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import CLOSED, pct
+from ..config import pct
 from ..evaluate.calibration import fit_temperature
 from ..evaluate.metrics import people_balanced_accuracy
 from ..evaluate.report import evaluate_arrays
 from ..models.base import input_views, weights_sha256
 from ..models.checkpoint import load_classifier
 from ..models.registry import create_classifier
-from .pipeline import _strip, calibrate, check_out_folder, split_parts, validation_groups
+from ..results import EyeState
+from .pipeline import (
+    _strip,
+    calibrate,
+    check_out_folder,
+    split_parts,
+    validation_groups,
+)
 
 OBJECTIVE = ("people-balanced log loss on the validation people (mean over people, small ones pooled per source, of "
              "their mean log loss) of sigmoid(sum_i w_i z_i / T), z_i the members' calibrated closed logits and T "
@@ -34,7 +41,7 @@ def simplex_grid(n_members: int, step: float) -> np.ndarray:
 def people_log_loss(scores: np.ndarray, y: np.ndarray, groups: np.ndarray) -> float:
     """Mean over groups (validation people) of their mean log loss at the temperature that fits `scores` best."""
     z = np.asarray(scores, np.float64) / fit_temperature(scores, y)
-    t = (np.asarray(y) == CLOSED).astype(float)
+    t = (np.asarray(y) == EyeState.CLOSED).astype(float)
     nll = np.logaddexp(0, -z) * t + np.logaddexp(0, z) * (1 - t)
     groups = np.asarray(groups, dtype=object)
     return float(np.mean([nll[groups == g].mean() for g in np.unique(groups)]))

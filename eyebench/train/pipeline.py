@@ -10,10 +10,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..config import CLASS_NAMES, CLOSED, THIN_NOTE
+from ..config import CLASS_NAMES, THIN_NOTE
 from ..data.dataset import Dataset, describe, load_dataset, load_images
 from ..data.splits import SPLITS, check_disjoint, saved_part, split_by_subject
-from ..evaluate.calibration import ECE_DEFINITION, expected_calibration_error, fit_temperature
+from ..evaluate.calibration import (
+    ECE_DEFINITION,
+    expected_calibration_error,
+    fit_temperature,
+)
 from ..evaluate.report import evaluate_arrays
 from ..evaluate.robustness import thin_conditions
 from ..evaluate.thresholds import band_groups, fit_band
@@ -21,6 +25,7 @@ from ..models.base import proba_from_logits
 from ..models.checkpoint import load_classifier, short_message
 from ..models.registry import create_classifier
 from ..models.torch_base import TorchClassifier
+from ..results import EyeState
 from .config import TrainConfig
 from .loop import distributed, train_torch
 from .resume import RESUME_FILE
@@ -249,7 +254,7 @@ def calibrate(clf, x_val: np.ndarray, y_val: np.ndarray, target_risk: float = 0.
     if clf.fits_temperature:
         clf.temperature = fit_temperature(scores, y_val)
     after = proba_from_logits(scores, clf.temperature)
-    band = fit_band(y_val, after[:, CLOSED], target_risk, groups=groups, per_group=band_rule == "per-person")
+    band = fit_band(y_val, after[:, EyeState.CLOSED], target_risk, groups=groups, per_group=band_rule == "per-person")
     clf.uncertain_band = band["band"]
     return {"fitted_on": "validation subjects", "temperature": clf.temperature,
             "ece_before": expected_calibration_error(y_val, before),

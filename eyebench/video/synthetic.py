@@ -8,8 +8,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..config import CLOSED as CLOSED_LABEL
 from ..faces import find_eyes
+from ..results import EyeState
 
 OPEN, HALF, CLOSED, NO_FACE = "open", "half", "closed", "none"
 FRAME_SIZE = (640, 480)  # width, height
@@ -156,7 +156,7 @@ def demo_scene(face_path=None) -> FaceScene:
         raise FileNotFoundError(f"face picture {face_path} is missing or unreadable")
     face = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     eyes = {e.side: e.crop for e in find_eyes(face, max_faces=1)}
-    closed = tuple(render_eye(CLOSED_LABEL, size=88, seed=s, rgb=True) for s in (20, 21))
+    closed = tuple(render_eye(EyeState.CLOSED, size=88, seed=s, rgb=True) for s in (20, 21))
     return FaceScene(face, {OPEN: (eyes["right"], eyes["left"]), CLOSED: closed})
 
 

@@ -33,8 +33,9 @@ import dataclasses
 
 import numpy as np
 
-OPEN, CLOSED, UNKNOWN, MISSING = "open", "closed", "unknown", "missing"
-_CODE = {UNKNOWN: 0, OPEN: 1, CLOSED: 2}
+from ..results import FrameState
+
+_CODE = {FrameState.UNKNOWN: 0, FrameState.OPEN: 1, FrameState.CLOSED: 2}
 _NAME = {v: k for k, v in _CODE.items()}
 
 
@@ -134,19 +135,19 @@ def hysteresis(times: np.ndarray, p_closed: np.ndarray, band: tuple[float, float
     forget = long_gaps(times, missing, max_gap_ms)
     held = np.zeros(len(p), np.int8)
     uncertain = (~missing) & (p > low) & (p < high)
-    current = _CODE[UNKNOWN]
+    current = _CODE[FrameState.UNKNOWN]
     for i, value in enumerate(p):
         if forget[i]:
-            current = _CODE[UNKNOWN]
+            current = _CODE[FrameState.UNKNOWN]
         elif not missing[i]:
             if value >= high:
-                current = _CODE[CLOSED]
+                current = _CODE[FrameState.CLOSED]
             elif value <= low:
-                current = _CODE[OPEN]
+                current = _CODE[FrameState.OPEN]
         held[i] = current
     held_names = np.array([_NAME[c] for c in held], dtype=object)
     state = held_names.copy()
-    state[missing] = MISSING
+    state[missing] = FrameState.MISSING
     return state, held_names, uncertain
 
 
@@ -154,11 +155,11 @@ def closures(times: np.ndarray, held: np.ndarray, missing: np.ndarray, params: T
     """Closure events (runs of held `closed`), with their kind by duration (module docstring)."""
     times = np.asarray(times, float)
     n, dt = len(times), frame_interval(times)
-    closed = np.asarray(held) == CLOSED
+    closed = np.asarray(held) == FrameState.CLOSED
     events = []
     edges = np.flatnonzero(np.diff(np.concatenate([[0], closed.astype(np.int8), [0]])))
     for start, run_stop in zip(edges[::2], edges[1::2]):  # closed frames start .. run_stop-1
-        complete = start > 0 and run_stop < n and held[start - 1] != UNKNOWN and held[run_stop] != UNKNOWN
+        complete = start > 0 and run_stop < n and held[start - 1] != FrameState.UNKNOWN and held[run_stop] != FrameState.UNKNOWN
         stop = run_stop
         while stop - 1 > start and missing[stop - 1]:
             stop -= 1  # a closure ends after its last frame seen closed, not inside the gap after it
@@ -184,8 +185,8 @@ def _kind(duration_ms: float, complete: bool, params: TemporalParams) -> str | N
 def perclos_series(times: np.ndarray, held: np.ndarray, missing: np.ndarray, window_s: float) -> np.ndarray:
     """PERCLOS over the window (t - window_s, t] ending at each frame (NaN where the window has no known state)."""
     times = np.asarray(times, float)
-    known = (~np.asarray(missing, bool)) & (np.asarray(held) != UNKNOWN)
-    closed = known & (np.asarray(held) == CLOSED)
+    known = (~np.asarray(missing, bool)) & (np.asarray(held) != FrameState.UNKNOWN)
+    closed = known & (np.asarray(held) == FrameState.CLOSED)
     c_known = np.concatenate([[0], np.cumsum(known)])
     c_closed = np.concatenate([[0], np.cumsum(closed)])
     first = np.searchsorted(times, times - window_s, side="right")
@@ -233,12 +234,12 @@ def analyse_series(times, p_closed, params: TemporalParams | None = None) -> Tim
 def summarise(t: Timeline) -> dict:
     """Counts, blink rate and PERCLOS of a timeline (definitions in the module docstring)."""
     n, dt = len(t.times), frame_interval(t.times)
-    missing = t.state == MISSING
-    known = (~missing) & (t.held != UNKNOWN)
+    missing = t.state == FrameState.MISSING
+    known = (~missing) & (t.held != FrameState.UNKNOWN)
     full = t.times >= t.times[0] + t.params.perclos_window_s - dt / 2 if n else np.zeros(0, bool)
     windowed = t.perclos[full & ~np.isnan(t.perclos)]
-    return _summary(t.times, int(missing.sum()), int(t.uncertain.sum()), int(((~missing) & (t.held == UNKNOWN)).sum()),
-                    t.events, float((t.held[known] == CLOSED).mean()) if known.any() else None,
+    return _summary(t.times, int(missing.sum()), int(t.uncertain.sum()), int(((~missing) & (t.held == FrameState.UNKNOWN)).sum()),
+                    t.events, float((t.held[known] == FrameState.CLOSED).mean()) if known.any() else None,
                     float(windowed.max()) if len(windowed) else None, t.params)
 
 
@@ -278,7 +279,7 @@ class OnlineTimeline:
         self.times: list[float] = []
         self.window_perclos: list[float] = []  # sliding PERCLOS ending at each frame
         self.events: list[Closure] = []
-        self.current = UNKNOWN
+        self.current = FrameState.UNKNOWN
         self.gap_start: int | None = None  # first frame of the current run of missing frames
         self.run: tuple[int, bool] | None = None  # the open closure: (first frame, whether the state before is known)
         self.last_closed = -1  # last usable frame of the open closure
@@ -296,27 +297,27 @@ class OnlineTimeline:
             self.counts["missing"] += 1
             self.gap_start = i if self.gap_start is None else self.gap_start
             self._slide(t)
-            return MISSING
+            return FrameState.MISSING
         if self.gap_start is not None:
             if 1000 * (t - self.times[self.gap_start]) > self.params.max_gap_ms + 1e-9:
                 self._end_run(self.gap_start, False)  # a long gap: the state is forgotten
-                self.current = UNKNOWN
+                self.current = FrameState.UNKNOWN
             self.gap_start = None
         low, high = self.params.band
-        new = CLOSED if p >= high else OPEN if p <= low else self.current
+        new = FrameState.CLOSED if p >= high else FrameState.OPEN if p <= low else self.current
         self.counts["uncertain"] += int(low < p < high)
-        if new == CLOSED and self.current != CLOSED:
-            self.run = (i, i > 0 and self.current != UNKNOWN)
-        elif new != CLOSED and self.current == CLOSED:
-            self._end_run(i, new != UNKNOWN)
+        if new == FrameState.CLOSED and self.current != FrameState.CLOSED:
+            self.run = (i, i > 0 and self.current != FrameState.UNKNOWN)
+        elif new != FrameState.CLOSED and self.current == FrameState.CLOSED:
+            self._end_run(i, new != FrameState.UNKNOWN)
         self.current = new
-        self.last_closed = i if new == CLOSED else self.last_closed
-        known = new != UNKNOWN
+        self.last_closed = i if new == FrameState.CLOSED else self.last_closed
+        known = new != FrameState.UNKNOWN
         self.counts["unknown"] += int(not known)
         self.counts["known"] += int(known)
-        self.counts["closed"] += int(new == CLOSED)
+        self.counts["closed"] += int(new == FrameState.CLOSED)
         if known:
-            self.window.append((t, new == CLOSED))
+            self.window.append((t, new == FrameState.CLOSED))
         self._slide(t)
         return new
 
@@ -336,7 +337,7 @@ class OnlineTimeline:
 
     def _end_run(self, stop: int, known_after: bool) -> None:
         """Close the open closure (if any) at frame `stop` (the first frame no longer held closed)."""
-        if self.run is not None and self.current == CLOSED:
+        if self.run is not None and self.current == FrameState.CLOSED:
             event = self._closure(self.run[1] and known_after, self.times[self.last_closed + 1])
             self.events += [event] if event else []
         self.run = None
@@ -345,7 +346,7 @@ class OnlineTimeline:
         """The summary of the frames so far (a closure still open counts as incomplete), as `summarise` gives it."""
         times, events = np.asarray(self.times, float), list(self.events)
         dt = frame_interval(times)
-        if self.run is not None and self.current == CLOSED:
+        if self.run is not None and self.current == FrameState.CLOSED:
             end = self.last_closed + 1
             event = self._closure(False, times[end] if end < len(times) else times[-1] + dt)
             events += [event] if event else []
