@@ -55,7 +55,7 @@ def bench_classifier(clf, batch_size: int = 256, seconds: float = 3.0, seed: int
         clf.predict_proba([raw])
         per_single, _ = _rate(lambda: clf.predict_proba([raw]), 1, seconds)
     per_default, _ = _rate(lambda: clf.predict_proba([raw]), 1, seconds / 3)
-    return {"name": clf.name, "checkpoint": getattr(clf, "checkpoint", ""), "batch_size": batch_size,
+    return {"name": clf.name, "checkpoint": clf.checkpoint, "batch_size": batch_size,
             "batch_images_per_second": batch_size / per_batch, "batch_ms_per_image": 1000 * per_batch / batch_size,
             "single_ms_per_image": 1000 * per_single, "single_images_per_second": 1 / per_single,
             "single_ms_default_threads": 1000 * per_default, "seconds": seconds,

@@ -5,8 +5,25 @@ import argparse
 import sys
 import textwrap
 
-from .commands import (audit, bench, calibrate, committee, cv, cv_report, evaluate, explain, export, heldout, predict,
-                       report, robustness, summary, train, triage, video)
+from .commands import (
+    audit,
+    bench,
+    calibrate,
+    committee,
+    cv,
+    cv_report,
+    evaluate,
+    explain,
+    export,
+    heldout,
+    predict,
+    report,
+    robustness,
+    summary,
+    train,
+    triage,
+    video,
+)
 from .commands.args import EPILOG, OVERWRITE_RULE, _check_outputs, _make_output_folders
 from .config import command_line
 
@@ -28,9 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)  # --help ends here, before anything heavy (torch, cv2, sklearn) is imported
     args.command_line = command_line(sys.argv[1:] if argv is None else argv)  # what checkpoints and reports record
-    from .data.images import ImageError
-    from .data.splits import SplitError
-    from .models.checkpoint import CheckpointError
+    from .errors import EyebenchError
 
     try:
         replaced = _check_outputs(args)
@@ -39,7 +54,7 @@ def main(argv=None) -> int:
         if status == 0 and replaced:
             print("\n".join(replaced))
         return status
-    except (CheckpointError, SplitError, ImageError, FileNotFoundError, ValueError, KeyError) as exc:
+    except (EyebenchError, FileNotFoundError) as exc:  # what the user can fix; anything else is a bug: its traceback
         missing = isinstance(exc, FileNotFoundError) and exc.filename
         print(f"eyebench {args.cmd}: error: {f'{exc.filename}: no such file or folder' if missing else exc}",
               file=sys.stderr)

@@ -7,6 +7,7 @@ import os
 import shlex
 from pathlib import Path
 
+from .errors import EyebenchError
 from .results import Decision, EyeState
 
 CLASS_NAMES: tuple[str, ...] = tuple(state.text for state in EyeState)  # ("open", "closed"): probability columns
@@ -44,19 +45,19 @@ class DataConfig:
 
     def __post_init__(self):
         if isinstance(self.input_size, bool) or not isinstance(self.input_size, int) or self.input_size < 1:
-            raise ValueError(f"input_size is a whole number of pixels of at least 1, got {self.input_size!r}")
+            raise EyebenchError(f"input_size is a whole number of pixels of at least 1, got {self.input_size!r}")
         if self.channels not in (1, 3) or isinstance(self.channels, bool):
-            raise ValueError(f"channels is 1 (gray) or 3 (RGB), got {self.channels!r}")
+            raise EyebenchError(f"channels is 1 (gray) or 3 (RGB), got {self.channels!r}")
         if len(self.mean) != self.channels or len(self.std) != self.channels:
-            raise ValueError(f"mean and std need one value per channel ({self.channels}), got {self.mean} and "
+            raise EyebenchError(f"mean and std need one value per channel ({self.channels}), got {self.mean} and "
                              f"{self.std}")
         if self.contrast not in CONTRAST_STEPS:
-            raise ValueError(f"contrast must be one of {', '.join(CONTRAST_STEPS)}, got {self.contrast!r}")
+            raise EyebenchError(f"contrast must be one of {', '.join(CONTRAST_STEPS)}, got {self.contrast!r}")
         if not isinstance(self.flip_average, bool):
-            raise ValueError(f"flip_average is true or false, got {self.flip_average!r}")
+            raise EyebenchError(f"flip_average is true or false, got {self.flip_average!r}")
         if isinstance(self.zoom_average, bool) or not isinstance(self.zoom_average, (int, float)) \
                 or not MIN_ZOOM <= self.zoom_average <= MAX_ZOOM:
-            raise ValueError(f"zoom_average is a number from {MIN_ZOOM} (off) to {MAX_ZOOM}, got {self.zoom_average!r}")
+            raise EyebenchError(f"zoom_average is a number from {MIN_ZOOM} (off) to {MAX_ZOOM}, got {self.zoom_average!r}")
 
     @property
     def views(self) -> int:
@@ -71,7 +72,7 @@ class DataConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(d) - known
         if unknown:
-            raise ValueError(f"unknown data_config keys: {sorted(unknown)}")
+            raise EyebenchError(f"unknown data_config keys: {sorted(unknown)}")
         kw = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
         return cls(**kw)
 

@@ -5,6 +5,7 @@ import json
 
 import torch
 
+from .errors import EyebenchError
 from .models.torch_base import TorchClassifier
 
 
@@ -26,12 +27,12 @@ class _Wrapped(torch.nn.Module):
 def export_onnx(clf, path, opset: int = 17) -> dict:
     """Write `path`; input `input` is the normalised float batch, output `p_closed`. Returns the metadata."""
     if not isinstance(clf, TorchClassifier):
-        raise ValueError(f"{clf.name} is not a torch model; only torch models export to ONNX")
+        raise EyebenchError(f"{clf.name} is not a torch model; only torch models export to ONNX")
     import onnx
 
     cfg = clf.data_config
     if cfg.zoom_average != 1:
-        raise ValueError(f"{clf.name} averages over a zoomed view (data_config.zoom_average {cfg.zoom_average:g}), which "
+        raise EyebenchError(f"{clf.name} averages over a zoomed view (data_config.zoom_average {cfg.zoom_average:g}), which "
                          "the ONNX graph cannot reproduce: switch it off first (calibrate --zoom-average 1)")
     wrapped = _Wrapped(clf).eval()
     dummy = torch.zeros(2, cfg.channels, cfg.input_size, cfg.input_size)

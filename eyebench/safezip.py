@@ -9,6 +9,7 @@ import zlib
 from pathlib import Path, PurePosixPath
 
 from .config import IMAGE_EXTENSIONS
+from .errors import EyebenchError
 
 MAX_ENTRIES = 50_000
 MAX_TOTAL_BYTES = 1_000_000_000  # uncompressed
@@ -17,7 +18,7 @@ MAX_RATIO = 200  # uncompressed / compressed, per entry (zip bombs)
 ALLOWED_EXTRA = (".csv",)
 
 
-class ZipError(ValueError):
+class ZipError(EyebenchError):
     """An archive that is refused as a whole, with the reason."""
 
 

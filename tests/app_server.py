@@ -107,8 +107,8 @@ def heldout_app(tmp_path_factory, trained_cnn, svm_checkpoint, mrl_dir):
     """cnn and svm share one split and are in a bundle; cnn_new is a checkpoint the bundle does not know."""
     import shutil
 
-    from eyebench.app import MAX_FILE_SIZE, build_demo
     from eyebench import workbench
+    from eyebench.app import MAX_FILE_SIZE, build_demo
 
     root = tmp_path_factory.mktemp("heldout_app")
     n_test = bundle_checkpoints(root, trained_cnn, svm_checkpoint, mrl_dir)

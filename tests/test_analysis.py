@@ -4,8 +4,8 @@ import shutil
 from types import SimpleNamespace
 
 import pytest
-
 from conftest import IMAGES_PER_SUBJECT, N_SUBJECTS, write_broken_files
+
 from eyebench import load_classifier
 from eyebench.data.dataset import load_dataset, load_images
 from eyebench.evaluate.analysis import analyse_models, restrict

@@ -9,7 +9,6 @@ import json
 import re
 
 import pytest
-
 from app_server import MODEL_NAMES, SAMPLES, server  # noqa: F401  (module-scoped app fixture)
 from chromium import ARTIFACTS, app_page, browser, open_tab, require_browser, shot  # noqa: F401
 

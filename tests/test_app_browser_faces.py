@@ -10,7 +10,6 @@ import re
 import cv2
 import numpy as np
 import pytest
-
 from app_server import MODEL_NAMES, server  # noqa: F401  (module-scoped app fixture)
 from chromium import app_page, browser, require_browser, shot  # noqa: F401
 

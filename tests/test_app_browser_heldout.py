@@ -5,7 +5,6 @@ Screenshots land in tests/artifacts/heldout_*.png.
 from __future__ import annotations
 
 import pytest
-
 from app_server import heldout_app  # noqa: F401  (module-scoped app fixture)
 from chromium import app_page, browser, open_tab, require_browser, shot  # noqa: F401
 

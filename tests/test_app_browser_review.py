@@ -8,7 +8,6 @@ import io
 import re
 
 import pytest
-
 from app_server import SAMPLE_SET, server  # noqa: F401  (module-scoped app fixture)
 from chromium import app_page, browser, require_browser, shot  # noqa: F401
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from app_server import LIVE, PRECOMPUTED, heldout_app  # noqa: F401  (module-scoped app fixture)
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client  # noqa: E402
+
 
 @pytest.fixture
 def client(heldout_app):

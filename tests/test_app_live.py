@@ -8,7 +8,6 @@ import shutil
 
 import cv2
 import pytest
-
 from app_server import REPO_ROOT, AppServer
 from chromium import CHROMIUM, CHROMIUM_ARGS, app_page, open_tab, require_browser, shot
 

@@ -4,8 +4,8 @@ import csv
 import json
 
 import numpy as np
-
 from conftest import draw_eye, write_png
+
 from eyebench.cli import main
 
 

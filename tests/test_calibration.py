@@ -3,8 +3,13 @@ import numpy as np
 import pytest
 from sklearn.metrics import brier_score_loss
 
-from eyebench.evaluate.calibration import (ECE_DEFINITION, brier_score, expected_calibration_error, fit_temperature,
-                                           reliability_bins)
+from eyebench.evaluate.calibration import (
+    ECE_DEFINITION,
+    brier_score,
+    expected_calibration_error,
+    fit_temperature,
+    reliability_bins,
+)
 from eyebench.models.base import proba_from_logits
 
 

@@ -6,8 +6,8 @@ import tokenize
 
 import numpy as np
 import pytest
-
 from conftest import REPO_ROOT, draw_eye
+
 from eyebench import CheckpointError, load_classifier
 from eyebench.models.checkpoint import read_config
 
@@ -88,6 +88,7 @@ def test_lbp_hog_svm_round_trip(fitted_svm, tmp_path, crops):
 
 def test_svm_follows_the_estimator_contract(records, tmp_path, crops):
     from conftest import prepared_arrays
+
     from eyebench import NotFittedError, create_classifier
 
     clf = create_classifier("lbp_hog_svm", C=0.01)

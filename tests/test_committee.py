@@ -7,9 +7,9 @@ import shutil
 
 import numpy as np
 import pytest
+from conftest import prepared_arrays
 from safetensors import safe_open
 
-from conftest import prepared_arrays
 from eyebench import load_classifier
 from eyebench.cli import main
 from eyebench.models.checkpoint import CheckpointError

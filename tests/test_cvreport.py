@@ -6,9 +6,9 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from conftest import IMAGES_PER_SUBJECT, N_SUBJECTS
 from PIL import Image
 
-from conftest import IMAGES_PER_SUBJECT, N_SUBJECTS
 from eyebench import create_classifier, load_classifier
 from eyebench.cli import main
 from eyebench.data.dataset import load_dataset, load_images

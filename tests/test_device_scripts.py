@@ -4,8 +4,8 @@ import subprocess
 import sys
 
 import numpy as np
-
 from conftest import REPO_ROOT
+
 from eyebench.data.dataset import load_dataset, load_images
 from eyebench.models.card import model_card
 from eyebench.train import training_machine

@@ -2,8 +2,8 @@
 SVM, occlusion for the rest), deletion curves and overlays; maps always have the input's own size."""
 import numpy as np
 import pytest
-
 from conftest import draw_eye
+
 from eyebench.explain import explain_map, gradcam_map, map_method, occlusion_map
 
 
@@ -198,8 +198,8 @@ def test_png_data_uri_round_trip():
 
 def test_a_shipped_models_map_beats_random_and_inverted_deletion_orders():
     import cv2
-
     from conftest import REPO_ROOT
+
     from eyebench.explain import deletion_curve
     from eyebench.models.checkpoint import load_classifier
 

@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 import torch
-
 from conftest import draw_eye, real_data_dir
+
 from eyebench import create_classifier, load_classifier
 from eyebench.cli import main
 from eyebench.data.images import decode_image

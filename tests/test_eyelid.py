@@ -1,8 +1,8 @@
 """eyelid_landmarks: the iris model's eyelid contour -> lid-shape features -> logistic regression (synthetic eyes)."""
 import numpy as np
 import pytest
-
 from conftest import draw_eye
+
 from eyebench import NotFittedError, create_classifier, load_classifier
 from eyebench.explain import explain_map
 from eyebench.models.eyelid import FEATURE_NAMES, EyelidLandmarks

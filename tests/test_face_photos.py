@@ -2,14 +2,14 @@
 import cv2
 import numpy as np
 import pytest
-from skimage import data
-
 from conftest import draw_eye
+from skimage import data
+from test_faces import closed_astronaut
+
 from eyebench.data.dataset import load_dataset, scan_folder
 from eyebench.data.face_photos import PITCH_BINS, YAW_BINS, angle_bin
 from eyebench.evaluate.report import format_head_angles, per_head_angle
 from eyebench.evaluate.robustness import subset_factors
-from test_faces import closed_astronaut
 
 
 def write(path, rgb):

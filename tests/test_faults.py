@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 import pytest
+from conftest import write_broken_files, write_mrl_dataset
 from PIL import Image
 
-from conftest import write_broken_files, write_mrl_dataset
 from eyebench.cli import main
 from eyebench.data.dataset import load_dataset, load_images
 from eyebench.data.images import ImageError, decode_image

@@ -6,7 +6,13 @@ import json
 import pytest
 
 from eyebench.data.dataset import load_dataset
-from eyebench.evaluate.heldout import BundleError, HeldoutBundle, build_bundle, weights_sha256, write_bundle
+from eyebench.evaluate.heldout import (
+    BundleError,
+    HeldoutBundle,
+    build_bundle,
+    weights_sha256,
+    write_bundle,
+)
 from eyebench.evaluate.metrics import classification_metrics
 from eyebench.evaluate.report import evaluate_checkpoint
 from eyebench.models.checkpoint import load_classifier

@@ -4,8 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO_ROOT, real_data_dir
+
 from eyebench.evaluate.heldout import HeldoutBundle, weights_sha256
 from eyebench.evaluate.metrics import classification_metrics
 

@@ -4,9 +4,9 @@ import io
 import cv2
 import numpy as np
 import pytest
+from conftest import draw_eye, write_broken_files
 from PIL import Image
 
-from conftest import draw_eye, write_broken_files
 from eyebench.data.images import ImageError, clahe, decode_image, to_model_input
 
 

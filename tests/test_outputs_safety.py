@@ -6,8 +6,8 @@ import shutil
 
 import numpy as np
 import pytest
-
 from conftest import write_png
+
 from eyebench.cli import build_parser, main
 from eyebench.commands.args import OVERWRITE_RULE, Output, _check_outputs
 

@@ -5,8 +5,8 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import IMAGES_PER_SUBJECT, N_SUBJECTS, dataset_of
+
 from eyebench.cli import main
 from eyebench.data.dataset import Dataset, Sample
 from eyebench.evaluate.metrics import people_balanced_accuracy

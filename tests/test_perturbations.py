@@ -1,10 +1,21 @@
 """Controlled perturbations: shape and dtype kept, identity levels are identities, glasses draw a dark frame."""
 import numpy as np
 import pytest
-
 from conftest import draw_eye
-from eyebench.evaluate.perturbations import (ANGLE_NOTE, GLASSES_LEVELS, SWEEPS, blur, framing, gamma, glasses,
-                                             noise, perturb_batch, rotate, yaw)
+
+from eyebench.evaluate.perturbations import (
+    ANGLE_NOTE,
+    GLASSES_LEVELS,
+    SWEEPS,
+    blur,
+    framing,
+    gamma,
+    glasses,
+    noise,
+    perturb_batch,
+    rotate,
+    yaw,
+)
 
 # levels that must give back the input unchanged
 IDENTITY = {"rotation_deg": 0, "yaw_deg": 0, "glasses": 0, "blur_sigma": 0, "gamma": 1.0, "noise_sigma": 0,

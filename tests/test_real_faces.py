@@ -4,7 +4,6 @@ The README's figures come from `python -m eyebench bench --model checkpoints/sma
 --face-videos FOLDER/videos`."""
 
 import pytest
-
 from conftest import REPO_ROOT
 
 REAL = REPO_ROOT.parent / "shared" / "data" / "real"

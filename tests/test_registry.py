@@ -4,7 +4,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eyebench import Classifier, create_classifier, list_classifiers, register_classifier
+from eyebench import (
+    Classifier,
+    create_classifier,
+    list_classifiers,
+    register_classifier,
+)
+from eyebench.errors import EyebenchError
 from eyebench.models import registry
 
 BUILT_IN = ("lbp_hog_svm", "small_cnn")
@@ -17,7 +23,7 @@ def test_list_classifiers():
 
 
 def test_unknown_classifier():
-    with pytest.raises(KeyError, match="unknown classifier 'resnet9000'.*small_cnn"):
+    with pytest.raises(EyebenchError, match="unknown classifier 'resnet9000'.*small_cnn"):
         create_classifier("resnet9000")
 
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import REPO_ROOT, draw_eye, write_png
+
 from eyebench.evaluate.audit import review_rows
 
 

@@ -3,15 +3,22 @@ import copy
 
 import numpy as np
 import pytest
-
 from conftest import IMAGES_PER_SUBJECT, N_SUBJECTS, draw_eye
+
 from eyebench.config import DataConfig
 from eyebench.data.dataset import Dataset, Sample, load_dataset
 from eyebench.evaluate.metrics import classification_metrics
 from eyebench.evaluate.perturbations import ANGLE_NOTE, SWEEPS, perturb_batch
+from eyebench.evaluate.robustness import (
+    MAX_LEVELS,
+    model_key,
+    model_keys,
+    stratified_sample,
+    subset_factors,
+    subset_table,
+    sweep_models,
+)
 from eyebench.models.base import BaseClassifier
-from eyebench.evaluate.robustness import (MAX_LEVELS, model_key, model_keys, stratified_sample, subset_factors,
-                                          subset_table, sweep_models)
 
 N = N_SUBJECTS * IMAGES_PER_SUBJECT
 

@@ -5,8 +5,8 @@ import zipfile
 import cv2
 import numpy as np
 import pytest
-
 from conftest import draw_eye
+
 from eyebench import safezip
 from eyebench.safezip import ZipError, extract_zip, remove_tree
 

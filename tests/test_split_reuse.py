@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-
 from conftest import draw_eye, mrl_name, write_png
+
 from eyebench.cli import main
 from eyebench.train.pipeline import check_teachers_split
 

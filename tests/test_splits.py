@@ -1,9 +1,15 @@
 """Person-disjoint train/val/test splits."""
 import pytest
-
 from conftest import N_SUBJECTS, real_data_dir
+
 from eyebench.data.dataset import Dataset, Sample, load_dataset, scan_folder
-from eyebench.data.splits import SPLITS, SplitError, apply_split, check_disjoint, split_by_subject
+from eyebench.data.splits import (
+    SPLITS,
+    SplitError,
+    apply_split,
+    check_disjoint,
+    split_by_subject,
+)
 
 
 def assert_person_disjoint(dataset, assignment):

@@ -139,14 +139,14 @@ def test_no_function_longer_than_80_lines():
 # The README's layer order (config -> faces -> data -> models -> explain / evaluate -> train -> workbench -> app / cli),
 # with the modules it does not name placed where they belong; a module may import only from its own layer or below.
 LAYERS = {
-    "config": 0, "results": 0, "lazy": 0, "threads": 0, "safezip": 0,
+    "config": 0, "results": 0, "errors": 0, "lazy": 0, "threads": 0, "safezip": 0,
     "faces": 1,
     "data": 2, "samples": 2,
     "models": 3,
     "explain": 4, "evaluate": 4.5,  # evaluate shows explain's maps; explain never reads evaluate
     "train": 5, "export": 5, "video": 5,
     "workbench": 6,
-    "app": 7, "cli": 7, "commands": 7, "bench": 7, "eye_finding": 7, "__main__": 8,
+    "app": 7, "cli": 7, "commands": 7, "formatters": 7, "bench": 7, "eye_finding": 7, "__main__": 8,
 }
 
 

@@ -1,8 +1,8 @@
 """Single-image inference runs with one torch thread (the app and the CLI through workbench.predict_picture)."""
 import numpy as np
 import torch
-
 from conftest import draw_eye
+
 from eyebench.threads import single_image_threads
 from eyebench.workbench import predict_picture
 

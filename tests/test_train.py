@@ -9,16 +9,22 @@ import sys
 import numpy as np
 import pytest
 import torch
-
 from conftest import REPO_ROOT, dataset_of, prepared_arrays
+
 from eyebench import create_classifier
 from eyebench.data.dataset import Dataset, Sample
 from eyebench.evaluate.calibration import fit_temperature
 from eyebench.train import loop, samplers
-from eyebench.train.config import HARD_PEOPLE_CAP, HARD_PEOPLE_MIN_IMAGES, RECIPE, TrainConfig, flag_of
+from eyebench.train.config import (
+    HARD_PEOPLE_CAP,
+    HARD_PEOPLE_MIN_IMAGES,
+    RECIPE,
+    TrainConfig,
+    flag_of,
+)
 from eyebench.train.ema import ModelEma
-from eyebench.train.losses import drop_share, truncated_mean
 from eyebench.train.loop import train_torch
+from eyebench.train.losses import drop_share, truncated_mean
 from eyebench.train.samplers import balanced_weights, person_reweight
 from eyebench.train.schedule import one_cycle, set_step, warmup_fraction
 

@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 import timm
 import torch
-
 from conftest import REPO_ROOT, dataset_of, prepared_arrays
+
 from eyebench import create_classifier, load_classifier
 from eyebench.config import DataConfig
 from eyebench.models.timm_models import IMAGENET_MEAN, IMAGENET_STD, VitClassifier
 from eyebench.train.config import TrainConfig
-from eyebench.train.losses import distill_loss, teacher_logits
 from eyebench.train.loop import train_torch
+from eyebench.train.losses import distill_loss, teacher_logits
 from eyebench.train.pipeline import initialise
 
 QUIET = dict(log=lambda *_: None)

@@ -8,8 +8,8 @@ import shutil
 import numpy as np
 import pytest
 import torch
-
 from conftest import prepared_arrays
+
 from eyebench import create_classifier, load_classifier
 from eyebench.cli import main
 from eyebench.config import DataConfig

@@ -9,7 +9,14 @@ import gradio as gr
 from .. import workbench
 from ..evaluate.heldout import SUMMARY, BundleError, HeldoutBundle
 from ..faces import finder_notice
-from .common import MAX_FILE_SIZE, PRECOMPUTED, SAMPLES, Bench, Shared, limit_malloc_arenas
+from .common import (
+    MAX_FILE_SIZE,
+    PRECOMPUTED,
+    SAMPLES,
+    Bench,
+    Shared,
+    limit_malloc_arenas,
+)
 from .evaluate_tab import EvaluateTab
 from .models_tab import build_models_tab
 from .predict_tab import PredictTab
@@ -50,7 +57,7 @@ def open_heldout(bench: Bench, folder) -> None:
         bench.notices.append(str(exc))
         return
     bench.heldout = bundle
-    bench.fresh = [n for n, clf in bench.models.items() if bundle.matches(n, getattr(clf, "checkpoint", ""))]
+    bench.fresh = [n for n, clf in bench.models.items() if bundle.matches(n, clf.checkpoint)]
     bench.notices += [f"{n}: not in the precomputed results (re-run `python -m eyebench heldout`)"
                       for n in bench.models if n not in bench.fresh]
     bench.datasets = {PRECOMPUTED: Path(folder), **bench.datasets}

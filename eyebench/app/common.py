@@ -19,11 +19,12 @@ import cv2
 import gradio as gr
 import numpy as np
 
+from .. import workbench
 from ..data.images import ImageError, decode_image
 from ..data.splits import SplitError
+from ..errors import EyebenchError
 from ..models.checkpoint import CheckpointError
 from ..safezip import ZipError, extract_zip, remove_tree
-from .. import workbench
 
 USER_ERRORS = (ImageError, ValueError, KeyError, FileNotFoundError, CheckpointError, SplitError, ZipError)
 MAX_FILE_SIZE = "50mb"
@@ -319,7 +320,7 @@ class Bench:
         if not zip_file:
             with reported():
                 if choice not in self.datasets:
-                    raise ValueError(f"unknown test set {choice!r}")
+                    raise EyebenchError(f"unknown test set {choice!r}")
                 yield workbench.open_dataset(self.datasets[choice], self.samples)
             return
         with reported():
@@ -330,7 +331,7 @@ class Bench:
                     ds = workbench.open_dataset(folder, source=Path(zip_file).stem)
                 except ValueError as exc:  # e.g. no image found: say which entries the archive refused
                     refused = "; ".join(f"{n} ({r})" for n, r in skipped[:3])
-                    raise ValueError(f"{exc}; skipped in the archive: {refused}" if refused else str(exc)) from None
+                    raise EyebenchError(f"{exc}; skipped in the archive: {refused}" if refused else str(exc)) from None
                 ds.skipped[:0] = list(skipped)  # the archive's own refusals first, so the note shows them
                 yield ds
         finally:

@@ -9,10 +9,10 @@ from collections import deque
 import gradio as gr
 import numpy as np
 
-from ..threads import single_image_threads
-from ..video.temporal import OnlineTimeline, TemporalParams
 from ..faces.aspect_ratio import EyeAspectRatio
+from ..threads import single_image_threads
 from ..video.landmark_tracking import make_tracker
+from ..video.temporal import OnlineTimeline, TemporalParams
 from .common import Bench, on_model_threads
 
 STREAM_EVERY_S = 0.15  # the browser sends a frame this often, and none while the last one is still being handled

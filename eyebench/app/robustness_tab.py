@@ -7,12 +7,18 @@ import gradio as gr
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..evaluate import plots
 from ..config import QUICK_SWEEP_IMAGES
+from ..evaluate import plots
 from ..evaluate.analysis import analyse_models
 from ..evaluate.perturbations import ANGLE_NOTE
 from ..evaluate.robustness import subset_table as subset_rows
-from .common import Bench, legend_below, model_and_data_inputs, on_model_threads, pct_number
+from .common import (
+    Bench,
+    legend_below,
+    model_and_data_inputs,
+    on_model_threads,
+    pct_number,
+)
 
 # the shares, shown as percentages under the names the Evaluate and Threshold tabs use
 SHARES = {"accuracy": "accuracy %", "recall_closed": "closed recall %", "recall_open": "open recall %",

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from ..config import MAX_ZOOM, MIN_ZOOM, ZOOM_AVERAGE, DataConfig
+from ..errors import EyebenchError
 
 EPILOG = """Data layouts accepted by --data (detected automatically):
   1. MRL Eye Dataset names anywhere below a folder (sSSSS_IIIII_G_L_E_R_Q_NN.png; metadata from the name)
@@ -149,13 +150,13 @@ def _check_outputs(args) -> list[str]:
             continue
         read = _clash(out, inputs)
         if read is not None:
-            raise ValueError(f"--{dest} {out} would write over {read}, an input of this command: give another path")
+            raise EyebenchError(f"--{dest} {out} would write over {read}, an input of this command: give another path")
         kind, existing = out.kind, out.kind.existing(out)
         if not existing or (kind.resumes and getattr(args, "resume", False) and (Path(out) / kind.resumes).is_file()):
             continue
         own = kind.own is not None and kind.own(Path(out))
         if not own and not args.overwrite:
-            raise ValueError(f"{existing[0]} exists: pass --overwrite to replace it")
+            raise EyebenchError(f"{existing[0]} exists: pass --overwrite to replace it")
         why = "an earlier output of this command" if own else "--overwrite"
         lines.append(f"replaced {', '.join(map(str, existing))} ({why})")
     return lines

@@ -5,16 +5,23 @@ import json
 from pathlib import Path
 
 from ..config import EYE_CROP_SCALE
+from ..errors import EyebenchError
 from .args import _add_output, bounded, input_path, output_file
 from .common import _load_models, _named_models, _picture
 
 
 def run(args) -> int:
-    from ..bench import bench_classifier, bench_picture, bench_threshold, machine_load, recording_refusal
+    from ..bench import (
+        bench_classifier,
+        bench_picture,
+        bench_threshold,
+        machine_load,
+        recording_refusal,
+    )
 
     load = machine_load()
     if args.record and recording_refusal(args.seconds, load):
-        raise ValueError(recording_refusal(args.seconds, load))
+        raise EyebenchError(recording_refusal(args.seconds, load))
     if args.video is not None:
         return _bench_video(args, load)
     if args.faces or args.face_videos:

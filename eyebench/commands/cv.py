@@ -7,7 +7,15 @@ from pathlib import Path
 
 from ..config import pct
 from ..train.config import RECIPE, TrainConfig, add_options
-from .args import SHARE, Output, _add_data, _add_output, bounded, input_path, output_file
+from .args import (
+    SHARE,
+    Output,
+    _add_data,
+    _add_output,
+    bounded,
+    input_path,
+    output_file,
+)
 from .common import _print_cv_run, trainable_classifiers
 
 CV_OUT = Output(folder=True, whole=True, note="; it does not apply to --out: a cross-validation there is continued "

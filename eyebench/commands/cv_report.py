@@ -4,7 +4,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .args import SHARE, Output, _add_data, _add_output, _add_zoom_average, bounded, input_path, output_file, recipe_run
+from .args import (
+    SHARE,
+    Output,
+    _add_data,
+    _add_output,
+    _add_zoom_average,
+    bounded,
+    input_path,
+    output_file,
+    recipe_run,
+)
 from .common import _print_cv_run
 
 CV_COMMITTEES = Output(folder=True, writes=("fold_*/config.json",), whole=True,

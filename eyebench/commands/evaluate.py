@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ..config import pct
+from ..errors import EyebenchError
 from .args import EPILOG, _add_data, _add_output, bounded, input_path, output_file
 from .common import _load_data, _load_models
 
@@ -64,7 +65,7 @@ def _label_comparison(clf, used) -> dict:
     arrays, kept = load_images(used, clf.data_config.input_size, clf.data_config.channels)
     result = compare_labels(kept, clf.proba_prepared(arrays))
     if result is None:
-        raise ValueError("--compare-labels needs a corrected manifest: a CSV with an original_label column (the Review "
+        raise EyebenchError("--compare-labels needs a corrected manifest: a CSV with an original_label column (the Review "
                          "tab's export, or `audit --accept-top`)")
     return result
 

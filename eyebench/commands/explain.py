@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import EyebenchError
 from .args import _add_output, input_path, output_file
 from .common import PICTURE_HELP, _add_whole_image, _named_models, _noted, _picture
 
@@ -18,7 +19,7 @@ def run(args) -> int:
     from ..workbench import predict_picture
 
     if Path(args.out).suffix.lower() not in (".png", ".jpg", ".jpeg"):
-        raise ValueError(f"--out {args.out}: give a .png or .jpg file name")
+        raise EyebenchError(f"--out {args.out}: give a .png or .jpg file name")
     models = _named_models(args.model)
     image = _picture(args.image)
     res = _noted(args.image, predict_picture(models, image, whole_image=args.whole_image, maps=True))
@@ -40,7 +41,7 @@ def run(args) -> int:
         rows.append({"title": title, "image": eye["crop"], "panels": panels})
     figure = explanation_figure(rows)
     if not cv2.imwrite(args.out, cv2.cvtColor(figure, cv2.COLOR_RGB2BGR)):
-        raise ValueError(f"could not write {args.out} (give a .png or .jpg file name)")
+        raise EyebenchError(f"could not write {args.out} (give a .png or .jpg file name)")
     print(f"wrote {args.out}: a row per eye (the input, then each model's map titled with its decision), "
           "and the colour scale")
     return 0

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import EyebenchError
 from .args import _add_output, input_path, output_file
 from .common import _load_models
 
@@ -11,7 +12,7 @@ def run(args) -> int:
     from ..export import export_onnx
 
     if Path(args.onnx).suffix.lower() != ".onnx":
-        raise ValueError(f"--onnx {args.onnx}: give a file name ending in .onnx")
+        raise EyebenchError(f"--onnx {args.onnx}: give a file name ending in .onnx")
     clf = _load_models([args.model])[0]
     meta = export_onnx(clf, args.onnx)
     print(f"wrote {args.onnx}: input 'input' (batch, {clf.data_config.channels}, {clf.data_config.input_size}, "

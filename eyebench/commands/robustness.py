@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from ..config import SWEEP_IMAGES
+from ..errors import EyebenchError
 from .args import Output, _add_model_data_args, _add_output, bounded, output_file
 from .common import _load_data, _load_models
 
@@ -17,7 +18,7 @@ def run(args) -> int:
 
     unknown = [name for name in args.sweep or () if name not in SWEEPS]
     if unknown:
-        raise ValueError(f"--sweep {', '.join(unknown)}: no such sweep (choose from {', '.join(SWEEPS)})")
+        raise EyebenchError(f"--sweep {', '.join(unknown)}: no such sweep (choose from {', '.join(SWEEPS)})")
     models = _load_models(args.model)
     dataset = restrict(_load_data(args), models, args.split)
     result = analyse_models(models, dataset, sweep_max=args.sweep_images, seed=args.seed, sweep_names=args.sweep)

@@ -14,8 +14,15 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..config import CLASS_NAMES, IMAGE_EXTENSIONS, cache_dir
-from .filenames import class_from_folder, identity_from_name, parse_label, parse_mrl_name, subject_rule
+from ..errors import EyebenchError
 from .face_photos import expand_face_photos
+from .filenames import (
+    class_from_folder,
+    identity_from_name,
+    parse_label,
+    parse_mrl_name,
+    subject_rule,
+)
 from .images import ImageError, decode_image, to_model_input
 from .subjects import subject_doubt
 
@@ -107,7 +114,7 @@ def _scan_manifest(csv_path: Path, source: str) -> Dataset:
         reader = csv.DictReader(fh)
         cols = [c.strip() for c in (reader.fieldnames or [])]
         if "path" not in cols or "label" not in cols:
-            raise ValueError(f"{csv_path}: a manifest needs the columns 'path' and 'label' (found {cols})")
+            raise EyebenchError(f"{csv_path}: a manifest needs the columns 'path' and 'label' (found {cols})")
         for row in reader:
             if None in row:  # csv puts the fields beyond the header's columns under the key None
                 skipped.append((f"{csv_path}:{reader.line_num}", "malformed: manifest row has more fields than the header"))
@@ -135,9 +142,9 @@ def _scan_samples_json(path: Path, source: str) -> Dataset:
     try:
         rows = json.loads(path.read_text())
         if not isinstance(rows, list) or not all(isinstance(r, dict) and "file" in r for r in rows):
-            raise ValueError("not a list of objects with a 'file'")
+            raise EyebenchError("not a list of objects with a 'file'")
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: not a samples list ({exc})") from None
+        raise EyebenchError(f"{path}: not a samples list ({exc})") from None
     samples, skipped = [], []
     for r in rows:
         file, label = str(r["file"]), parse_label(r.get("label") or "")
@@ -179,7 +186,7 @@ def _scan(root: Path, source: str) -> Dataset:
         raise FileNotFoundError(f"data path does not exist: {root}")
     if root.is_file():
         if root.suffix.lower() != ".csv":
-            raise ValueError(f"{root}: --data must be a folder or a CSV manifest")
+            raise EyebenchError(f"{root}: --data must be a folder or a CSV manifest")
         return _scan_manifest(root, source)
     for name in MANIFEST_NAMES:
         if (root / name).is_file():
@@ -188,7 +195,7 @@ def _scan(root: Path, source: str) -> Dataset:
         return _scan_samples_json(root / SAMPLES_JSON, source)
     images, _ = _walk_images(root)
     if not images:
-        raise ValueError(f"{root}: no images found (extensions {', '.join(IMAGE_EXTENSIONS)})")
+        raise EyebenchError(f"{root}: no images found (extensions {', '.join(IMAGE_EXTENSIONS)})")
     samples, skipped, kinds = [], [], Counter()
     root_label = class_from_folder(root.resolve().name)  # `--data mine/open`: the folder given is a class folder
     for p in images:
@@ -281,7 +288,7 @@ def load_dataset(roots, subject_from: str | None = None) -> Dataset:
         total = total + scan_folder(root, source=name, subject_from=subject_from)
     total = _drop_duplicates(total)
     if not total.samples:
-        raise ValueError(f"no labelled images found in {', '.join(map(str, roots))} "
+        raise EyebenchError(f"no labelled images found in {', '.join(map(str, roots))} "
                          f"({len(total.skipped)} files skipped, e.g. {total.skipped[:3]})")
     return total
 

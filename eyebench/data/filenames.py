@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ..errors import EyebenchError
 from ..results import EyeState
 
 MRL_PATTERN = re.compile(
@@ -111,14 +112,14 @@ def subject_rule(spec: str | None):
         try:
             pattern = re.compile(spec[len("regex:"):])
         except re.error as exc:
-            raise ValueError(f"--subject-from {spec!r}: not a valid regular expression ({exc})") from None
+            raise EyebenchError(f"--subject-from {spec!r}: not a valid regular expression ({exc})") from None
 
         def from_name(path, root) -> str | None:
             m = pattern.search(Path(path).name)
             return None if not m else (m.group(1) if pattern.groups else m.group(0)) or None
 
         return from_name, f"file names matched by {pattern.pattern!r} (--subject-from {spec})"
-    raise ValueError(f"--subject-from {spec!r}: expected {SUBJECT_RULES}")
+    raise EyebenchError(f"--subject-from {spec!r}: expected {SUBJECT_RULES}")
 
 
 def _folder_subject(path, root) -> str:

@@ -8,11 +8,13 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
+from ..errors import EyebenchError
+
 MAX_PIXELS = 40_000_000  # decompression-bomb guard
 MIN_SIDE = 8
 
 
-class ImageError(ValueError):
+class ImageError(EyebenchError):
     """An input that cannot be used as an image, with a message meant for the user."""
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
 
+from ..errors import EyebenchError
 from .dataset import Dataset
 
 SPLITS = ("train", "val", "test")
 
 
-class SplitError(ValueError):
+class SplitError(EyebenchError):
     """A split that cannot be made honestly (too few subjects) or that leaks a subject."""
 
 

@@ -9,6 +9,7 @@ import numpy as np
 from ..config import SWEEP_IMAGES
 from ..data.dataset import Dataset, load_images
 from ..data.splits import apply_split
+from ..errors import EyebenchError
 from ..results import EyeState
 from .calibration import (
     ECE_DEFINITION,
@@ -51,10 +52,10 @@ def restrict(dataset: Dataset, models: list, split: str | None) -> Dataset:
     for clf in models:
         saved = clf.info.get("split")
         if not saved:
-            raise ValueError(f"{getattr(clf, 'checkpoint', clf.name)} has no saved split; drop --split")
+            raise EyebenchError(f"{getattr(clf, 'checkpoint', clf.name)} has no saved split; drop --split")
         dataset = apply_split(dataset, saved, split)
     if not len(dataset):
-        raise ValueError(f"no image belongs to the {split} subjects of all the models given")
+        raise EyebenchError(f"no image belongs to the {split} subjects of all the models given")
     return dataset
 
 
@@ -63,7 +64,7 @@ def require_images(dataset: Dataset, n_reasons: int = 3) -> None:
     if len(dataset):
         return
     reasons = Counter(r for _, r in dataset.skipped).most_common(n_reasons)
-    raise ValueError(f"no usable image: {len(dataset.skipped)} file(s) skipped"
+    raise EyebenchError(f"no usable image: {len(dataset.skipped)} file(s) skipped"
                      + (": " + "; ".join(f"{r} ({n})" for r, n in reasons) if reasons else ""))
 
 
@@ -118,7 +119,7 @@ def analyse_probabilities(probas: dict, dataset: Dataset, bootstrap: int = 0, su
     for name, (clf, proba) in probas.items():
         m = metrics_from_proba(dataset, proba)
         band = clf.uncertain_band
-        row = {"name": clf.name, "checkpoint": str(getattr(clf, "checkpoint", "")), **m["overall"],
+        row = {"name": clf.name, "checkpoint": str(clf.checkpoint), **m["overall"],
                "per_source": m["per_source"], "worst_subject": m["worst_subject"],
                "per_subject": m["per_subject"],
                "ece": expected_calibration_error(y, proba), "ece_definition": ECE_DEFINITION,

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import CLASS_NAMES, pct
+from ..errors import EyebenchError
 from ..results import EyeState
 
 SHEET_TILE = 96  # pixels per image on the audit's contact sheet
@@ -25,11 +26,11 @@ def pooled_rows(paths) -> list[dict]:
         except (UnicodeDecodeError, json.JSONDecodeError):
             result = None
         if not isinstance(result, dict):
-            raise ValueError(f"{path}: not a `cv --json` file (not a JSON object)")
+            raise EyebenchError(f"{path}: not a `cv --json` file (not a JSON object)")
         for run in result.get("runs") or [result]:
             folds = run.get("folds")
             if not folds or any("n" not in f or "accuracy" not in f for f in folds):
-                raise ValueError(f"{path}: not a `cv --json` file (needs folds with n and accuracy)")
+                raise EyebenchError(f"{path}: not a `cv --json` file (needs folds with n and accuracy)")
             n = sum(f["n"] for f in folds)
             rows.append({"file": str(path), "seed": run.get("seed"), "k": len(folds), "n": n,
                          "pooled_accuracy": sum(f["n"] * f["accuracy"] for f in folds) / n,
@@ -81,7 +82,7 @@ def fold_logits(folders: list[str], data: list[str], subject_from: str | None = 
 
     twice = sorted({f for f in folders if [Path(g).resolve() for g in folders].count(Path(f).resolve()) > 1})
     if twice:  # it would count (audit) or weigh (ensemble) one run as two
-        raise ValueError(f"--run {', '.join(twice)} is given more than once: give each run once")
+        raise EyebenchError(f"--run {', '.join(twice)} is given more than once: give each run once")
     first = load_classifier(Path(folders[0]) / "fold_1").data_config
     arrays, dataset = load_images(load_dataset(data, subject_from), first.input_size, first.channels)
     folds, k = [], 1
@@ -90,11 +91,11 @@ def fold_logits(folders: list[str], data: list[str], subject_from: str | None = 
         for folder in folders:
             clf = load_classifier(Path(folder) / f"fold_{k}")
             if (clf.data_config.input_size, clf.data_config.channels) != (first.input_size, first.channels):
-                raise ValueError(f"{folder}: another input size or channel count than {folders[0]}")
+                raise EyebenchError(f"{folder}: another input size or channel count than {folders[0]}")
             masks.append(saved_part(dataset, clf.info["split"], "test", clf.checkpoint))
             logits.append(clf.scores_prepared(arrays[masks[-1]]))
         if any(not np.array_equal(m, masks[0]) for m in masks):
-            raise ValueError(f"fold {k}: the runs hold out different images; use runs with the same folds")
+            raise EyebenchError(f"fold {k}: the runs hold out different images; use runs with the same folds")
         folds.append((dataset.subset(masks[0]), logits))
         k += 1
     return folds

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..config import CLASS_NAMES
 from ..data.dataset import Dataset, Sample
+from ..errors import EyebenchError
 from ..models.base import weights_sha256
 from .analysis import analyse_models
 from .robustness import SKIP_FACTORS, model_keys
@@ -20,7 +21,7 @@ SUMMARY = "bundle.json"
 FIXED_COLUMNS = ("file", "source", "subject", "label", "height", "width")
 
 
-class BundleError(ValueError):
+class BundleError(EyebenchError):
     """A held-out bundle that cannot be built or read, with the reason."""
 
 
@@ -79,7 +80,7 @@ def build_bundle(models: dict, dataset: Dataset, sweep_max: int = 1000, seed: in
                "split": {"name": "test", "n_subjects": len(set(data.subjects.tolist())),
                          "subjects": sorted(set(data.subjects.tolist()))},
                "columns": {"fixed": list(FIXED_COLUMNS), "metadata": columns},
-               "models": {name: {"checkpoint": str(getattr(clf, "checkpoint", "")), "architecture": clf.name,
+               "models": {name: {"checkpoint": str(clf.checkpoint), "architecture": clf.name,
                                  "weights_sha256": weights_sha256(clf.checkpoint), "temperature": clf.temperature,
                                  "uncertain_band": clf.uncertain_band} for name, clf in models.items()},
                "data": report, "sweeps": sweeps}

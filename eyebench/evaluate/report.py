@@ -8,6 +8,7 @@ import numpy as np
 
 from ..data.dataset import Dataset, load_images
 from ..data.splits import split_mask
+from ..errors import EyebenchError
 from ..results import EyeState
 from .calibration import expected_calibration_error
 from .confidence import subject_bootstrap
@@ -67,15 +68,15 @@ def evaluate_checkpoint(clf, dataset: Dataset, split: str | None = None, bootstr
     if split:  # keep the split's people before decoding: no image of the other people is read
         saved = clf.info.get("split")
         if not saved:
-            raise ValueError(f"{clf.checkpoint}: has no saved split, so --split {split} cannot be applied")
+            raise EyebenchError(f"{clf.checkpoint}: has no saved split, so --split {split} cannot be applied")
         mask = split_mask(dataset, saved, split)
         if not mask.any():
-            raise ValueError(f"no image of {clf.checkpoint}'s {split} subjects is in the data given")
+            raise EyebenchError(f"no image of {clf.checkpoint}'s {split} subjects is in the data given")
         dataset = dataset.subset(mask)
     arrays, dataset = load_images(dataset, cfg.input_size, cfg.channels)
     proba = clf.proba_prepared(arrays) if len(arrays) else np.zeros((0, 2))
     result = metrics_from_proba(dataset, proba)
-    row = {"name": clf.name, "checkpoint": str(getattr(clf, "checkpoint", "")), **result["overall"],
+    row = {"name": clf.name, "checkpoint": str(clf.checkpoint), **result["overall"],
            "seconds": round(time.time() - t0, 3), "per_source": result["per_source"],
            "per_subject": result["per_subject"], "worst_subject": result["worst_subject"],
            "band": band_metrics(dataset.labels, proba[:, EyeState.CLOSED], clf.uncertain_band) if clf.uncertain_band else None}

@@ -331,14 +331,14 @@ def scaled(progress, start: float, end: float):
 
 def model_key(clf) -> str:
     """Display name of a loaded model: its checkpoint folder name, else its registry name."""
-    ckpt = getattr(clf, "checkpoint", "")
+    ckpt = clf.checkpoint
     return ckpt.rstrip("/").split("/")[-1] if ckpt else clf.name
 
 
 def model_keys(models: list) -> list[str]:
     """Distinct display names for models compared together: folder names, with parent folders added where two
     checkpoints share a name (runs/a/small_cnn, runs/b/small_cnn -> a/small_cnn, b/small_cnn), else numbered."""
-    parts = [[p for p in str(getattr(clf, "checkpoint", "") or "").replace("\\", "/").split("/") if p] or [clf.name]
+    parts = [[p for p in str(clf.checkpoint).replace("\\", "/").split("/") if p] or [clf.name]
              for clf in models]
     keys = [p[-1] for p in parts]
     for key in set(keys):

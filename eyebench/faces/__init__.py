@@ -4,7 +4,15 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .eyes import LESS_RELIABLE, WHOLE_IMAGE_HINT, EyeBox, EyeSearch, Face, HeadPose, draw_eyes
+from .eyes import (
+    LESS_RELIABLE,
+    WHOLE_IMAGE_HINT,
+    EyeBox,
+    EyeSearch,
+    Face,
+    HeadPose,
+    draw_eyes,
+)
 from .haar import close_up_reason, haar_search
 from .mesh_faces import CROP_SCALE, face_eyes, find_faces
 from .runtime import litert_problem

@@ -8,8 +8,16 @@ import numpy as np
 from ..config import EYE_CROP_SCALE
 from .detect import FULL_RANGE, SHORT_RANGE, FaceDetection, detect, iou
 from .eyes import EyeBox, Face
-from .landmarks import (EYE_CORNERS, MIN_FACE_SCORE, Region, eye_opening, eye_region, eyelid_contour,
-                        face_mesh, face_region_from_detection)
+from .landmarks import (
+    EYE_CORNERS,
+    MIN_FACE_SCORE,
+    Region,
+    eye_opening,
+    eye_region,
+    eyelid_contour,
+    face_mesh,
+    face_region_from_detection,
+)
 from .pose import head_pose
 
 CROP_SCALE = EYE_CROP_SCALE  # the eye crop's side as a multiple of the eye-corner distance (config.py says why)

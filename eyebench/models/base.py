@@ -10,6 +10,7 @@ import numpy as np
 
 from ..config import CLASS_NAMES, DataConfig
 from ..data.images import framed_batch, to_model_input
+from ..errors import EyebenchError
 
 FORMAT = "eyebench-checkpoint"
 FORMAT_VERSION = 1
@@ -30,7 +31,7 @@ class Classifier(Protocol):
     def save_pretrained(self, directory, weights: bool = True) -> None: ...
 
 
-class NotFittedError(ValueError, AttributeError):
+class NotFittedError(EyebenchError, AttributeError):
     """A model used before it was trained or loaded (scikit-learn's NotFittedError habit)."""
 
 
@@ -41,6 +42,7 @@ class BaseClassifier:
     family: str = ""
     class_names: tuple[str, ...] = CLASS_NAMES
     fits_temperature = False  # calibration fits a temperature on validation (torch models; the SVM has Platt scaling)
+    checkpoint: str = ""  # the folder it was loaded from ("" for a model made or trained in this process)
 
     def __init__(self, data_config: DataConfig):
         self.data_config = data_config
@@ -175,7 +177,7 @@ def check_tensors(tensors: dict[str, np.ndarray], expected: dict[str, tuple]) ->
     bad = [f"{k}: {tuple(tensors[k].shape)} != {expected[k]}" for k in expected
            if k in tensors and tuple(tensors[k].shape) != tuple(expected[k])]
     if missing or extra or bad:
-        raise ValueError(f"missing {missing[:5]}, unexpected {extra[:5]}, wrong shapes {bad[:5]}")
+        raise EyebenchError(f"missing {missing[:5]}, unexpected {extra[:5]}, wrong shapes {bad[:5]}")
 
 
 def proba_from_logits(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:

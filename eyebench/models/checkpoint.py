@@ -6,11 +6,12 @@ import math
 from pathlib import Path
 
 from ..config import CLASS_NAMES, DataConfig
+from ..errors import EyebenchError
 from .base import FORMAT
 from .registry import create_classifier, list_classifiers
 
 
-class CheckpointError(ValueError):
+class CheckpointError(EyebenchError):
     """A checkpoint folder that cannot be loaded; the message names the folder and the problem."""
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import DataConfig
+from ..errors import EyebenchError
 from .base import BaseClassifier, check_tensors, weights_sha256
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -26,9 +27,9 @@ class CommitteeClassifier(BaseClassifier):
 
     def __init__(self, members: list[str]):
         if not members or not all(isinstance(m, str) and m for m in members):
-            raise ValueError(f"a committee needs member checkpoint folders, got {members!r}")
+            raise EyebenchError(f"a committee needs member checkpoint folders, got {members!r}")
         if len(set(members)) != len(members):
-            raise ValueError(f"a committee's members must differ, got {members}")
+            raise EyebenchError(f"a committee's members must differ, got {members}")
         super().__init__(DataConfig())  # set from the members when they are attached or from config.json
         self.member_paths = list(members)
         self.members: list = []
@@ -41,10 +42,10 @@ class CommitteeClassifier(BaseClassifier):
         """Take the loaded member classifiers (in `member_paths` order) with the sha256 of their weights; they must
         be image classifiers, not committees, and share one saved split. The input is the largest member input."""
         if len(members) != len(self.member_paths):
-            raise ValueError(f"{len(members)} members loaded for {len(self.member_paths)} names")
+            raise EyebenchError(f"{len(members)} members loaded for {len(self.member_paths)} names")
         nested = [p for p, m in zip(self.member_paths, members) if getattr(m, "members", None) is not None]
         if nested:
-            raise ValueError(f"a committee cannot be a member of a committee: {', '.join(nested)}")
+            raise EyebenchError(f"a committee cannot be a member of a committee: {', '.join(nested)}")
         self.info["split"] = _shared_member_split(dict(zip(self.member_paths, members)))
         self.members, self.member_sha256 = list(members), list(hashes)
         channels = max(m.data_config.channels for m in members)
@@ -57,12 +58,12 @@ class CommitteeClassifier(BaseClassifier):
         pickle) and check that each one still has the weights the committee was fitted with."""
         fitted = json.loads(_safetensors_metadata(Path(folder) / "model.safetensors").get("member_sha256", "null"))
         if not isinstance(fitted, list) or len(fitted) != len(self.member_paths):
-            raise ValueError("model.safetensors does not record the sha256 of every member's weights")
+            raise EyebenchError("model.safetensors does not record the sha256 of every member's weights")
         folders = [_resolve_member(folder, p) for p in self.member_paths]
         hashes = [weights_sha256(f) for f in folders]
         changed = [p for p, h, f in zip(self.member_paths, hashes, fitted) if h != f]
         if changed:
-            raise ValueError(f"member {', '.join(changed)} has other weights than when the committee was fitted: fit "
+            raise EyebenchError(f"member {', '.join(changed)} has other weights than when the committee was fitted: fit "
                              "it again with `python -m eyebench committee`")
         data_config = self.data_config
         self.attach([load(f) for f in folders], hashes)
@@ -71,13 +72,13 @@ class CommitteeClassifier(BaseClassifier):
         now = _member_views(self.members)
         changed = [p for p, mine, then in zip(self.member_paths, now, views or []) if mine != then]
         if changed:  # `calibrate --flip-average/--zoom-average` on a member changes its logits, not its weights
-            raise ValueError(f"member {', '.join(changed)} averages other views (flip or zoom averaging) than when the "
+            raise EyebenchError(f"member {', '.join(changed)} averages other views (flip or zoom averaging) than when the "
                              "committee was fitted: fit it again with `python -m eyebench committee`")
 
     def member_logits(self, batch: np.ndarray) -> np.ndarray:
         """(members, n) calibrated closed logits of prepared committee inputs, each member at its own input."""
         if not self.members:
-            raise ValueError("the committee has no members attached: load it with load_classifier")
+            raise EyebenchError("the committee has no members attached: load it with load_classifier")
         return np.stack([m.scores_prepared(m.prepare(batch)) / t for m, t in zip(self.members, self.member_temperatures)])
 
     def view_scores(self, batch: np.ndarray) -> np.ndarray:
@@ -98,7 +99,7 @@ class CommitteeClassifier(BaseClassifier):
         n = len(self.member_paths)
         check_tensors(tensors, {"weights": (n,), "member_temperatures": (n,)})
         if not np.all(np.asarray(tensors["member_temperatures"]) > 0):
-            raise ValueError("member temperatures must be above 0")
+            raise EyebenchError("member temperatures must be above 0")
         self.weights = np.asarray(tensors["weights"], np.float64)
         self.member_temperatures = np.asarray(tensors["member_temperatures"], np.float64)
 
@@ -126,7 +127,7 @@ def _member_views(members: list) -> list[list]:
 def committee(members: list[str] | None = None) -> CommitteeClassifier:
     """A committee of saved checkpoints (folders; made and fitted by `python -m eyebench committee`)."""
     if members is None:
-        raise ValueError("a committee is not trained: fit one from trained checkpoints with `python -m eyebench "
+        raise EyebenchError("a committee is not trained: fit one from trained checkpoints with `python -m eyebench "
                          "committee --member DIR --member DIR ... --data DIR --out DIR`")
     return CommitteeClassifier(members)
 
@@ -139,7 +140,7 @@ def _resolve_member(folder, member: str) -> Path:
     for p in tried:
         if (p / "config.json").is_file():
             return p
-    raise ValueError(f"member {member} not found (looked in {', '.join(str(p) for p in tried)})")
+    raise EyebenchError(f"member {member} not found (looked in {', '.join(str(p) for p in tried)})")
 
 
 def _shared_member_split(members: dict) -> dict:
@@ -147,13 +148,13 @@ def _shared_member_split(members: dict) -> dict:
     splits = {name: m.info.get("split") or {} for name, m in members.items()}
     missing = [n for n, s in splits.items() if not s.get("val")]
     if missing:
-        raise ValueError(f"member {', '.join(missing)} has no saved split, so the committee's validation people are "
+        raise EyebenchError(f"member {', '.join(missing)} has no saved split, so the committee's validation people are "
                          "unknown")
     first_name, first = next(iter(splits.items()))
     differ = [n for n, s in splits.items() if any(sorted(s.get(k) or []) != sorted(first.get(k) or [])
                                                  for k in SPLIT_PARTS)]
     if differ:
-        raise ValueError(f"members must share one saved split (train them on the same data with the same --seed): "
+        raise EyebenchError(f"members must share one saved split (train them on the same data with the same --seed): "
                          f"{', '.join(differ)} split the people otherwise than {first_name}")
     return first
 

@@ -8,6 +8,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..config import DataConfig
+from ..errors import EyebenchError
 from ..faces.landmarks import eye_opening, eyelid_contour_of_crop
 from ..results import EyeState
 from .linear import LinearOnFeatures
@@ -44,7 +45,7 @@ class EyelidLandmarks(LinearOnFeatures):
     def __init__(self, C: float | None = None):
         super().__init__(DataConfig(input_size=INPUT_SIZE, channels=3, mean=(0.5,) * 3, std=(0.25,) * 3))
         if C is not None and (isinstance(C, bool) or not isinstance(C, (int, float)) or not C > 0):
-            raise ValueError(f"C is a number above 0 (or None: chosen on validation), got {C!r}")
+            raise EyebenchError(f"C is a number above 0 (or None: chosen on validation), got {C!r}")
         self.C = C
 
     # -- features ----------------------------------------------------------------------------------------

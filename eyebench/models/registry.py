@@ -5,6 +5,8 @@ import dataclasses
 import importlib
 from typing import Callable
 
+from ..errors import EyebenchError
+
 # Built-in classifiers as data (timm's entry-point habit): name -> the module holding a factory of that name. Listing
 # them imports nothing; `create_classifier` imports the one module it needs (torch and timm only for torch models).
 # The model modules do not import the registry: it imports them, never the reverse (no import circle).
@@ -28,7 +30,7 @@ def register_classifier(fn: Callable) -> Callable:
     """Decorator: register a user's factory `fn(**model_args) -> Classifier` under its function name."""
     name = fn.__name__
     if name in _REGISTRY or name in BUILT_IN:
-        raise ValueError(f"classifier {name!r} is already registered")
+        raise EyebenchError(f"classifier {name!r} is already registered")
     _REGISTRY[name] = fn
     return fn
 
@@ -43,7 +45,7 @@ def factory(name: str) -> Callable:
     if name not in _REGISTRY and name in BUILT_IN:
         _REGISTRY[name] = getattr(importlib.import_module(BUILT_IN[name]), name)
     if name not in _REGISTRY:
-        raise KeyError(f"unknown classifier {name!r}; available: {', '.join(list_classifiers())}")
+        raise EyebenchError(f"unknown classifier {name!r}; available: {', '.join(list_classifiers())}")
     return _REGISTRY[name]
 
 

@@ -6,6 +6,7 @@ from skimage.feature import hog, local_binary_pattern
 from tqdm.auto import tqdm
 
 from ..config import DataConfig
+from ..errors import EyebenchError
 from ..results import EyeState
 from .linear import LinearOnFeatures
 
@@ -26,7 +27,7 @@ class LbpHogSvm(LinearOnFeatures):
                  standardize: bool = True, C: float | None = None):
         super().__init__(DataConfig(input_size=input_size, channels=1, mean=(0.0,), std=(1.0,)))
         if balance not in BALANCE_CHOICES:
-            raise ValueError(f"balance must be one of {BALANCE_CHOICES}, got {balance!r}")
+            raise EyebenchError(f"balance must be one of {BALANCE_CHOICES}, got {balance!r}")
         self.lbp_points, self.lbp_radius, self.lbp_grid = lbp_points, lbp_radius, lbp_grid
         self.hog_cell, self.hog_orientations = hog_cell, hog_orientations
         self.balance, self.standardize, self.C = balance, standardize, C

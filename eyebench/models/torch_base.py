@@ -7,8 +7,10 @@ from torch import nn
 
 from ..config import DataConfig
 from ..data.images import clahe
+from ..errors import EyebenchError
 from .base import BaseClassifier, check_tensors
 from .profile import flops_per_image
+
 INFERENCE_PIXELS = 131_072  # images per inference chunk = this / (H * W): keeps activations in cache (measured)
 
 
@@ -21,7 +23,7 @@ class TorchClassifier(BaseClassifier):
     def __init__(self, net: nn.Module, data_config: DataConfig, num_logits: int = 1):
         super().__init__(data_config)
         if num_logits not in (1, 2):
-            raise ValueError(f"num_logits must be 1 or 2, got {num_logits}")
+            raise EyebenchError(f"num_logits must be 1 or 2, got {num_logits}")
         self.net, self.num_logits = net.eval(), num_logits
         self.net.to(memory_format=torch.channels_last)
 

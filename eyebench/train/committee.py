@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import pct
+from ..errors import EyebenchError
 from ..evaluate.calibration import fit_temperature
 from ..evaluate.metrics import people_balanced_accuracy
 from ..evaluate.report import evaluate_arrays
@@ -33,7 +34,7 @@ def simplex_grid(n_members: int, step: float) -> np.ndarray:
     """Every weight vector with entries in multiples of `step` (which must divide 1) that sum to 1."""
     parts = round(1 / step)
     if parts < 1 or abs(parts * step - 1) > 1e-9:
-        raise ValueError(f"--grid-step must divide 1 (e.g. 0.1, 0.05, 0.25), got {step}")
+        raise EyebenchError(f"--grid-step must divide 1 (e.g. 0.1, 0.05, 0.25), got {step}")
     rows = [c for c in itertools.product(range(parts + 1), repeat=n_members) if sum(c) == parts]
     return np.array(rows, dtype=np.float64) / parts
 
@@ -69,9 +70,9 @@ def fit_committee(members: list[str], data: list[str], out: str, target_risk: fl
     the members' logits averaged the same way."""
     out_dir = Path(out).resolve()
     if len(members) < 2:
-        raise ValueError("a committee needs at least two --member checkpoints")
+        raise EyebenchError("a committee needs at least two --member checkpoints")
     if any(Path(m).resolve() == out_dir for m in members):
-        raise ValueError(f"--out {out} is one of the members: write the committee to a folder of its own")
+        raise EyebenchError(f"--out {out} is one of the members: write the committee to a folder of its own")
     check_out_folder(out)
     loaded = [load_classifier(m) for m in members]
     clf = create_classifier("committee", members=[os.path.relpath(Path(m).resolve(), out_dir) for m in members],

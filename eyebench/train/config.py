@@ -6,6 +6,7 @@ import dataclasses
 import json
 
 from ..config import ZOOM_OUT_RANGE
+from ..errors import EyebenchError
 
 HARD_PEOPLE_CAP = 4.0  # --hard-people never draws a person more than 4x more (or less) often than balanced sampling
 HARD_PEOPLE_MIN_IMAGES = 50  # --hard-people weighs people with fewer training images as one pool per source
@@ -136,9 +137,9 @@ class TrainConfig:
         for f in dataclasses.fields(self):
             value, m = getattr(self, f.name), f.metadata
             if m["choices"] and value not in m["choices"]:
-                raise ValueError(f"{flag_of(f)} is one of {', '.join(m['choices'])} (got {value!r})")
+                raise EyebenchError(f"{flag_of(f)} is one of {', '.join(m['choices'])} (got {value!r})")
             if m["check"] and not m["check"][0](value):
-                raise ValueError(f"{flag_of(f)} {m['check'][1]} (got {value})")
+                raise EyebenchError(f"{flag_of(f)} {m['check'][1]} (got {value})")
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "TrainConfig":
@@ -184,7 +185,7 @@ def parse_model_args(pairs: list[str]) -> dict:
     out = {}
     for pair in pairs or []:
         if "=" not in pair:
-            raise ValueError(f"--model-arg expects KEY=VALUE, got {pair!r}")
+            raise EyebenchError(f"--model-arg expects KEY=VALUE, got {pair!r}")
         key, value = pair.split("=", 1)
         try:
             out[key] = json.loads(value)

@@ -10,12 +10,13 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from ..config import pct
 from ..data.dataset import Dataset, load_dataset, load_images
-from ..data.splits import pick_group_fold, check_disjoint, split_mask
+from ..data.splits import check_disjoint, pick_group_fold, split_mask
+from ..errors import EyebenchError
 from ..evaluate.report import worst_group
 from ..evaluate.robustness import condition_cells, pool_cells
 from ..models.checkpoint import load_classifier, read_config
-from .config import TrainConfig
 from .committee import fit_committee
+from .config import TrainConfig
 from .pipeline import run_training, saved_split
 from .resume import RESUME_FILE
 
@@ -28,7 +29,7 @@ def subject_folds(dataset, k: int, val_frac: float = 0.15, seed: int = 0,
     smaller shares of one seed are nested in the larger ones), for a learning curve over the number of people.
     """
     if not 0 < train_share <= 1:
-        raise ValueError(f"the share of training people must be in (0, 1], got {train_share}")
+        raise EyebenchError(f"the share of training people must be in (0, 1], got {train_share}")
     sources = np.array([s.source for s in dataset.samples])
     subjects, y = dataset.subjects, dataset.labels
     folds = [{"train": [], "val": [], "test": []} for _ in range(k)]
@@ -36,7 +37,7 @@ def subject_folds(dataset, k: int, val_frac: float = 0.15, seed: int = 0,
         idx = np.flatnonzero(sources == source)
         groups = subjects[idx]
         if len(np.unique(groups)) < k + 1:
-            raise ValueError(f"source {source!r} has {len(np.unique(groups))} subjects: too few for {k} folds")
+            raise EyebenchError(f"source {source!r} has {len(np.unique(groups))} subjects: too few for {k} folds")
         splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
         for i, (rest, test) in enumerate(splitter.split(np.zeros(len(idx)), y[idx], groups)):
             val = rest[pick_group_fold(y[idx][rest], groups[rest], val_frac / (1 - 1 / k), seed + 1)]
@@ -74,7 +75,7 @@ def cross_validate(model: str, data: list[str], out: str, config: TrainConfig = 
         keep = np.array([s not in held for s in dataset.subjects])
         left_out = sorted(set(dataset.subjects[~keep].tolist()))
         if not left_out:
-            raise ValueError(f"none of the test subjects of {holdout_of} are in this data: is it the same data?")
+            raise EyebenchError(f"none of the test subjects of {holdout_of} are in this data: is it the same data?")
         dataset = dataset.subset(keep)
         log(f"left out {len(left_out)} test subjects of {holdout_of} ({(~keep).sum()} images)")
     folds = subject_folds(dataset, k, config.val_frac, seed, train_share)
@@ -116,7 +117,7 @@ def keep_recipe(out: Path, recipe: dict, resume: bool) -> None:
     without it a folder holding a cross-validation already (its finished folds would be trained again)."""
     path, recipe = out / RECIPE_FILE, json.loads(json.dumps(recipe))
     if not resume and path.is_file():
-        raise ValueError(f"{out} holds a cross-validation already: continue it with --resume (the same command), or "
+        raise EyebenchError(f"{out} holds a cross-validation already: continue it with --resume (the same command), or "
                          "give a new --out")
     if resume and path.is_file():
         try:
@@ -124,12 +125,12 @@ def keep_recipe(out: Path, recipe: dict, resume: bool) -> None:
         except (UnicodeDecodeError, json.JSONDecodeError):
             saved = None
         if not isinstance(saved, dict) or not isinstance(saved.get("config"), dict):
-            raise ValueError(f"{path} is damaged, so what {out} was started with is unknown: give a new --out")
+            raise EyebenchError(f"{path} is damaged, so what {out} was started with is unknown: give a new --out")
         changed = [RECIPE_FLAGS.get(key, key) for key in recipe if key != "config" and saved.get(key) != recipe[key]]
         changed += [f"--{key.replace('_', '-')}" for key, value in recipe["config"].items()
                     if saved["config"].get(key) != value]
         if changed:
-            raise ValueError(f"{out} was started with another model, split or recipe (differs: {', '.join(changed)}): "
+            raise EyebenchError(f"{out} was started with another model, split or recipe (differs: {', '.join(changed)}): "
                              "give the same command to resume, or a new --out")
     out.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(recipe, indent=1))
@@ -147,7 +148,7 @@ def finished_fold(folder: Path, model: str, split: dict, config: TrainConfig) ->
             and all(info.get("split", {}).get(part) == list(split[part]) for part in parts)
             and all(info.get("trained", {}).get(key) == value for key, value in recipe.items()))
     if not same:
-        raise ValueError(f"{folder} holds a finished fold of another model, split or recipe: give a new --out "
+        raise EyebenchError(f"{folder} holds a finished fold of another model, split or recipe: give a new --out "
                          "(or remove it) to cross-validate this recipe")
     return info
 
@@ -174,7 +175,7 @@ def cross_validate_committee(runs: list[str], data: list[str], out: str, grid_st
     member weights), so a committee is compared with single recipes on the same people."""
     k = len(list(Path(runs[0]).glob("fold_*")))
     if k == 0 or any(len(list(Path(r).glob("fold_*"))) != k for r in runs):
-        raise ValueError(f"every run must be a `cv --out` folder with the same number of folds ({runs[0]} has {k})")
+        raise EyebenchError(f"every run must be a `cv --out` folder with the same number of folds ({runs[0]} has {k})")
     dataset = load_dataset(data, subject_from)
     results, subjects, fold_views = [], {}, []
     for i in range(1, k + 1):

@@ -17,7 +17,15 @@ from ..models.torch_base import TorchClassifier
 from .config import TrainConfig
 from .ema import ModelEma
 from .losses import batch_loss, per_image_loss
-from .resume import RESUME_FILE, Progress, check_recipe, load_state, restore, run_recipe, save_state
+from .resume import (
+    RESUME_FILE,
+    Progress,
+    check_recipe,
+    load_state,
+    restore,
+    run_recipe,
+    save_state,
+)
 from .samplers import PersonSampler
 from .schedule import one_cycle, set_step
 

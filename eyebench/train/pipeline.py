@@ -13,6 +13,7 @@ import torch
 from ..config import CLASS_NAMES, THIN_NOTE
 from ..data.dataset import Dataset, describe, load_dataset, load_images
 from ..data.splits import SPLITS, check_disjoint, saved_part, split_by_subject
+from ..errors import EyebenchError
 from ..evaluate.calibration import (
     ECE_DEFINITION,
     expected_calibration_error,
@@ -47,7 +48,7 @@ def run_training(model: str, data: list[str], out: str, config: TrainConfig = Tr
     teachers = [load_classifier(t) for t in config.teachers or []]
     not_torch = [t for t, c in zip(config.teachers or [], teachers) if not isinstance(c, TorchClassifier)]
     if not_torch:  # distillation runs the teachers' networks on the training batches
-        raise ValueError(f"--teacher must be a torch checkpoint (a committee's members can be teachers): "
+        raise EyebenchError(f"--teacher must be a torch checkpoint (a committee's members can be teachers): "
                          f"{', '.join(not_torch)}")
     dataset = load_dataset(data, subject_from)
     if split_from:
@@ -97,7 +98,7 @@ def new_classifier(model: str, model_args: dict | None):
         clf.check_input()
     except (TypeError, ValueError, RuntimeError, AssertionError, ZeroDivisionError) as exc:
         given = " ".join(f"{k}={json.dumps(v)}" for k, v in (model_args or {}).items())
-        raise ValueError(f"--model-arg {given}: not a working {model} ({short_message(exc)})") from None
+        raise EyebenchError(f"--model-arg {given}: not a working {model} ({short_message(exc)})") from None
     return clf
 
 
@@ -106,10 +107,10 @@ def check_out_folder(out: str, teachers: list[str] | None = None) -> None:
     checkpoint (its README.md and config.json would be overwritten)."""
     folder = Path(out)
     if any(folder.resolve() == Path(t).resolve() for t in teachers or []):
-        raise ValueError(f"--out {out} is one of the --teacher checkpoints: write the student to a folder of its own")
+        raise EyebenchError(f"--out {out} is one of the --teacher checkpoints: write the student to a folder of its own")
     checkpoint = any((folder / name).is_file() for name in ("config.json", RESUME_FILE))
     if folder.is_dir() and any(folder.iterdir()) and not checkpoint:
-        raise ValueError(f"--out {out} already holds files and no checkpoint (config.json): give a new or empty "
+        raise EyebenchError(f"--out {out} already holds files and no checkpoint (config.json): give a new or empty "
                          "folder, so that none of its files is overwritten")
 
 
@@ -136,7 +137,7 @@ def _split_data(clf, dataset: Dataset, split: dict | None, teachers: list, confi
     for name in ("train", "val"):  # a classifier learns, and its temperature and band are fitted, on both classes
         missing = [c for i, c in enumerate(CLASS_NAMES) if not np.any(parts[name][1].labels == i)]
         if missing:
-            raise ValueError(f"the {name} people have no {' or '.join(missing)} images "
+            raise EyebenchError(f"the {name} people have no {' or '.join(missing)} images "
                              f"({parts[name][1].report()['per_class']}): training needs both classes in train and "
                              f"validation; add images of the missing class, or people who have both")
     return dataset, split, parts, train_arrays[masks["train"]]
@@ -169,7 +170,7 @@ def reuse_split(checkpoint: str, dataset: Dataset, log=print) -> dict:
     known = set().union(*(saved[k] for k in SPLITS))
     present = set(dataset.subjects.tolist())
     if not present & known:
-        raise ValueError(f"--split-from {checkpoint}: none of its people are in this data (is it the same data, read "
+        raise EyebenchError(f"--split-from {checkpoint}: none of its people are in this data (is it the same data, read "
                          f"with the same --subject-from rule?)")
     new = sorted(present - known)
     if new:
@@ -182,7 +183,7 @@ def saved_split(checkpoint: str) -> dict:
     """The train/val/test people a checkpoint written by `train` was trained, calibrated and tested with."""
     path = Path(checkpoint) / "split.json"
     if not path.is_file():
-        raise ValueError(f"{checkpoint}: no split.json (not a checkpoint written by eyebench train)")
+        raise EyebenchError(f"{checkpoint}: no split.json (not a checkpoint written by eyebench train)")
     split = json.loads(path.read_text())
     return {k: list(split.get(k, [])) for k in SPLITS}
 
@@ -193,7 +194,7 @@ def check_teachers_split(teachers: list, split: dict) -> None:
         learned = set(t.info.get("split", {}).get("train") or [])
         seen = learned & (set(split["val"]) | set(split["test"]))
         if seen:
-            raise ValueError(f"a teacher was trained on {len(seen)} validation or test people of this split "
+            raise EyebenchError(f"a teacher was trained on {len(seen)} validation or test people of this split "
                              f"(first: {sorted(seen)[0]}): distil on the teachers' own split")
 
 
@@ -201,16 +202,16 @@ def shared_split(teachers: list) -> dict:
     """The split every teacher was trained with (they must agree), reused for the student."""
     splits = [{k: t.info.get("split", {}).get(k) for k in SPLITS} for t in teachers]
     if not splits[0]["train"] or any(s != splits[0] for s in splits):
-        raise ValueError("teachers must share one saved split (train them on the same data and seed)")
+        raise EyebenchError("teachers must share one saved split (train them on the same data and seed)")
     return splits[0]
 
 
 def initialise(clf, pretrained: bool, init_weights: str | None, log=print) -> str:
     """Start from hub weights (--pretrained), a safetensors file (--init-weights), or from scratch."""
     if pretrained and init_weights:
-        raise ValueError("give either --pretrained or --init-weights, not both")
+        raise EyebenchError("give either --pretrained or --init-weights, not both")
     if (pretrained or init_weights) and not hasattr(clf, "init_from_state"):
-        raise ValueError(f"{clf.name} cannot take pretrained weights (--pretrained, --init-weights): only the timm "
+        raise EyebenchError(f"{clf.name} cannot take pretrained weights (--pretrained, --init-weights): only the timm "
                          "models (resnet18, resnet34, vit_scratch, dinov2_*) can")
     if init_weights:
         from safetensors import SafetensorError
@@ -221,10 +222,10 @@ def initialise(clf, pretrained: bool, init_weights: str | None, log=print) -> st
         except FileNotFoundError:
             raise
         except (SafetensorError, OSError) as exc:
-            raise ValueError(f"--init-weights {init_weights}: not a readable .safetensors file ({exc})") from None
+            raise EyebenchError(f"--init-weights {init_weights}: not a readable .safetensors file ({exc})") from None
         info = clf.init_from_state(state)
         if not info["loaded"]:
-            raise ValueError(f"--init-weights {init_weights}: none of its {len(state)} tensors fits {clf.name} (other "
+            raise EyebenchError(f"--init-weights {init_weights}: none of its {len(state)} tensors fits {clf.name} (other "
                              f"names or shapes, e.g. {', '.join(list(state)[:3])}): give weights of this architecture")
         log(f"initialised from {init_weights}: {info['loaded']} tensors")
         return f"init-weights {Path(init_weights).name} ({info['loaded']} tensors)"
@@ -232,7 +233,7 @@ def initialise(clf, pretrained: bool, init_weights: str | None, log=print) -> st
         try:
             info = clf.init_pretrained_hub()
         except OSError as exc:  # no internet, or the hub does not answer
-            raise ValueError(f"--pretrained: could not get the timm hub weights {clf.hub_name} ({short_message(exc)}); "
+            raise EyebenchError(f"--pretrained: could not get the timm hub weights {clf.hub_name} ({short_message(exc)}); "
                              "offline, give a downloaded .safetensors file with --init-weights instead") from None
         log(f"initialised from timm hub {clf.hub_name}: {info['loaded']} tensors")
         return f"timm hub {clf.hub_name}"
@@ -248,7 +249,7 @@ def calibrate(clf, x_val: np.ndarray, y_val: np.ndarray, target_risk: float = 0.
     person and `pooled` only over all images (the riskiest person is reported either way).
     """
     if band_rule not in ("per-person", "pooled"):
-        raise ValueError(f"unknown band rule {band_rule!r}: use per-person or pooled")
+        raise EyebenchError(f"unknown band rule {band_rule!r}: use per-person or pooled")
     scores = clf.scores_prepared(x_val)
     before = proba_from_logits(scores, clf.temperature)
     if clf.fits_temperature:
@@ -298,7 +299,7 @@ def split_parts(name: str, split: dict | None, data: list[str], cfg, subject_fro
     """[(arrays, Dataset) of the validation people, the same of the test people] of a saved `split` in `data`, read at
     `cfg`'s input; the data must hold as many images of them as training had (else ValueError naming `name`)."""
     if not split:
-        raise ValueError(f"{name}: has no saved split, so its validation subjects are unknown")
+        raise EyebenchError(f"{name}: has no saved split, so its validation subjects are unknown")
     arrays, dataset = load_images(load_dataset(data, subject_from), cfg.input_size, cfg.channels)
     masks = [saved_part(dataset, split, part, name) for part in ("val", "test")]
     return [(arrays[m], dataset.subset(m)) for m in masks]

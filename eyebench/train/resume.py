@@ -7,6 +7,8 @@ from pathlib import Path
 
 import torch
 
+from ..errors import EyebenchError
+
 RESUME_FILE = "resume.pt"
 
 
@@ -46,7 +48,7 @@ def check_recipe(state: dict, recipe: dict, out: Path) -> None:
     saved = state.get("recipe")
     changed = [key for key in recipe if saved.get(key) != recipe[key]] if saved is not None else []
     if changed:
-        raise ValueError(f"{Path(out) / RESUME_FILE} was written by a run with another {', '.join(changed)}: resume "
+        raise EyebenchError(f"{Path(out) / RESUME_FILE} was written by a run with another {', '.join(changed)}: resume "
                          "with the same command (and data), or train into a new --out")
 
 

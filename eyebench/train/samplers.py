@@ -7,7 +7,10 @@ import torch
 
 from ..data.dataset import Dataset
 from ..evaluate.thresholds import band_groups
-from .config import HARD_PEOPLE_CAP, HARD_PEOPLE_MIN_IMAGES  # module globals here, so tests can patch them
+from .config import (  # module globals here, so tests can patch them
+    HARD_PEOPLE_CAP,
+    HARD_PEOPLE_MIN_IMAGES,
+)
 
 
 def balanced_weights(dataset: Dataset, person_cap: float = 0.0) -> np.ndarray:

@@ -13,7 +13,12 @@ import math
 import numpy as np
 
 from ..faces import finder_notice
-from ..faces.landmarks import MIN_FACE_SCORE, face_mesh, face_region_from_detection, face_region_from_mesh
+from ..faces.landmarks import (
+    MIN_FACE_SCORE,
+    face_mesh,
+    face_region_from_detection,
+    face_region_from_mesh,
+)
 from ..faces.mesh_faces import cut_eyes, detect_faces, face_from_mesh
 from .options import TrackerOptions
 from .tracking import EyeTracker, FrameEyes, TrackedEye

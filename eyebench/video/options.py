@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from ..errors import EyebenchError
+
 
 @dataclasses.dataclass
 class TrackerOptions:
@@ -21,11 +23,11 @@ class TrackerOptions:
 
     def __post_init__(self):
         if self.detect_every < 1 or not 0 <= self.hold_frames <= self.follow_frames or not 0 < self.smoothing <= 1:
-            raise ValueError("detect_every must be >= 1, 0 <= hold_frames <= follow_frames and smoothing in (0, 1]")
+            raise EyebenchError("detect_every must be >= 1, 0 <= hold_frames <= follow_frames and smoothing in (0, 1]")
         if self.detect_width < 320:
-            raise ValueError(f"detect_width must be at least 320 pixels, got {self.detect_width}")
+            raise EyebenchError(f"detect_width must be at least 320 pixels, got {self.detect_width}")
         if not -1 <= self.min_match <= 1 or self.gate <= 0 or self.max_rejects < 0:
-            raise ValueError("min_match must be in [-1, 1], gate > 0 and max_rejects >= 0")
+            raise EyebenchError("min_match must be in [-1, 1], gate > 0 and max_rejects >= 0")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -14,17 +14,18 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import EyebenchError
 from ..faces.aspect_ratio import EyeAspectRatio
 from ..threads import single_image_threads
-from .temporal import TemporalParams, Timeline, analyse_series
 from .landmark_tracking import LandmarkTracker, make_tracker
+from .temporal import TemporalParams, Timeline, analyse_series
 from .tracking import TrackerOptions
 
 MAX_SIDE = 4096  # frames wider or taller than this are refused (a limit on memory and time per frame)
 PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 
-class VideoError(ValueError):
+class VideoError(EyebenchError):
     """A video that cannot be analysed; the message is one line naming the file and the problem."""
 
 
@@ -186,7 +187,7 @@ def analyse_video(path, models: dict, options: TrackerOptions | None = None, par
     from tqdm.auto import tqdm
 
     if max_frames is not None and max_frames < 1:
-        raise ValueError(f"max_frames must be at least 1, got {max_frames}")
+        raise EyebenchError(f"max_frames must be at least 1, got {max_frames}")
     options, params = options or TrackerOptions(), params or TemporalParams()
     tracker, seconds, rows, info = make_tracker(options), {"decode": 0.0, "track": 0.0}, [], []
     if landmark_baseline and isinstance(tracker, LandmarkTracker) and models:

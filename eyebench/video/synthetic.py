@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..errors import EyebenchError
 from ..faces import find_eyes
 from ..results import EyeState
 
@@ -76,7 +77,7 @@ class FaceScene:
         self.base[self.origin[1]:self.origin[1] + fh, self.origin[0]:self.origin[0] + fw] = face
         eyes = {e.side: e for e in find_eyes(_rgb(face_rgb), max_faces=1)}
         if set(eyes) != {"right", "left"}:
-            raise ValueError("the face picture must show two eyes that faces.find_eyes finds")
+            raise EyebenchError("the face picture must show two eyes that faces.find_eyes finds")
         self.boxes = {s: _scaled_box((e.x * scale + self.origin[0], e.y * scale + self.origin[1], e.w * scale,
                                       e.h * scale), paste_scale) for s, e in eyes.items()}
         crops = dict(crops)

@@ -33,6 +33,7 @@ import dataclasses
 
 import numpy as np
 
+from ..errors import EyebenchError
 from ..results import FrameState
 
 _CODE = {FrameState.UNKNOWN: 0, FrameState.OPEN: 1, FrameState.CLOSED: 2}
@@ -54,15 +55,15 @@ class TemporalParams:
     def __post_init__(self):
         low, high = (float(b) for b in self.band)
         if not 0.0 <= low <= high <= 1.0:
-            raise ValueError(f"uncertain band must satisfy 0 <= low <= high <= 1, got {self.band}")
+            raise EyebenchError(f"uncertain band must satisfy 0 <= low <= high <= 1, got {self.band}")
         if self.median_frames < 1 or self.median_frames % 2 == 0:
-            raise ValueError(f"median_frames must be an odd number >= 1, got {self.median_frames}")
+            raise EyebenchError(f"median_frames must be an odd number >= 1, got {self.median_frames}")
         if self.max_blink_ms < 0:
-            raise ValueError(f"max_blink_ms must be >= 0, got {self.max_blink_ms}")
+            raise EyebenchError(f"max_blink_ms must be >= 0, got {self.max_blink_ms}")
         if self.max_blink_ms > self.long_closure_ms:
-            raise ValueError(f"max_blink_ms ({self.max_blink_ms}) must not exceed long_closure_ms ({self.long_closure_ms})")
+            raise EyebenchError(f"max_blink_ms ({self.max_blink_ms}) must not exceed long_closure_ms ({self.long_closure_ms})")
         if self.perclos_window_s <= 0 or self.max_gap_ms < 0 or self.min_closure_ms < 0:
-            raise ValueError("perclos_window_s must be > 0; max_gap_ms and min_closure_ms >= 0")
+            raise EyebenchError("perclos_window_s must be > 0; max_gap_ms and min_closure_ms >= 0")
         self.band = (low, high)
 
     def to_dict(self) -> dict:
@@ -220,9 +221,9 @@ def analyse_series(times, p_closed, params: TemporalParams | None = None) -> Tim
     params = params or TemporalParams()
     times, p = np.asarray(times, float), np.asarray(p_closed, float)
     if times.shape != p.shape or times.ndim != 1:
-        raise ValueError(f"times and p_closed must be 1-D arrays of one length, got {times.shape} and {p.shape}")
+        raise EyebenchError(f"times and p_closed must be 1-D arrays of one length, got {times.shape} and {p.shape}")
     if len(times) > 1 and np.any(np.diff(times) <= 0):
-        raise ValueError("times must be strictly increasing")
+        raise EyebenchError("times must be strictly increasing")
     smoothed = median_smooth(p, params.median_frames)
     state, held, uncertain = hysteresis(times, smoothed, params.band, params.max_gap_ms)
     missing = np.isnan(smoothed)
@@ -275,7 +276,7 @@ class OnlineTimeline:
     def __init__(self, params: TemporalParams | None = None):
         self.params = params or TemporalParams()
         if self.params.median_frames != 1:
-            raise ValueError("the online analysis has no median smoothing (median_frames must be 1)")
+            raise EyebenchError("the online analysis has no median smoothing (median_frames must be 1)")
         self.times: list[float] = []
         self.window_perclos: list[float] = []  # sliding PERCLOS ending at each frame
         self.events: list[Closure] = []
@@ -291,7 +292,7 @@ class OnlineTimeline:
         "unknown" or "missing"), as the batch analysis gives it."""
         i, t, p = len(self.times), float(time_s), float(p_closed)
         if self.times and t <= self.times[-1]:
-            raise ValueError("times must be strictly increasing")
+            raise EyebenchError("times must be strictly increasing")
         self.times.append(t)
         if np.isnan(p):
             self.counts["missing"] += 1
