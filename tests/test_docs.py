@@ -90,3 +90,15 @@ def test_readme_commands_exist():
     assert used, "the README shows no `python -m eyebench <command>`"
     unknown = sorted(set(used) - known)
     assert not unknown, f"README.md uses commands that `python -m eyebench` does not have: {unknown} (known: {sorted(known)})"
+
+
+def test_the_architecture_section_names_every_module():
+    """The README's Architecture block lists every module and package of eyebench/ (a new one must be placed there)."""
+    text = README.read_text(encoding="utf-8")
+    block = text[text.index("<!-- ARCHITECTURE -->"):text.index("<!-- /ARCHITECTURE -->")]
+    package = REPO_ROOT / "eyebench"
+    names = {p.name for p in package.glob("*.py")} | {f"{p.name}/" for p in package.iterdir() if (p / "__init__.py").is_file()}
+    names |= {p.name for sub in package.iterdir() if sub.is_dir() and sub.name not in ("app", "commands", "formatters")
+              for p in sub.glob("*.py") if p.name != "__init__.py"}
+    missing = sorted(n for n in names if n not in block)
+    assert not missing, f"README.md's Architecture section does not name {missing}"
