@@ -10,6 +10,7 @@ import pytest
 from conftest import draw_eye, mrl_name, write_png
 
 from eyebench.cli import main
+from eyebench.data.splits import SavedSplit
 from eyebench.train.pipeline import check_teachers_split
 
 
@@ -66,7 +67,7 @@ def test_split_from_refuses_a_folder_without_a_split_and_data_of_other_people(gr
 
 
 def test_a_split_whose_validation_or_test_people_a_teacher_learned_from_is_refused():
-    teacher = SimpleNamespace(info={"split": {"train": ["a", "b"], "val": ["c"], "test": ["d"]}})
+    teacher = SimpleNamespace(split=SavedSplit.from_record({"train": ["a", "b"], "val": ["c"], "test": ["d"]}))
     check_teachers_split([teacher], {"train": ["a", "b", "e"], "val": ["c"], "test": ["d"]})  # new people: fine
     with pytest.raises(ValueError, match="validation or test people"):
         check_teachers_split([teacher], {"train": ["a"], "val": ["c"], "test": ["b", "d"]})

@@ -1,8 +1,10 @@
 """Subject-disjoint train/val/test splits, stratified by class, with a leak check."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Mapping
+
 import numpy as np
-from sklearn.model_selection import StratifiedGroupKFold
 
 from ..errors import EyebenchError
 from .dataset import Dataset
@@ -16,6 +18,8 @@ class SplitError(EyebenchError):
 
 def pick_group_fold(y: np.ndarray, groups: np.ndarray, frac: float, seed: int) -> np.ndarray:
     """Indices of one stratified group fold holding about `frac` of the samples."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
     n_groups = len(np.unique(groups))
     k = int(round(1 / frac))
     k = max(2, min(k, n_groups))
@@ -59,25 +63,81 @@ def check_disjoint(assignment: dict[str, list[str]]) -> None:
                 raise SplitError(f"subjects in both {a} and {b}: {sorted(shared)[:5]}")
 
 
-def split_mask(dataset: Dataset, assignment: dict[str, list[str]], name: str) -> np.ndarray:
-    """Boolean mask of the samples whose subjects the assignment puts in split `name`."""
+def split_mask(dataset: Dataset, assignment: dict[str, list[str]] | SavedSplit, name: str) -> np.ndarray:
+    """Boolean mask of the samples whose subjects the assignment (or saved split) puts in split `name`."""
     if name not in SPLITS:
         raise SplitError(f"unknown split {name!r}; choose from {SPLITS}")
-    keep = set(assignment.get(name, []))
+    keep = set(assignment.part(name) if isinstance(assignment, SavedSplit) else assignment.get(name, []))
     return np.array([s.subject in keep for s in dataset.samples], dtype=bool)
 
 
-def saved_part(dataset: Dataset, split: dict, name: str, checkpoint: str) -> np.ndarray:
-    """`split_mask` of a checkpoint's saved split, refusing data that holds another number of that part's images than
-    its training had (`split["n_images"]`; other data, or only some of it, would give silently partial results)."""
-    mask = split_mask(dataset, split, name)
-    expected = (split.get("n_images") or {}).get(name)
-    if expected is not None and int(mask.sum()) != int(expected):
-        raise SplitError(f"{checkpoint}: the data given holds {int(mask.sum())} {name} images, training had "
-                         f"{expected}: pass the same --data folders it was trained on")
-    return mask
-
-
-def apply_split(dataset: Dataset, assignment: dict[str, list[str]], name: str) -> Dataset:
+def apply_split(dataset: Dataset, assignment: dict[str, list[str]] | SavedSplit, name: str) -> Dataset:
     """The part of `dataset` whose subjects the assignment puts in split `name`."""
     return dataset.subset(split_mask(dataset, assignment, name))
+
+
+@dataclass(frozen=True)
+class SavedSplit:
+    """The people a checkpoint was trained (train), calibrated (val) and tested (test) on, with the rest of the record
+    config.json keeps of its split (`record`: seed, fractions, n_images, by_source, ...)."""
+
+    train: tuple[str, ...] = ()
+    val: tuple[str, ...] = ()
+    test: tuple[str, ...] = ()
+    record: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_record(cls, record: Mapping | None) -> SavedSplit:
+        """The split of config.json's `split` entry (None or {} for a checkpoint without one)."""
+        record = record or {}
+        return cls(*(tuple(record.get(part) or ()) for part in SPLITS),
+                   {k: v for k, v in record.items() if k not in SPLITS})
+
+    def to_dict(self) -> dict:
+        """config.json's `split` entry: the people of each part, then the rest of the record."""
+        return {**self.parts(), **self.record}
+
+    def parts(self) -> dict[str, list[str]]:
+        """{train, val, test: people} as split.json holds them."""
+        return {part: list(self.part(part)) for part in SPLITS}
+
+    def part(self, name: str) -> tuple[str, ...]:
+        """The people of part `name` (train, val or test)."""
+        if name not in SPLITS:
+            raise SplitError(f"unknown split {name!r}; choose from {SPLITS}")
+        return getattr(self, name)
+
+    def __bool__(self) -> bool:
+        """Whether the checkpoint has a saved split at all."""
+        return bool(self.train or self.val or self.test)
+
+    @property
+    def n_images(self) -> dict:
+        """Images of each part its training had ({} when not recorded)."""
+        return self.record.get("n_images") or {}
+
+    def mask(self, dataset: Dataset, name: str, checkpoint: str) -> np.ndarray:
+        """`split_mask` of part `name`, refusing data that holds another number of that part's images than training had
+        (`n_images`; other data, or only some of it, would give silently partial results); errors name `checkpoint`."""
+        mask = split_mask(dataset, self, name)
+        expected = self.n_images.get(name)
+        if expected is not None and int(mask.sum()) != int(expected):
+            raise SplitError(f"{checkpoint}: the data given holds {int(mask.sum())} {name} images, training had "
+                             f"{expected}: pass the same --data folders it was trained on")
+        return mask
+
+    @staticmethod
+    def shared(splits: Mapping[str, SavedSplit], *, needs: str, missing: str, differ: str,
+               parts: tuple[str, ...] = SPLITS, error: type[Exception] = EyebenchError) -> SavedSplit:
+        """The one split that all of `splits` (by checkpoint name) were trained with: each must have people in part
+        `needs` (else `error(missing)`) and the same people in each of `parts` (else `error(differ)`); the messages are
+        formatted with `names` (those at fault, comma-separated) and `first` (the first name)."""
+        lacking = [name for name, s in splits.items() if not s.part(needs)]
+        if lacking:
+            raise error(missing.format(names=", ".join(lacking), first=next(iter(splits))))
+        first_name, first = next(iter(splits.items()))
+        differ_names = [name for name, s in splits.items()
+                        if any(sorted(s.part(p)) != sorted(first.part(p)) for p in parts)]
+        if differ_names:
+            raise error(differ.format(names=", ".join(differ_names), first=first_name))
+        return first

@@ -77,7 +77,6 @@ def fold_logits(folders: list[str], data: list[str], subject_from: str | None = 
     `cv --holdout-of` runs with other seeds or recipes: the MRL folds do not depend on the seed), else ValueError.
     """
     from ..data.dataset import load_dataset, load_images
-    from ..data.splits import saved_part
     from ..models.checkpoint import load_classifier
 
     twice = sorted({f for f in folders if [Path(g).resolve() for g in folders].count(Path(f).resolve()) > 1})
@@ -92,7 +91,7 @@ def fold_logits(folders: list[str], data: list[str], subject_from: str | None = 
             clf = load_classifier(Path(folder) / f"fold_{k}")
             if (clf.data_config.input_size, clf.data_config.channels) != (first.input_size, first.channels):
                 raise EyebenchError(f"{folder}: another input size or channel count than {folders[0]}")
-            masks.append(saved_part(dataset, clf.info["split"], "test", clf.checkpoint))
+            masks.append(clf.split.mask(dataset, "test", clf.checkpoint))
             logits.append(clf.scores_prepared(arrays[masks[-1]]))
         if any(not np.array_equal(m, masks[0]) for m in masks):
             raise EyebenchError(f"fold {k}: the runs hold out different images; use runs with the same folds")

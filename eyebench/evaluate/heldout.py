@@ -9,6 +9,7 @@ import numpy as np
 
 from ..config import CLASS_NAMES
 from ..data.dataset import Dataset, Sample
+from ..data.splits import SavedSplit
 from ..errors import EyebenchError
 from ..models.base import weights_sha256
 from .analysis import analyse_models
@@ -27,16 +28,12 @@ class BundleError(EyebenchError):
 
 def shared_test_subjects(models: dict) -> list[str]:
     """The test people of the split every model was trained with (they must all have the same one)."""
-    tests = {name: sorted(clf.info.get("split", {}).get("test") or []) for name, clf in models.items()}
-    missing = [n for n, t in tests.items() if not t]
-    if missing:
-        raise BundleError(f"{', '.join(missing)}: no saved split, so its test people are unknown")
-    first = next(iter(tests.values()))
-    differ = [n for n, t in tests.items() if t != first]
-    if differ:
-        raise BundleError(f"{', '.join(differ)} were tested on other people than {next(iter(tests))}: "
-                          "a bundle compares models on one split (train them with the same data and --seed)")
-    return first
+    shared = SavedSplit.shared(
+        {name: clf.split for name, clf in models.items()}, needs="test", parts=("test",), error=BundleError,
+        missing="{names}: no saved split, so its test people are unknown",
+        differ="{names} were tested on other people than {first}: a bundle compares models on one split (train them "
+               "with the same data and --seed)")
+    return sorted(shared.test)
 
 
 def image_size(path: str) -> tuple[int, int]:

@@ -10,8 +10,7 @@ def leak_report(clf, dataset: Dataset) -> dict | None:
     Scores on those images are not a test of new people: the research's central lesson (a random split gave ~99%
     validation accuracy against ~96% on new people).
     """
-    split = getattr(clf, "info", {}).get("split") or {}
-    seen = {part: set(split.get(part) or []) for part in ("train", "val")}
+    seen = {"train": set(clf.split.train), "val": set(clf.split.val)}
     subjects = dataset.subjects.tolist()
     counts = {part: sum(s in people for s in subjects) for part, people in seen.items()}
     n_seen = counts["train"] + counts["val"]

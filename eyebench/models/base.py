@@ -10,6 +10,7 @@ import numpy as np
 
 from ..config import CLASS_NAMES, DataConfig
 from ..data.images import framed_batch, to_model_input
+from ..data.splits import SavedSplit
 from ..errors import EyebenchError
 
 FORMAT = "eyebench-checkpoint"
@@ -26,8 +27,16 @@ class Classifier(Protocol):
 
     name: str
     class_names: tuple[str, ...]
+    data_config: DataConfig  # the input it expects (size, channels, normalisation, flip and zoom averaging)
+    uncertain_band: list[float] | None  # [low, high] of p(closed) it leaves undecided (None: it decides every image)
+    checkpoint: str  # the folder it was loaded from ("" for a model made or trained in this process)
+    info: dict  # what config.json records besides the model: metrics, split, train command, ...
+
+    @property
+    def split(self) -> SavedSplit: ...  # the people it was trained, calibrated and tested on (empty when unknown)
 
     def predict_proba(self, images: Sequence[np.ndarray]) -> np.ndarray: ...
+    def proba_prepared(self, batch: np.ndarray) -> np.ndarray: ...
     def save_pretrained(self, directory, weights: bool = True) -> None: ...
 
 
@@ -51,6 +60,11 @@ class BaseClassifier:
         self.uncertain_band: list[float] | None = None
         self.storage_dtype = "float32"  # "float16" halves checkpoint size; weights are rounded before evaluation
         self.info: dict = {}  # metrics, split, train command, ... written to config.json and the model card
+
+    @property
+    def split(self) -> SavedSplit:
+        """The people it was trained, calibrated and tested on (config.json's `split`; empty when it has none)."""
+        return SavedSplit.from_record(self.info.get("split"))
 
     # -- input -------------------------------------------------------------------------------------------
     def prepare(self, images: Sequence[np.ndarray]) -> np.ndarray:

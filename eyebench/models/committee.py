@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 
 from ..config import DataConfig
+from ..data.splits import SavedSplit
 from ..errors import EyebenchError
 from .base import BaseClassifier, check_tensors, weights_sha256
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SPLIT_PARTS = ("train", "val", "test")
 
 
 class CommitteeClassifier(BaseClassifier):
@@ -46,7 +46,11 @@ class CommitteeClassifier(BaseClassifier):
         nested = [p for p, m in zip(self.member_paths, members) if getattr(m, "members", None) is not None]
         if nested:
             raise EyebenchError(f"a committee cannot be a member of a committee: {', '.join(nested)}")
-        self.info["split"] = _shared_member_split(dict(zip(self.member_paths, members)))
+        self.info["split"] = SavedSplit.shared(
+            {name: m.split for name, m in zip(self.member_paths, members)}, needs="val",
+            missing="member {names} has no saved split, so the committee's validation people are unknown",
+            differ="members must share one saved split (train them on the same data with the same --seed): {names} "
+                   "split the people otherwise than {first}").to_dict()
         self.members, self.member_sha256 = list(members), list(hashes)
         channels = max(m.data_config.channels for m in members)
         self.data_config = DataConfig(max(m.data_config.input_size for m in members), channels, (0.0,) * channels,
@@ -141,22 +145,6 @@ def _resolve_member(folder, member: str) -> Path:
         if (p / "config.json").is_file():
             return p
     raise EyebenchError(f"member {member} not found (looked in {', '.join(str(p) for p in tried)})")
-
-
-def _shared_member_split(members: dict) -> dict:
-    """The saved split every member was trained with (train, val and test people must agree), with its record."""
-    splits = {name: m.info.get("split") or {} for name, m in members.items()}
-    missing = [n for n, s in splits.items() if not s.get("val")]
-    if missing:
-        raise EyebenchError(f"member {', '.join(missing)} has no saved split, so the committee's validation people are "
-                         "unknown")
-    first_name, first = next(iter(splits.items()))
-    differ = [n for n, s in splits.items() if any(sorted(s.get(k) or []) != sorted(first.get(k) or [])
-                                                 for k in SPLIT_PARTS)]
-    if differ:
-        raise EyebenchError(f"members must share one saved split (train them on the same data with the same --seed): "
-                         f"{', '.join(differ)} split the people otherwise than {first_name}")
-    return first
 
 
 def _safetensors_metadata(path: Path) -> dict:

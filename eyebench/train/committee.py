@@ -80,7 +80,7 @@ def fit_committee(members: list[str], data: list[str], out: str, target_risk: fl
                             **({"zoom_average": zoom_average} if zoom_average != 1 else {}))
     clf.attach(loaded, [weights_sha256(m) for m in members])
     clf.member_temperatures = np.array([m.temperature for m in loaded], dtype=np.float64)
-    split = clf.info["split"]
+    split = clf.split
     (x_va, d_va), (x_te, d_te) = split_parts(f"the members' split ({members[0]})", split, data, clf.data_config,
                                              subject_from)
     groups = validation_groups(d_va)
@@ -91,11 +91,11 @@ def fit_committee(members: list[str], data: list[str], out: str, target_risk: fl
         f"{search['equal_weights_loss']:.4f}; alone " + ", ".join(f"{v:.4f}" for v in search["members_alone_loss"]) + ")")
     calibration = calibrate(clf, x_va, d_va.labels, target_risk, groups, band_rule)
     val_eval, test_eval = evaluate_arrays(clf, x_va, d_va), evaluate_arrays(clf, x_te, d_te)
-    clf.info = {"train_command": command, "split": split, "calibration": calibration,
+    clf.info = {"train_command": command, "split": split.to_dict(), "calibration": calibration,
                 "committee": _record(members, loaded, clf, search, z, d_va),
                 "metrics": {"val": _strip(val_eval), "test": _strip(test_eval)}}
     clf.save_pretrained(out_dir)
-    (out_dir / "split.json").write_text(json.dumps({k: split[k] for k in ("train", "val", "test")}, indent=1))
+    (out_dir / "split.json").write_text(json.dumps(split.parts(), indent=1))
     band = test_eval.get("band") or {}
     log(f"saved {out}: temperature {clf.temperature:.3f}, band {[round(b, 4) for b in clf.uncertain_band]}; test "
         f"accuracy {pct(test_eval['overall']['accuracy'])}, the band answers {pct(band.get('coverage'))} of test images "

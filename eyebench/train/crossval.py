@@ -10,7 +10,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from ..config import pct
 from ..data.dataset import Dataset, load_dataset, load_images
-from ..data.splits import check_disjoint, pick_group_fold, split_mask
+from ..data.splits import SPLITS, SavedSplit, check_disjoint, pick_group_fold, split_mask
 from ..errors import EyebenchError
 from ..evaluate.report import worst_group
 from ..evaluate.robustness import condition_cells, pool_cells
@@ -143,9 +143,9 @@ def finished_fold(folder: Path, model: str, split: dict, config: TrainConfig) ->
         return None
     info = read_config(folder)
     recipe = json.loads(json.dumps(config.recorded()))  # as config.json stores it (tuples become lists)
-    parts = ("train", "val", "test")
+    saved = SavedSplit.from_record(info.get("split"))
     same = (info.get("architecture") == model
-            and all(info.get("split", {}).get(part) == list(split[part]) for part in parts)
+            and all(list(saved.part(part)) == list(split[part]) for part in SPLITS)
             and all(info.get("trained", {}).get(key) == value for key, value in recipe.items()))
     if not same:
         raise EyebenchError(f"{folder} holds a finished fold of another model, split or recipe: give a new --out "
@@ -230,7 +230,7 @@ def fold_test_views(folder, dataset: Dataset) -> dict:
     clf = load_classifier(folder)
     cfg = clf.data_config
     arrays, dataset = load_images(dataset, cfg.input_size, cfg.channels, progress=False)
-    mask = split_mask(dataset, clf.info["split"], "test")
+    mask = split_mask(dataset, clf.split, "test")
     arrays, test = arrays[mask], dataset.subset(mask)
     views = {"as_trained": FLIP_VIEWS[cfg.flip_average]}
     for flip, name in FLIP_VIEWS.items():

@@ -12,7 +12,7 @@ import torch
 
 from ..config import CLASS_NAMES, THIN_NOTE
 from ..data.dataset import Dataset, describe, load_dataset, load_images
-from ..data.splits import SPLITS, check_disjoint, saved_part, split_by_subject
+from ..data.splits import SPLITS, SavedSplit, check_disjoint, split_by_subject
 from ..errors import EyebenchError
 from ..evaluate.calibration import (
     ECE_DEFINITION,
@@ -191,8 +191,7 @@ def saved_split(checkpoint: str) -> dict:
 def check_teachers_split(teachers: list, split: dict) -> None:
     """Refuse a split whose validation or test people a teacher learned from."""
     for t in teachers:
-        learned = set(t.info.get("split", {}).get("train") or [])
-        seen = learned & (set(split["val"]) | set(split["test"]))
+        seen = set(t.split.train) & (set(split["val"]) | set(split["test"]))
         if seen:
             raise EyebenchError(f"a teacher was trained on {len(seen)} validation or test people of this split "
                              f"(first: {sorted(seen)[0]}): distil on the teachers' own split")
@@ -200,10 +199,9 @@ def check_teachers_split(teachers: list, split: dict) -> None:
 
 def shared_split(teachers: list) -> dict:
     """The split every teacher was trained with (they must agree), reused for the student."""
-    splits = [{k: t.info.get("split", {}).get(k) for k in SPLITS} for t in teachers]
-    if not splits[0]["train"] or any(s != splits[0] for s in splits):
-        raise EyebenchError("teachers must share one saved split (train them on the same data and seed)")
-    return splits[0]
+    message = "teachers must share one saved split (train them on the same data and seed)"
+    return SavedSplit.shared({str(i): t.split for i, t in enumerate(teachers)}, needs="train", missing=message,
+                             differ=message).parts()
 
 
 def initialise(clf, pretrained: bool, init_weights: str | None, log=print) -> str:
@@ -277,7 +275,7 @@ def recalibrate(checkpoint: str, data: list[str], target_risk: float | None = No
     if views:
         clf.data_config = dataclasses.replace(clf.data_config, **views)
         clf.model_args = {**clf.model_args, **views}
-    (x_va, d_va), (x_te, d_te) = split_parts(checkpoint, clf.info.get("split"), data, clf.data_config, subject_from)
+    (x_va, d_va), (x_te, d_te) = split_parts(checkpoint, clf.split, data, clf.data_config, subject_from)
     if clf.fits_temperature:
         clf.temperature = 1.0  # refitted from the raw logits, as after training
     calibration = calibrate(clf, x_va, d_va.labels, target_risk, validation_groups(d_va), band_rule)
@@ -295,13 +293,13 @@ def recalibrate(checkpoint: str, data: list[str], target_risk: float | None = No
     return calibration
 
 
-def split_parts(name: str, split: dict | None, data: list[str], cfg, subject_from: str | None = None) -> list[tuple]:
+def split_parts(name: str, split: SavedSplit, data: list[str], cfg, subject_from: str | None = None) -> list[tuple]:
     """[(arrays, Dataset) of the validation people, the same of the test people] of a saved `split` in `data`, read at
     `cfg`'s input; the data must hold as many images of them as training had (else ValueError naming `name`)."""
     if not split:
         raise EyebenchError(f"{name}: has no saved split, so its validation subjects are unknown")
     arrays, dataset = load_images(load_dataset(data, subject_from), cfg.input_size, cfg.channels)
-    masks = [saved_part(dataset, split, part, name) for part in ("val", "test")]
+    masks = [split.mask(dataset, part, name) for part in ("val", "test")]
     return [(arrays[m], dataset.subset(m)) for m in masks]
 
 
