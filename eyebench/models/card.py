@@ -68,8 +68,9 @@ def _training(config: dict) -> list[str]:
         lines += [_torch_recipe(tr), ""]
     elif tr:
         estimator = "logistic regression on eyelid-landmark features" if config.get("family") == "landmarks" else "SVM"
+        model_args = config.get("model_args", {})
         lines += [f"Seed {tr.get('seed')}; {estimator} C chosen on validation balanced accuracy: "
-                  f"{config.get('model_args', {}).get('C')}; {tr.get('seconds')} s on the training machine.", ""]
+                  f"{model_args.get('C')}; {tr.get('seconds')} s on the training machine.", ""]
     if tr.get("provenance"):
         lines += [tr["provenance"], ""]
     return lines
@@ -89,15 +90,16 @@ def _committee(config: dict) -> list[str]:
     for m in com["members"]:
         lines.append(f"| `{m['stored_as']}` | {m['architecture']} | {m['weight']:.2f} | {m['temperature']:.3f} | "
                      f"{pct(m['val_accuracy'])} | {pct(m['val_people_balanced_accuracy'])} |")
-    c = com["committee"]
+    c, search = com["committee"], com["search"]
     return lines + [f"| **committee** | | | | {pct(c['val_accuracy'])} | {pct(c['val_people_balanced_accuracy'])} |",
-                    "", f"Weights chosen by the lowest {com['search']['objective']} (grid step "
-                    f"{com['search']['grid_step']:g}, {com['search']['candidates']} candidates).", ""]
+                    "", f"Weights chosen by the lowest {search['objective']} (grid step "
+                    f"{search['grid_step']:g}, {search['candidates']} candidates).", ""]
 
 
 def _torch_recipe(tr: dict) -> str:
     """One sentence on a torch recipe; options without a phrase of their own are named with their value."""
     others = {k: v for k, v in tr.items() if k not in TRAINED_SHOWN and v not in (None, False)}
+    distilled = tr.get("distillation")
     return (f"Seed {tr.get('seed')}, {tr.get('epochs_run')} epochs run (best epoch by validation kept), batch "
             f"{tr.get('batch_size')}, peak learning rate {tr.get('lr')}, augmentation strength "
             f"{tr.get('aug_strength', 1.0)}, initialisation: {tr.get('initialisation', 'random')}"
@@ -118,8 +120,8 @@ def _torch_recipe(tr: dict) -> str:
             + (f", forward pass in {tr['autocast']} autocast (weights float32)" if tr.get("autocast") else "")
             + "".join(f", {k.replace('_', ' ')} {v}" for k, v in others.items()) + "; "
             f"{tr.get('seconds')} s on {tr.get('machine', 'the training machine')}."
-            + (f" Distilled from {', '.join(tr['distillation']['teachers'])} (alpha {tr['distillation']['alpha']}, "
-               f"temperature {tr['distillation']['temperature']})." if tr.get("distillation") else ""))
+            + (f" Distilled from {', '.join(distilled['teachers'])} (alpha {distilled['alpha']}, "
+               f"temperature {distilled['temperature']})." if distilled else ""))
 
 
 def _calibration(config: dict) -> list[str]:
@@ -127,6 +129,7 @@ def _calibration(config: dict) -> list[str]:
     if not cal:
         return []
     band = cal["band"]
+    worst = band.get("worst_group")
     lines = ["## Calibration and the uncertain band (fitted on validation subjects)",
              f"Temperature {cal['temperature']:.3f}; ECE {cal['ece_before']:.4f} before, {cal['ece_after']:.4f} after "
              f"({cal['ece_definition']}).",
@@ -136,16 +139,15 @@ def _calibration(config: dict) -> list[str]:
                 "of the others "
                 if band.get("rule") == "per person" else "over all validation images pooled ")
              + f"(reached: {band['reached']}); validation coverage {100 * band['coverage']:.2f}%"
-             + (f", riskiest group `{band['worst_group']['group']}` at {pct(band['worst_group']['selective_risk'])}"
-                if band.get("worst_group") else "") + ".", ""]
+             + (f", riskiest group `{worst['group']}` at {pct(worst['selective_risk'])}" if worst else "") + ".", ""]
     if cal.get("command"):
         lines += ["Refitted after training (same weights) with:", "```", cal["command"], "```", ""]
     test_band = (config.get("metrics") or {}).get("test", {}).get("band")
     if test_band:
+        rejected = test_band["rejection_rate"]
         lines += [f"On the test subjects the band keeps {100 * test_band['coverage']:.2f}% of images with accuracy "
                   f"{100 * (1 - test_band['selective_risk']):.2f}% on them; rejected: open "
-                  f"{pct(test_band['rejection_rate']['open'])}, closed {pct(test_band['rejection_rate']['closed'])}.",
-                  ""]
+                  f"{pct(rejected['open'])}, closed {pct(rejected['closed'])}.", ""]
     return lines
 
 
@@ -193,13 +195,14 @@ def _results(config: dict) -> list[str]:
     metrics = config.get("metrics")
     if not metrics:
         return []
-    by = ("by the refit above (`eyebench calibrate`)" if config.get("calibration", {}).get("command")
-          else "by `eyebench train` at the end of training")
+    refit = (config.get("calibration") or {}).get("command")
+    by = "by the refit above (`eyebench calibrate`)" if refit else "by `eyebench train` at the end of training"
+    test = metrics["test"]
     lines = ["## Results on held-out subjects", "",
              f"Measured {by} on the test subjects of the split above "
              "(reproduce with `python -m eyebench evaluate --model <this folder> --data <same data> --split test`).", "",
-             "### Test subjects", *_metrics_table(metrics["test"]), ""]
-    ws = metrics["test"].get("worst_subject")
+             "### Test subjects", *_metrics_table(test), ""]
+    ws = test.get("worst_subject")
     if ws:
         lines += [f"Worst test subject: `{ws['subject']}` with accuracy {pct(ws['accuracy'])} over {ws['n']} images.", ""]
     return lines + ["### Validation subjects (used for model selection and calibration)", *_metrics_table(metrics["val"]),
