@@ -13,7 +13,8 @@ from eyebench.evaluate.metrics import people_balanced_accuracy
 from eyebench.evaluate.robustness import condition_cells, pool_cells
 from eyebench.models.card import model_card
 from eyebench.train.config import TrainConfig
-from eyebench.train.crossval import pooled_views, view_lines, view_measures
+from eyebench.formatters.training import view_lines
+from eyebench.train.crossval import pooled_views, view_measures
 from eyebench.train.samplers import PersonSampler, balanced_weights, capped_people
 
 

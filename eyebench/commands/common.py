@@ -62,34 +62,8 @@ def _add_whole_image(sp) -> None:
                     help="classify each picture whole, as one eye crop (no eye detection)")
 
 
-def _print_cv_run(run: dict, label: str) -> None:
-    """The lines of one cross-validation run (a `cv` seed, or a committee of runs): each fold, then all folds."""
-    from ..evaluate.report import MIN_GROUP_N
-    from ..train.crossval import view_lines
-
-    for f in run["folds"]:
-        print(f"{label} fold {f['fold']}: accuracy {100 * f['accuracy']:.2f}%  "
-              f"closed recall {100 * f['recall_closed']:.2f}%  n={f['n']}"
-              + ("  weights " + ", ".join(f"{m} {w:.2f}" for m, w in f["weights"].items()) if "weights" in f else ""))
-        print("\n".join("    " + line for line in view_lines(f)))
-    ws = run["worst_subject"]
-    print(f"{label}: accuracy {100 * run['accuracy_mean']:.2f}% +- {100 * run['accuracy_std']:.2f} "
-          f"over {run['k']} folds; worst fold {run['worst_fold']['fold']} "
-          f"({100 * run['worst_fold']['accuracy']:.2f}%); worst subject "
-          + (f"(of those with n>={ws['min_n']}) {ws['subject']} ({100 * ws['accuracy']:.2f}%, n={ws['n']})" if ws
-             else f"none: no subject has {MIN_GROUP_N} images"))
-    print("\n".join(f"{label}, all folds: " + line for line in view_lines(run)))
-
-
 def trainable_classifiers() -> list[str]:
     """The registry names `train` and `cv` accept (every classifier but those made from trained checkpoints)."""
     from ..models.registry import NOT_TRAINED, list_classifiers
 
     return [c for c in list_classifiers() if c not in NOT_TRAINED]
-
-
-def _print_first_rows(rows: list[dict], wrote: str, row_line) -> None:
-    """After a command wrote its CSV of images worst first: the line saying what it wrote, then its first ten rows."""
-    print(wrote)
-    for r in rows[:10]:
-        print(row_line(r))

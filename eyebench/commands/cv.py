@@ -5,7 +5,6 @@ import dataclasses
 import json
 from pathlib import Path
 
-from ..config import pct
 from ..train.config import RECIPE, TrainConfig, add_options
 from .args import (
     SHARE,
@@ -16,34 +15,24 @@ from .args import (
     input_path,
     output_file,
 )
-from .common import _print_cv_run, trainable_classifiers
+from .common import trainable_classifiers
 
 CV_OUT = Output(folder=True, whole=True, note="; it does not apply to --out: a cross-validation there is continued "
                                                "with --resume and never replaced (give a new --out to start again)")
 
 
 def run(args) -> int:
+    from ..formatters.training import cv_lines
     from ..train.crossval import cross_validate, repeat_cross_validation
 
     config = dataclasses.replace(TrainConfig.from_args(args), resume=args.resume_folds)
     kw = dict(k=args.folds, holdout_of=args.holdout_of, train_share=args.train_people, subject_from=args.subject_from)
     if args.repeats == 1:
         res = cross_validate(args.model, args.data, args.out, config, **kw)
-        runs = [res]
     else:
         seeds = list(range(config.seed, config.seed + args.repeats))
         res = repeat_cross_validation(args.model, args.data, args.out, seeds, config, **kw)
-        runs = res["runs"]
-    if runs[0]["left_out_subjects"]:
-        print(f"left out the {len(runs[0]['left_out_subjects'])} test subjects of {runs[0]['holdout_of']}")
-    for run in runs:
-        _print_cv_run(run, f"seed {run['seed']}")
-    if len(runs) > 1:
-        print(f"mean over {len(runs)} seeds: {100 * res['accuracy_mean']:.2f}% (per seed: "
-              + ", ".join(f"{100 * a:.2f}%" for a in res["accuracy_per_seed"])
-              + f"; spread between seeds {100 * res['accuracy_seed_std']:.2f} points sd): a recipe should beat "
-              "another by more than that spread")
-        print(f"people-balanced accuracy, mean over {len(runs)} seeds: {pct(res['people_balanced_accuracy_mean'])}")
+    print("\n".join(cv_lines(res)))
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=1))
     return 0

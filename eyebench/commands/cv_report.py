@@ -15,7 +15,6 @@ from .args import (
     output_file,
     recipe_run,
 )
-from .common import _print_cv_run
 
 CV_COMMITTEES = Output(folder=True, writes=("fold_*/config.json",), whole=True,
                        note="; fold committees (fold_K/config.json) in --out are replaced only with it")
@@ -27,7 +26,8 @@ def run(args) -> int:
 
 
 def _pooled(args) -> int:
-    from ..evaluate.cvreport import format_pooled, pooled_rows
+    from ..evaluate.cvreport import pooled_rows
+    from ..formatters.training import format_pooled
 
     rows = pooled_rows(args.files)
     print("\n".join(format_pooled(rows)))
@@ -36,7 +36,8 @@ def _pooled(args) -> int:
 
 
 def _ensemble(args) -> int:
-    from ..evaluate.cvreport import ensemble_rows, fold_logits, format_ensemble
+    from ..evaluate.cvreport import ensemble_rows, fold_logits
+    from ..formatters.training import format_ensemble
 
     runs = [tuple(r.split("=", 1)) if "=" in r else (r, r) for r in args.run]
     rows = ensemble_rows(runs, fold_logits([folder for _, folder in runs], args.data, args.subject_from))
@@ -46,8 +47,9 @@ def _ensemble(args) -> int:
 
 
 def _audit(args) -> int:
-    from ..evaluate.cvreport import audit_rows, contact_sheet, fold_logits, format_audit
+    from ..evaluate.cvreport import audit_rows, contact_sheet, fold_logits
     from ..evaluate.triage import write_csv
+    from ..formatters.training import format_audit
 
     rows, summary = audit_rows(fold_logits(args.run, args.data, args.subject_from))
     print("\n".join(summary + format_audit(rows)))
@@ -62,12 +64,13 @@ def _audit(args) -> int:
 
 
 def _committee(args) -> int:
+    from ..formatters.training import cv_run_lines
     from ..train.crossval import cross_validate_committee
 
     res = cross_validate_committee(args.run, args.data, args.out, args.grid_step, args.flip_average,
                                    subject_from=args.subject_from, target_risk=args.target_risk,
                                    zoom_average=args.zoom_average)
-    _print_cv_run(res, "committee")
+    print("\n".join(cv_run_lines(res, "committee")))
     _write_json(args.json, res)
     return 0
 

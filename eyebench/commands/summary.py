@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from .args import input_path
 
 
 def run(args) -> int:
     from ..evaluate.heldout import weights_sha256
+    from ..formatters.training import summary_lines
     from ..models.checkpoint import CheckpointError, load_classifier
     from ..models.summary import model_table, results_table
 
@@ -23,11 +23,7 @@ def run(args) -> int:
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             failed.append(f"checkpoint {d}: config.json's recorded results or calibration are damaged ({exc!r})")
     if verified:
-        print(results_table(verified))
-        print()
-        print(model_table(verified))
-        print("\nweights verified (model.safetensors loads and matches its config.json; sha256): "
-              + ", ".join(f"{Path(d).name} {weights_sha256(d)[:12]}" for d in verified))
+        print("\n".join(summary_lines(verified, [weights_sha256(d) for d in verified])))
     for message in failed:
         print(f"NOT VERIFIED, left out of the tables: {message}", file=sys.stderr)
     return 1 if failed else 0

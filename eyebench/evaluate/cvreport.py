@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
-from ..config import CLASS_NAMES, pct
+from ..config import CLASS_NAMES
 from ..errors import EyebenchError
 from ..results import EyeState
 
@@ -52,21 +52,6 @@ def people_measures(run: dict) -> dict:
     return {"people_balanced_accuracy": own["people_balanced_accuracy"],
             "people_balanced_by_source": own.get("people_balanced_by_source", {}), "n_open_glasses_reflections": n_open,
             "accuracy_open_glasses_reflections": sum(c["right_open"] for c in cells) / n_open if n_open else None}
-
-
-def format_pooled(rows: list[dict]) -> list[str]:
-    lines = []
-    for r in rows:
-        line = (f"{r['file']}" + (f" (seed {r['seed']})" if r["seed"] is not None else "")
-                + f": pooled out-of-fold accuracy {pct(r['pooled_accuracy'])} over {r['n']} images "
-                f"({r['k']} folds; mean of the folds {pct(r['mean_fold_accuracy'])})")
-        if "people_balanced_accuracy" in r:
-            sources = ", ".join(f"{k} {pct(v)}" for k, v in sorted(r["people_balanced_by_source"].items()))
-            line += (f"; people-balanced {pct(r['people_balanced_accuracy'])}" + (f" ({sources})" if sources else "")
-                     + f"; open eyes behind glasses with reflections {pct(r['accuracy_open_glasses_reflections'])} "
-                     f"(n={r['n_open_glasses_reflections']})")
-        lines.append(line)
-    return lines
 
 
 # -- scores of cv fold checkpoints on their held-out people --------------------------------------------------
@@ -117,11 +102,6 @@ def ensemble_rows(runs: list[tuple[str, str]], folds) -> list[dict]:
             for name, r in zip(names, right)]
 
 
-def format_ensemble(rows: list[dict]) -> list[str]:
-    return [f"out-of-fold accuracy on {rows[0]['n'] if rows else 0} images:"] + [
-        f"  {r['name']:40s} {pct(r['accuracy'])}" for r in rows]
-
-
 # -- label audit ----------------------------------------------------------------------------------------------
 def audit_rows(folds) -> tuple[list[dict], list[str]]:
     """Every out-of-fold image at least one run gets wrong (most runs wrong first, then the most confidently wrong),
@@ -144,18 +124,6 @@ def audit_rows(folds) -> tuple[list[dict], list[str]]:
     rows = [{k: r.get(k, "") for k in keys} for r in rows]
     rows.sort(key=lambda r: (-r["runs_wrong"], -abs(r["mean_closed_logit"])))
     return rows, summary
-
-
-def format_audit(rows: list[dict]) -> list[str]:
-    """The images every run gets wrong, counted by person and label (and by MRL glasses / reflections / sensor)."""
-    every = [r for r in rows if r["runs_wrong"] == r["runs"]]
-    lines = [f"wrong for every run: {len(every)} images; by person and label: " + ", ".join(
-        f"{s} {lab} {n}" for (s, lab), n in Counter((r["subject"], r["label"]) for r in every).most_common(10))]
-    keys = [k for k in ("glasses", "reflections", "sensor") if every and k in every[0]]
-    if keys:  # MRL names carry these
-        lines.append(f"by {' / '.join(keys)}: " + ", ".join(
-            f"{' / '.join(v)} {n}" for v, n in Counter(tuple(str(r[k]) for k in keys) for r in every).most_common(8)))
-    return lines
 
 
 def contact_sheet(rows: list[dict], path, cols: int = 12) -> None:

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
 
-from ..config import pct
 from ..data.dataset import Dataset, load_dataset, load_images
 from ..data.splits import SPLITS, SavedSplit, check_disjoint, pick_group_fold, split_mask
 from ..errors import EyebenchError
@@ -294,29 +293,3 @@ def repeat_cross_validation(model: str, data: list[str], out: str, seeds: list[i
             "accuracy_per_seed": means.tolist(),
             "accuracy_seed_std": float(means.std(ddof=1)) if len(runs) > 1 else 0.0,
             "people_balanced_accuracy_mean": float(np.mean(people)), "people_balanced_per_seed": people}
-
-
-def view_lines(row: dict) -> list[str]:
-    """What a fold row (or a whole run) adds to the accuracy line: the people-balanced accuracy (per source when
-    there are several), the glasses x reflections cells (accuracy, then of the open and the closed eyes), and the
-    accuracies without and with flip averaging."""
-    views = row["views"]
-    own = views[views["as_trained"]]
-    by_source = own["people_balanced_by_source"]
-    lines = [f"people-balanced accuracy {pct(row['people_balanced_accuracy'])} over {own['n_people']} people"
-             + (" (" + ", ".join(f"{s} {pct(a)}" for s, a in by_source.items()) + ")" if len(by_source) > 1 else "")]
-    if row["glasses_reflections"]:
-        lines.append("glasses x reflections, accuracy all/open/closed (n): " + "; ".join(
-            f"{key.replace('glasses=', 'g=').replace('reflections=', 'r=')} {pct(c['accuracy'], 1, False)}/"
-            f"{pct(c['accuracy_open'], 1, False)}/{pct(c['accuracy_closed'], 1, False)} ({c['n']})"
-            for key, c in row["glasses_reflections"].items()))
-    if row.get("band"):
-        band = row["band"]
-        lines.append(f"stored band answers {pct(band['coverage'])} of the test images with accuracy "
-                     f"{pct(band['accuracy_answered'])} on those")
-    plain, flip = views["no flip"], views["flip"]
-    lines.append(f"flip averaging (the checkpoint: {'on' if views['as_trained'] == 'flip' else 'off'}): accuracy "
-                 f"{pct(plain['accuracy'])} without, "
-                 f"{pct(flip['accuracy'])} with; people-balanced {pct(plain['people_balanced_accuracy'])} without, "
-                 f"{pct(flip['people_balanced_accuracy'])} with")
-    return lines
