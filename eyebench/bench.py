@@ -7,26 +7,35 @@ import time
 
 import numpy as np
 
+from .results import (
+    BenchResult,
+    BenchThreads,
+    LoadSpan,
+    MachineLoad,
+    PictureBench,
+    ThresholdBench,
+    VideoBenchResult,
+)
 from .threads import SINGLE_IMAGE_THREADS, single_image_threads
 
 MIN_RECORD_SECONDS = 10.0  # --record: a shorter measurement is noise, not a figure for a model card
 
 
-def machine_load() -> dict:
+def machine_load() -> MachineLoad:
     """The machine's load average (1 and 5 minutes), its cores, and whether it is busy (load above the cores)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     one, five, _ = os.getloadavg()
-    return {"load_1min": round(one, 2), "load_5min": round(five, 2), "cores": cores, "busy": one > cores}
+    return MachineLoad(round(one, 2), round(five, 2), cores, one > cores)
 
 
-def recording_refusal(seconds: float, load: dict) -> str | None:
+def recording_refusal(seconds: float, load: MachineLoad) -> str | None:
     """Why a measurement may not be recorded in a model card (too short, or a busy machine), or None."""
     if seconds < MIN_RECORD_SECONDS:
         return (f"--record needs --seconds {MIN_RECORD_SECONDS:g} or more (got {seconds:g}): a shorter run is too "
                 "noisy to stand in a model card")
-    if load["busy"]:
-        return (f"--record refused: the machine is busy (load average {load['load_1min']:.2f} over the last minute on "
-                f"{load['cores']} cores), so the figures would be too low; run it again when the machine is idle")
+    if load.busy:
+        return (f"--record refused: the machine is busy (load average {load.load_1min:.2f} over the last minute on "
+                f"{load.cores} cores), so the figures would be too low; run it again when the machine is idle")
     return None
 
 
@@ -41,8 +50,10 @@ def _rate(fn, n_items: int, seconds: float) -> tuple[float, int]:
             return elapsed / calls, calls
 
 
-def bench_classifier(clf, batch_size: int = 256, seconds: float = 3.0, seed: int = 0) -> dict:
-    """Warm up, then time batch inference on prepared uint8 input and predict_proba on one raw crop."""
+def bench_classifier(clf, before: MachineLoad, batch_size: int = 256, seconds: float = 3.0,
+                     seed: int = 0) -> BenchResult:
+    """Warm up, then time batch inference on prepared uint8 input and predict_proba on one raw crop; the load is
+    `before` (taken at the start of the run) and the machine's after the measurement."""
     cfg = clf.data_config
     rng = np.random.default_rng(seed)
     batch = rng.integers(0, 256, (batch_size, cfg.input_size, cfg.input_size, cfg.channels), dtype=np.uint8)
@@ -55,11 +66,9 @@ def bench_classifier(clf, batch_size: int = 256, seconds: float = 3.0, seed: int
         clf.predict_proba([raw])
         per_single, _ = _rate(lambda: clf.predict_proba([raw]), 1, seconds)
     per_default, _ = _rate(lambda: clf.predict_proba([raw]), 1, seconds / 3)
-    return {"name": clf.name, "checkpoint": clf.checkpoint, "batch_size": batch_size,
-            "batch_images_per_second": batch_size / per_batch, "batch_ms_per_image": 1000 * per_batch / batch_size,
-            "single_ms_per_image": 1000 * per_single, "single_images_per_second": 1 / per_single,
-            "single_ms_default_threads": 1000 * per_default, "seconds": seconds,
-            "threads": {"batch": threads, "single": SINGLE_IMAGE_THREADS}}
+    return BenchResult(clf.name, clf.checkpoint, batch_size, batch_size / per_batch, 1000 * per_batch / batch_size,
+                       1000 * per_single, 1 / per_single, 1000 * per_default, seconds,
+                       BenchThreads(threads, SINGLE_IMAGE_THREADS), LoadSpan(before, machine_load()))
 
 
 def _torch_threads() -> int | None:
@@ -67,7 +76,7 @@ def _torch_threads() -> int | None:
     return torch.get_num_threads() if torch is not None else None
 
 
-def bench_picture(models: dict, rgb: np.ndarray, repeats: int = 5) -> dict:
+def bench_picture(models: dict, rgb: np.ndarray, repeats: int = 5) -> PictureBench:
     """Median wall time of the app's predict path (eye finding, every model, every map) for one picture."""
     from .workbench import predict_picture
 
@@ -77,11 +86,10 @@ def bench_picture(models: dict, rgb: np.ndarray, repeats: int = 5) -> dict:
         t0 = time.perf_counter()
         predict_picture(models, rgb)
         times.append(time.perf_counter() - t0)
-    return {"models": list(models), "repeats": repeats, "median_ms": 1000 * float(np.median(times)),
-            "max_ms": 1000 * float(np.max(times))}
+    return PictureBench(tuple(models), repeats, 1000 * float(np.median(times)), 1000 * float(np.max(times)))
 
 
-def bench_threshold(n_images: int = 10_000, repeats: int = 20, seed: int = 0) -> dict:
+def bench_threshold(n_images: int = 10_000, repeats: int = 20, seed: int = 0) -> ThresholdBench:
     """Median time of one threshold-slider update on cached probabilities of `n_images` images."""
     from .data.dataset import Dataset, Sample
     from .workbench import probability_cache, threshold_stats
@@ -96,10 +104,10 @@ def bench_threshold(n_images: int = 10_000, repeats: int = 20, seed: int = 0) ->
         t0 = time.perf_counter()
         threshold_stats(cache, "m", 0.1 + 0.01 * i, 0.9)
         times.append(time.perf_counter() - t0)
-    return {"n_images": n_images, "median_ms": 1000 * float(np.median(times))}
+    return ThresholdBench(n_images, 1000 * float(np.median(times)))
 
 
-def bench_video(models: dict, video=None, seconds: float = 10.0, fps: float = 30.0) -> list[dict]:
+def bench_video(models: dict, video=None, seconds: float = 10.0, fps: float = 30.0) -> list[VideoBenchResult]:
     """Frames per second of the whole video pipeline (decode, track, classify) for each model alone, and for the
     tracking alone, on `video` or on a 640x480 video made in code (`seconds` long at `fps`). Wall time and the
     process's CPU time are both given: on a busy machine the wall figure falls, the CPU one much less."""
@@ -119,9 +127,24 @@ def bench_video(models: dict, video=None, seconds: float = 10.0, fps: float = 30
             analysis = analyse_video(path, {} if clf is None else {name: clf})
             cpu = time.process_time() - cpu0
             n, wall = len(analysis.rows), analysis.seconds["total"]
-            rows.append({"model": name, "video": str(path) if video else "made in code (640x480)",
-                         "width": analysis.info.width, "height": analysis.info.height, "frames": n,
-                         "frames_per_second": n / wall, "cpu_seconds": cpu, "frames_per_cpu_second": n / cpu,
-                         "seconds": {k: round(v, 3) for k, v in analysis.seconds.items()},
-                         "tracker": analysis.tracker, "load": {"before": load, "after": machine_load()}})
+            rows.append(VideoBenchResult(name, str(path) if video else "made in code (640x480)", analysis.info.width,
+                                         analysis.info.height, n, n / wall, cpu, n / cpu,
+                                         {k: round(v, 3) for k, v in analysis.seconds.items()}, analysis.tracker,
+                                         LoadSpan(load, machine_load())))
     return rows
+
+
+def record_bench(rows: list[BenchResult], command: str) -> None:
+    """Store each measurement, with the command and the machine it ran on, in its checkpoint's config.json and card."""
+    import platform
+
+    import torch
+
+    from .models.checkpoint import update_record
+
+    for r in rows:
+        load = r.load.before
+        machine = (f"{load.cores} CPU cores ({platform.machine()}), torch {torch.__version__}, "
+                   f"{r.threads.batch or '-'} threads for batches, {r.threads.single} for single images, "
+                   f"load average {load.load_1min:.2f} at the start, {r.seconds:g} s per measurement")
+        update_record(r.checkpoint, "bench", {**r.to_dict(), "command": command, "machine": machine})

@@ -24,7 +24,7 @@ from .explain import explain_map, overlay
 from .faces import CROP_SCALE, Face, draw_eyes, locate_eyes
 from .faces.aspect_ratio import EyeAspectRatio
 from .models.checkpoint import CheckpointError, load_classifier
-from .results import Decision, EyeState
+from .results import Decision, EyePrediction, EyeState, ModelAnswer, PictureResult
 from .threads import single_image_threads
 
 
@@ -48,13 +48,13 @@ def load_all(folder="checkpoints") -> tuple[dict, list[str]]:
 
 
 def predict_picture(models: dict, rgb: np.ndarray, whole_image: bool = False, maps: bool = True,
-                    crop_scale: float = CROP_SCALE) -> dict:
+                    crop_scale: float = CROP_SCALE) -> PictureResult:
     """Find the eyes (`faces.locate_eyes`: the app's and the CLI's one rule), then each model's decision (its band on
     p(closed)), probabilities, map (unless `maps` is False) and latency per eye, and the search's message."""
     search = locate_eyes(rgb, whole_image=whole_image, crop_scale=crop_scale)
-    out = []
+    eyes = []
     for eye in search.eyes:
-        rows = []
+        answers = []
         for name, clf in models.items():
             with single_image_threads():  # one crop: one thread is fastest, and far faster on a busy machine
                 t0 = time.perf_counter()
@@ -62,25 +62,23 @@ def predict_picture(models: dict, rgb: np.ndarray, whole_image: bool = False, ma
                 t1 = time.perf_counter()
                 heat = explain_map(clf, eye.crop) if maps else None
                 t2 = time.perf_counter()
-            decision = DECISION_NAMES[apply_band([p[EyeState.CLOSED]], clf.uncertain_band)[0]]
-            rows.append({"model": name, "decision": decision, "p_open": float(p[0]), "p_closed": float(p[1]),
-                         "band": clf.uncertain_band, "ms_predict": 1000 * (t1 - t0), "ms_map": 1000 * (t2 - t1),
-                         "map": None if heat is None else overlay(eye.crop, heat), "heat": heat})
-        out.append({"side": eye.side, "face": eye.face, "box": [eye.x, eye.y, eye.w, eye.h], "crop": eye.crop,
-                    "eyelid_opening": eye.opening, "eye_aspect_ratio": EyeAspectRatio().decide(eye.opening),
-                    "results": rows})
-    labels = [_eye_label(e) for e in out]
-    return {"eyes": out, "faces": [face_summary(f) for f in search.faces],
-            "annotated": draw_eyes(rgb, search.eyes, labels, search.faces), "message": search.message,
-            "how": search.how, "finder": search.finder, "face_lines": face_lines(search.faces, out)}
+            decision = Decision(int(apply_band([p[EyeState.CLOSED]], clf.uncertain_band)[0]))
+            answers.append(ModelAnswer(name, decision, float(p[EyeState.OPEN]), float(p[EyeState.CLOSED]),
+                                       clf.uncertain_band, 1000 * (t1 - t0), 1000 * (t2 - t1),
+                                       None if heat is None else overlay(eye.crop, heat), heat))
+        eyes.append(EyePrediction(eye.side, eye.face, (eye.x, eye.y, eye.w, eye.h), eye.crop, eye.opening,
+                                  EyeAspectRatio().decide(eye.opening), tuple(answers)))
+    return PictureResult(tuple(eyes), tuple(face_summary(f) for f in search.faces),
+                         draw_eyes(rgb, search.eyes, [e.vote() for e in eyes], search.faces), search.message,
+                         search.how, search.finder, tuple(face_lines(search.faces, eyes)))
 
 
-def face_lines(faces: list[Face], eyes: list[dict]) -> list[str]:
+def face_lines(faces: list[Face], eyes: list[EyePrediction]) -> list[str]:
     """A line per face: its head pose (or note) and each eye's eye aspect ratio (the landmark baseline)."""
     lines = []
     for i, face in enumerate(faces):
-        ratios = [f"{e['side']} {e['eyelid_opening']:.2f} {e['eye_aspect_ratio']}" for e in eyes
-                  if e["face"] == i and e["eyelid_opening"] is not None]
+        ratios = [f"{e.side} {e.eyelid_opening:.2f} {e.eye_aspect_ratio}" for e in eyes
+                  if e.face == i and e.eyelid_opening is not None]
         text = f"face {i + 1}: " + (face.pose.describe() if face.pose else "no pose")
         text += f"; {face.note}" if face.note else ""
         if ratios:
@@ -96,9 +94,89 @@ def face_summary(face: Face) -> dict:
             "head_pose_deg": pose, "note": face.note}
 
 
-def _eye_label(eye: dict) -> str:
-    votes = [r["decision"] for r in eye["results"]]
-    return max(set(votes), key=votes.count) if votes else ""
+def deletion_scores(models: dict, res: PictureResult) -> list[list[dict]]:
+    """`explain.deletion_curve` of each model's map on each eye's crop: a list per eye, in the answers' order."""
+    from .explain import deletion_curve
+
+    return [[deletion_curve(models[a.model], e.crop, a.heat) for a in e.answers] for e in res.eyes]
+
+
+def flops_per_prediction(clf) -> float | None:
+    """FLOPs of one prediction: of a forward pass times the views it averages (flip / zoom); None where unknown."""
+    from .models.profile import flops_per_image
+
+    flops = flops_per_image(clf)
+    return None if flops is None else flops * clf.data_config.views
+
+
+def training_curves(clf, title: str):
+    """The figure of the checkpoint's history.json (epochs along x), or None without a history."""
+    import json
+
+    from .evaluate import plots
+
+    path = Path(clf.checkpoint) / "history.json"
+    history = json.loads(path.read_text()) if path.exists() else None
+    if not (isinstance(history, list) and history):
+        return None
+    return plots.history_figure(history, title).update_xaxes(title_text="epoch")
+
+
+def model_card(clf) -> str | None:
+    """The checkpoint's model card (README.md), or None without one."""
+    path = Path(clf.checkpoint) / "README.md"
+    return path.read_text() if path.exists() else None
+
+
+@dataclasses.dataclass(frozen=True)
+class LiveEye:
+    """One eye of a live frame: its side, p(closed), the model's decision by its band, and the eye aspect ratio."""
+
+    side: str
+    p_closed: float
+    decision: Decision
+    opening: float | None
+    eye_aspect_ratio: str
+
+
+@dataclasses.dataclass(frozen=True)
+class LiveFrame:
+    """What one live frame gave: its eyes, the head pose (None without landmarks) and the running summary."""
+
+    eyes: tuple[LiveEye, ...]
+    pose: object  # faces.HeadPose or None
+    summary: dict  # OnlineTimeline.summary(), with "perclos_window": the PERCLOS of the last window
+
+
+def live_tracker():
+    """A fresh eye tracker for a live stream (landmarks, or Haar detection where MediaPipe cannot run)."""
+    from .video.landmark_tracking import make_tracker
+
+    return make_tracker()
+
+
+def live_timeline(band):
+    """A fresh online temporal analysis (blinks, closures, PERCLOS) deciding by `band` on p(closed)."""
+    from .video.temporal import OnlineTimeline, TemporalParams
+
+    return OnlineTimeline(TemporalParams(band=tuple(band)))
+
+
+def live_frame(clf, tracker, timeline, rgb: np.ndarray, t: float) -> LiveFrame:
+    """Track the eyes of one frame, classify them with `clf` and add their mean p(closed) at time `t` (s) to the
+    timeline (NaN without an eye)."""
+    found = tracker.update(rgb)
+    probs = []
+    if found.eyes:
+        with single_image_threads():
+            probs = [float(v) for v in clf.predict_proba([e.crop for e in found.eyes])[:, EyeState.CLOSED]]
+    timeline.update(t, float(np.mean(probs)) if probs else float("nan"))
+    summary = timeline.summary()
+    summary["perclos_window"] = timeline.window_perclos[-1]
+    ear = EyeAspectRatio()
+    eyes = tuple(LiveEye(e.side, p, Decision(int(d)), e.opening, ear.decide(e.opening))
+                 for e, p, d in zip(found.eyes, probs, apply_band(probs, timeline.params.band)))
+    return LiveFrame(eyes, found.pose, summary)
 
 
 def data_roots() -> list[Path]:

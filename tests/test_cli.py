@@ -355,9 +355,9 @@ def test_predict_answers_per_eye_of_a_face_photo_as_the_app_does(capsys, trained
     assert [(r[1], r[5]) for r in rows] == [("small_cnn", "eye=right"), ("lbp_hog_svm", "eye=right"),
                                            ("small_cnn", "eye=left"), ("lbp_hog_svm", "eye=left")]
     app = predict_picture({"small_cnn": load_classifier(trained_cnn)}, decode_image(face_photo), maps=False)
-    assert [r[6] for r in rows[::2]] == [f"box={','.join(map(str, e['box']))}" for e in app["eyes"]]  # the app's eyes
+    assert [r[6] for r in rows[::2]] == [f"box={','.join(map(str, e.box))}" for e in app.eyes]  # the app's eyes
     assert [float(r[4].split("=")[1]) for r in rows[::2]] == pytest.approx(
-        [e["results"][0]["p_closed"] for e in app["eyes"]], abs=1e-4)
+        [e.answers[0].p_closed for e in app.eyes], abs=1e-4)
 
 
 def test_predict_whole_image_and_no_eye_found(capsys, tmp_path, trained_cnn, face_photo):

@@ -194,8 +194,8 @@ def test_the_app_loads_the_committee_as_one_more_model(folder, records):
     models, notices = workbench.load_all(folder)
     assert list(models) == ["committee", "lbp_hog_svm", "small_cnn", "student"] and not notices
     res = workbench.predict_picture(models, decode_image(records[0]["path"]))
-    row = next(r for r in res["eyes"][0]["results"] if r["model"] == "committee")
-    assert row["decision"] in ("open", "closed", "uncertain") and row["heat"].shape == res["eyes"][0]["crop"].shape[:2]
+    row = res.eyes[0].answer("committee")
+    assert row.decision.text in ("open", "closed", "uncertain") and row.heat.shape == res.eyes[0].crop.shape[:2]
     demo = build_demo(models, notices)
     labels = [getattr(b, "label", None) for b in demo.blocks.values()]
     assert "committee" in labels and "committee (committee)" not in labels  # the accordion of the Models tab

@@ -22,10 +22,10 @@ def test_eyes_are_found_and_read_right_on_real_photos(small_cnn):
     from eyebench.eye_finding import score_photos
 
     r = score_photos(small_cnn, REAL / "faces")
-    assert r["labelled"] == 118
-    assert r["found"] >= 0.98 * r["labelled"], r["per_photo"]
-    m = r["models"]["small_cnn"]
-    assert m["judged"] >= 0.8 * r["labelled"] and m["right"] >= 0.93 * m["judged"], r["per_photo"]
+    assert r.labelled == 118
+    assert r.found >= 0.98 * r.labelled, r.per_photo
+    m = r.models["small_cnn"]
+    assert m.judged >= 0.8 * r.labelled and m.right >= 0.93 * m.judged, r.per_photo
 
 
 def test_closures_in_real_videos_are_counted_exactly(small_cnn):
@@ -34,8 +34,8 @@ def test_closures_in_real_videos_are_counted_exactly(small_cnn):
     videos = score_videos(small_cnn, REAL / "videos")
     assert len(videos) == 2
     for v in videos:
-        counted = v["models"]["small_cnn"]
-        assert (counted["blinks"], counted["long_closures"]) == (v["blinks"], v["long_closures"]), v
+        counted = v.models["small_cnn"]
+        assert (counted.blinks, counted.long_closures) == (v.blinks, v.long_closures), v
 
 
 def test_real_face_photos_as_labelled_data_give_measured_head_angles(tmp_path, small_cnn):

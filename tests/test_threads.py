@@ -39,4 +39,4 @@ def test_predict_picture_runs_single_crops_with_one_thread():
         assert torch.get_num_threads() == 2  # what a batch evaluation gets afterwards
     finally:
         torch.set_num_threads(1)
-    assert spy.seen == [1] and res["eyes"][0]["results"][0]["decision"] == "open"
+    assert spy.seen == [1] and res.eyes[0].answers[0].decision.text == "open"

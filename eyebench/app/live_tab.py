@@ -9,10 +9,7 @@ from collections import deque
 import gradio as gr
 import numpy as np
 
-from ..faces.aspect_ratio import EyeAspectRatio
-from ..threads import single_image_threads
-from ..video.landmark_tracking import make_tracker
-from ..video.temporal import OnlineTimeline, TemporalParams
+from .. import workbench
 from .common import Bench, on_model_threads
 
 STREAM_EVERY_S = 0.15  # the browser sends a frame this often, and none while the last one is still being handled
@@ -26,8 +23,8 @@ class LiveSession:
     """One visitor's live run: the tracker, the online temporal analysis, when it started and the frames handled."""
 
     model: str
-    tracker: object  # video.tracking.make_tracker()
-    timeline: OnlineTimeline
+    tracker: object  # workbench.live_tracker()
+    timeline: object  # workbench.live_timeline(): video.temporal.OnlineTimeline
     start: float
     handled: deque = dataclasses.field(default_factory=deque)  # arrival times of the frames handled lately
     busy: bool = False
@@ -52,19 +49,17 @@ def frame_rgb(image: np.ndarray) -> np.ndarray | None:
                                 else image[:, :, :3])
 
 
-def eyes_markdown(eyes, probs, band, pose=None) -> str:
+def eyes_markdown(frame: workbench.LiveFrame) -> str:
     """Each eye's side, state by the model's band (open / closed / uncertain), p(closed) and eye aspect ratio (the
     landmark baseline); the head pose when the landmarks gave it."""
-    if not eyes:
+    if not frame.eyes:
         return "**No eye found** in this frame (face the camera, with light on your face)."
-    low, high = band
-    ear = EyeAspectRatio()
     parts = []
-    for eye, p in zip(eyes, probs):
-        state = "CLOSED" if p >= high else "OPEN" if p <= low else "UNCERTAIN"
+    for eye in frame.eyes:
         side = "eye" if eye.side == "crop" else f"{eye.side} eye"
-        ratio = "" if eye.opening is None else f", eye aspect ratio {eye.opening:.2f}: {ear.decide(eye.opening)}"
-        parts.append(f"**{side}: {state}** (p(closed) {p:.2f}{ratio})")
+        ratio = "" if eye.opening is None else f", eye aspect ratio {eye.opening:.2f}: {eye.eye_aspect_ratio}"
+        parts.append(f"**{side}: {eye.decision.text.upper()}** (p(closed) {eye.p_closed:.2f}{ratio})")
+    pose = frame.pose
     return " · ".join(parts) + (f"<br>head pose: {pose.describe()}" if pose is not None else "")
 
 
@@ -85,7 +80,7 @@ class LiveMode:
 
     def new_session(self, name: str) -> LiveSession:
         band = tuple(self.bench.stored_band(name))
-        return LiveSession(name, make_tracker(), OnlineTimeline(TemporalParams(band=band)), time.perf_counter())
+        return LiveSession(name, workbench.live_tracker(), workbench.live_timeline(band), time.perf_counter())
 
     @on_model_threads
     def frame(self, image, name, session):
@@ -120,18 +115,10 @@ class LiveMode:
             return message + "; skipped.", gr.skip(), session
         times = session.timeline.times  # a coarse clock can repeat a time: the timeline needs them increasing
         now = max(time.perf_counter(), session.start + (times[-1] + 1e-6 if times else 0.0))
-        found = session.tracker.update(rgb)
-        eyes = found.eyes
-        probs = []
-        if eyes:
-            with single_image_threads():
-                probs = [float(v) for v in self.bench.models[session.model].predict_proba([e.crop for e in eyes])[:, 1]]
-        session.timeline.update(now - session.start, float(np.mean(probs)) if probs else float("nan"))
+        found = workbench.live_frame(self.bench.models[session.model], session.tracker, session.timeline, rgb,
+                                     now - session.start)
         session.handled.append(now)
-        summary = session.timeline.summary()
-        summary["perclos_window"] = session.timeline.window_perclos[-1]
-        return (eyes_markdown(eyes, probs, session.timeline.params.band, found.pose),
-                counts_markdown(summary, session.frames_per_second(now)), session)
+        return eyes_markdown(found), counts_markdown(found.summary, session.frames_per_second(now)), session
 
     def build(self):
         """Lay out the live section and wire the webcam stream and the reset button (no public API)."""

@@ -11,37 +11,19 @@ from .common import Bench, SafeImage, on_model_threads, png, read_image, reporte
 MAX_PER_ROW = 4  # model columns in one row
 
 
-def eye_summary(eye: dict) -> dict:
-    """One eye of a prediction for the JSON output: side, box and each model's label, probabilities, band, time."""
-    return {"face": eye["face"], "side": eye["side"], "box": eye["box"],
-            "eye_aspect_ratio": {"opening": None if eye["eyelid_opening"] is None else round(eye["eyelid_opening"], 3),
-                                 "label": eye["eye_aspect_ratio"]}, "models": {r["model"]: {
-        "label": r["decision"], "p_open": round(r["p_open"], 4), "p_closed": round(r["p_closed"], 4),
-        "band": r["band"], "ms": round(r["ms_predict"] + r["ms_map"], 1)} for r in eye["results"]}}
-
-
-def model_outputs(res: dict, name: str) -> tuple[list, str]:
+def model_outputs(res: workbench.PictureResult, name: str) -> tuple[list, str]:
     """One model's map gallery (a captioned picture per eye) and its label text (a line per eye)."""
     items, lines = [], []
-    several = len({e["face"] for e in res["eyes"]}) > 1
-    for e in res["eyes"]:
-        r = next(r for r in e["results"] if r["model"] == name)
-        ms = r["ms_predict"] + r["ms_map"]
-        eye = eye_name(e, several)
-        caption = f"{eye}: {r['decision'].upper()}"  # short, so it fits under a small map; details in the text
-        items.append((png(r["map"]), caption))
-        lines.append(f"{eye}: **{r['decision'].upper()}** · p(closed) {r['p_closed']:.3f} · {ms:.0f} ms")
+    for eye, answer in res.answers_of(name):
+        label, decision = eye.label(res.several_faces), answer.decision.text.upper()
+        items.append((png(answer.map), f"{label}: {decision}"))  # short, so it fits under a small map
+        lines.append(f"{label}: **{decision}** · p(closed) {answer.p_closed:.3f} · {answer.ms:.0f} ms")
     return items, "<br>".join(lines) or "no eye classified"
 
 
-def eye_name(eye: dict, several_faces: bool) -> str:
-    """'right' or, with several faces in the picture, 'face 2 right'."""
-    return f"face {eye['face'] + 1} {eye['side']}" if several_faces else eye["side"]
-
-
-def message_text(res: dict) -> str:
+def message_text(res: workbench.PictureResult) -> str:
     """The search's message, then a line per face (head pose, eye aspect ratio)."""
-    return "<br>".join([res["message"], *res["face_lines"]])
+    return "<br>".join([res.message, *res.face_lines])
 
 
 class PredictTab:
@@ -58,9 +40,7 @@ class PredictTab:
         rgb = read_image(image_path)
         with reported():
             res = workbench.predict_picture(self.bench.models, rgb, whole_image=bool(whole_image))
-        updates = {self.annotated: png(res["annotated"]), self.message: message_text(res),
-                   self.details: {"message": res["message"], "faces": res["faces"],
-                                  "eyes": [eye_summary(e) for e in res["eyes"]]}}
+        updates = {self.annotated: png(res.annotated), self.message: message_text(res), self.details: res.to_dict()}
         for name in self.bench.models:
             updates[self.galleries[name]], updates[self.labels[name]] = model_outputs(res, name)
         return updates

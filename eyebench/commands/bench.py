@@ -15,116 +15,56 @@ def run(args) -> int:
         bench_classifier,
         bench_picture,
         bench_threshold,
+        bench_video,
         machine_load,
+        record_bench,
         recording_refusal,
     )
+    from ..formatters import prediction as text
 
     load = machine_load()
     if args.record and recording_refusal(args.seconds, load):
         raise EyebenchError(recording_refusal(args.seconds, load))
-    if args.video is not None:
-        return _bench_video(args, load)
-    if args.faces or args.face_videos:
-        return _bench_faces(args)
-    if args.picture:
+    rows = []
+    if args.video is not None:  # frames per second of the whole video pipeline per model (and of the tracking alone)
+        videos = bench_video(_named_models(args.model), args.video or None)
+        print("\n".join(text.video_bench_lines(videos)))
+        if load.busy or machine_load().busy:
+            print(text.BUSY_WARNING)
+        result = [r.to_dict() for r in videos]
+    elif args.faces or args.face_videos:  # eyes found on labelled face photos, closures in labelled face videos
+        from ..eye_finding import score_photos, score_videos
+
+        models, result = _named_models(args.model), {}
+        if args.faces:
+            photos = score_photos(models, args.faces, progress=True, crop_scale=args.crop_scale)
+            print("\n".join(text.photo_score_lines(args.faces, photos, args.crop_scale)))
+            result["photos"] = photos.to_dict()
+        if args.face_videos:
+            scores = score_videos(models, args.face_videos)
+            print("\n".join(text.video_score_lines(scores)))
+            result["videos"] = [v.to_dict() for v in scores]
+    elif args.picture:
         models = _named_models(args.model)
         r = bench_picture(models, _picture(args.picture))
         t = bench_threshold()
-        print(f"app predict ({', '.join(models)}; eyes + every model + every map): median {r['median_ms']:.0f} ms, "
-              f"max {r['max_ms']:.0f} ms over {r['repeats']} runs ({_load_text(load)})")
-        print(f"threshold update on {t['n_images']} cached images: median {t['median_ms']:.1f} ms")
+        print(f"app predict ({', '.join(models)}; eyes + every model + every map): median {r.median_ms:.0f} ms, "
+              f"max {r.max_ms:.0f} ms over {r.repeats} runs ({text.load_text(load)})")
+        print(f"threshold update on {t.n_images} cached images: median {t.median_ms:.1f} ms")
         return 0
-    rows = []
-    for clf in _load_models(args.model):
-        r = bench_classifier(clf, batch_size=args.batch_size, seconds=args.seconds)
-        r["load"] = {"before": load, "after": machine_load()}
-        rows.append(r)
-        threads = r["threads"]["batch"]
-        print(f"{clf.name:<14} batch {r['batch_images_per_second']:>9.0f} img/s ({r['batch_ms_per_image']:.3f} ms/img, "
-              f"batch {r['batch_size']}, {threads or '-'} threads)   single {r['single_ms_per_image']:.2f} ms/img "
-              f"({r['single_images_per_second']:.0f} img/s, {r['threads']['single']} thread as predict and the app use; "
-              f"{r['single_ms_default_threads']:.2f} ms with {threads or '-'})   {_load_text(r['load']['after'])}")
-    if load["busy"] or any(r["load"]["after"]["busy"] for r in rows):
-        print("WARNING: the machine was busy (load average above its cores): these figures are lower than it can do")
-    if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=1))
-    if args.record:
-        _record_bench(rows, args.command_line)
-    return 0
-
-
-def _bench_faces(args) -> int:
-    """bench --faces / --face-videos: eyes found and state right on labelled face photos, closures in videos."""
-    from ..eye_finding import score_photos, score_videos
-
-    models = _named_models(args.model)
-    result = {}
-    if args.faces:
-        r = result["photos"] = score_photos(models, args.faces, progress=True, crop_scale=args.crop_scale)
-        print(f"{args.faces}: {r['photos']} photos, eyes found {r['found']} of {r['labelled']} labelled "
-              f"({100 * r['found_share']:.1f}%); eye crops {args.crop_scale:g} x the eye-corner distance")
-        for name, m in r["models"].items():
-            print(f"  {name:<18} " + (f"state right on {m['right']} of {m['judged']} judged eyes "
-                                      f"({100 * m['accuracy']:.1f}%)" if m["judged"] else "no eye judged"))
-    if args.face_videos:
-        result["videos"] = score_videos(models, args.face_videos)
-        for v in result["videos"]:
-            print(f"{v['file']}: labelled {v['blinks']} blinks, {v['long_closures']} long closures "
-                  f"({v['frames_per_second']:.0f} frames/s)")
-            for name, c in v["models"].items():
-                exact = "exact" if (c["blinks"], c["long_closures"]) == (v["blinks"], v["long_closures"]) else "WRONG"
-                print(f"  {name:<18} {c['blinks']} blinks, {c['long_closures']} long closures, {c['closures']} "
-                      f"other closures ({exact})")
+    else:
+        for clf in _load_models(args.model):
+            rows.append(bench_classifier(clf, load, batch_size=args.batch_size, seconds=args.seconds))
+            print(text.bench_line(rows[-1]))
+        if text.was_busy(load, [r.load for r in rows]):
+            print(text.BUSY_WARNING)
+        result = [r.to_dict() for r in rows]
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1))
+    if args.record and rows:
+        record_bench(rows, args.command_line)
+        print("recorded in each checkpoint's config.json and model card")
     return 0
-
-
-def _bench_video(args, load: dict) -> int:
-    """bench --video: frames per second of the whole video pipeline per model (and of the tracking alone)."""
-    from ..bench import bench_video, machine_load
-
-    rows = bench_video(_named_models(args.model), args.video or None)
-    print(f"video pipeline (decode, track, classify) on {rows[0]['video']}, {rows[0]['width']}x{rows[0]['height']}, "
-          f"{rows[0]['frames']} frames, {_tracking_text(rows[0]['tracker'])}:")
-    for r in rows:
-        stages = ", ".join(f"{k.split(':')[0]} {v:.2f} s" for k, v in r["seconds"].items() if k != "total")
-        print(f"{r['model']:<16} {r['frames_per_second']:6.1f} frames/s   ({r['frames_per_cpu_second']:.1f} per CPU "
-              f"second; {stages})   {_load_text(r['load']['after'])}")
-    if load["busy"] or machine_load()["busy"]:
-        print("WARNING: the machine was busy (load average above its cores): these figures are lower than it can do")
-    if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=1))
-    return 0
-
-
-def _load_text(load: dict) -> str:
-    return f"load {load['load_1min']:.2f} on {load['cores']} cores" + (" BUSY" if load["busy"] else "")
-
-
-def _tracking_text(tracker: dict) -> str:
-    """How the eyes were followed: landmarks every frame, or (the Haar fallback) detection every N frames."""
-    from ..faces import finder_notice
-
-    if finder_notice():
-        return f"Haar detection every {tracker['detect_every']} frames (MediaPipe unavailable)"
-    return "face landmarks every frame, face detection when the face is lost"
-
-
-def _record_bench(rows: list[dict], command: str) -> None:
-    import platform
-
-    import torch
-
-    from ..models.checkpoint import update_record
-
-    for r in rows:
-        load = r["load"]["before"]
-        machine = (f"{load['cores']} CPU cores ({platform.machine()}), torch {torch.__version__}, "
-                   f"{r['threads']['batch'] or '-'} threads for batches, {r['threads']['single']} for single images, "
-                   f"load average {load['load_1min']:.2f} at the start, {r['seconds']:g} s per measurement")
-        update_record(r["checkpoint"], "bench", {**r, "command": command, "machine": machine})
-    print("recorded in each checkpoint's config.json and model card")
 
 
 def add_parser(sub) -> None:
