@@ -8,24 +8,32 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import CLASS_NAMES, DECISION_NAMES
+from .config import CLASS_NAMES
 from .data.dataset import Dataset, scan_folder
 from .evaluate.analysis import analyse_models, analyse_probabilities
+from .evaluate.audit import REVIEW_FIELDS, audit_models, review_rows
 from .evaluate.leak import leak_report
+from .evaluate.report import MIN_GROUP_N as MIN_GROUP_N  # the Threshold tab's smaller people
 from .evaluate.robustness import model_keys, subset_masks
 from .evaluate.thresholds import (
+    BandDetail,
+    ProbabilityCache,
     apply_band,
+    band_detail,
     band_groups,
-    band_metrics,
     fit_band,
     risk_coverage,
 )
+from .evaluate.triage import write_csv
 from .explain import explain_map, overlay
 from .faces import CROP_SCALE, Face, draw_eyes, locate_eyes
 from .faces.aspect_ratio import EyeAspectRatio
 from .models.checkpoint import CheckpointError, load_classifier
 from .results import Decision, EyePrediction, EyeState, ModelAnswer, PictureResult
 from .threads import single_image_threads
+from .video.outputs import summary_sentence as summary_sentence, timeline_figure as timeline_figure
+from .video.outputs import write_outputs as write_outputs  # the Video tab's text, figure and files
+from .video.pipeline import analyse_video as analyse_video
 
 
 def load_all(folder="checkpoints") -> tuple[dict, list[str]]:
@@ -224,17 +232,17 @@ def evaluate_models(models: dict, dataset: Dataset, bootstrap: int = 200, sweeps
     return result, probability_cache(predictions["dataset"], p_closed, curves(result))
 
 
-def probability_cache(dataset: Dataset, p_closed: dict, risk_coverage_curves: dict) -> dict:
+def probability_cache(dataset: Dataset, p_closed: dict, risk_coverage_curves: dict) -> ProbabilityCache:
     """What the Threshold tab works on: labels, people, the Robustness tab's subsets, each model's p(closed) per image
     and its curve."""
-    return {"y": dataset.labels, "subjects": dataset.subjects, "sources": [s.source for s in dataset.samples],
-            "paths": [s.path for s in dataset.samples], "subsets": subset_masks(dataset), "proba": p_closed,
-            "risk_coverage": risk_coverage_curves}
+    return ProbabilityCache(dataset.labels, dataset.subjects, [s.source for s in dataset.samples],
+                            [s.path for s in dataset.samples], subset_masks(dataset), p_closed, risk_coverage_curves)
 
 
-def curves(result: dict) -> dict:
-    """Each analysed model's risk-coverage curve, by name."""
-    return {name: row["risk_coverage"] for name, row in result["models"].items()}
+def curves(result) -> dict:
+    """Each analysed model's risk-coverage curve, by name (of an analysis, or of its JSON form)."""
+    models = result["models"] if isinstance(result, dict) else result.models
+    return {name: row["risk_coverage"] if isinstance(row, dict) else row.risk_coverage for name, row in models.items()}
 
 
 def heldout_evaluation(bundle, models: dict, bootstrap: int = 200) -> tuple[dict, dict]:
@@ -244,56 +252,78 @@ def heldout_evaluation(bundle, models: dict, bootstrap: int = 200) -> tuple[dict
     return result, probability_cache(bundle.dataset, {n: bundle.p_closed[n] for n in models}, curves(result))
 
 
-def heldout_cache(bundle, names) -> dict:
+def heldout_cache(bundle, names) -> ProbabilityCache:
     """The Threshold tab's cache of the bundle for these models, without the rest of the analysis (app start-up)."""
     return probability_cache(bundle.dataset, {n: bundle.p_closed[n] for n in names},
                              {n: risk_coverage(bundle.dataset.labels, bundle.proba(n)) for n in names})
 
 
-def threshold_stats(cache: dict, model: str, low: float, high: float) -> dict:
+def threshold_stats(cache: ProbabilityCache, model: str, low: float, high: float) -> BandDetail:
     """Band statistics from cached probabilities: coverage, accepted accuracy, closed recall, rejections."""
     if low > high:
         low, high = high, low
-    y, p = cache["y"], cache["proba"][model]
-    bm = band_metrics(y, p, (low, high))
-    d = apply_band(p, (low, high))
-    acc = d != Decision.UNCERTAIN
-    closed = y == EyeState.CLOSED
-    bm["accepted_accuracy"] = float((d[acc] == y[acc]).mean()) if acc.any() else None
-    bm["closed_recall_accepted"] = float((d[acc & closed] == EyeState.CLOSED).mean()) if (acc & closed).any() else None
-    bm["closed_recall_overall"] = float((d[closed] == EyeState.CLOSED).mean()) if closed.any() else None
-    bm["subset_rejection"] = [{"factor": k, "value": v, "n": int(m.sum()), "rejected": float((~acc[m]).mean())}
-                              for (k, v), m in cache["subsets"].items() if m.any()]
-    order = [DECISION_NAMES.index(name) for name in ("open", "uncertain", "closed")]
-    bm["three_way"] = {CLASS_NAMES[c]: {DECISION_NAMES[k]: int(np.sum((y == c) & (d == k))) for k in order}
-                       for c in (0, 1)}
-    bm["person_rejection"] = person_rejection(cache["subjects"], y, d)
-    return bm
+    return band_detail(cache.labels, cache.p_closed[model], (low, high), cache.subjects, cache.subsets)
 
 
-def person_rejection(subjects, y: np.ndarray, decisions: np.ndarray) -> list[dict]:
-    """Per person: images, share sent to uncertain, and accuracy on the accepted ones (most rejected first)."""
-    subjects = np.asarray(subjects, dtype=object)
-    rows = []
-    for person in sorted(set(subjects.tolist())):
-        m = subjects == person
-        acc = m & (decisions != Decision.UNCERTAIN)
-        rows.append({"subject": person, "n": int(m.sum()), "rejected": float(1 - acc.sum() / m.sum()),
-                     "accepted_accuracy": float((decisions[acc] == y[acc]).mean()) if acc.any() else None})
-    return sorted(rows, key=lambda r: (-r["rejected"], -r["n"]))
-
-
-def suggest_band(cache: dict, model: str, target_risk: float = 0.01, per_person: bool = True) -> tuple[list, bool]:
+def suggest_band(cache: ProbabilityCache, model: str, target_risk: float = 0.01,
+                 per_person: bool = True) -> tuple[list, bool]:
     """The widest band whose selective risk here is at most `target_risk` (per person by default), and if one is."""
-    groups = band_groups(cache["subjects"], cache["sources"])
-    fit = fit_band(cache["y"], cache["proba"][model], target_risk, groups=groups, per_group=per_person)
+    groups = band_groups(cache.subjects, cache.sources)
+    fit = fit_band(cache.labels, cache.p_closed[model], target_risk, groups=groups, per_group=per_person)
     return fit["band"], fit["reached"]
 
 
-def uncertain_rows(cache: dict, model: str, low: float, high: float) -> list[dict]:
+def uncertain_rows(cache: ProbabilityCache, model: str, low: float, high: float) -> list[dict]:
     """Images inside the band (the data-cleaning list), most ambiguous first."""
-    p = cache["proba"][model]
+    p = cache.p_closed[model]
     d = apply_band(p, (min(low, high), max(low, high)))
-    rows = [{"path": cache["paths"][i], "subject": cache["subjects"][i], "label": CLASS_NAMES[cache["y"][i]],
+    rows = [{"path": cache.paths[i], "subject": cache.subjects[i], "label": CLASS_NAMES[cache.labels[i]],
              "p_closed": round(float(p[i]), 6)} for i in np.flatnonzero(d == Decision.UNCERTAIN)]
     return sorted(rows, key=lambda r: abs(r["p_closed"] - 0.5))
+
+
+def session_cache(state) -> ProbabilityCache | None:
+    """The probability cache of a session state (the Evaluate tab's {"cache": ..., "models": [...]}), None before
+    any evaluation."""
+    cache = (state or {}).get("cache")
+    if cache is None or isinstance(cache, ProbabilityCache):
+        return cache
+    return ProbabilityCache.from_dict(cache)
+
+
+def write_uncertain(cache: ProbabilityCache, model: str, low: float, high: float, path) -> None:
+    """`uncertain_rows` as a CSV file."""
+    write_csv(uncertain_rows(cache, model, low, high), path)
+
+
+def band_figures(cache: ProbabilityCache, model: str, stats: BandDetail):
+    """The Threshold tab's figures of a band: the model's risk-coverage curve with the band's point, and p(closed)
+    per true class with the band."""
+    from .evaluate import plots
+
+    low, high = stats.band
+    return (plots.band_figure(model, cache.risk_coverage[model], stats.coverage, stats.selective_risk),
+            plots.band_histogram_figure(cache.labels, cache.p_closed[model], low, high))
+
+
+def audit_set(models: dict, dataset: Dataset) -> tuple[list[dict], dict, Path]:
+    """The label audit of a set (evaluate.audit.audit_models), its paths relative to the folder the set was read
+    from: (rows, decoded pictures by row path, that folder)."""
+    folder = Path(dataset.sources[next(iter(dataset.sources))]["root"]) if dataset.sources else Path(".")
+    folder = folder.parent if folder.is_file() else folder
+    return (*audit_models(models, dataset, folder), folder)
+
+
+def most_doubting(row: dict, names) -> str:
+    """The model whose p(closed) of an audit row lies farthest from the row's label."""
+    return max(names, key=lambda m: abs(row[f"p_closed_{m}"] - (row["label"] == "closed")))
+
+
+def other_class_map(clf, picture: np.ndarray, label: str) -> np.ndarray:
+    """The picture overlaid with the map of where `clf` sees the class other than `label`."""
+    return overlay(picture, explain_map(clf, picture, int(EyeState.CLOSED if label == "open" else EyeState.OPEN)))
+
+
+def write_review(rows: list[dict], decisions: dict, path) -> None:
+    """The reviewed manifest (evaluate.audit.review_rows) of audit rows and a visitor's decisions as a CSV file."""
+    write_csv(review_rows(rows, decisions), path, REVIEW_FIELDS)

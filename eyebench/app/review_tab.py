@@ -7,9 +7,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from ..evaluate.audit import REVIEW_FIELDS, review_rows
-from ..evaluate.triage import write_csv
-from ..explain import explain_map, overlay
+from .. import workbench
 from .common import OUTPUT_FOLDER, PRECOMPUTED, Bench, on_model_threads, png
 
 MAX_IMAGES = 3000  # a live review audits at most this many images (the first ones of the set)
@@ -60,8 +58,6 @@ class ReviewTab:
     @on_model_threads
     def audit(self, models_chosen, choice, zip_file=None, stored=None, progress=gr.Progress()):
         """Audit the chosen set with the chosen models and show its most doubted image."""
-        from ..evaluate.audit import audit_models
-
         if choice == PRECOMPUTED and not zip_file:
             raise gr.Error("The precomputed held-out results hold numbers, not pictures: pick a test set with images "
                            "or upload a .zip.", print_exception=False)
@@ -71,9 +67,7 @@ class ReviewTab:
             note = f"the first {MAX_IMAGES} of {len(ds)} images" if len(ds) > MAX_IMAGES else ""
             if len(ds) > MAX_IMAGES:
                 ds = ds.subset(range(MAX_IMAGES))
-            folder = Path(ds.sources[next(iter(ds.sources))]["root"]) if ds.sources else Path(".")
-            folder = folder.parent if folder.is_file() else folder
-            rows, pictures = audit_models(models, ds, folder)
+            rows, pictures, folder = workbench.audit_set(models, ds)
         if not rows:
             raise gr.Error("No readable labelled image in this test set.", print_exception=False)
         if self.bench.samples.resolve() == Path(folder).resolve():
@@ -89,16 +83,14 @@ class ReviewTab:
         """The current image, the map of the model that disagrees most with its label, its details and progress."""
         row = session["rows"][session["index"]]
         picture = session["pictures"][row["path"]]
-        name = max(session["models"], key=lambda m: abs(row[f"p_closed_{m}"] - (row["label"] == "closed")))
-        clf = self.bench.models[name]
-        target = 1 if row["label"] == "open" else 0  # where it sees the class other than the label
-        heat = explain_map(clf, picture, target)
+        name = workbench.most_doubting(row, session["models"])
+        heat = workbench.other_class_map(self.bench.models[name], picture, row["label"])
         done = (stored or {}).get(session["key"], {}).get(row["path"])
         probs = " · ".join(f"{m} {row[f'p_closed_{m}']:.3f}" for m in session["models"])
         info = (f"**{row['path']}**<br>label **{row['label'].upper()}** · suggested {row['suggested']} · doubt "
                 f"{row['doubt']:.3f} · {row['n_disagree']} of {row['n_models']} models decide the other class<br>"
                 f"p(closed): {probs}<br>decision: **{done['decision'] if done else 'not reviewed'}**")
-        return png(np.asarray(picture)), png(overlay(picture, heat)), f"map of {name}", info, \
+        return png(np.asarray(picture)), png(heat), f"map of {name}", info, \
             progress_text(session, stored or {})
 
     def gallery(self, session: dict) -> list:
@@ -159,9 +151,8 @@ class ReviewTab:
     def export(self, session, stored):
         """The reviewed manifest as a CSV download."""
         self._need(session)
-        rows = review_rows(session["rows"], (stored or {}).get(session["key"], {}))
         folder = OUTPUT_FOLDER.new_dir("review_")
-        write_csv(rows, folder / "corrected.csv", REVIEW_FIELDS)
+        workbench.write_review(session["rows"], (stored or {}).get(session["key"], {}), folder / "corrected.csv")
         return str(OUTPUT_FOLDER.by_content(folder) / "corrected.csv")
 
     @staticmethod

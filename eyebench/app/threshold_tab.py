@@ -6,9 +6,8 @@ import pandas as pd
 
 from .. import workbench
 from ..config import pct
-from ..evaluate import plots
-from ..evaluate.report import MIN_GROUP_N
-from ..evaluate.triage import write_csv
+from ..results import EyeState
+from ..workbench import MIN_GROUP_N
 from .common import OUTPUT_FOLDER, Bench, legend_below, pct_number
 
 PER_PERSON, POOLED = "for every person", "over all images"
@@ -18,14 +17,15 @@ SUBSET_COLUMNS = ["factor", "value", "n", "rejected %"]
 
 def evaluated(state, model) -> bool:
     """Whether this session's last evaluation holds probabilities of `model`."""
-    return bool(state) and model in state.get("cache", {}).get("proba", {})
+    cache = workbench.session_cache(state)
+    return cache is not None and cache.holds(model)
 
 
-def cached(state, model) -> dict:
+def cached(state, model) -> workbench.ProbabilityCache:
     """The session's evaluation cache, or a message saying that the Evaluate tab has to run first."""
     if not evaluated(state, model):
         raise gr.Error(NEED_EVALUATION, print_exception=False)
-    return state["cache"]
+    return workbench.session_cache(state)
 
 
 def people_order(rows: list[dict], min_n: int = MIN_GROUP_N) -> list[dict]:
@@ -34,13 +34,13 @@ def people_order(rows: list[dict], min_n: int = MIN_GROUP_N) -> list[dict]:
     return sorted(rows, key=lambda r: (r["n"] < min_n, -r["rejected"], -r["n"], r["subject"]))
 
 
-def band_text(model, low, high, s) -> str:
+def band_text(model, low, high, s: workbench.BandDetail) -> str:
     """One line of band statistics: coverage, accuracy and closed recall on the accepted images, rejections."""
     return (f"**{model}** · band **[{min(low, high):.3f}, {max(low, high):.3f}]** · coverage "
-            f"**{pct(s['coverage'])}** · accuracy on accepted **{pct(s['accepted_accuracy'])}** · "
-            f"closed recall (accepted) {pct(s['closed_recall_accepted'])} · uncertain {s['n_uncertain']} of "
-            f"{s['n']} · rejected open {pct(s['rejection_rate']['open'])}, closed "
-            f"{pct(s['rejection_rate']['closed'])}")
+            f"**{pct(s.coverage)}** · accuracy on accepted **{pct(s.accepted_accuracy)}** · "
+            f"closed recall (accepted) {pct(s.closed_recall_accepted)} · uncertain {s.n_uncertain} of "
+            f"{s.n} · rejected open {pct(s.rejection_rate(EyeState.OPEN))}, closed "
+            f"{pct(s.rejection_rate(EyeState.CLOSED))}")
 
 
 class ThresholdTab:
@@ -56,18 +56,15 @@ class ThresholdTab:
         low, high = float(low), float(high)
         s = workbench.threshold_stats(cache, model, low, high)
         subsets = pd.DataFrame([{"factor": r["factor"], "value": r["value"], "n": r["n"],
-                                 "rejected %": pct_number(r["rejected"])} for r in s["subset_rejection"]],
+                                 "rejected %": pct_number(r["rejected"])} for r in s.subset_rejection],
                                columns=SUBSET_COLUMNS)
-        figure = legend_below(plots.band_figure(model, cache["risk_coverage"][model], s["coverage"],
-                                                s["selective_risk"]))
-        three = pd.DataFrame([{"true class": c, **counts} for c, counts in s["three_way"].items()])
+        figure, histogram = workbench.band_figures(cache, model, s)
+        three = pd.DataFrame([{"true class": c, **counts} for c, counts in s.three_way.items()])
         people = pd.DataFrame([{"subject": r["subject"], "n": r["n"], "rejected %": pct_number(r["rejected"]),
                                 "accuracy on accepted %": pct_number(r["accepted_accuracy"])}
-                               for r in people_order(s["person_rejection"])])
-        return {self.stats: band_text(model, low, high, s), self.subsets: subsets, self.rc: figure,
-                self.raw: {k: v for k, v in s.items() if k not in ("subset_rejection", "person_rejection")},
-                self.hist: legend_below(plots.band_histogram_figure(cache["y"], cache["proba"][model],
-                                                                    min(low, high), max(low, high))),
+                               for r in people_order(s.person_rejection)])
+        return {self.stats: band_text(model, low, high, s), self.subsets: subsets, self.rc: legend_below(figure),
+                self.raw: s.numbers(), self.hist: legend_below(histogram),
                 self.three: three, self.people: people}
 
     def threshold_live(self, state, model, low, high) -> dict:
@@ -93,9 +90,8 @@ class ThresholdTab:
 
     def export_uncertain(self, state, model, low, high):
         """A CSV of the images inside the band, most ambiguous first."""
-        rows = workbench.uncertain_rows(cached(state, model), model, float(low), float(high))
         folder = OUTPUT_FOLDER.new_dir("band_")
-        write_csv(rows, folder / f"uncertain_{model}.csv")
+        workbench.write_uncertain(cached(state, model), model, float(low), float(high), folder / f"uncertain_{model}.csv")
         return str(OUTPUT_FOLDER.by_content(folder) / f"uncertain_{model}.csv")
 
     def _layout(self):

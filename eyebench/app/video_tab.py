@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ..video.outputs import summary_sentence, timeline_figure, write_outputs
-from ..video.pipeline import analyse_video
+from ..workbench import analyse_video, summary_sentence, timeline_figure, write_outputs
 from .common import OUTPUT_FOLDER, Bench, on_model_threads, reported
 from .live_tab import LiveMode
 
@@ -28,7 +27,7 @@ def summary_markdown(analysis, truncated: bool) -> str:
              f"{analysis.frames_per_second:.1f} frames/s (decode, track, classify)."
              + (f" Only the first {MAX_FRAMES} frames were analysed." if truncated else "")]
     for m, t in analysis.timelines.items():
-        lines.append(f"- **{m}**: {summary_sentence(t.summary())}")
+        lines.append(f"- **{m}**: {summary_sentence(t)}")
     lines.append("A frame's p(closed) is the mean over its eyes; frames inside a model's band keep the state they had "
                  "(hysteresis). Blink: a closure shorter than 500 ms; long closure: longer than 500 ms.")
     return "\n".join(lines)

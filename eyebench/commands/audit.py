@@ -4,12 +4,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from .args import _add_image_list_args, bounded
-from .common import _load_data, _named_models, _print_first_rows
+from .common import _load_data, _named_models
 
 
 def run(args) -> int:
     from ..evaluate.analysis import restrict
     from ..evaluate.audit import RULE, accept_top, audit_models, write_rows
+    from ..formatters.data import accepted_line, audit_rows_lines
 
     models = _named_models(args.model)
     dataset = restrict(_load_data(args), list(models.values()), args.split)
@@ -17,17 +18,9 @@ def run(args) -> int:
     print(f"rule: {RULE}")
     if args.accept_top:
         rows = accept_top(rows, args.accept_top)
-        taken = sum(r["decision"] != "kept" for r in rows)
-        print(f"UNREVIEWED: the suggestions of the {args.accept_top} most doubted images were taken as their labels "
-              f"({taken} labels changed) without anyone looking at them; review them (the app's Review tab) before "
-              "you trust the result")
+        print(accepted_line(rows, args.accept_top))
     write_rows(rows, args.csv)
-    doubted = sum(r["suggested"] != r.get("original_label", r["label"]) for r in rows)
-    _print_first_rows(rows, f"wrote {args.csv}: {len(rows)} images, most doubted first; the models suggest the other "
-                      f"label for {doubted}. It is a manifest: --data {args.csv} reads it",
-                      lambda r: f"  doubt {r['doubt']:.3f}  {r.get('original_label', r['label']):<6} -> suggested "
-                                f"{r['suggested']:<6} ({r['n_disagree']} of {r['n_models']} models decide it)  "
-                                f"{r['path']}")
+    print("\n".join(audit_rows_lines(rows, args.csv)))
     return 0
 
 

@@ -10,10 +10,11 @@ VIDEO_OUT = Output(folder=True, writes=("frames.csv", "summary.json", "timeline.
 
 
 def run(args) -> int:
+    from ..formatters.video import video_lines
     from ..video.options import TrackerOptions
-    from ..video.outputs import summary_sentence, write_outputs
+    from ..video.outputs import write_outputs
     from ..video.pipeline import analyse_video
-    from ..video.temporal import TemporalParams, frame_interval
+    from ..video.temporal import TemporalParams
 
     models = _named_models(args.model)
     tracker = TrackerOptions(detect_every=args.detect_every, detect_width=args.detect_width, smoothing=args.smoothing,
@@ -24,17 +25,7 @@ def run(args) -> int:
     analysis = analyse_video(args.input, models, tracker, params, band=args.band, max_side=args.max_side, fps=args.fps,
                              progress=True, max_frames=args.max_frames)
     files = write_outputs(analysis, args.out)
-    sec = analysis.seconds
-    print(f"{len(analysis.rows)} frames in {sec['total']:.1f} s: {analysis.frames_per_second:.1f} frames/s "
-          f"(decode {sec['decode']:.1f} s, track {sec['track']:.1f} s, "
-          + ", ".join(f"{k.split(':', 1)[1]} {v:.1f} s" for k, v in sec.items() if k.startswith("classify:")) + ")")
-    interval = frame_interval([r.time_s for r in analysis.rows])
-    stated = f"the file states {analysis.info.fps:g} frames/s" if analysis.info.fps else "the file states no rate"
-    print(f"frame times from {f'--fps {args.fps:g}' if args.fps else 'the video timestamps'}: one frame every "
-          f"{1000 * interval:.1f} ms ({stated}; --fps sets another)")
-    for name, timeline in analysis.timelines.items():
-        print(f"{name}: {summary_sentence(timeline.summary())}")
-    print("wrote " + ", ".join(str(p) for p in files.values()))
+    print("\n".join(video_lines(analysis, args.fps, files)))
     return 0
 
 

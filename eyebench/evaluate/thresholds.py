@@ -1,9 +1,11 @@
 """The "uncertain" band on p(closed): fitting it for a target selective risk, applying it, risk-coverage curves."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
-from ..config import CLASS_NAMES, MIN_GROUP_IMAGES
+from ..config import CLASS_NAMES, DECISION_NAMES, MIN_GROUP_IMAGES
 from ..results import Decision, EyeState
 
 
@@ -19,17 +21,137 @@ def apply_band(p_closed, band) -> np.ndarray:
     return out
 
 
-def band_metrics(y_true, p_closed, band) -> dict:
+@dataclasses.dataclass(frozen=True)
+class BandStats:
+    """A band on a set of images: coverage, selective risk (error rate on the accepted images), the images left
+    uncertain and the share of each true class sent to uncertain (None where undefined)."""
+
+    band: tuple | None
+    n: int
+    coverage: float | None
+    selective_risk: float | None
+    n_uncertain: int
+    rejected_open: float | None
+    rejected_closed: float | None
+
+    def rejection_rate(self, state: EyeState) -> float | None:
+        """The share of the truly `state` images sent to uncertain (None without such images)."""
+        return self.rejected_closed if state == EyeState.CLOSED else self.rejected_open
+
+    def to_dict(self) -> dict:
+        """The band metrics as files hold them (config.json, model cards, evaluate --json, the held-out bundle)."""
+        return {"band": list(self.band) if self.band is not None else None, "n": self.n, "coverage": self.coverage,
+                "selective_risk": self.selective_risk, "n_uncertain": self.n_uncertain,
+                "rejection_rate": {c.text: self.rejection_rate(c) for c in EyeState}}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> BandStats:
+        """The band metrics of a file (`to_dict`'s keys)."""
+        rejection = d["rejection_rate"]
+        return cls(tuple(d["band"]) if d["band"] is not None else None, d["n"], d["coverage"], d["selective_risk"],
+                   d["n_uncertain"], rejection[EyeState.OPEN.text], rejection[EyeState.CLOSED.text])
+
+
+@dataclasses.dataclass(frozen=True)
+class BandDetail(BandStats):
+    """BandStats with what the Threshold tab shows besides: accuracy and closed recall on the accepted images, closed
+    recall over all, counts of true class x decision, and the rejection per subset and per person (table rows)."""
+
+    accepted_accuracy: float | None = None
+    closed_recall_accepted: float | None = None
+    closed_recall_overall: float | None = None
+    three_way: dict = dataclasses.field(default_factory=dict)  # {true class: {decision: images}}
+    subset_rejection: list = dataclasses.field(default_factory=list)  # {"factor", "value", "n", "rejected"} rows
+    person_rejection: list = dataclasses.field(default_factory=list)  # {"subject", "n", "rejected", ...} rows
+
+    def numbers(self) -> dict:
+        """Every figure but the two tables, as JSON (the tab's raw numbers)."""
+        return {**super().to_dict(), "accepted_accuracy": self.accepted_accuracy,
+                "closed_recall_accepted": self.closed_recall_accepted,
+                "closed_recall_overall": self.closed_recall_overall, "three_way": self.three_way}
+
+    def to_dict(self) -> dict:
+        """`numbers` and the two tables."""
+        return {**self.numbers(), "subset_rejection": self.subset_rejection, "person_rejection": self.person_rejection}
+
+
+@dataclasses.dataclass(frozen=True)
+class ProbabilityCache:
+    """An evaluation's per-image numbers that the Threshold tab tunes bands on (no model runs): labels, people and
+    sources, paths, the Robustness tab's subsets {(factor, value): mask}, p(closed) and risk-coverage curve by model."""
+
+    labels: np.ndarray
+    subjects: list
+    sources: list
+    paths: list
+    subsets: dict
+    p_closed: dict
+    risk_coverage: dict
+
+    KEYS = {"y": "labels", "subjects": "subjects", "sources": "sources", "paths": "paths", "subsets": "subsets",
+            "proba": "p_closed", "risk_coverage": "risk_coverage"}  # the session state's dict form
+
+    def holds(self, model) -> bool:
+        """Whether the cache has p(closed) of `model`."""
+        return model in self.p_closed
+
+    def __getitem__(self, key: str):
+        """The dict form's entry (`KEYS`), for code that still reads the cache as a dict."""
+        return getattr(self, self.KEYS[key])
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ProbabilityCache:
+        """A cache from its dict form (`KEYS`; what it lacks is empty)."""
+        return cls(**{attr: d.get(key, {} if key in ("subsets", "proba", "risk_coverage") else [])
+                      for key, attr in cls.KEYS.items()})
+
+
+def band_stats(y_true, p_closed, band) -> BandStats:
     """Coverage, selective risk (error rate on accepted images) and the rejection rate of each true class."""
     y = np.asarray(y_true)
     d = apply_band(p_closed, band)
     accepted = d != Decision.UNCERTAIN
-    rejection = {c: (float((~accepted[y == i]).mean()) if (y == i).any() else None) for i, c in enumerate(CLASS_NAMES)}
-    return {"band": list(band) if band is not None else None, "n": int(len(y)),
-            "coverage": float(accepted.mean()) if len(y) else None,
-            "selective_risk": float((d[accepted] != y[accepted]).mean()) if accepted.any() else None,
-            "n_uncertain": int((~accepted).sum()),
-            "rejection_rate": rejection}
+    rejection = [float((~accepted[y == i]).mean()) if (y == i).any() else None for i in EyeState]
+    return BandStats(tuple(band) if band is not None else None, int(len(y)),
+                     float(accepted.mean()) if len(y) else None,
+                     float((d[accepted] != y[accepted]).mean()) if accepted.any() else None,
+                     int((~accepted).sum()), *rejection)
+
+
+def band_metrics(y_true, p_closed, band) -> dict:
+    """`band_stats` as files hold it (its `to_dict`)."""
+    return band_stats(y_true, p_closed, band).to_dict()
+
+
+def band_detail(y_true, p_closed, band, subjects, subsets: dict) -> BandDetail:
+    """`band_stats` with the Threshold tab's figures; `subsets` {(factor, value): image mask}."""
+    y, p = np.asarray(y_true), np.asarray(p_closed, float)
+    d = apply_band(p, band)
+    acc = d != Decision.UNCERTAIN
+    closed = y == EyeState.CLOSED
+    order = [DECISION_NAMES.index(name) for name in ("open", "uncertain", "closed")]
+    return BandDetail(
+        **{f.name: getattr(band_stats(y, p, band), f.name) for f in dataclasses.fields(BandStats)},
+        accepted_accuracy=float((d[acc] == y[acc]).mean()) if acc.any() else None,
+        closed_recall_accepted=float((d[acc & closed] == EyeState.CLOSED).mean()) if (acc & closed).any() else None,
+        closed_recall_overall=float((d[closed] == EyeState.CLOSED).mean()) if closed.any() else None,
+        three_way={CLASS_NAMES[c]: {DECISION_NAMES[k]: int(np.sum((y == c) & (d == k))) for k in order}
+                   for c in (0, 1)},
+        subset_rejection=[{"factor": k, "value": v, "n": int(m.sum()), "rejected": float((~acc[m]).mean())}
+                          for (k, v), m in subsets.items() if m.any()],
+        person_rejection=person_rejection(subjects, y, d))
+
+
+def person_rejection(subjects, y: np.ndarray, decisions: np.ndarray) -> list[dict]:
+    """Per person: images, share sent to uncertain, and accuracy on the accepted ones (most rejected first)."""
+    subjects = np.asarray(subjects, dtype=object)
+    rows = []
+    for person in sorted(set(subjects.tolist())):
+        m = subjects == person
+        acc = m & (decisions != Decision.UNCERTAIN)
+        rows.append({"subject": person, "n": int(m.sum()), "rejected": float(1 - acc.sum() / m.sum()),
+                     "accepted_accuracy": float((decisions[acc] == y[acc]).mean()) if acc.any() else None})
+    return sorted(rows, key=lambda r: (-r["rejected"], -r["n"]))
 
 
 def band_groups(subjects, sources, min_n: int = MIN_GROUP_IMAGES) -> np.ndarray:

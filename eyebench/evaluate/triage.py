@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 
 import numpy as np
 
 from ..config import CLASS_NAMES, DECISION_NAMES
-from ..data.dataset import Dataset
+from ..data.dataset import Dataset, load_images
 from ..results import Decision, EyeState
 from .thresholds import apply_band
 
@@ -36,6 +37,36 @@ def triage_rows(dataset: Dataset, proba: np.ndarray, band=None, model: str = "")
                      "reason": "uncertain" if decision[i] == Decision.UNCERTAIN else "misclassified",
                      "p_closed": round(float(p[i]), 6), "band": band_text(band), "p_true_class": round(float(p_true), 6)})
     return sorted(rows, key=lambda r: r["p_true_class"])
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelTriage:
+    """One model's triage: its band, the images it saw and the rows it listed (worst first)."""
+
+    model: str
+    band: tuple | None
+    n_images: int
+    rows: list[dict]
+
+    @property
+    def n_misclassified(self) -> int:
+        """Listed images whose decision is the wrong class (the others are uncertain)."""
+        return sum(r["reason"] == "misclassified" for r in self.rows)
+
+
+def triage_models(models: dict, dataset: Dataset) -> list[ModelTriage]:
+    """Each named model's triage of the images of `dataset` it can read."""
+    out = []
+    for name, clf in models.items():
+        arrays, used = load_images(dataset, clf.data_config.input_size, clf.data_config.channels)
+        out.append(ModelTriage(name, clf.uncertain_band, len(used),
+                               triage_rows(used, clf.proba_prepared(arrays), clf.uncertain_band, model=name)))
+    return out
+
+
+def merged_rows(triages: list[ModelTriage]) -> list[dict]:
+    """Every model's rows together, worst first (lowest p(true class))."""
+    return sorted((r for t in triages for r in t.rows), key=lambda r: r["p_true_class"])
 
 
 def write_csv(rows: list[dict], path, fields: list[str] | None = None) -> None:

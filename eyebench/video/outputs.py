@@ -142,12 +142,13 @@ def _rate_and_perclos(s: dict) -> tuple[str, str]:
     return rate, "n/a" if s["perclos"] is None else f"{100 * s['perclos']:.1f}%"
 
 
-def summary_sentence(s: dict) -> str:
-    """A timeline summary in words: blinks, closures, PERCLOS, frames without an eye or uncertain, and the band."""
+def summary_sentence(timeline) -> str:
+    """A timeline's summary in words: blinks, closures, PERCLOS, frames without an eye or uncertain, and the band."""
+    s = timeline.summary()
     rate, perclos = _rate_and_perclos(s)
     peak = ("" if s["perclos_max"] is None
             else f" (highest over {s['perclos_window_s']:g} s: {100 * s['perclos_max']:.1f}%)")
-    low, high = s["parameters"]["band"]
+    low, high = timeline.params.band
     return (f"{count(s['blinks'], 'blink')} ({rate}), {count(s['closures'], 'closure')}, "
             f"{count(s['long_closures'], 'long closure')}, PERCLOS {perclos}{peak}, "
             f"{count(s['frames_without_eye'], 'frame')} without an eye, {s['frames_uncertain']} uncertain "
