@@ -30,9 +30,10 @@ def analysis(two_models, mrl_dir, session_cache):
 
 
 def test_keys_and_rows(analysis, two_models):
-    assert set(analysis) == {"models", "data", "paired", "sweeps"}
-    assert list(analysis["models"]) == ["small_cnn", "lbp_hog_svm"]
-    for name, row in analysis["models"].items():
+    record = analysis.to_dict()  # the JSON form: what the CLI writes and the app sends
+    assert set(record) == {"models", "data", "paired", "sweeps"}
+    assert list(analysis.models) == ["small_cnn", "lbp_hog_svm"]
+    for name, row in record["models"].items():
         assert ROW_KEYS <= set(row), ROW_KEYS - set(row)
         assert row["n"] == N and sum(map(sum, row["confusion_matrix"])) == N
         assert row["ece_definition"] == ECE_DEFINITION and 0 <= row["ece"] <= 1 and 0 <= row["brier"] <= 1
@@ -43,20 +44,20 @@ def test_keys_and_rows(analysis, two_models):
         assert ci["n_boot"] == 30 and ci["n_subjects"] == N_SUBJECTS and ci["low"] <= row["accuracy"] <= ci["high"]
         assert row["bootstrap_recall_closed"]["estimate"] == row["recall_closed"]
         assert {r["factor"] for r in row["subsets"]} >= {"glasses", "gender", "source"}
-    assert analysis["data"]["n_read"] == N
-    json.dumps(analysis)  # plain data: the CLI writes it, the app sends it
+    assert analysis.data["n_read"] == N
+    json.dumps(record)  # plain data: the CLI writes it, the app sends it
 
 
 def test_same_numbers_as_evaluate(analysis, two_models, mrl_dir):
-    for clf, row in zip(two_models, analysis["models"].values()):
+    for clf, row in zip(two_models, analysis.models.values()):
         ev, _ = evaluate_checkpoint(clf, load_dataset(mrl_dir))
         for key in ("n", "accuracy", "balanced_accuracy", "recall_closed", "roc_auc", "confusion_matrix"):
-            assert row[key] == ev[key], key
+            assert getattr(row, key) == ev[key], key
 
 
 def test_paired_mcnemar(analysis, two_models, mrl_dir):
-    assert len(analysis["paired"]) == 1
-    pair = analysis["paired"][0]
+    assert len(analysis.paired) == 1
+    pair = analysis.paired[0]
     assert (pair["a"], pair["b"]) == ("small_cnn", "lbp_hog_svm")
     ds = load_dataset(mrl_dir)
     preds = []
@@ -65,14 +66,14 @@ def test_paired_mcnemar(analysis, two_models, mrl_dir):
         preds.append((clf.proba_prepared(arrays)[:, 1] >= 0.5).astype(int))
     expected = mcnemar(ds.labels, *preds)
     assert {k: pair[k] for k in expected} == expected
-    assert pair["accuracy_a"] == pytest.approx(analysis["models"]["small_cnn"]["accuracy"])
+    assert pair["accuracy_a"] == pytest.approx(analysis.models["small_cnn"].accuracy)
 
 
 def test_sweeps_cover_every_model(analysis):
-    sweeps = analysis["sweeps"]
-    assert sweeps["n"] == 6 and len(sweeps["sweeps"]) == 9
-    for block in sweeps["sweeps"].values():
-        assert set(block["models"]) == {"small_cnn", "lbp_hog_svm"}
+    sweeps = analysis.sweeps
+    assert sweeps.n == 6 and len(sweeps.sweeps) == 9
+    for block in sweeps.sweeps.values():
+        assert set(block.models) == {"small_cnn", "lbp_hog_svm"}
 
 
 def test_unreadable_files_are_dropped_for_every_model(two_models, mrl_dir, tmp_path):
@@ -80,16 +81,16 @@ def test_unreadable_files_are_dropped_for_every_model(two_models, mrl_dir, tmp_p
     shutil.copytree(mrl_dir, dirty)
     broken = write_broken_files(dirty / "s0002", subject=2)
     result = analyse_models(two_models[:1], load_dataset(dirty), sweeps=False, subsets=False, progress=False)
-    row = result["models"]["small_cnn"]
-    assert row["n"] == N and "subsets" not in row and "sweeps" not in result
-    assert result["data"]["n_skipped"] == len(broken) and result["paired"] == []
+    row = result.models["small_cnn"]
+    assert row.n == N and "subsets" not in row.to_dict() and "sweeps" not in result.to_dict()
+    assert result.data["n_skipped"] == len(broken) and result.paired == []
 
 
 def test_same_checkpoint_twice_gives_two_rows(trained_cnn, mrl_dir):
     models = [load_classifier(trained_cnn), load_classifier(trained_cnn)]
     result = analyse_models(models, load_dataset(mrl_dir), sweeps=False, subsets=False, progress=False)
-    assert list(result["models"]) == ["small_cnn", "small_cnn (2)"]
-    pair = result["paired"][0]
+    assert list(result.models) == ["small_cnn", "small_cnn (2)"]
+    pair = result.paired[0]
     assert pair["p_value"] == 1.0 and pair["method"] == "no discordant pairs"
 
 
@@ -121,6 +122,6 @@ def test_restrict_with_a_trained_checkpoint(trained_cnn, mrl_dir):
     test = restrict(load_dataset(mrl_dir), [clf], "test")
     assert set(test.subjects) == set(clf.info["split"]["test"])
     result = analyse_models([clf], test, sweeps=False, progress=False)
-    assert result["models"]["small_cnn"]["n"] == len(test)
+    assert result.models["small_cnn"].n == len(test)
     stored = clf.info["metrics"]["test"]["overall"]
-    assert result["models"]["small_cnn"]["accuracy"] == stored["accuracy"]  # the test numbers saved at training
+    assert result.models["small_cnn"].accuracy == stored["accuracy"]  # the test numbers saved at training

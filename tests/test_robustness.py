@@ -90,27 +90,27 @@ def test_sweep_models_gives_one_value_per_level_and_model(untrained_cnn, fitted_
     images = np.stack([np.repeat(draw_eye(i % 2 == 0, rng, 96)[..., None], 3, axis=2) for i in range(4)])
     y = np.array([0, 1, 0, 1])
     out = sweep_models([untrained_cnn, fitted_svm], images, y, progress=False)
-    assert out["note"] == ANGLE_NOTE and out["n"] == 4
-    assert set(out["sweeps"]) == set(SWEEPS) and len(SWEEPS) == 9
-    for name, block in out["sweeps"].items():
-        assert block["levels"] == list(SWEEPS[name][1])
-        assert set(block["models"]) == {"small_cnn", "lbp_hog_svm"}
-        for res in block["models"].values():
+    assert out.note == ANGLE_NOTE and out.n == 4
+    assert set(out.sweeps) == set(SWEEPS) and len(SWEEPS) == 9
+    for name, block in out.sweeps.items():
+        assert block.levels == list(SWEEPS[name][1])
+        assert set(block.models) == {"small_cnn", "lbp_hog_svm"}
+        for res in block.models.values():
             assert set(res) == {"accuracy", "recall_closed", "recall_open"}
             for values in res.values():
-                assert len(values) == len(block["levels"])
+                assert len(values) == len(block.levels)
                 assert all(0 <= v <= 1 for v in values)
     # the identity levels reproduce the model's accuracy on the untouched images
     clean = classification_metrics(y, fitted_svm.predict_proba(images))["accuracy"]
-    block = out["sweeps"]["rotation_deg"]
-    assert block["models"]["lbp_hog_svm"]["accuracy"][block["levels"].index(0)] == clean
+    block = out.sweeps["rotation_deg"]
+    assert block.models["lbp_hog_svm"]["accuracy"][block.levels.index(0)] == clean
 
 
 def test_sweep_models_with_chosen_sweeps(untrained_cnn):
     images = np.zeros((2, 32, 32, 3), np.uint8)
     out = sweep_models([untrained_cnn], images, np.array([0, 1]), sweeps={"blur_sigma": [0, 2]}, progress=False)
-    assert list(out["sweeps"]) == ["blur_sigma"]
-    assert out["sweeps"]["blur_sigma"]["models"]["small_cnn"]["accuracy"] == [0.5, 0.5]
+    assert list(out.sweeps) == ["blur_sigma"]
+    assert out.sweeps["blur_sigma"].models["small_cnn"]["accuracy"] == [0.5, 0.5]
 
 
 def test_models_with_the_same_folder_name_stay_apart(untrained_cnn):
@@ -123,7 +123,7 @@ def test_models_with_the_same_folder_name_stay_apart(untrained_cnn):
     assert model_keys([a, untrained_cnn]) == ["mrl/small_cnn", "small_cnn"]  # a registry name (no folder)
     images = np.zeros((2, 32, 32, 3), np.uint8)
     out = sweep_models([a, b], images, np.array([0, 1]), sweeps={"gamma": [1.0, 2.0]}, progress=False)
-    models = out["sweeps"]["gamma"]["models"]
+    models = out.sweeps["gamma"].models
     assert set(models) == {"mrl/small_cnn", "mrl_cew/small_cnn"}
     assert all(len(v) == 2 for res in models.values() for v in res.values())
 
@@ -167,7 +167,7 @@ class Brightness(BaseClassifier):
 class RawOnly:
     """A model that only offers predict_proba on raw crops (no prepare / proba_prepared)."""
 
-    name = "raw_only"
+    name, checkpoint = "raw_only", ""  # every classifier names its checkpoint ("" when not loaded from one)
 
     def predict_proba(self, images):
         p = 1 / (1 + np.exp((np.stack(images).astype(float).std(axis=(1, 2, 3)) - 40) / 5))
@@ -202,11 +202,11 @@ def test_fast_sweep_matches_the_straightforward_computation(trained_cnn, fitted_
     assert gray64.calls == sum(len(levels) for _, levels in SWEEPS.values()) - 7
     expected = straightforward(models, images, y)
     assert len({k for block in expected.values() for k in block}) == len(models)
-    for name, block in out["sweeps"].items():
-        for key, res in block["models"].items():
+    for name, block in out.sweeps.items():
+        for key, res in block.models.items():
             for metric in ("accuracy", "recall_closed", "recall_open"):
                 assert res[metric] == [m[metric] for m in expected[name][key]], (name, key, metric)
-    accuracies = {a for block in out["sweeps"].values() for res in block["models"].values() for a in res["accuracy"]}
+    accuracies = {a for block in out.sweeps.values() for res in block.models.values() for a in res["accuracy"]}
     assert len(accuracies) >= 4  # the models do answer to the perturbations: the comparison is not all 0.5
 
 

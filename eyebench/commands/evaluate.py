@@ -2,82 +2,36 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
-from ..config import pct
-from ..errors import EyebenchError
 from .args import EPILOG, _add_data, _add_output, bounded, input_path, output_file
 from .common import _load_data, _load_models
 
 
 def run(args) -> int:
-    from ..evaluate.report import evaluate_checkpoint, format_head_angles, format_table
+    from ..evaluate.report import evaluate_model, label_comparison
+    from ..formatters.evaluation import evaluate_lines
 
     models = _load_models(args.model)
     dataset = _load_data(args)
     rows, data_report = [], None
     for i, clf in enumerate(models, 1):
         print(f"[{i}/{len(models)}] {clf.checkpoint}", file=sys.stderr)
-        row, used = evaluate_checkpoint(clf, dataset, args.split, args.bootstrap)
+        row, used = evaluate_model(clf, dataset, args.split, args.bootstrap)
         if args.compare_labels:
-            row["label_comparison"] = _label_comparison(clf, used)
+            row = dataclasses.replace(row, label_comparison=label_comparison(clf, used))
         rows.append(row)
         data_report = data_report or used.report()
-    print(format_table(rows))
-    for r in rows if args.compare_labels else []:
-        print(_comparison_line(r))
-    for r in rows:
-        if r.get("split"):
-            print(f"{r['name']}: --split {r['split']} kept {r['n']} images of its {r['split']} people and left out "
-                  f"{r['split_removed']} others")
-        if r.get("leak"):
-            print(f"WARNING {r['name']}: {r['leak']['message']}")
-        for line in format_head_angles(r):
-            print(line)
-        ci = r.get("bootstrap_accuracy")
-        if ci:
-            print(f"{r['name']}: accuracy 95% CI over subjects " + (f"[{100 * ci['low']:.2f}%, {100 * ci['high']:.2f}%] "
-                  f"({ci['n_subjects']} subjects, {ci['n_boot']} resamples)" if ci["low"] is not None else ci["note"]))
-            if ci["low"] is not None and ci.get("subjects_trusted") is False:
-                print(f"WARNING {r['name']}: {ci['note']}")
-        if r.get("band"):
-            u = r["band"]
-            print(f"{r['name']}: uncertain band {[round(b, 4) for b in u['band']]} -> {u['n_uncertain']} uncertain "
-                  f"(coverage {100 * u['coverage']:.2f}%, selective risk "
-                  + ("-" if u["selective_risk"] is None else f"{100 * u['selective_risk']:.2f}%") + ")")
     rep = data_report or dataset.report()
-    print(f"\nimages read: {rep['n_read']}, skipped: {rep['n_skipped']} {rep['skipped_reasons'] or ''}")
-    for ex in rep["skipped_examples"]:
-        print(f"  skipped {ex['path']}: {ex['reason']}")
+    for line in evaluate_lines(rows, rep, args.compare_labels):
+        print(line)
     if args.json:
-        Path(args.json).write_text(json.dumps({"models": rows, "data": rep}, indent=1))
+        Path(args.json).write_text(json.dumps({"models": [r.to_dict() for r in rows], "data": rep}, indent=1))
         print(f"wrote {args.json}")
     return 0
-
-
-def _label_comparison(clf, used) -> dict:
-    """A model's metrics on the original and the corrected labels of the same images (--compare-labels)."""
-    from ..data.dataset import load_images
-    from ..evaluate.audit import compare_labels
-
-    arrays, kept = load_images(used, clf.data_config.input_size, clf.data_config.channels)
-    result = compare_labels(kept, clf.proba_prepared(arrays))
-    if result is None:
-        raise EyebenchError("--compare-labels needs a corrected manifest: a CSV with an original_label column (the Review "
-                         "tab's export, or `audit --accept-top`)")
-    return result
-
-
-def _comparison_line(row: dict) -> str:
-    """One model's accuracy and closed recall before and after the label corrections."""
-    c = row["label_comparison"]
-    before, after = c["original"], c["corrected"]
-    return (f"{row['name']}: {c['changed']} of {c['n']} labels changed ({c['open_to_closed']} open -> closed, "
-            f"{c['closed_to_open']} closed -> open); accuracy {pct(before['accuracy'], sign=False)} on the original "
-            f"labels -> {pct(after['accuracy'], sign=False)} on the corrected; closed recall "
-            f"{pct(before['recall_closed'], sign=False)} -> {pct(after['recall_closed'], sign=False)}")
 
 
 def add_parser(sub) -> None:

@@ -24,15 +24,14 @@ HELDOUT_OUT = Output(folder=True, writes=("predictions.csv", "bundle.json", "REA
 
 def run(args) -> int:
     from ..evaluate.heldout import build_bundle, write_bundle
+    from ..formatters.evaluation import heldout_line
     from ..models.checkpoint import load_classifier
 
     models = {Path(d).name: load_classifier(d) for d in args.model}
     rows, summary = build_bundle(models, _load_data(args), sweep_max=args.sweep_images, seed=args.seed,
                                  command=args.command_line)
     out = write_bundle(args.out, rows, summary)
-    size = sum(f.stat().st_size for f in out.iterdir())
-    print(f"wrote {out}: {len(rows)} images of {summary['split']['n_subjects']} test people, {len(models)} models, "
-          f"{len(summary['sweeps']['sweeps'])} sweeps on {summary['sweeps']['n']} images ({size / 1e6:.2f} MB)")
+    print(heldout_line(out, len(rows), summary, sum(f.stat().st_size for f in out.iterdir())))
     return 0
 
 

@@ -15,6 +15,7 @@ CSV_FOLDER = Output(folder=True, writes=("subsets.csv", "sweeps.csv"))
 def run(args) -> int:
     from ..evaluate.analysis import analyse_models, restrict
     from ..evaluate.perturbations import SWEEPS
+    from ..formatters.evaluation import robustness_lines
 
     unknown = [name for name in args.sweep or () if name not in SWEEPS]
     if unknown:
@@ -22,32 +23,16 @@ def run(args) -> int:
     models = _load_models(args.model)
     dataset = restrict(_load_data(args), models, args.split)
     result = analyse_models(models, dataset, sweep_max=args.sweep_images, seed=args.seed, sweep_names=args.sweep)
-    slim = {"models": {n: {"subsets": r["subsets"], "accuracy": r["accuracy"], "recall_closed": r["recall_closed"],
-                           "n": r["n"]} for n, r in result["models"].items()},
-            "sweeps": result["sweeps"], "data": result["data"]}
-    Path(args.json).write_text(json.dumps(slim, indent=1))
-    for name, r in slim["models"].items():
-        print(f"\n{name}: subsets (accuracy / closed recall / rejected by band)")
-        for row in r["subsets"]:
-            rej = "-" if row.get("rejection_rate") is None else f"{100 * row['rejection_rate']:.1f}%"
-            rc = "-" if row["recall_closed"] is None else f"{100 * row['recall_closed']:.1f}%"
-            print(f"  {row['factor']:>12}={row['value']:<10} n={row['n']:<6} acc {100 * row['accuracy']:.1f}%  "
-                  f"closed recall {rc}  rejected {rej}")
-    print(f"\nsweeps on {result['sweeps']['n']} images ({result['sweeps']['note']})")
-    for sweep, block in result["sweeps"]["sweeps"].items():
-        for name, res in block["models"].items():
-            accs = " ".join(f"{lvl}:{100 * a:.1f}" for lvl, a in zip(block["levels"], res["accuracy"]))
-            print(f"  {sweep:<13} {name:<14} accuracy % per level  {accs}")
+    Path(args.json).write_text(json.dumps(result.robustness_dict(), indent=1))
+    for line in robustness_lines(result):
+        print(line)
     if args.csv:
         from ..evaluate.triage import write_csv
 
         out = Path(args.csv)
         out.mkdir(parents=True, exist_ok=True)
-        write_csv([{"model": n, **row} for n, r in slim["models"].items() for row in r["subsets"]], out / "subsets.csv")
-        write_csv([{"sweep": s, "level": lvl, "model": n, "accuracy": res["accuracy"][i],
-                    "recall_closed": res["recall_closed"][i]}
-                   for s, b in slim["sweeps"]["sweeps"].items() for n, res in b["models"].items()
-                   for i, lvl in enumerate(b["levels"])], out / "sweeps.csv")
+        write_csv(result.subset_rows(), out / "subsets.csv")
+        write_csv(result.sweeps.rows(), out / "sweeps.csv")
     print(f"wrote {args.json}" + (f" and CSV files in {args.csv}" if args.csv else ""))
     return 0
 

@@ -1,6 +1,7 @@
 """Full analysis of several models on the same images: metrics, calibration, risk-coverage, CIs, subsets, sweeps."""
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections import Counter
 
@@ -20,6 +21,7 @@ from .calibration import (
 from .confidence import mcnemar, subject_bootstrap
 from .perturbations import SWEEPS
 from .report import metrics_from_proba
+from .results import Analysis, ModelEvaluation, Predictions
 from .robustness import (
     Reporter,
     model_keys,
@@ -70,11 +72,11 @@ def require_images(dataset: Dataset, n_reasons: int = 3) -> None:
 
 def analyse_models(models: list, dataset: Dataset, bootstrap: int = 0, sweeps: bool = True,
                    sweep_max: int = SWEEP_IMAGES, subsets: bool = True, seed: int = 0, progress=True,
-                   keep_predictions: bool = False, sweep_names: list[str] | None = None) -> dict:
-    """Everything the report and the app show, as plain data (JSON-serialisable); `sweep_names` limits the sweeps.
+                   keep_predictions: bool = False, sweep_names: list[str] | None = None) -> Analysis:
+    """Everything the report and the app show (`to_dict()` for JSON); `sweep_names` limits the sweeps.
 
     With `keep_predictions`, `predictions` also holds the images used (a Dataset) and each model's p(closed)
-    array, for callers that work on per-image results (not JSON-serialisable: pop it before saving).
+    array, for callers that work on per-image results (never written to JSON).
     `progress`: True for tqdm bars, False for none, or a callable `(fraction, text)` told what is being done
     (e.g. a gr.Progress).
     """
@@ -98,17 +100,19 @@ def analyse_models(models: list, dataset: Dataset, bootstrap: int = 0, sweeps: b
     report.close()
     out = analyse_probabilities(probas, dataset, bootstrap=bootstrap, subsets=subsets, seed=seed)
     if keep_predictions:
-        out["predictions"] = {"dataset": dataset, "p_closed": {n: p[:, EyeState.CLOSED] for n, (_, p) in probas.items()}}
+        out = dataclasses.replace(out, predictions=Predictions(
+            dataset, {n: p[:, EyeState.CLOSED] for n, (_, p) in probas.items()}))
     if sweeps:
         y = dataset.labels
         idx = stratified_sample(y, sweep_max, seed)
         base, _ = load_images(dataset.subset(idx), BASE_SIZE, 3, progress=bars)  # perturbed, then resized per model
-        out["sweeps"] = sweep_models(models, base, y[idx], chosen, progress=scaled(progress, first, 1.0))
+        out = dataclasses.replace(out, sweeps=sweep_models(models, base, y[idx], chosen,
+                                                           progress=scaled(progress, first, 1.0)))
     return out
 
 
 def analyse_probabilities(probas: dict, dataset: Dataset, bootstrap: int = 0, subsets: bool = True,
-                          seed: int = 0) -> dict:
+                          seed: int = 0) -> Analysis:
     """The analysis of `analyse_models` from probabilities already computed: name -> (model, (n, 2) proba).
 
     The model only lends its registry name, checkpoint and uncertain band, so stored predictions (the held-out
@@ -119,23 +123,21 @@ def analyse_probabilities(probas: dict, dataset: Dataset, bootstrap: int = 0, su
     for name, (clf, proba) in probas.items():
         m = metrics_from_proba(dataset, proba)
         band = clf.uncertain_band
-        row = {"name": clf.name, "checkpoint": str(clf.checkpoint), **m["overall"],
-               "per_source": m["per_source"], "worst_subject": m["worst_subject"],
-               "per_subject": m["per_subject"],
-               "ece": expected_calibration_error(y, proba), "ece_definition": ECE_DEFINITION,
-               "brier": brier_score(y, proba), "reliability": reliability_bins(y, proba),
-               "risk_coverage": risk_coverage(y, proba),
-               "band": band_metrics(y, proba[:, EyeState.CLOSED], band) if band else None}
         preds[name] = (proba[:, EyeState.CLOSED] >= 0.5).astype(int)
+        cis = {}
         if bootstrap:
             doubts = dataset.subject_doubts  # subjects that may not be people: said beside the CI
-            row["bootstrap_accuracy"] = subject_bootstrap(y, preds[name], dataset.subjects, n_boot=bootstrap, seed=seed,
-                                                          doubts=doubts)
-            row["bootstrap_recall_closed"] = subject_bootstrap(
+            cis["bootstrap_accuracy"] = subject_bootstrap(y, preds[name], dataset.subjects, n_boot=bootstrap,
+                                                          seed=seed, doubts=doubts)
+            cis["bootstrap_recall_closed"] = subject_bootstrap(
                 y, preds[name], dataset.subjects, n_boot=bootstrap, seed=seed, doubts=doubts,
                 metric=lambda t, p: float(np.mean(p[t == EyeState.CLOSED] == EyeState.CLOSED)) if np.any(t == EyeState.CLOSED) else float("nan"))
-        if subsets:
-            row["subsets"] = subset_table(dataset, proba, band)
-        results[name] = row
-    return {"models": results, "data": dataset.report(),
-            "paired": [{"a": a, "b": b, **mcnemar(y, preds[a], preds[b])} for a, b in itertools.combinations(preds, 2)]}
+        results[name] = ModelEvaluation(
+            name=clf.name, checkpoint=str(clf.checkpoint), metrics=m["overall"], per_source=m["per_source"],
+            worst_subject=m["worst_subject"], per_subject=m["per_subject"], ece=expected_calibration_error(y, proba),
+            ece_definition=ECE_DEFINITION, brier=brier_score(y, proba), reliability=reliability_bins(y, proba),
+            risk_coverage=risk_coverage(y, proba),
+            band=band_metrics(y, proba[:, EyeState.CLOSED], band) if band else None, **cis,
+            subsets=subset_table(dataset, proba, band) if subsets else None)
+    return Analysis(results, dataset.report(),
+                    [{"a": a, "b": b, **mcnemar(y, preds[a], preds[b])} for a, b in itertools.combinations(preds, 2)])

@@ -13,6 +13,7 @@ from ..data.splits import SavedSplit
 from ..errors import EyebenchError
 from ..models.base import weights_sha256
 from .analysis import analyse_models
+from .results import HeldoutSummary
 from .robustness import SKIP_FACTORS, model_keys
 
 FORMAT = "eyebench-heldout"
@@ -50,7 +51,7 @@ def _meta_columns(dataset: Dataset) -> list[str]:
 
 
 def build_bundle(models: dict, dataset: Dataset, sweep_max: int = 1000, seed: int = 0, command: str = "",
-                 progress: bool = True) -> tuple[list[dict], dict]:
+                 progress: bool = True) -> tuple[list[dict], HeldoutSummary]:
     """Rows (one per test image, no pixels) and the summary (models, hashes, sweeps, data) of a held-out bundle."""
     test = set(shared_test_subjects(models))
     keep = np.array([s.subject in test for s in dataset.samples], dtype=bool)
@@ -59,8 +60,8 @@ def build_bundle(models: dict, dataset: Dataset, sweep_max: int = 1000, seed: in
     chosen = list(models.values())
     result = analyse_models(chosen, dataset.subset(keep), sweep_max=sweep_max, subsets=False, seed=seed,
                             progress=progress, keep_predictions=True)  # what `robustness` and the app compute
-    data = result["predictions"]["dataset"]
-    p_closed = {name: result["predictions"]["p_closed"][key] for name, key in zip(models, model_keys(chosen))}
+    data = result.predictions.dataset
+    p_closed = {name: result.predictions.p_closed[key] for name, key in zip(models, model_keys(chosen))}
     columns = _meta_columns(data)
     rows = []
     for i, s in enumerate(data.samples):
@@ -68,23 +69,19 @@ def build_bundle(models: dict, dataset: Dataset, sweep_max: int = 1000, seed: in
         row = {"file": Path(s.path).name, "source": s.source, "subject": s.subject, "label": CLASS_NAMES[s.label],
                "height": h, "width": w, **{k: s.meta.get(k, "") for k in columns}}
         rows.append({**row, **{f"p_closed:{name}": f"{p[i]:.7g}" for name, p in p_closed.items()}})
-    sweeps = result["sweeps"]
-    sweeps["models"] = list(models)
-    sweeps["sweeps"] = {k: {**b, "models": dict(zip(models, b["models"].values()))} for k, b in sweeps["sweeps"].items()}
     report = data.report()
     report.pop("skipped_files", None)
-    summary = {"format": FORMAT, "format_version": FORMAT_VERSION, "command": command,
-               "split": {"name": "test", "n_subjects": len(set(data.subjects.tolist())),
-                         "subjects": sorted(set(data.subjects.tolist()))},
-               "columns": {"fixed": list(FIXED_COLUMNS), "metadata": columns},
-               "models": {name: {"checkpoint": str(clf.checkpoint), "architecture": clf.name,
-                                 "weights_sha256": weights_sha256(clf.checkpoint), "temperature": clf.temperature,
-                                 "uncertain_band": clf.uncertain_band} for name, clf in models.items()},
-               "data": report, "sweeps": sweeps}
+    summary = HeldoutSummary(
+        command=command, subjects=sorted(set(data.subjects.tolist())), fixed_columns=list(FIXED_COLUMNS),
+        metadata_columns=columns,
+        models={name: {"checkpoint": str(clf.checkpoint), "architecture": clf.name,
+                       "weights_sha256": weights_sha256(clf.checkpoint), "temperature": clf.temperature,
+                       "uncertain_band": clf.uncertain_band} for name, clf in models.items()},
+        data=report, sweeps=result.sweeps.renamed(list(models)), format=FORMAT, format_version=FORMAT_VERSION)
     return rows, summary
 
 
-def write_bundle(out, rows: list[dict], summary: dict) -> Path:
+def write_bundle(out, rows: list[dict], summary: HeldoutSummary) -> Path:
     """Write predictions.csv, bundle.json and a README.md describing them into `out`."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -92,32 +89,32 @@ def write_bundle(out, rows: list[dict], summary: dict) -> Path:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    (out / SUMMARY).write_text(json.dumps(summary, indent=1) + "\n")
+    (out / SUMMARY).write_text(json.dumps(summary.to_dict(), indent=1) + "\n")
     (out / "README.md").write_text(bundle_readme(summary, rows))
     return out
 
 
-def bundle_readme(summary: dict, rows: list[dict]) -> str:
+def bundle_readme(summary: HeldoutSummary, rows: list[dict]) -> str:
     """The README next to a bundle: what it holds, from which people, and the command that made it."""
-    data, n_rows = summary["data"], len(rows)
+    data, n_rows = summary.data, len(rows)
     per_source = ", ".join(f"{n} {src}" for src, n in sorted(data["per_source"].items()))
     people = ", ".join(f"{len({r['subject'] for r in rows if r['source'] == src})} {src}"
                        for src in sorted(data["per_source"]))
     lines = [
         "# Held-out results of the shipped checkpoints", "",
         "Numbers only, no pixels: the app's Evaluate, Threshold and Robustness tabs open on these files.", "",
-        f"- **People**: the {summary['split']['n_subjects']} test people ({people}) of the split every checkpoint was "
+        f"- **People**: the {summary.n_subjects} test people ({people}) of the split every checkpoint was "
         "trained with (no checkpoint saw them in training, validation, calibration or model selection).",
         f"- **Images**: {n_rows} ({per_source}; classes {data['per_class']}).",
-        f"- **Models**: {', '.join(summary['models'])}; each with the sha256 of its `model.safetensors`. The app "
+        f"- **Models**: {', '.join(summary.models)}; each with the sha256 of its `model.safetensors`. The app "
         "lists a checkpoint whose weights no longer match as not in the precomputed results.",
-        f"- **Sweeps**: {', '.join(summary['sweeps']['sweeps'])} on a class-stratified sample of "
-        f"{summary['sweeps']['n']} of these images, perturbed from the pixels when the bundle was made.",
-        "", "Made by:", "", "```", summary["command"] or "(command not recorded)", "```", "",
+        f"- **Sweeps**: {', '.join(summary.sweeps.sweeps)} on a class-stratified sample of "
+        f"{summary.sweeps.n} of these images, perturbed from the pixels when the bundle was made.",
+        "", "Made by:", "", "```", summary.command or "(command not recorded)", "```", "",
         "## predictions.csv", "",
         "One row per image: `file` (the file name), `source`, `subject` (person), `label` (open/closed), "
         "`height` and `width` of the file in pixels, the metadata columns "
-        f"({', '.join(summary['columns']['metadata']) or 'none'}; MRL: glasses 0/1, reflections 0 none / 1 small / "
+        f"({', '.join(summary.metadata_columns) or 'none'}; MRL: glasses 0/1, reflections 0 none / 1 small / "
         "2 big, lighting 0 bad / 1 good, sensor 01/02/03), then `p_closed:<model>`: the calibrated p(closed) "
         "each model gives the image, as `evaluate` and the app compute it.", "",
         "## bundle.json", "",
@@ -128,30 +125,36 @@ def bundle_readme(summary: dict, rows: list[dict]) -> str:
 
 
 class HeldoutBundle:
-    """A bundle read back: the images as a Dataset (paths are file names), p(closed) per model, and the summary."""
+    """A bundle read back: the images as a Dataset (paths are file names), p(closed) per model, and its summary."""
 
     def __init__(self, folder):
         folder = Path(folder)
         try:
-            self.summary = json.loads((folder / SUMMARY).read_text())
+            raw = json.loads((folder / SUMMARY).read_text())
             with open(folder / PREDICTIONS, newline="") as fh:
                 rows = list(csv.DictReader(fh))
         except (OSError, json.JSONDecodeError) as exc:
             raise BundleError(f"cannot read the held-out bundle in {folder}: {exc}") from None
-        if self.summary.get("format") != FORMAT:
+        if not isinstance(raw, dict) or raw.get("format") != FORMAT:
             raise BundleError(f"{folder / SUMMARY} is not an eyebench held-out bundle")
         self.folder = folder
-        meta = self.summary["columns"]["metadata"]
+        self.record = HeldoutSummary.from_dict(raw)
+        meta = self.record.metadata_columns
         self.dataset = Dataset(
             [Sample(r["file"], CLASS_NAMES.index(r["label"]), r["subject"], r["source"],
                     {k: r[k] for k in meta}) for r in rows], [],
             {src: {"root": "precomputed", "layout": "held-out bundle", "subjects_from": "bundle"}
              for src in sorted({r["source"] for r in rows})})
-        self.p_closed = {name: np.array([float(r[f"p_closed:{name}"]) for r in rows]) for name in self.summary["models"]}
+        self.p_closed = {name: np.array([float(r[f"p_closed:{name}"]) for r in rows]) for name in self.record.models}
+
+    @property
+    def summary(self) -> dict:
+        """bundle.json as written."""
+        return self.record.to_dict()
 
     @property
     def models(self) -> list[str]:
-        return list(self.summary["models"])
+        return list(self.record.models)
 
     def proba(self, name: str) -> np.ndarray:
         """(n, 2) probabilities [p_open, p_closed] of one model, as `predict_proba` gives them."""
@@ -160,7 +163,7 @@ class HeldoutBundle:
 
     def matches(self, name: str, checkpoint) -> bool:
         """Whether `checkpoint`'s weights are the ones the bundle's numbers for `name` were computed from."""
-        entry = self.summary["models"].get(name)
+        entry = self.record.models.get(name)
         try:
             return bool(entry) and weights_sha256(checkpoint) == entry["weights_sha256"]
         except OSError:

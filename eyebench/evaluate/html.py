@@ -7,10 +7,12 @@ import numpy as np
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
-from ..config import pct
+from ..config import CLASS_NAMES, pct
+from ..data.dataset import Dataset, load_images
 from ..explain import explain_map, overlay, png_data_uri
 from . import plots
 from .report import MIN_GROUP_N
+from .results import Analysis
 
 CSS = """body{font-family:system-ui,sans-serif;margin:24px;max-width:1200px;color:#222}
 table{border-collapse:collapse;font-size:13px;margin:8px 0}td,th{border:1px solid #ddd;padding:4px 8px;text-align:right}
@@ -46,6 +48,16 @@ def worst_text(worst: dict | None, subjects: bool = True) -> str:
     return f"{worst['subject']} {pct(worst['accuracy'])} (n={worst['n']})"
 
 
+def report_examples(dataset: Dataset, seed: int = 0, per_class: int = 3) -> tuple[list, list[str]]:
+    """Up to `per_class` random images of each class (96 px RGB) and their labels, for the report's map grid."""
+    rng = np.random.default_rng(seed)
+    y = dataset.labels
+    pick = np.concatenate([rng.choice(np.flatnonzero(y == c), min(per_class, int((y == c).sum())), replace=False)
+                           for c in (0, 1) if (y == c).any()])
+    images, _ = load_images(dataset.subset(pick), 96, 3, progress=False)
+    return list(images), [CLASS_NAMES[y[i]] for i in pick]
+
+
 def map_grid(models: list, images: list[np.ndarray], labels: list[str]) -> str:
     """HTML grid: each example image with every model's explanation overlay and p(closed)."""
     from .robustness import model_keys
@@ -62,45 +74,46 @@ def map_grid(models: list, images: list[np.ndarray], labels: list[str]) -> str:
     return f'<div class="grid">{"".join(cells)}</div>'
 
 
-def render_report(analysis: dict, models: list, examples: tuple[list, list] | None = None,
+def render_report(analysis: Analysis, models: list, examples: tuple[list, list] | None = None,
                   title: str = "eyebench report", command: str = "") -> str:
     """The whole report as one HTML string."""
-    res = analysis["models"]
+    res = analysis.models
     parts = [f"<h1>{html.escape(title)}</h1>"]
     if command:
         parts.append(f'<p class="note">Made by <code>{html.escape(command)}</code></p>')
-    d = analysis["data"]
+    d = analysis.data
     reasons = "; ".join(f"{k}: {v}" for k, v in d["skipped_reasons"].items())
     parts.append(f'<p class="note">Images read: {d["n_read"]}, skipped: {d["n_skipped"]}'
                  f'{" (" + html.escape(reasons) + ")" if reasons else ""}; subjects: {d["n_subjects"]}.</p>')
     parts.append("<h2>Metrics</h2>")
     rows = []
     for name, r in res.items():
-        ci = r.get("bootstrap_accuracy") or {}
+        ci = r.bootstrap_accuracy or {}
         ci_txt = f"[{pct(ci.get('low'))}, {pct(ci.get('high'))}]" if ci.get("low") is not None else (ci.get("note") or "-")
-        band = r.get("band") or {}
-        rows.append([name, r["n"], pct(r["accuracy"]), ci_txt, pct(r["balanced_accuracy"]), pct(r["recall_closed"]),
-                     pct(r["recall_open"]), f"{r['roc_auc']:.4f}" if r["roc_auc"] is not None else "-",
-                     f"{r['ece']:.4f}", f"{r['brier']:.4f}", f"{r['risk_coverage']['aurc']:.4f}",
-                     pct(r["risk_coverage"]["coverage_at_1pct_risk"]),
-                     f"[{band['band'][0]:.3f}, {band['band'][1]:.3f}] coverage {pct(band.get('coverage'))}" if band else "-",
-                     worst_text(r.get("worst_subject"), bool(r.get("per_subject")))])
+        band = r.band or {}
+        rc = r.risk_coverage
+        low, high = band["band"] if band else (None, None)
+        rows.append([name, r.n, pct(r.accuracy), ci_txt, pct(r.balanced_accuracy), pct(r.recall_closed),
+                     pct(r.recall_open), f"{r.roc_auc:.4f}" if r.roc_auc is not None else "-",
+                     f"{r.ece:.4f}", f"{r.brier:.4f}", f"{rc['aurc']:.4f}", pct(rc["coverage_at_1pct_risk"]),
+                     f"[{low:.3f}, {high:.3f}] coverage {pct(band.get('coverage'))}" if band else "-",
+                     worst_text(r.worst_subject, bool(r.per_subject))])
     parts.append(_table(["model", "n", "accuracy", "95% CI (subjects)", "balanced acc.", "closed recall", "open recall",
                          "ROC-AUC", "ECE", "Brier", "AURC", "coverage @1% risk", "uncertain band",
                          f"worst subject (of those with n>={MIN_GROUP_N})"], rows))
-    parts.append(f'<p class="note">ECE: {html.escape(next(iter(res.values()))["ece_definition"])}. '
+    parts.append(f'<p class="note">ECE: {html.escape(next(iter(res.values())).ece_definition)}. '
                  "CIs resample subjects, not images.</p>" if res else "")
-    if analysis.get("paired"):
+    if analysis.paired:
         parts.append("<h3>Paired comparison (McNemar, same images)</h3>")
         parts.append(_table(["A", "B", "A right, B wrong", "A wrong, B right", "p-value", "test"],
                             [[p["a"], p["b"], p["a_right_b_wrong"], p["a_wrong_b_right"], f"{p['p_value']:.3g}",
-                              p["method"]] for p in analysis["paired"]]))
+                              p["method"]] for p in analysis.paired]))
     parts.append("<h2>Confusion matrices</h2>")
-    parts += [_fig(plots.confusion_figure(r["confusion_matrix"], f"{name}")) for name, r in res.items()]
+    parts += [_fig(plots.confusion_figure(r.confusion_matrix, f"{name}")) for name, r in res.items()]
     parts.append("<h2>Risk-coverage and calibration</h2>")
-    parts.append(_fig(plots.risk_coverage_figure({n: r["risk_coverage"] for n, r in res.items()})))
-    parts.append(_fig(plots.reliability_figure({n: r["reliability"] for n, r in res.items()})))
-    sub_rows = [{**row, "model": n} for n, r in res.items() for row in r.get("subsets", [])]
+    parts.append(_fig(plots.risk_coverage_figure({n: r.risk_coverage for n, r in res.items()})))
+    parts.append(_fig(plots.reliability_figure({n: r.reliability for n, r in res.items()})))
+    sub_rows = analysis.subset_rows()
     if sub_rows:
         parts.append("<h2>Subsets</h2>")
         parts.append(_fig(plots.subset_figure(sub_rows, "accuracy")))
@@ -110,13 +123,13 @@ def render_report(analysis: dict, models: list, examples: tuple[list, list] | No
                             [[r["model"], r["factor"], r["value"], r["n"], r["n_open"], r["n_closed"], pct(r["accuracy"]),
                               pct(r["recall_closed"]), pct(r["recall_open"]), pct(r.get("rejection_rate"))]
                              for r in sub_rows]))
-    sw = analysis.get("sweeps")
+    sw = analysis.sweeps
     if sw:
         parts.append("<h2>Perturbation sweeps</h2>")
-        parts.append(f'<p class="note">{html.escape(sw["note"])} {sw["n"]} images per level.</p>')
-        for name, block in sw["sweeps"].items():
-            parts.append(_fig(plots.sweep_figure(name, block, "accuracy")))
-            parts.append(_fig(plots.sweep_figure(name, block, "recall_closed")))
+        parts.append(f'<p class="note">{html.escape(sw.note)} {sw.n} images per level.</p>')
+        for name, block in sw.sweeps.items():
+            parts.append(_fig(plots.sweep_figure(name, block.to_dict(), "accuracy")))
+            parts.append(_fig(plots.sweep_figure(name, block.to_dict(), "recall_closed")))
     if examples and models:
         parts.append("<h2>Where each model looks</h2>")
         parts.append(map_grid(models, *examples))

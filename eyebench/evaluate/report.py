@@ -10,10 +10,12 @@ from ..data.dataset import Dataset, load_images
 from ..data.splits import split_mask
 from ..errors import EyebenchError
 from ..results import EyeState
+from .audit import compare_labels
 from .calibration import expected_calibration_error
 from .confidence import subject_bootstrap
 from .leak import leak_report
 from .metrics import classification_metrics, per_group_accuracy
+from .results import CheckpointEvaluation
 from .thresholds import band_metrics
 
 
@@ -60,8 +62,9 @@ def worst_group(per_group: dict[str, dict], min_n: int = MIN_GROUP_N) -> dict | 
     return {"subject": name, **row, "min_n": min_n}
 
 
-def evaluate_checkpoint(clf, dataset: Dataset, split: str | None = None, bootstrap: int = 0) -> tuple[dict, Dataset]:
-    """The contract row for one loaded classifier on `dataset` (optionally only its saved split's subjects)."""
+def evaluate_model(clf, dataset: Dataset, split: str | None = None,
+                   bootstrap: int = 0) -> tuple[CheckpointEvaluation, Dataset]:
+    """One loaded classifier evaluated on `dataset` (optionally only its saved split's subjects), and the images used."""
     t0 = time.time()
     cfg = clf.data_config
     n_given = len(dataset)
@@ -76,21 +79,32 @@ def evaluate_checkpoint(clf, dataset: Dataset, split: str | None = None, bootstr
     arrays, dataset = load_images(dataset, cfg.input_size, cfg.channels)
     proba = clf.proba_prepared(arrays) if len(arrays) else np.zeros((0, 2))
     result = metrics_from_proba(dataset, proba)
-    row = {"name": clf.name, "checkpoint": str(clf.checkpoint), **result["overall"],
-           "seconds": round(time.time() - t0, 3), "per_source": result["per_source"],
-           "per_subject": result["per_subject"], "worst_subject": result["worst_subject"],
-           "band": band_metrics(dataset.labels, proba[:, EyeState.CLOSED], clf.uncertain_band) if clf.uncertain_band else None}
-    row["leak"] = leak_report(clf, dataset)
-    angles = per_head_angle(dataset, proba)
-    if angles:
-        row["per_head_angle"] = angles
-    if split:
-        row["split"] = split
-        row["split_removed"] = n_given - int(mask.sum())
-    if bootstrap:
-        row["bootstrap_accuracy"] = subject_bootstrap(dataset.labels, (proba[:, EyeState.CLOSED] >= 0.5).astype(int),
-                                                      dataset.subjects, n_boot=bootstrap, doubts=dataset.subject_doubts)
-    return row, dataset
+    seconds = round(time.time() - t0, 3)
+    return CheckpointEvaluation(
+        name=clf.name, checkpoint=str(clf.checkpoint), metrics=result["overall"], seconds=seconds,
+        per_source=result["per_source"], per_subject=result["per_subject"], worst_subject=result["worst_subject"],
+        band=band_metrics(dataset.labels, proba[:, EyeState.CLOSED], clf.uncertain_band) if clf.uncertain_band else None,
+        leak=leak_report(clf, dataset), per_head_angle=per_head_angle(dataset, proba), split=split,
+        split_removed=n_given - int(mask.sum()) if split else None,
+        bootstrap_accuracy=subject_bootstrap(dataset.labels, (proba[:, EyeState.CLOSED] >= 0.5).astype(int),
+                                             dataset.subjects, n_boot=bootstrap, doubts=dataset.subject_doubts)
+        if bootstrap else None), dataset
+
+
+def evaluate_checkpoint(clf, dataset: Dataset, split: str | None = None, bootstrap: int = 0) -> tuple[dict, Dataset]:
+    """`evaluate_model` as the JSON row `evaluate --json` writes, and the images used."""
+    row, used = evaluate_model(clf, dataset, split, bootstrap)
+    return row.to_dict(), used
+
+
+def label_comparison(clf, used: Dataset) -> dict:
+    """A model's metrics on the original and the corrected labels of the same images (--compare-labels)."""
+    arrays, kept = load_images(used, clf.data_config.input_size, clf.data_config.channels)
+    result = compare_labels(kept, clf.proba_prepared(arrays))
+    if result is None:
+        raise EyebenchError("--compare-labels needs a corrected manifest: a CSV with an original_label column (the Review "
+                         "tab's export, or `audit --accept-top`)")
+    return result
 
 
 HEAD_ANGLE_FACTORS = ("head_yaw", "head_pitch")  # measured on face photos (data.face_photos)

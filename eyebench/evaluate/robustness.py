@@ -16,6 +16,7 @@ from ..results import EyeState
 from ..threads import single_image_threads
 from .metrics import classification_metrics
 from .perturbations import ANGLE_NOTE, SWEEPS, perturb_batch
+from .results import CURVES, SweepCurves, SweepResults
 from .thresholds import band_metrics
 
 SKIP_FACTORS = {"image_id", "path", "photo"}
@@ -117,7 +118,7 @@ def _with_accuracy(cell: dict) -> dict:
 
 
 def sweep_models(models: list, images: np.ndarray, y: np.ndarray, sweeps: dict | None = None,
-                 progress=True) -> dict:
+                 progress=True) -> SweepResults:
     """Accuracy and closed recall per perturbation level for every model, on the same perturbed images.
 
     Each level perturbs the raw crops once (`perturb_batch`, so the noise seeds are the images' positions as
@@ -160,15 +161,15 @@ def sweep_models(models: list, images: np.ndarray, y: np.ndarray, sweeps: dict |
         if copies:
             report.advance(len(copies), "levels with an input seen before (identity levels): predictions reused")
     report.close()
-    out = {"note": ANGLE_NOTE, "n": int(len(y)), "sweeps": {}}
+    curves: dict[str, SweepCurves] = {}
     for (name, level), row in zip(levels, probas):
-        block = out["sweeps"].setdefault(name, {"levels": list(sweeps[name]), "models": {}})
+        block = curves.setdefault(name, SweepCurves(list(sweeps[name]), {}))
         for key, proba in zip(keys, row):
             met = classification_metrics(y, proba)
-            res = block["models"].setdefault(key, {"accuracy": [], "recall_closed": [], "recall_open": []})
+            res = block.models.setdefault(key, {k: [] for k in CURVES})
             for k in res:
                 res[k].append(met[k])
-    return out
+    return SweepResults(ANGLE_NOTE, int(len(y)), curves)
 
 
 # -- running several models at once ----------------------------------------------------------------------------
