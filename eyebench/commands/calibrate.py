@@ -7,10 +7,11 @@ from .args import EPILOG, SHARE, _add_data, _add_zoom_average, input_path
 
 
 def run(args) -> int:
+    from ..data.dataset import DataSpec
     from ..train.pipeline import recalibrate
 
     for model in args.model:
-        recalibrate(model, args.data, args.target_risk, args.band_rule, args.command_line, subject_from=args.subject_from,
+        recalibrate(model, DataSpec(args.data, args.subject_from), args.target_risk, args.band_rule, args.command_line,
                     flip_average=args.flip_average, zoom_average=args.zoom_average)
     return 0
 

@@ -5,10 +5,11 @@ from .args import CHECKPOINT, SHARE, _add_data, _add_output, _add_zoom_average
 
 
 def run(args) -> int:
+    from ..data.dataset import DataSpec
     from ..train.committee import fit_committee
 
-    fit_committee(args.member, args.data, args.out, args.target_risk, args.band_rule, args.grid_step, args.flip_average,
-                  args.command_line, subject_from=args.subject_from, zoom_average=args.zoom_average)
+    fit_committee(args.member, DataSpec(args.data, args.subject_from), args.out, args.target_risk, args.band_rule,
+                  args.grid_step, args.flip_average, args.command_line, zoom_average=args.zoom_average)
     return 0
 
 

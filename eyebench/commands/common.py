@@ -15,9 +15,9 @@ def _load_models(dirs):
 def _load_data(args):
     """The --data of a command, scanned, with what the user must know about it printed: each source's layout, where
     its subjects came from, and every warning (many files skipped, subjects that look wrong)."""
-    from ..data.dataset import describe, load_dataset
+    from ..data.dataset import DataSpec, describe
 
-    dataset = load_dataset(args.data, subject_from=args.subject_from)
+    dataset = DataSpec(args.data, args.subject_from).load()
     print("\n".join(describe(dataset.report())))
     return dataset
 

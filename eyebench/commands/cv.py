@@ -22,16 +22,18 @@ CV_OUT = Output(folder=True, whole=True, note="; it does not apply to --out: a c
 
 
 def run(args) -> int:
+    from ..data.dataset import DataSpec
     from ..formatters.training import cv_lines
     from ..train.crossval import cross_validate, repeat_cross_validation
 
     config = dataclasses.replace(TrainConfig.from_args(args), resume=args.resume_folds)
-    kw = dict(k=args.folds, holdout_of=args.holdout_of, train_share=args.train_people, subject_from=args.subject_from)
+    data = DataSpec(args.data, args.subject_from)
+    kw = dict(k=args.folds, holdout_of=args.holdout_of, train_share=args.train_people)
     if args.repeats == 1:
-        res = cross_validate(args.model, args.data, args.out, config, **kw)
+        res = cross_validate(args.model, data, args.out, config, **kw)
     else:
         seeds = list(range(config.seed, config.seed + args.repeats))
-        res = repeat_cross_validation(args.model, args.data, args.out, seeds, config, **kw)
+        res = repeat_cross_validation(args.model, data, args.out, seeds, config, **kw)
     print("\n".join(cv_lines(res)))
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=1))

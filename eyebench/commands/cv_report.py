@@ -36,22 +36,24 @@ def _pooled(args) -> int:
 
 
 def _ensemble(args) -> int:
+    from ..data.dataset import DataSpec
     from ..evaluate.cvreport import ensemble_rows, fold_logits
     from ..formatters.training import format_ensemble
 
     runs = [tuple(r.split("=", 1)) if "=" in r else (r, r) for r in args.run]
-    rows = ensemble_rows(runs, fold_logits([folder for _, folder in runs], args.data, args.subject_from))
+    rows = ensemble_rows(runs, fold_logits([folder for _, folder in runs], DataSpec(args.data, args.subject_from)))
     print("\n".join(format_ensemble(rows)))
     _write_json(args.json, rows)
     return 0
 
 
 def _audit(args) -> int:
+    from ..data.dataset import DataSpec
     from ..evaluate.cvreport import audit_rows, contact_sheet, fold_logits
     from ..evaluate.triage import write_csv
     from ..formatters.training import format_audit
 
-    rows, summary = audit_rows(fold_logits(args.run, args.data, args.subject_from))
+    rows, summary = audit_rows(fold_logits(args.run, DataSpec(args.data, args.subject_from)))
     print("\n".join(summary + format_audit(rows)))
     if args.csv:
         write_csv(rows, args.csv)
@@ -64,12 +66,12 @@ def _audit(args) -> int:
 
 
 def _committee(args) -> int:
+    from ..data.dataset import DataSpec
     from ..formatters.training import cv_run_lines
     from ..train.crossval import cross_validate_committee
 
-    res = cross_validate_committee(args.run, args.data, args.out, args.grid_step, args.flip_average,
-                                   subject_from=args.subject_from, target_risk=args.target_risk,
-                                   zoom_average=args.zoom_average)
+    res = cross_validate_committee(args.run, DataSpec(args.data, args.subject_from), args.out, args.grid_step,
+                                   args.flip_average, target_risk=args.target_risk, zoom_average=args.zoom_average)
     print("\n".join(cv_run_lines(res, "committee")))
     _write_json(args.json, res)
     return 0

@@ -14,10 +14,11 @@ TRAIN_OUT = dataclasses.replace(CHECKPOINT, writes=("config.json", "resume.pt"),
 
 
 def run(args) -> int:
+    from ..data.dataset import DataSpec
     from ..train.pipeline import run_training
 
-    run_training(args.model, args.data, args.out, TrainConfig.from_args(args), command=args.command_line,
-                 subject_from=args.subject_from, split_from=args.split_from)
+    run_training(args.model, DataSpec(args.data, args.subject_from), args.out, TrainConfig.from_args(args),
+                 command=args.command_line, split_from=args.split_from)
     return 0
 
 

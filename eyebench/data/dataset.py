@@ -276,6 +276,30 @@ def describe(report: dict) -> list[str]:
     return lines + [f"WARNING {w}" for w in report.get("warnings", [])]
 
 
+@dataclasses.dataclass(frozen=True)
+class DataSpec:
+    """The data a command names: its --data paths and the --subject-from rule that names their subjects (None or
+    "auto": each layout's own), resolved into a Dataset once with `load`."""
+
+    paths: tuple
+    subject_from: str | None = None
+
+    def __post_init__(self):
+        paths = [self.paths] if isinstance(self.paths, (str, os.PathLike)) else list(self.paths)
+        object.__setattr__(self, "paths", tuple(paths))
+
+    def load(self) -> Dataset:
+        """Scan the paths (`load_dataset`)."""
+        return load_dataset(list(self.paths), self.subject_from)
+
+
+def as_dataset(data) -> Dataset:
+    """The Dataset `data` stands for: a Dataset as it is, a DataSpec loaded, paths loaded with each layout's subjects."""
+    if isinstance(data, Dataset):
+        return data
+    return (data if isinstance(data, DataSpec) else DataSpec(data)).load()
+
+
 def load_dataset(roots, subject_from: str | None = None) -> Dataset:
     """Scan one or more data paths; each becomes a source named after its folder (made unique); `subject_from`: a
     --subject-from rule for every path (None or "auto": each layout's own subjects)."""

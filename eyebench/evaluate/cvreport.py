@@ -55,20 +55,20 @@ def people_measures(run: dict) -> dict:
 
 
 # -- scores of cv fold checkpoints on their held-out people --------------------------------------------------
-def fold_logits(folders: list[str], data: list[str], subject_from: str | None = None) -> list[tuple]:
+def fold_logits(folders: list[str], data) -> list[tuple]:
     """Per fold: the held-out images (a Dataset) and every run's closed logits on them.
 
     Each folder is a `cv --out` folder (fold_1 ... fold_K); all must hold out the same images in each fold (true for
     `cv --holdout-of` runs with other seeds or recipes: the MRL folds do not depend on the seed), else ValueError.
     """
-    from ..data.dataset import load_dataset, load_images
+    from ..data.dataset import as_dataset, load_images
     from ..models.checkpoint import load_classifier
 
     twice = sorted({f for f in folders if [Path(g).resolve() for g in folders].count(Path(f).resolve()) > 1})
     if twice:  # it would count (audit) or weigh (ensemble) one run as two
         raise EyebenchError(f"--run {', '.join(twice)} is given more than once: give each run once")
     first = load_classifier(Path(folders[0]) / "fold_1").data_config
-    arrays, dataset = load_images(load_dataset(data, subject_from), first.input_size, first.channels)
+    arrays, dataset = load_images(as_dataset(data), first.input_size, first.channels)
     folds, k = [], 1
     while (Path(folders[0]) / f"fold_{k}").is_dir():
         masks, logits = [], []

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import pct
+from ..data.dataset import Dataset, DataSpec
 from ..errors import EyebenchError
 from ..evaluate.calibration import fit_temperature
 from ..evaluate.metrics import people_balanced_accuracy
@@ -60,9 +61,9 @@ def fit_member_weights(z: np.ndarray, y: np.ndarray, groups: np.ndarray, step: f
                         "members_alone_loss": alone}
 
 
-def fit_committee(members: list[str], data: list[str], out: str, target_risk: float = 0.01,
+def fit_committee(members: list[str], data: DataSpec | Dataset, out: str, target_risk: float = 0.01,
                   band_rule: str = "per-person", grid_step: float = 0.1, flip_average: bool = False, command: str = "",
-                  subject_from: str | None = None, log=print, zoom_average: float = 1.0) -> dict:
+                  log=print, zoom_average: float = 1.0) -> dict:
     """Make the committee checkpoint `out` from the member checkpoints (which must share one saved split): weights
     fitted on the members' validation people, then the committee's own temperature and band on the same people,
     metrics on validation and test people, written as model.safetensors + config.json + card (+ split.json). With
@@ -81,8 +82,7 @@ def fit_committee(members: list[str], data: list[str], out: str, target_risk: fl
     clf.attach(loaded, [weights_sha256(m) for m in members])
     clf.member_temperatures = np.array([m.temperature for m in loaded], dtype=np.float64)
     split = clf.split
-    (x_va, d_va), (x_te, d_te) = split_parts(f"the members' split ({members[0]})", split, data, clf.data_config,
-                                             subject_from)
+    (x_va, d_va), (x_te, d_te) = split_parts(f"the members' split ({members[0]})", split, data, clf.data_config)
     groups = validation_groups(d_va)
     z = np.mean([clf.member_logits(v) for v in input_views(x_va, clf.data_config)], axis=0)  # as the committee scores
     clf.weights, search = fit_member_weights(z, d_va.labels, groups, grid_step)

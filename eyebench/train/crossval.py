@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
 
-from ..data.dataset import Dataset, load_dataset, load_images
+from ..data.dataset import Dataset, DataSpec, as_dataset, load_images
 from ..data.splits import SPLITS, SavedSplit, check_disjoint, pick_group_fold, split_mask
 from ..errors import EyebenchError
 from ..evaluate.report import worst_group
@@ -56,9 +56,8 @@ def held_out_subjects(checkpoint: str) -> set[str]:
     return set(saved_split(checkpoint)["test"])
 
 
-def cross_validate(model: str, data: list[str], out: str, config: TrainConfig = TrainConfig(), k: int = 5,
-                   holdout_of: str | None = None, train_share: float = 1.0, log=print,
-                   subject_from: str | None = None) -> dict:
+def cross_validate(model: str, data: DataSpec, out: str, config: TrainConfig = TrainConfig(), k: int = 5,
+                   holdout_of: str | None = None, train_share: float = 1.0, log=print) -> dict:
     """Train one model per fold with `config`; summarise test accuracy as mean +- std, per fold and person, the worst
     fold and subject (the folds are drawn with config.seed, validation people with config.val_frac).
 
@@ -67,7 +66,8 @@ def cross_validate(model: str, data: list[str], out: str, config: TrainConfig = 
     (`cv --resume`) a run stopped part-way goes on: finished folds are reused, a stopped one continues.
     """
     seed = config.seed
-    dataset = full = load_dataset(data, subject_from)  # subjects by the --subject-from rule, as in each fold's training
+    spec = data if isinstance(data, DataSpec) else DataSpec(data)
+    dataset = full = spec.load()  # every fold trains on it: its split leaves the held-out people out
     left_out: list[str] = []
     if holdout_of:
         held = held_out_subjects(holdout_of)
@@ -78,8 +78,8 @@ def cross_validate(model: str, data: list[str], out: str, config: TrainConfig = 
         dataset = dataset.subset(keep)
         log(f"left out {len(left_out)} test subjects of {holdout_of} ({(~keep).sum()} images)")
     folds = subject_folds(dataset, k, config.val_frac, seed, train_share)
-    keep_recipe(Path(out), {"model": model, "data": list(data), "k": k, "holdout_of": holdout_of,
-                            "train_share": train_share, "subject_from": subject_from,
+    keep_recipe(Path(out), {"model": model, "data": list(spec.paths), "k": k, "holdout_of": holdout_of,
+                            "train_share": train_share, "subject_from": spec.subject_from,
                             "config": {**dataclasses.asdict(config), "resume": False}}, config.resume)
     results, subjects, fold_views = [], {}, []
     for i, split in enumerate(folds):
@@ -88,7 +88,7 @@ def cross_validate(model: str, data: list[str], out: str, config: TrainConfig = 
         done = finished_fold(folder, model, split, config) if config.resume else None
         if done:
             log(f"fold {i + 1}/{k}: finished earlier in {folder}, reused (--resume)")
-        info = done or run_training(model, data, str(folder), config, split=split, log=log, subject_from=subject_from)
+        info = done or run_training(model, full, str(folder), config, split=split, log=log)
         views = fold_test_views(folder, full)
         test = info["metrics"]["test"]
         if done:  # every person's result, which config.json does not keep, from the predictions just made
@@ -165,9 +165,9 @@ def _summary(results: list[dict], subjects: dict, fold_views: list[dict]) -> dic
             "worst_subject": worst_group(subjects)}
 
 
-def cross_validate_committee(runs: list[str], data: list[str], out: str, grid_step: float = 0.1,
-                             flip_average: bool = False, subject_from: str | None = None, target_risk: float = 0.01,
-                             log=print, zoom_average: float = 1.0) -> dict:
+def cross_validate_committee(runs: list[str], data: DataSpec | Dataset, out: str, grid_step: float = 0.1,
+                             flip_average: bool = False, target_risk: float = 0.01, log=print,
+                             zoom_average: float = 1.0) -> dict:
     """The committee of finished cv runs (their `--out` folders, made with the same folds: same data, --folds,
     --seed and --holdout-of), fold by fold: `fit_committee` of the runs' fold_K checkpoints on that fold's validation
     people, into out/fold_K, tested on its test people. The result has `cross_validate`'s shape (plus each fold's
@@ -175,14 +175,13 @@ def cross_validate_committee(runs: list[str], data: list[str], out: str, grid_st
     k = len(list(Path(runs[0]).glob("fold_*")))
     if k == 0 or any(len(list(Path(r).glob("fold_*"))) != k for r in runs):
         raise EyebenchError(f"every run must be a `cv --out` folder with the same number of folds ({runs[0]} has {k})")
-    dataset = load_dataset(data, subject_from)
+    dataset = as_dataset(data)
     results, subjects, fold_views = [], {}, []
     for i in range(1, k + 1):
         log(f"fold {i}/{k}: committee of {', '.join(runs)}")
         folder = Path(out) / f"fold_{i}"
-        info = fit_committee([str(Path(r) / f"fold_{i}") for r in runs], data, str(folder), grid_step=grid_step,
-                             flip_average=flip_average, subject_from=subject_from, target_risk=target_risk, log=log,
-                             zoom_average=zoom_average)
+        info = fit_committee([str(Path(r) / f"fold_{i}") for r in runs], dataset, str(folder), grid_step=grid_step,
+                             flip_average=flip_average, target_risk=target_risk, log=log, zoom_average=zoom_average)
         views = fold_test_views(folder, dataset)
         fold_views.append(views)
         per_subject = {p: {"n": n, "accuracy": r / n} for p, (n, r, _) in views[views["as_trained"]]["people"].items()}
@@ -282,7 +281,7 @@ def _headline(views: dict) -> dict:
                 name: {k: v for k, v in views[name].items() if k != "people"} for name in FLIP_VIEWS.values()}}}
 
 
-def repeat_cross_validation(model: str, data: list[str], out: str, seeds: list[int],
+def repeat_cross_validation(model: str, data: DataSpec, out: str, seeds: list[int],
                             config: TrainConfig = TrainConfig(), log=print, **kw) -> dict:
     """Cross-validate once per seed (folders out/seed_S): the spread of the means is the noise a recipe must beat."""
     runs = [cross_validate(model, data, str(Path(out) / f"seed_{s}"), dataclasses.replace(config, seed=s), log=log,

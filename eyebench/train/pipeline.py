@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from ..config import CLASS_NAMES, THIN_NOTE
-from ..data.dataset import Dataset, describe, load_dataset, load_images
+from ..data.dataset import Dataset, DataSpec, as_dataset, describe, load_images
 from ..data.splits import SPLITS, SavedSplit, check_disjoint, split_by_subject
 from ..errors import EyebenchError
 from ..evaluate.calibration import (
@@ -32,12 +32,11 @@ from .loop import distributed, train_torch
 from .resume import RESUME_FILE
 
 
-def run_training(model: str, data: list[str], out: str, config: TrainConfig = TrainConfig(), split: dict | None = None,
-                 command: str = "", log=print, subject_from: str | None = None,
-                 split_from: str | None = None) -> dict | None:
+def run_training(model: str, data: DataSpec | Dataset, out: str, config: TrainConfig = TrainConfig(),
+                 split: dict | None = None, command: str = "", log=print, split_from: str | None = None) -> dict | None:
     """Train `model` on person-disjoint splits of `data` (the given `split`, the people of checkpoint `split_from`'s
-    split, or a new one; subjects by the `subject_from` rule of `load_dataset`), calibrate on val, test once, save to
-    `out`; returns the saved info with every test person's result (None on the other processes under torchrun)."""
+    split, or a new one; a DataSpec is scanned after the model and teachers are checked), calibrate on val, test once,
+    save to `out`; returns the saved info with every test person's result (None on the other processes under torchrun)."""
     t0 = time.time()
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
@@ -50,7 +49,7 @@ def run_training(model: str, data: list[str], out: str, config: TrainConfig = Tr
     if not_torch:  # distillation runs the teachers' networks on the training batches
         raise EyebenchError(f"--teacher must be a torch checkpoint (a committee's members can be teachers): "
                          f"{', '.join(not_torch)}")
-    dataset = load_dataset(data, subject_from)
+    dataset = as_dataset(data)
     if split_from:
         split = reuse_split(split_from, dataset, log)
     if teachers:  # a student must not be tested on people its teachers learned from
@@ -260,9 +259,9 @@ def calibrate(clf, x_val: np.ndarray, y_val: np.ndarray, target_risk: float = 0.
             "ece_after": expected_calibration_error(y_val, after), "ece_definition": ECE_DEFINITION, "band": band}
 
 
-def recalibrate(checkpoint: str, data: list[str], target_risk: float | None = None, band_rule: str | None = None,
-                command: str = "", log=print, subject_from: str | None = None,
-                flip_average: bool | None = None, zoom_average: float | None = None) -> dict:
+def recalibrate(checkpoint: str, data: DataSpec | Dataset, target_risk: float | None = None,
+                band_rule: str | None = None, command: str = "", log=print, flip_average: bool | None = None,
+                zoom_average: float | None = None) -> dict:
     """Refit a saved checkpoint's temperature and band on its own validation subjects; rewrite config and card.
     `target_risk` and `band_rule` None keep the ones its band was fitted with (0.01 per person when unrecorded);
     `flip_average` True or False switches flip averaging on or off first, `zoom_average` sets zoom averaging's scale
@@ -275,7 +274,7 @@ def recalibrate(checkpoint: str, data: list[str], target_risk: float | None = No
     if views:
         clf.data_config = dataclasses.replace(clf.data_config, **views)
         clf.model_args = {**clf.model_args, **views}
-    (x_va, d_va), (x_te, d_te) = split_parts(checkpoint, clf.split, data, clf.data_config, subject_from)
+    (x_va, d_va), (x_te, d_te) = split_parts(checkpoint, clf.split, data, clf.data_config)
     if clf.fits_temperature:
         clf.temperature = 1.0  # refitted from the raw logits, as after training
     calibration = calibrate(clf, x_va, d_va.labels, target_risk, validation_groups(d_va), band_rule)
@@ -293,12 +292,12 @@ def recalibrate(checkpoint: str, data: list[str], target_risk: float | None = No
     return calibration
 
 
-def split_parts(name: str, split: SavedSplit, data: list[str], cfg, subject_from: str | None = None) -> list[tuple]:
+def split_parts(name: str, split: SavedSplit, data: DataSpec | Dataset, cfg) -> list[tuple]:
     """[(arrays, Dataset) of the validation people, the same of the test people] of a saved `split` in `data`, read at
     `cfg`'s input; the data must hold as many images of them as training had (else ValueError naming `name`)."""
     if not split:
         raise EyebenchError(f"{name}: has no saved split, so its validation subjects are unknown")
-    arrays, dataset = load_images(load_dataset(data, subject_from), cfg.input_size, cfg.channels)
+    arrays, dataset = load_images(as_dataset(data), cfg.input_size, cfg.channels)
     masks = [split.mask(dataset, part, name) for part in ("val", "test")]
     return [(arrays[m], dataset.subset(m)) for m in masks]
 
