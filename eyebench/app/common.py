@@ -21,12 +21,10 @@ import numpy as np
 
 from .. import workbench
 from ..data.images import ImageError, decode_image
-from ..data.splits import SplitError
 from ..errors import EyebenchError
-from ..models.checkpoint import CheckpointError
-from ..safezip import ZipError, extract_zip, remove_tree
+from ..safezip import extract_zip, remove_tree
 
-USER_ERRORS = (ImageError, ValueError, KeyError, FileNotFoundError, CheckpointError, SplitError, ZipError)
+USER_ERRORS = (EyebenchError, FileNotFoundError)  # what a user can fix; anything else is a bug, logged with its traceback
 MAX_FILE_SIZE = "50mb"
 OUTPUTS = Path(tempfile.gettempdir()) / "eyebench_app_outputs"  # output pictures and downloads (OutputFolder)
 OUTPUTS_MAX_MB = 100  # the stated bound of that folder: oldest files removed first above it...
