@@ -4,13 +4,16 @@ import pytest
 
 from eyebench.config import DECISION_NAMES
 from eyebench.evaluate.thresholds import (
+    BandStats,
     apply_band,
+    band_detail,
     band_groups,
     band_metrics,
+    band_stats,
     fit_band,
     risk_coverage,
 )
-from eyebench.results import Decision
+from eyebench.results import Decision, EyeState
 
 
 def test_apply_band():
@@ -32,6 +35,20 @@ def test_band_metrics_hand_computed():
     assert m["selective_risk"] == pytest.approx(2 / 4)
     assert m["rejection_rate"] == {"open": pytest.approx(1 / 3), "closed": pytest.approx(1 / 3)}
     assert m["band"] == [0.3, 0.7]
+
+
+def test_band_stats_is_the_band_metrics_json():
+    y, p = np.array([0, 0, 0, 1, 1, 1]), np.array([0.1, 0.5, 0.9, 0.05, 0.6, 0.95])
+    s = band_stats(y, p, (0.3, 0.7))
+    assert s.to_dict() == band_metrics(y, p, [0.3, 0.7]) and BandStats.from_dict(s.to_dict()) == s
+    assert s.rejection_rate(EyeState.OPEN) == pytest.approx(1 / 3) and s.n_uncertain == 2
+    detail = band_detail(y, p, (0.3, 0.7), ["a", "a", "b", "b", "b", "b"], {("source", "x"): y >= 0})
+    assert detail.accepted_accuracy == pytest.approx(1 / 2) and detail.closed_recall_overall == pytest.approx(1 / 3)
+    assert detail.three_way == {"open": {"open": 1, "uncertain": 1, "closed": 1},
+                                "closed": {"open": 1, "uncertain": 1, "closed": 1}}
+    assert [r["subject"] for r in detail.person_rejection] == ["a", "b"] and detail.subset_rejection[0]["n"] == 6
+    assert set(detail.numbers()) == set(s.to_dict()) | {"accepted_accuracy", "closed_recall_accepted",
+                                                         "closed_recall_overall", "three_way"}
 
 
 def test_band_metrics_when_nothing_is_accepted_or_a_class_is_absent():

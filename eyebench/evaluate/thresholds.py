@@ -89,15 +89,11 @@ class ProbabilityCache:
     risk_coverage: dict
 
     KEYS = {"y": "labels", "subjects": "subjects", "sources": "sources", "paths": "paths", "subsets": "subsets",
-            "proba": "p_closed", "risk_coverage": "risk_coverage"}  # the session state's dict form
+            "proba": "p_closed", "risk_coverage": "risk_coverage"}  # its dict form (from_dict's keys)
 
     def holds(self, model) -> bool:
         """Whether the cache has p(closed) of `model`."""
         return model in self.p_closed
-
-    def __getitem__(self, key: str):
-        """The dict form's entry (`KEYS`), for code that still reads the cache as a dict."""
-        return getattr(self, self.KEYS[key])
 
     @classmethod
     def from_dict(cls, d: dict) -> ProbabilityCache:
