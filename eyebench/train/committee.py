@@ -96,9 +96,9 @@ def fit_committee(members: list[str], data: DataSpec | Dataset, out: str, target
                 "metrics": {"val": _strip(val_eval), "test": _strip(test_eval)}}
     clf.save_pretrained(out_dir)
     (out_dir / "split.json").write_text(json.dumps(split.parts(), indent=1))
-    band = test_eval.get("band") or {}
+    band, overall = test_eval.get("band") or {}, test_eval["overall"]
     log(f"saved {out}: temperature {clf.temperature:.3f}, band {[round(b, 4) for b in clf.uncertain_band]}; test "
-        f"accuracy {pct(test_eval['overall']['accuracy'])}, the band answers {pct(band.get('coverage'))} of test images "
+        f"accuracy {pct(overall['accuracy'])}, the band answers {pct(band.get('coverage'))} of test images "
         f"with accuracy {pct(None if band.get('selective_risk') is None else 1 - band['selective_risk'])}")
     return clf.info
 

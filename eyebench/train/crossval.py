@@ -90,15 +90,14 @@ def cross_validate(model: str, data: DataSpec, out: str, config: TrainConfig = T
             log(f"fold {i + 1}/{k}: finished earlier in {folder}, reused (--resume)")
         info = done or run_training(model, full, str(folder), config, split=split, log=log)
         views = fold_test_views(folder, full)
-        test = info["metrics"]["test"]
+        metrics = info["metrics"]
+        test = metrics["test"]
         if done:  # every person's result, which config.json does not keep, from the predictions just made
             test["per_subject_all"] = {p: {"n": n, "accuracy": r / n}
                                        for p, (n, r, _) in views[views["as_trained"]]["people"].items()}
         fold_views.append(views)
         results.append({"fold": i + 1, "test_subjects": split["test"], "n_train_subjects": len(split["train"]),
-                        **{key: test["overall"][key] for key in
-                           ("n", "accuracy", "balanced_accuracy", "recall_closed", "recall_open")},
-                        **_headline(views), "band": fold_band(test), "per_subject": test["per_subject_all"]})
+                        **_fold_scores(test, views), "per_subject": test["per_subject_all"]})
         subjects.update(test["per_subject_all"])
     return {"model": model, "k": k, "seed": seed, "holdout_of": holdout_of, "left_out_subjects": left_out,
             "train_share": train_share, **_summary(results, subjects, fold_views)}
@@ -185,15 +184,22 @@ def cross_validate_committee(runs: list[str], data: DataSpec | Dataset, out: str
         views = fold_test_views(folder, dataset)
         fold_views.append(views)
         per_subject = {p: {"n": n, "accuracy": r / n} for p, (n, r, _) in views[views["as_trained"]]["people"].items()}
-        results.append({"fold": i, "test_subjects": info["split"]["test"],
-                        "weights": {m["checkpoint"]: m["weight"] for m in info["committee"]["members"]},
-                        **{key: info["metrics"]["test"]["overall"][key] for key in
-                           ("n", "accuracy", "balanced_accuracy", "recall_closed", "recall_open")},
-                        **_headline(views), "band": fold_band(info["metrics"]["test"]), "per_subject": per_subject})
+        members, metrics = info["committee"], info["metrics"]
+        results.append({"fold": i, "test_subjects": list(SavedSplit.from_record(info["split"]).test),
+                        "weights": {m["checkpoint"]: m["weight"] for m in members["members"]},
+                        **_fold_scores(metrics["test"], views), "per_subject": per_subject})
         subjects.update(per_subject)
     return {"model": "committee", "member_runs": list(runs), "k": k, "grid_step": grid_step, "target_risk": target_risk,
             "zoom_average": zoom_average,
             **_summary(results, subjects, fold_views)}
+
+
+def _fold_scores(test: dict, views: dict) -> dict:
+    """A fold row's measures: a fold checkpoint's recorded test metrics (config.json's metrics.test: n, accuracy,
+    balanced accuracy, recalls), its people measures (`_headline` of its views) and its band (`fold_band`)."""
+    overall = test["overall"]
+    return {**{key: overall[key] for key in ("n", "accuracy", "balanced_accuracy", "recall_closed", "recall_open")},
+            **_headline(views), "band": fold_band(test)}
 
 
 # -- what cv measures on each fold's test people besides accuracy ----------------------------------------------

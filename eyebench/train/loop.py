@@ -85,8 +85,9 @@ def _averaged(clf: TorchClassifier, ema: ModelEma | None) -> TorchClassifier:
 def _validate(clf: TorchClassifier, x_val, val: Dataset) -> dict:
     """Validation metrics for the history: loss, accuracy, balanced accuracy and the selection score."""
     ev = evaluate_arrays(clf, x_val, val)
-    return {"val_loss": ev["loss"], "val_accuracy": ev["overall"]["accuracy"],
-            "val_balanced_accuracy": ev["overall"]["balanced_accuracy"], "val_score": selection_score(ev["per_source"])}
+    overall = ev["overall"]
+    return {"val_loss": ev["loss"], "val_accuracy": overall["accuracy"],
+            "val_balanced_accuracy": overall["balanced_accuracy"], "val_score": selection_score(ev["per_source"])}
 
 
 def _stop_together(stop: bool, world: int, device: torch.device) -> bool:

@@ -71,9 +71,10 @@ def run_training(model: str, data: DataSpec | Dataset, out: str, config: TrainCo
         fitted = clf.fit(x_tr, d_tr.labels, x_va, d_va.labels, seed=config.seed, log=log)
         history = getattr(clf, "search_", fitted)  # the C search: fit returns the estimator itself (sklearn contract)
     calibration = calibrate(clf, x_va, d_va.labels, config.target_risk, validation_groups(d_va), config.band_rule)
+    band = calibration["band"]
     log(f"calibrated on validation: temperature {clf.temperature:.3f}, ECE {calibration['ece_before']:.4f} -> "
-        f"{calibration['ece_after']:.4f}; uncertain band {calibration['band']['band']} "
-        f"(coverage {calibration['band']['coverage']:.3f}, risk {calibration['band']['selective_risk']})")
+        f"{calibration['ece_after']:.4f}; uncertain band {band['band']} "
+        f"(coverage {band['coverage']:.3f}, risk {band['selective_risk']})")
     val_eval, test_eval = evaluate_arrays(clf, x_va, d_va), evaluate_arrays(clf, x_te, d_te)
     trained = {"epochs_run": len(history) if isinstance(history, list) else None, **config.recorded(),
                "seconds": round(time.time() - t0, 1), "machine": training_machine(), "initialisation": init}
@@ -84,9 +85,10 @@ def run_training(model: str, data: DataSpec | Dataset, out: str, config: TrainCo
     (out_dir / "history.json").write_text(json.dumps(history, indent=1))
     (out_dir / "split.json").write_text(json.dumps(split, indent=1))
     (out_dir / RESUME_FILE).unlink(missing_ok=True)  # training finished: the resumable state is not needed
-    log(f"saved {out_dir} in {time.time() - t0:.0f}s; test accuracy {test_eval['overall']['accuracy']:.4f}")
-    return {**clf.info, "metrics": {**clf.info["metrics"], "test": {**clf.info["metrics"]["test"],
-                                                                   "per_subject_all": test_eval["per_subject"]}}}
+    test = test_eval["overall"]
+    log(f"saved {out_dir} in {time.time() - t0:.0f}s; test accuracy {test['accuracy']:.4f}")
+    metrics = clf.info["metrics"]  # with every test person's result, which config.json keeps only the worst ten of
+    return {**clf.info, "metrics": {**metrics, "test": {**metrics["test"], "per_subject_all": test_eval["per_subject"]}}}
 
 
 def new_classifier(model: str, model_args: dict | None):
