@@ -14,6 +14,7 @@ from .evaluate.analysis import analyse_models, analyse_probabilities
 from .evaluate.audit import REVIEW_FIELDS, audit_models, review_rows
 from .evaluate.leak import leak_report
 from .evaluate.report import MIN_GROUP_N as MIN_GROUP_N  # the Threshold tab's smaller people
+from .evaluate.results import Analysis, SweepResults
 from .evaluate.robustness import model_keys, subset_masks
 from .evaluate.thresholds import (
     BandDetail,
@@ -218,18 +219,19 @@ def open_dataset(path, sample_dir="sample_images", source: str | None = None) ->
 
 
 def evaluate_models(models: dict, dataset: Dataset, bootstrap: int = 200, sweeps: bool = False,
-                    sweep_max: int = 300) -> tuple[dict, dict]:
-    """Analysis of the chosen models, plus per-image probabilities cached for the threshold tab."""
+                    sweep_max: int = 300) -> tuple[Analysis, ProbabilityCache]:
+    """Analysis of the chosen models (named as in `models`, with the leak guard's finding), plus per-image
+    probabilities cached for the threshold tab."""
     chosen = list(models.values())
     result = analyse_models(chosen, dataset, bootstrap=bootstrap, sweeps=sweeps, sweep_max=sweep_max, progress=False,
                             keep_predictions=True)
-    predictions = result.pop("predictions")
+    predictions = result.predictions
     keys = model_keys(chosen)  # the analysis names models by checkpoint; the app by its own names
-    result["models"] = {name: result["models"][key] for name, key in zip(models, keys)}
-    for name, clf in models.items():
-        result["models"][name]["leak"] = leak_report(clf, predictions["dataset"])
-    p_closed = {name: predictions["p_closed"][key] for name, key in zip(models, keys)}
-    return result, probability_cache(predictions["dataset"], p_closed, curves(result))
+    result = dataclasses.replace(result, predictions=None, models={
+        name: result.models[key].with_leak(leak_report(clf, predictions.dataset))
+        for (name, clf), key in zip(models.items(), keys)})
+    p_closed = {name: predictions.p_closed[key] for name, key in zip(models, keys)}
+    return result, probability_cache(predictions.dataset, p_closed, result.curves())
 
 
 def probability_cache(dataset: Dataset, p_closed: dict, risk_coverage_curves: dict) -> ProbabilityCache:
@@ -245,11 +247,11 @@ def curves(result) -> dict:
     return {name: row["risk_coverage"] if isinstance(row, dict) else row.risk_coverage for name, row in models.items()}
 
 
-def heldout_evaluation(bundle, models: dict, bootstrap: int = 200) -> tuple[dict, dict]:
+def heldout_evaluation(bundle, models: dict, bootstrap: int = 200) -> tuple[Analysis, ProbabilityCache]:
     """`evaluate_models` on the held-out bundle's stored p(closed): no image is read and no model runs."""
     probas = {name: (clf, bundle.proba(name)) for name, clf in models.items()}
     result = analyse_probabilities(probas, bundle.dataset, bootstrap=bootstrap)
-    return result, probability_cache(bundle.dataset, {n: bundle.p_closed[n] for n in models}, curves(result))
+    return result, probability_cache(bundle.dataset, {n: bundle.p_closed[n] for n in models}, result.curves())
 
 
 def heldout_cache(bundle, names) -> ProbabilityCache:
@@ -327,3 +329,47 @@ def other_class_map(clf, picture: np.ndarray, label: str) -> np.ndarray:
 def write_review(rows: list[dict], decisions: dict, path) -> None:
     """The reviewed manifest (evaluate.audit.review_rows) of audit rows and a visitor's decisions as a CSV file."""
     write_csv(review_rows(rows, decisions), path, REVIEW_FIELDS)
+
+
+def worst_mistakes(cache: ProbabilityCache, dataset: Dataset, k: int = 12) -> list[tuple[np.ndarray, str]]:
+    """The `k` most confident mistakes over all cached models: each image's crop (96 px RGB) and a caption."""
+    from .data.dataset import load_images
+
+    rows = []
+    for name, p in cache.p_closed.items():
+        wrong = (p >= 0.5) != (cache.labels == EyeState.CLOSED)
+        rows += [(max(p[i], 1 - p[i]), i, name) for i in np.flatnonzero(wrong)]
+    rows = sorted(rows, reverse=True)[:k]
+    if not rows:
+        return []
+    by_path = {s.path: n for n, s in enumerate(dataset.samples)}
+    idx = sorted({i for _, i, _ in rows})
+    images, _ = load_images(dataset.subset([by_path[cache.paths[i]] for i in idx]), 96, 3, progress=False)
+    crops = dict(zip(idx, images))
+    return [(crops[i], f"{name}: true {CLASS_NAMES[cache.labels[i]]}, p(closed)={cache.p_closed[name][i]:.2f}")
+            for _, i, name in rows]
+
+
+def write_predictions(cache: ProbabilityCache, path) -> None:
+    """predictions.csv of an evaluation: per image its file name, subject, label and every model's p(closed)."""
+    from .evaluate.triage import write_csv
+
+    write_csv([{"path": Path(p).name, "subject": s, "label": CLASS_NAMES[y],
+                **{f"p_closed[{m}]": round(float(cache.p_closed[m][i]), 6) for m in cache.p_closed}}
+               for i, (p, s, y) in enumerate(zip(cache.paths, cache.subjects, cache.labels))], path)
+
+
+def robustness_analysis(models: dict, dataset: Dataset, sweep_max: int, progress=False) -> tuple[list[dict],
+                                                                                                SweepResults]:
+    """The Robustness tab's live numbers: every model's subset rows (model first) and the perturbation sweeps."""
+    result = analyse_models(list(models.values()), dataset, sweeps=True, sweep_max=sweep_max, progress=progress)
+    return result.subset_rows(), result.sweeps
+
+
+def heldout_robustness(bundle, models: dict) -> tuple[list[dict], SweepResults]:
+    """Subset rows from the bundle's stored p(closed) and its stored sweeps, for the chosen models (no model runs)."""
+    from .evaluate.robustness import subset_table
+
+    rows = [{"model": n, **row} for n, clf in models.items()
+            for row in subset_table(bundle.dataset, bundle.proba(n), clf.uncertain_band)]
+    return rows, bundle.record.sweeps.only(models)

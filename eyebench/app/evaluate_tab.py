@@ -7,16 +7,12 @@ import threading
 from pathlib import Path
 
 import gradio as gr
-import numpy as np
 import pandas as pd
 
 from .. import workbench
 from ..config import CLASS_NAMES
-from ..data.dataset import load_images
 from ..evaluate import plots
-from ..evaluate.report import MIN_GROUP_N
-from ..evaluate.triage import write_csv
-from ..results import EyeState
+from ..workbench import MIN_GROUP_N
 from .common import (
     OUTPUT_FOLDER,
     Bench,
@@ -36,30 +32,28 @@ TABLE_COLUMNS = ("model", "n", "accuracy %", CI_COLUMN, "closed recall %", "open
                  "uncertain %", "worst subject")
 
 
-def metrics_table(result) -> pd.DataFrame:
+def analysis(result) -> workbench.Analysis:
+    """An evaluation, also from its JSON form (evaluation.json)."""
+    return workbench.Analysis.from_dict(result) if isinstance(result, dict) else result
+
+
+def metrics_table(result: workbench.Analysis) -> pd.DataFrame:
     """A row per model: accuracy with its subject-level CI, recalls, ROC-AUC, ECE, AURC, uncertain share and the worst
     subject. The CI column says so when the data's subjects may not be people (`subjects_trusted` False)."""
-    ci_column = CI_COLUMN if subjects_trusted(result) else CI_COLUMN_DOUBTED
+    result = analysis(result)
+    ci_column = CI_COLUMN if result.subjects_trusted() else CI_COLUMN_DOUBTED
     rows = []
-    for name, r in result["models"].items():
-        ci = r.get("bootstrap_accuracy") or {}
-        rows.append({"model": name, "n": r["n"], "accuracy %": pct_number(r["accuracy"]),
+    for name, r in result.models.items():
+        ci = r.bootstrap_accuracy or {}
+        rows.append({"model": name, "n": r.n, "accuracy %": pct_number(r.accuracy),
                      ci_column: (f"{100 * ci['low']:.2f}-{100 * ci['high']:.2f}"
                                  if ci.get("low") is not None else "-"),  # why not: in the note above
-                     "closed recall %": pct_number(r["recall_closed"]), "open recall %": pct_number(r["recall_open"]),
-                     "ROC-AUC": None if r["roc_auc"] is None else round(r["roc_auc"], 4), "ECE": round(r["ece"], 4),
-                     "AURC": round(r["risk_coverage"]["aurc"], 4),
-                     "uncertain %": None if not r.get("band") else pct_number(1 - r["band"]["coverage"]),
-                     "worst subject": worst_subject(r.get("worst_subject"), bool(r.get("per_subject")))})
+                     "closed recall %": pct_number(r.recall_closed), "open recall %": pct_number(r.recall_open),
+                     "ROC-AUC": None if r.roc_auc is None else round(r.roc_auc, 4), "ECE": round(r.ece, 4),
+                     "AURC": round(r.risk_coverage["aurc"], 4),
+                     "uncertain %": None if not r.band else pct_number(1 - r.band["coverage"]),
+                     "worst subject": worst_subject(r.worst_subject, bool(r.per_subject))})
     return pd.DataFrame(rows)
-
-
-def subjects_trusted(result) -> bool:
-    """Whether the data's subjects are people: False when the data report (`subjects_trusted`) or a model's
-    subject-level bootstrap says they were read from file names that may not be (a missing key counts as trusted)."""
-    flags = [(result.get("data") or {}).get("subjects_trusted")]
-    flags += [(r.get("bootstrap_accuracy") or {}).get("subjects_trusted") for r in result["models"].values()]
-    return all(flag is not False for flag in flags)
 
 
 def worst_subject(worst, any_subject: bool = True, min_n: int = MIN_GROUP_N) -> str | None:
@@ -80,26 +74,9 @@ def kept(paths) -> bool:
     return True
 
 
-def worst_mistakes(cache, ds, k: int = 12) -> list:
-    """The most confident mistakes over all chosen models, with the crop and a caption."""
-    rows = []
-    for name, p in cache["proba"].items():
-        wrong = (p >= 0.5) != (cache["y"] == EyeState.CLOSED)
-        rows += [(max(p[i], 1 - p[i]), i, name) for i in np.flatnonzero(wrong)]
-    rows = sorted(rows, reverse=True)[:k]
-    if not rows:
-        return []
-    by_path = {s.path: n for n, s in enumerate(ds.samples)}
-    idx = sorted({i for _, i, _ in rows})
-    images, _ = load_images(ds.subset([by_path[cache["paths"][i]] for i in idx]), 96, 3, progress=False)
-    crops = dict(zip(idx, images))
-    return [(png(crops[i]), f"{name}: true {CLASS_NAMES[cache['y'][i]]}, p(closed)={cache['proba'][name][i]:.2f}")
-            for _, i, name in rows]
-
-
-def data_note(result) -> str:
+def data_note(result: workbench.Analysis) -> str:
     """Images read and skipped (with the reasons and a few examples), and why a confidence interval is missing."""
-    d = result["data"]
+    d = result.data
     reasons = "; ".join(f"{reason} ({n})" for reason, n in d["skipped_reasons"].items())
     return (f"**{d['n_read']} images read, {d['n_skipped']} skipped**" + (f": {reasons}" if reasons else "")
             + "".join(f"<br>skipped `{Path(e['path']).name}`: {e['reason']}" for e in d["skipped_examples"])
@@ -108,15 +85,16 @@ def data_note(result) -> str:
 
 def result_notes(result) -> str:
     """The notes every evaluation carries: missing confidence intervals, doubted subjects, one class, leaks."""
-    ci_notes = sorted({(r.get("bootstrap_accuracy") or {}).get("note") for r in result["models"].values()} - {None})
-    return ("".join(f"<br>95% CI: {n}" for n in ci_notes) + subject_note(result) + class_note(result["data"])
+    result = analysis(result)
+    ci_notes = sorted({(r.bootstrap_accuracy or {}).get("note") for r in result.models.values()} - {None})
+    return ("".join(f"<br>95% CI: {n}" for n in ci_notes) + subject_note(result) + class_note(result.data)
             + leak_note(result))
 
 
 def subject_note(result) -> str:
     """A warning when the subjects were read from file names that may not be people: the CI and worst subject rest
     on them."""
-    if subjects_trusted(result):
+    if result.subjects_trusted():
         return ""
     return ("<br>⚠ **Subjects read from file names may not be people**: the 95% CI (which resamples subjects) and "
             "the worst subject rest on them.")
@@ -137,8 +115,8 @@ def class_note(data) -> str:
 
 def heldout_note(bundle, result) -> str:
     """Where the precomputed numbers come from: which people, how many images, the command that made them."""
-    d, s = result["data"], bundle.summary
-    return (f"**Precomputed held-out results**: {d['n_read']} images of the {s['split']['n_subjects']} test people "
+    d = result.data
+    return (f"**Precomputed held-out results**: {d['n_read']} images of the {bundle.record.n_subjects} test people "
             f"of the shipped checkpoints' split ({', '.join(f'{n} {k}' for k, n in sorted(d['per_source'].items()))})"
             ": no checkpoint saw these people in training, validation or calibration. Made by `python -m eyebench "
             "heldout` (the full command is in results/heldout/README.md); no images are shipped, so 'Most confident "
@@ -147,19 +125,15 @@ def heldout_note(bundle, result) -> str:
 
 def leak_note(result) -> str:
     """The person-leak guard: for each model, how many images belong to its own training or validation people."""
-    return "".join(f"<br>⚠ **{name}**: {r['leak']['message']}" for name, r in result["models"].items()
-                   if r.get("leak"))
+    return "".join(f"<br>⚠ **{name}**: {r.leak['message']}" for name, r in result.models.items() if r.leak)
 
 
 def downloads(result, cache) -> list[str]:
     """evaluation.json and predictions.csv (p(closed) per image and model) in a folder of the outputs named by
     their content (a repeated evaluation reuses its files)."""
     out_dir = OUTPUT_FOLDER.new_dir("eval_")
-    (out_dir / "evaluation.json").write_text(json.dumps(jsonable(result), indent=1))
-    rows = [{"path": Path(p).name, "subject": s, "label": CLASS_NAMES[y],
-             **{f"p_closed[{m}]": round(float(cache["proba"][m][i]), 6) for m in cache["proba"]}}
-            for i, (p, s, y) in enumerate(zip(cache["paths"], cache["subjects"], cache["y"]))]
-    write_csv(rows, out_dir / "predictions.csv")
+    (out_dir / "evaluation.json").write_text(json.dumps(jsonable(result.to_dict()), indent=1))
+    workbench.write_predictions(cache, out_dir / "predictions.csv")
     out_dir = OUTPUT_FOLDER.by_content(out_dir)
     return [str(out_dir / "evaluation.json"), str(out_dir / "predictions.csv")]
 
@@ -217,7 +191,7 @@ class EvaluateTab:
                 progress(0.3, desc="running models")
                 result, cache = workbench.evaluate_models(chosen, ds, bootstrap=int(bootstrap or 0))
                 progress(0.8, desc="drawing")
-                gallery = worst_mistakes(cache, ds)
+                gallery = [(png(crop), caption) for crop, caption in workbench.worst_mistakes(cache, ds)]
             note = data_note(result) + ("" if gallery else "<br>No mistakes at p(closed) 0.5: nothing to show in "
                                                            "'Most confident mistakes'.")
         first = next(iter(chosen))
@@ -227,11 +201,12 @@ class EvaluateTab:
                 band.state: {"cache": cache, "models": list(chosen)},
                 band.model: gr.update(choices=list(chosen), value=first), band.low: low, band.high: high}
 
-    def shown(self, note: str, result: dict, cache: dict) -> dict:
+    def shown(self, note: str, result: workbench.Analysis, cache: workbench.ProbabilityCache) -> dict:
         """The tab's own results: note, metrics table, confusion matrices, ROC + risk-coverage and downloads."""
-        return {self.note: note, self.table: metrics_table(result), self.conf: plots.confusion_grid_figure(result),
-                self.curves: legend_below(plots.roc_risk_coverage_figure(cache["y"], cache["proba"],
-                                                                         cache["risk_coverage"])),
+        return {self.note: note, self.table: metrics_table(result),
+                self.conf: plots.confusion_grid_figure(result.to_dict()),
+                self.curves: legend_below(plots.roc_risk_coverage_figure(cache.labels, cache.p_closed,
+                                                                         cache.risk_coverage)),
                 self.files: downloads(result, cache)}
 
     def opening(self) -> dict:
@@ -246,7 +221,7 @@ class EvaluateTab:
                 self._opening = self.shown(heldout_note(self.bench.heldout, result) + stale, result, cache)
             return self._opening
 
-    def heldout(self, names: tuple, bootstrap: int) -> tuple[dict, dict]:
+    def heldout(self, names: tuple, bootstrap: int) -> tuple[workbench.Analysis, workbench.ProbabilityCache]:
         """The analysis of the bundle for these models, computed once per choice (the bundle never changes)."""
         key = (names, bootstrap)
         if key not in self._heldout:

@@ -7,11 +7,10 @@ import gradio as gr
 import pandas as pd
 import plotly.graph_objects as go
 
+from .. import workbench
 from ..config import QUICK_SWEEP_IMAGES
 from ..evaluate import plots
-from ..evaluate.analysis import analyse_models
 from ..evaluate.perturbations import ANGLE_NOTE
-from ..evaluate.robustness import subset_table as subset_rows
 from .common import (
     Bench,
     legend_below,
@@ -32,15 +31,6 @@ def subset_table(rows: list[dict]) -> pd.DataFrame:
                          for r in rows])
 
 
-def heldout_robustness(bundle, models: dict) -> dict:
-    """Subsets from the bundle's stored p(closed) and its stored sweeps, for the chosen models (no model runs)."""
-    stored = bundle.summary["sweeps"]
-    return {"models": {n: {"subsets": subset_rows(bundle.dataset, bundle.proba(n), clf.uncertain_band)}
-                       for n, clf in models.items()},
-            "sweeps": {**stored, "sweeps": {k: {**b, "models": {n: b["models"][n] for n in models}}
-                                            for k, b in stored["sweeps"].items()}}}
-
-
 class RobustnessTab:
     """Builds the tab and answers the `robustness` endpoint with an update per component."""
 
@@ -58,27 +48,27 @@ class RobustnessTab:
         chosen = self.bench.pick(models_chosen)
         progress(0.05, desc="reading images")
         with self.bench.dataset(choice, zip_file) as ds:
-            result = analyse_models(list(chosen.values()), ds, sweeps=True, sweep_max=int(sweep_images),
-                                    progress=lambda fraction, text: progress(0.1 + 0.9 * fraction, desc=text))
-        return self.shown(result, f"{result['sweeps']['n']} images per level")
+            rows, sweeps = workbench.robustness_analysis(
+                chosen, ds, int(sweep_images), progress=lambda fraction, text: progress(0.1 + 0.9 * fraction, desc=text))
+        return self.shown(rows, sweeps, f"{sweeps.n} images per level")
 
     def precomputed(self, models_chosen) -> dict:
         """The tab's outputs for the held-out bundle: its subsets and stored sweeps (no image read, no model run)."""
         chosen, stale = self.bench.pick_precomputed(models_chosen)
-        result = heldout_robustness(self.bench.heldout, chosen)
-        where = f"stored sweeps on {result['sweeps']['n']} held-out images per level (made when the bundle was)"
-        return self.shown(result, where, stale)
+        rows, sweeps = workbench.heldout_robustness(self.bench.heldout, chosen)
+        where = f"stored sweeps on {sweeps.n} held-out images per level (made when the bundle was)"
+        return self.shown(rows, sweeps, where, stale)
 
-    def shown(self, result: dict, where: str, stale: str = "") -> dict:
+    def shown(self, rows: list[dict], sweeps: workbench.SweepResults, where: str, stale: str = "") -> dict:
         """Note, subset table, closed recall per subset, sweep curves and the raw numbers of one analysis."""
-        rows = [{"model": n, **r} for n, m in result["models"].items() for r in m["subsets"]]
+        raw = sweeps.to_dict()
         return {self.note: f"{ANGLE_NOTE} Sweeps: {where}.{stale}",
                 self.table: subset_table(rows),
                 self.bars: legend_below(plots.subset_figure(rows, "recall_closed").update_yaxes(
                     title_text="closed recall")) if rows else go.Figure(),
-                self.sweeps: legend_below(plots.sweep_grid_figure(result["sweeps"]["sweeps"]).update_yaxes(
+                self.sweeps: legend_below(plots.sweep_grid_figure(raw["sweeps"]).update_yaxes(
                     title_text="accuracy", col=1)),
-                self.raw: {"subsets": rows, "sweeps": result["sweeps"]}}
+                self.raw: {"subsets": rows, "sweeps": raw}}
 
     def opening(self) -> dict:
         """What the tab shows as the page opens, before any click: the precomputed results of every model they hold
@@ -97,7 +87,7 @@ class RobustnessTab:
         with gr.Row():
             inputs = model_and_data_inputs(self.bench, "...or upload a .zip (MRL names, open/closed folders, or "
                                                        "manifest.csv)")
-            stored = self.bench.heldout and self.bench.heldout.summary["sweeps"]["n"]
+            stored = self.bench.heldout and self.bench.heldout.record.sweeps.n
             n = gr.Slider(20, 2000, value=QUICK_SWEEP_IMAGES, step=10, label="images per sweep level",
                           info="for a live test set" + (f" (the precomputed sweeps are stored, {stored} images per "
                                                         "level)" if stored else ""))
