@@ -278,15 +278,12 @@ def describe(report: dict) -> list[str]:
 
 @dataclasses.dataclass(frozen=True)
 class DataSpec:
-    """The data a command names: its --data paths and the --subject-from rule that names their subjects (None or
-    "auto": each layout's own), resolved into a Dataset once with `load`."""
-
+    """A command's --data paths and --subject-from rule (None or "auto": each layout's own), scanned by `load`."""
     paths: tuple
     subject_from: str | None = None
 
     def __post_init__(self):
-        paths = [self.paths] if isinstance(self.paths, (str, os.PathLike)) else list(self.paths)
-        object.__setattr__(self, "paths", tuple(paths))
+        object.__setattr__(self, "paths", (self.paths,) if isinstance(self.paths, (str, os.PathLike)) else tuple(self.paths))
 
     def load(self) -> Dataset:
         """Scan the paths (`load_dataset`)."""
@@ -295,9 +292,7 @@ class DataSpec:
 
 def as_dataset(data) -> Dataset:
     """The Dataset `data` stands for: a Dataset as it is, a DataSpec loaded, paths loaded with each layout's subjects."""
-    if isinstance(data, Dataset):
-        return data
-    return (data if isinstance(data, DataSpec) else DataSpec(data)).load()
+    return data if isinstance(data, Dataset) else (data if isinstance(data, DataSpec) else DataSpec(data)).load()
 
 
 def load_dataset(roots, subject_from: str | None = None) -> Dataset:
