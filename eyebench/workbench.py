@@ -12,6 +12,7 @@ from .config import CLASS_NAMES
 from .data.dataset import Dataset, scan_folder
 from .evaluate.analysis import analyse_models, analyse_probabilities
 from .evaluate.audit import REVIEW_FIELDS, audit_models, review_rows
+from .evaluate.heldout import SUMMARY, BundleError, HeldoutBundle
 from .evaluate.leak import leak_report
 from .evaluate.report import MIN_GROUP_N as MIN_GROUP_N  # the Threshold tab's smaller people
 from .evaluate.results import Analysis, SweepResults
@@ -28,6 +29,7 @@ from .evaluate.thresholds import (
 from .evaluate.triage import write_csv
 from .explain import explain_map, overlay
 from .faces import CROP_SCALE, Face, draw_eyes, locate_eyes
+from .faces import finder_notice as finder_notice  # the app says when MediaPipe cannot run
 from .faces.aspect_ratio import EyeAspectRatio
 from .models.checkpoint import CheckpointError, load_classifier
 from .results import Decision, EyePrediction, EyeState, ModelAnswer, PictureResult
@@ -241,12 +243,6 @@ def probability_cache(dataset: Dataset, p_closed: dict, risk_coverage_curves: di
                             [s.path for s in dataset.samples], subset_masks(dataset), p_closed, risk_coverage_curves)
 
 
-def curves(result) -> dict:
-    """Each analysed model's risk-coverage curve, by name (of an analysis, or of its JSON form)."""
-    models = result["models"] if isinstance(result, dict) else result.models
-    return {name: row["risk_coverage"] if isinstance(row, dict) else row.risk_coverage for name, row in models.items()}
-
-
 def heldout_evaluation(bundle, models: dict, bootstrap: int = 200) -> tuple[Analysis, ProbabilityCache]:
     """`evaluate_models` on the held-out bundle's stored p(closed): no image is read and no model runs."""
     probas = {name: (clf, bundle.proba(name)) for name, clf in models.items()}
@@ -373,3 +369,13 @@ def heldout_robustness(bundle, models: dict) -> tuple[list[dict], SweepResults]:
     rows = [{"model": n, **row} for n, clf in models.items()
             for row in subset_table(bundle.dataset, bundle.proba(n), clf.uncertain_band)]
     return rows, bundle.record.sweeps.only(models)
+
+
+def read_heldout(folder) -> tuple[HeldoutBundle | None, str | None]:
+    """The held-out results bundle in `folder` (None where there is none), or why it cannot be read."""
+    if folder is None or not (Path(folder) / SUMMARY).exists():
+        return None, None
+    try:
+        return HeldoutBundle(folder), None
+    except BundleError as exc:
+        return None, str(exc)

@@ -165,3 +165,54 @@ def test_imports_follow_the_layer_order():
     upward = sorted(f"{m} -> {t}" for m, targets in import_graph().items() for t in targets
                     if layer_of(m) is not None and layer_of(t) is not None and layer_of(t) > layer_of(m))
     assert not upward, upward
+
+
+# -- results travel as types: nested string-key lookups are the exception ------------------------------------
+MAX_KEY_CHAINS = 15  # each one left reads a file format (config.json, bundle.json, ...) where it is opened
+
+
+def _string_key(node):
+    """(inner node, key) of `x["key"]` or `x.get("key", ...)`, else None."""
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
+        return node.value, node.slice.value
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" and node.args
+            and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+        return node.func.value, node.args[0].value
+    return None
+
+
+def key_chains(tree: ast.AST) -> list[tuple[int, list[str]]]:
+    """Every chain of two or more string keys (`d["a"]["b"]`, `d.get("a", {}).get("b")`): (line, keys outermost last)."""
+    inner = {id(k[0]) for n in ast.walk(tree) if (k := _string_key(n)) and _string_key(k[0])}
+    chains = []
+    for node in ast.walk(tree):
+        keys, cur = [], node
+        while id(node) not in inner and (k := _string_key(cur)):
+            keys.append(k[1])
+            cur = k[0]
+        if len(keys) >= 2:
+            chains.append((node.lineno, keys[::-1]))
+    return chains
+
+
+def test_the_key_chain_finder_sees_subscripts_and_gets():
+    tree = ast.parse('a = d["x"]["y"]["z"]\nb = d.get("x", {}).get("y")\nc = d["x"][i]["y"]\ne = d["x"]')
+    assert key_chains(tree) == [(1, ["x", "y", "z"]), (2, ["x", "y"])]
+
+
+def test_nested_string_key_lookups_are_the_exception():
+    chains = [(f"{name}:{line} {keys}", len(keys)) for name, tree in package_modules().items()
+              for line, keys in key_chains(tree)]
+    listed = "\n".join(text for text, _ in chains)
+    assert len(chains) <= MAX_KEY_CHAINS, "results travel as types, not dicts indexed by strings:\n" + listed
+    assert all(depth == 2 for _, depth in chains), "no lookup three keys deep:\n" + listed
+
+
+def test_command_modules_only_build_their_parser_and_run():
+    """commands/<verb>.py: `add_parser` and `run` (a verb with subcommands: `add_<sub>` and `run_<sub>`), nothing else:
+    the work is done by the package, the printing by eyebench/formatters/."""
+    shared = {"__init__", "args", "common"}
+    extra = [f"{path.stem}.{node.name}" for path in sorted((PACKAGE / "commands").glob("*.py")) if path.stem not in shared
+             for node in ast.parse(path.read_text()).body if isinstance(node, (ast.FunctionDef, ast.ClassDef))
+             and node.name not in ("add_parser", "run") and not node.name.startswith(("run_", "add_"))]
+    assert not extra, extra

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from conftest import draw_eye, mrl_name, write_png
 
+from eyebench.data.splits import SavedSplit
 from eyebench.config import DataConfig
 from eyebench.data.dataset import describe, load_dataset, scan_folder
 from eyebench.evaluate.confidence import subject_bootstrap
@@ -178,6 +179,7 @@ class Always:
     """A stand-in classifier: p(closed) 0.9 for every image."""
     name, checkpoint, info, uncertain_band = "always_closed", "", {}, None
     data_config = DataConfig(input_size=32, channels=1)
+    split = SavedSplit()  # trained on nobody here
 
     def proba_prepared(self, arrays):
         return np.tile([0.1, 0.9], (len(arrays), 1))

@@ -14,15 +14,8 @@ from conftest import REPO_ROOT, draw_eye, real_data_dir
 
 from eyebench.video.options import TrackerOptions
 from eyebench.video.pipeline import VideoError, analyse_video, iter_frames
-from eyebench.video.synthetic import (
-    CLOSED,
-    OPEN,
-    FaceScene,
-    blink_schedule,
-    demo_scene,
-    render_schedule,
-    write_video,
-)
+from eyebench.video.synthetic import (CLOSED, OPEN, FaceScene, blink_schedule, demo_scene,
+                                      render_schedule, write_video)
 from eyebench.video.temporal import (
     TemporalParams,
     analyse_series,

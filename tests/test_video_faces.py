@@ -11,16 +11,8 @@ from conftest import REPO_ROOT
 from eyebench.results import EyeState
 from eyebench.samples import render_eye, render_eye_photo
 from eyebench.video.pipeline import analyse_video
-from eyebench.video.synthetic import (
-    CLOSED,
-    NO_FACE,
-    OPEN,
-    FaceScene,
-    blink_schedule,
-    demo_scene,
-    render_schedule,
-    write_video,
-)
+from eyebench.video.synthetic import (CLOSED, NO_FACE, OPEN, FaceScene, blink_schedule,
+                                      demo_scene, render_schedule, write_video)
 from eyebench.video.temporal import TemporalParams
 
 FPS = 15.0

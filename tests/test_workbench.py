@@ -36,7 +36,7 @@ def test_threshold_subsets_are_the_robustness_tabs_subsets():
     dataset = Dataset(samples)
     p = np.linspace(0.05, 0.95, len(samples))
     cache = probability_cache(dataset, {"m": p}, {})
-    rows = threshold_stats(cache, "m", 0.3, 0.7)["subset_rejection"]
+    rows = threshold_stats(cache, "m", 0.3, 0.7).subset_rejection
     factors = subset_factors(dataset)
     assert [(r["factor"], r["value"]) for r in rows] == [(k, v) for k, vs in factors.items() for v in vs]
     assert {(r["factor"], r["value"], r["n"]) for r in rows} == {

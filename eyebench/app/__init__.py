@@ -7,8 +7,6 @@ from pathlib import Path
 import gradio as gr
 
 from .. import workbench
-from ..evaluate.heldout import SUMMARY, BundleError, HeldoutBundle
-from ..faces import finder_notice
 from .common import (
     MAX_FILE_SIZE,
     PRECOMPUTED,
@@ -49,12 +47,9 @@ def announce(notices) -> None:
 
 def open_heldout(bench: Bench, folder) -> None:
     """Offer the held-out bundle first when one is given and readable; note the models it does not cover."""
-    if folder is None or not (Path(folder) / SUMMARY).exists():
-        return
-    try:
-        bundle = HeldoutBundle(folder)
-    except BundleError as exc:
-        bench.notices.append(str(exc))
+    bundle, problem = workbench.read_heldout(folder)
+    if bundle is None:
+        bench.notices += [problem] if problem else []
         return
     bench.heldout = bundle
     bench.fresh = [n for n, clf in bench.models.items() if bundle.matches(n, clf.checkpoint)]
@@ -84,7 +79,7 @@ def build_demo(models: dict, notices=(), samples: Path | str = SAMPLES,
     bench = Bench(dict(models), list(notices), samples,
                   dict(datasets) if datasets is not None else workbench.dataset_choices(samples))
     open_heldout(bench, heldout)
-    notice = finder_notice()
+    notice = workbench.finder_notice()
     if notice:  # LiteRT cannot run here: say so on the page (announce puts it in the server log too)
         bench.notices.append(notice)
     announce(bench.notices)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 from pathlib import Path
 
@@ -89,6 +90,15 @@ class Output:
         """The resolved paths this output writes (for a `whole` folder: the folder)."""
         root = Path(path).resolve()
         return [root / name for name in self.writes] if self.folder and not self.whole else [root]
+
+
+def heldout_bundle(folder: Path) -> bool:
+    """Whether `folder` holds a bundle `heldout` wrote (its bundle.json names the split, models and sweeps)."""
+    try:
+        summary = json.loads((folder / "bundle.json").read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(summary, dict) and {"split", "models", "sweeps"} <= set(summary)
 
 
 def _writable(path: str, folder: bool) -> None:

@@ -1,4 +1,4 @@
-"""What several commands share: loading checkpoints and data, reading pictures, printing cv runs and image lists."""
+"""What several commands share: loading checkpoints and data, reading pictures, the picture-finding help text."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -38,15 +38,6 @@ def _picture(path: str) -> np.ndarray:
         return decode_image(path)
     except ImageError as exc:
         raise ImageError(f"{path}: {exc}") from None
-
-
-def _noted(path, res: dict) -> dict | None:
-    """Print how the eyes of a picture were found (not for a plain eye crop, the usual input); None if none was."""
-    if res["how"] != "crop":
-        print(f"{path}: {res['message']}")
-        for line in res.get("face_lines", []):
-            print(f"{path}: {line}")
-    return res if res["eyes"] else None
 
 
 PICTURE_HELP = ("Eyes are found as in the app: faces by MediaPipe's face detector and landmarks, each eye cut level on "

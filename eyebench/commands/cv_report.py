@@ -1,9 +1,6 @@
 """`eyebench cv-report pooled|ensemble|audit|committee`: analyses of finished cross-validation runs."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from .args import (
     SHARE,
     Output,
@@ -22,32 +19,40 @@ CV_COMMITTEES = Output(folder=True, writes=("fold_*/config.json",), whole=True,
 
 def run(args) -> int:
     """Run the report named on the command line (`cv-report REPORT`)."""
-    return {"pooled": _pooled, "ensemble": _ensemble, "audit": _audit, "committee": _committee}[args.report](args)
+    reports = {"pooled": run_pooled, "ensemble": run_ensemble, "audit": run_audit, "committee": run_committee}
+    return reports[args.report](args)
 
 
-def _pooled(args) -> int:
-    from ..evaluate.cvreport import pooled_rows
+def run_pooled(args) -> int:
+    """`cv-report pooled`."""
+    from ..evaluate.cvreport import pooled_rows, write_json
     from ..formatters.training import format_pooled
 
     rows = pooled_rows(args.files)
     print("\n".join(format_pooled(rows)))
-    _write_json(args.json, rows)
+    if args.json:
+        write_json(rows, args.json)
+        print(f"wrote {args.json}")
     return 0
 
 
-def _ensemble(args) -> int:
+def run_ensemble(args) -> int:
+    """`cv-report ensemble`."""
     from ..data.dataset import DataSpec
-    from ..evaluate.cvreport import ensemble_rows, fold_logits
+    from ..evaluate.cvreport import ensemble_rows, fold_logits, write_json
     from ..formatters.training import format_ensemble
 
     runs = [tuple(r.split("=", 1)) if "=" in r else (r, r) for r in args.run]
     rows = ensemble_rows(runs, fold_logits([folder for _, folder in runs], DataSpec(args.data, args.subject_from)))
     print("\n".join(format_ensemble(rows)))
-    _write_json(args.json, rows)
+    if args.json:
+        write_json(rows, args.json)
+        print(f"wrote {args.json}")
     return 0
 
 
-def _audit(args) -> int:
+def run_audit(args) -> int:
+    """`cv-report audit`."""
     from ..data.dataset import DataSpec
     from ..evaluate.cvreport import audit_rows, contact_sheet, fold_logits
     from ..evaluate.triage import write_csv
@@ -65,29 +70,27 @@ def _audit(args) -> int:
     return 0
 
 
-def _committee(args) -> int:
+def run_committee(args) -> int:
+    """`cv-report committee`."""
     from ..data.dataset import DataSpec
     from ..formatters.training import cv_run_lines
+    from ..evaluate.cvreport import write_json
     from ..train.crossval import cross_validate_committee
 
     res = cross_validate_committee(args.run, DataSpec(args.data, args.subject_from), args.out, args.grid_step,
                                    args.flip_average, target_risk=args.target_risk, zoom_average=args.zoom_average)
     print("\n".join(cv_run_lines(res, "committee")))
-    _write_json(args.json, res)
+    if args.json:
+        write_json(res, args.json)
+        print(f"wrote {args.json}")
     return 0
-
-
-def _write_json(path, rows) -> None:
-    if path:
-        Path(path).write_text(json.dumps(rows, indent=1))
-        print(f"wrote {path}")
 
 
 CV_RUN_HELP = ("a `cv --out` folder (fold_1 ... fold_K; repeatable); every run must hold out the same people in each "
                "fold, as `cv --holdout-of` runs with other seeds or recipes do")
 
 
-def _runs_report(reports, name: str, helptext: str, run_metavar: str, run_help: str):
+def add_runs_report(reports, name: str, helptext: str, run_metavar: str, run_help: str):
     """A cv-report subcommand that scores cv fold checkpoints on their held-out people (--data, --run)."""
     r = reports.add_parser(name, help=helptext, description=helptext)
     _add_data(r, help="the data the folds were made from, to score (e.g. path/to/mrl; repeatable)", metavar="DIR")
@@ -106,11 +109,11 @@ def add_parser(sub) -> None:
     po.add_argument("files", nargs="+", type=input_path, metavar="CV_JSON",
                     help="files written by `cv --json` (one line per seed of a --repeats file)")
     _add_output(po, "--json", output_file, metavar="FILE", help="also write the rows as JSON to this file")
-    ens = _runs_report(reports, "ensemble", "out-of-fold accuracy of each run and of each recipe's runs with averaged "
+    ens = add_runs_report(reports, "ensemble", "out-of-fold accuracy of each run and of each recipe's runs with averaged "
                        "logits (does averaging seeds or recipes help?)", "RECIPE=FOLDER",
                        CV_RUN_HELP + "; RECIPE= labels it, and the runs of one label are averaged together")
     _add_output(ens, "--json", output_file, metavar="FILE", help="also write the rows as JSON to this file")
-    aud = _runs_report(reports, "audit", "out-of-fold images the runs get wrong, by how many runs, per person (which "
+    aud = add_runs_report(reports, "audit", "out-of-fold images the runs get wrong, by how many runs, per person (which "
                        "labels look wrong?)", "FOLDER", CV_RUN_HELP)
     _add_output(aud, "--csv", output_file, metavar="FILE",
                 help="write every image at least one run gets wrong, most runs wrong first")
@@ -118,7 +121,7 @@ def add_parser(sub) -> None:
                 help="contact sheet of the images every run gets wrong, worst first")
     aud.add_argument("--sheet-size", type=bounded(int, 1), default=120, metavar="N",
                      help="at most this many images on the sheet (default 120)")
-    com = _runs_report(reports, "committee", "cross-validate a committee of finished cv runs: in every fold, fit the "
+    com = add_runs_report(reports, "committee", "cross-validate a committee of finished cv runs: in every fold, fit the "
                        "committee of the runs' fold checkpoints on that fold's validation people (as `committee` "
                        "does; pass every --data the runs were trained on) and test it on the fold's test people; prints "
                        "and writes what `cv` does",

@@ -1,23 +1,13 @@
 """`eyebench heldout`: the held-out results bundle the app opens on (numbers, no pixels)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from .args import Output, _add_data, _add_output, bounded, input_path
+from .args import Output, _add_data, _add_output, bounded, heldout_bundle, input_path
 from .common import _load_data
 
 
-def _heldout_bundle(folder: Path) -> bool:
-    """Whether `folder` holds a bundle `heldout` wrote (its bundle.json names the split, models and sweeps)."""
-    try:
-        summary = json.loads((folder / "bundle.json").read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return False
-    return isinstance(summary, dict) and {"split", "models", "sweeps"} <= set(summary)
-
-
-HELDOUT_OUT = Output(folder=True, writes=("predictions.csv", "bundle.json", "README.md"), own=_heldout_bundle,
+HELDOUT_OUT = Output(folder=True, writes=("predictions.csv", "bundle.json", "README.md"), own=heldout_bundle,
                      note="; not needed to replace an earlier held-out bundle in --out (its bundle.json), which is "
                           "replaced with a line saying so")
 
