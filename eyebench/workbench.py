@@ -283,10 +283,7 @@ def uncertain_rows(cache: ProbabilityCache, model: str, low: float, high: float)
 def session_cache(state) -> ProbabilityCache | None:
     """The probability cache of a session state (the Evaluate tab's {"cache": ..., "models": [...]}), None before
     any evaluation."""
-    cache = (state or {}).get("cache")
-    if cache is None or isinstance(cache, ProbabilityCache):
-        return cache
-    return ProbabilityCache.from_dict(cache)
+    return (state or {}).get("cache")
 
 
 def write_uncertain(cache: ProbabilityCache, model: str, low: float, high: float, path) -> None:

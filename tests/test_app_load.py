@@ -142,14 +142,14 @@ def test_subset_bars_name_n_once_per_subset_in_a_readable_font():
 def test_people_with_enough_images_come_first_worst_first():
     from eyebench.app.common import Bench
     from eyebench.app.threshold_tab import ThresholdTab
-    from eyebench.evaluate.thresholds import risk_coverage
+    from eyebench.evaluate.thresholds import ProbabilityCache, risk_coverage
 
     # "few" has 2 images, both rejected; "big" 30 images, a third rejected; "ok" 25 images, none rejected
     subjects = ["few"] * 2 + ["big"] * 30 + ["ok"] * 25
     y = np.array([0, 1] + [0, 1] * 15 + [0] * 25)
     p = np.array([0.5, 0.5] + [0.5] * 10 + [0.0, 1.0] * 10 + [0.0] * 25)
-    cache = {"y": y, "subjects": subjects, "sources": ["s"] * len(y), "paths": [""] * len(y), "subsets": {},
-             "proba": {"m": p}, "risk_coverage": {"m": risk_coverage(y, np.stack([1 - p, p], 1))}}
+    cache = ProbabilityCache(y, subjects, ["s"] * len(y), [""] * len(y), {}, {"m": p},
+                             {"m": risk_coverage(y, np.stack([1 - p, p], 1))})
     with gr.Blocks():
         tab = ThresholdTab(Bench({}, [], SAMPLES, {}), gr.State())
         tab.build()
@@ -200,12 +200,18 @@ def test_a_skipped_checkpoint_is_printed_to_stderr(tmp_path, capsys):
 
 
 # -- 2g. worst subject and doubted subjects ---------------------------------------------------------------------
-def _result(worst, trusted=None) -> dict:
-    data = {} if trusted is None else {"subjects_trusted": trusted}
-    row = {"n": 800, "accuracy": 0.9, "bootstrap_accuracy": {"low": 0.8, "high": 0.95}, "recall_closed": 0.9,
-           "recall_open": 0.9, "roc_auc": 0.95, "ece": 0.01, "risk_coverage": {"aurc": 0.02}, "band": None,
-           "worst_subject": worst}
-    return {"models": {"m": row}, "data": data}
+def _result(worst, trusted=None, per_subject=None, data=None, bootstrap_trusted=None):
+    """An evaluation of one model "m" on 800 images, its worst subject `worst`; `trusted` the data's subjects_trusted."""
+    from eyebench.evaluate.results import Analysis, ModelEvaluation
+
+    data = data if data is not None else {} if trusted is None else {"subjects_trusted": trusted}
+    ci = {"low": 0.8, "high": 0.95, **({} if bootstrap_trusted is None else {"subjects_trusted": bootstrap_trusted})}
+    row = ModelEvaluation(
+        name="m", checkpoint="", metrics={"n": 800, "accuracy": 0.9, "recall_closed": 0.9, "recall_open": 0.9,
+                                          "roc_auc": 0.95},
+        per_source={}, worst_subject=worst, per_subject=per_subject or {}, ece=0.01, ece_definition="", brier=0.0,
+        reliability=[], risk_coverage={"aurc": 0.02}, band=None, bootstrap_accuracy=ci)
+    return Analysis({"m": row}, data, [])
 
 
 def test_worst_subject_shows_n_and_needs_the_minimum():
@@ -215,8 +221,8 @@ def test_worst_subject_shows_n_and_needs_the_minimum():
     named = metrics_table(_result({"subject": "s0024", "n": 752, "accuracy": 0.95478, "min_n": MIN_GROUP_N}))
     assert named["worst subject"][0] == "s0024 (95.48%, n=752)"
     for old_style in (True, False):  # worst of all named with min_n 0 (older results), or no worst (None)
-        result = _result({"subject": "s0001", "n": 3, "accuracy": 0.0, "min_n": 0} if old_style else None)
-        result["models"]["m"]["per_subject"] = {"s0001": {"n": 3, "accuracy": 0.0}}
+        result = _result({"subject": "s0001", "n": 3, "accuracy": 0.0, "min_n": 0} if old_style else None,
+                         per_subject={"s0001": {"n": 3, "accuracy": 0.0}})
         assert metrics_table(result)["worst subject"][0] == f"none with n>={MIN_GROUP_N}"
     assert metrics_table(_result(None))["worst subject"][0] is None  # no subject at all
 
@@ -227,13 +233,11 @@ def test_subjects_from_file_names_are_flagged_in_the_ci_column_and_note():
     worst = {"subject": "s1", "n": 30, "accuracy": 0.9, "min_n": 20}
     for trusted in (None, True):  # a data report without the key counts as trusted
         assert CI_COLUMN in metrics_table(_result(worst, trusted)).columns
-        assert "may not be people" not in result_notes({**_result(worst, trusted), "data": {"per_class": {}}})
+        assert "may not be people" not in result_notes(_result(worst, data={"per_class": {}}))
     doubted = metrics_table(_result(worst, False))
     ci = [c for c in doubted.columns if c.startswith("95% CI")]
     assert ci == ["95% CI (subjects from file names: may not be people)"] and doubted[ci[0]][0] == "80.00-95.00"
-    note = result_notes({**_result(worst, False), "data": {"per_class": {"open": 1, "closed": 1},
-                                                            "subjects_trusted": False}})
+    note = result_notes(_result(worst, data={"per_class": {"open": 1, "closed": 1}, "subjects_trusted": False}))
     assert "Subjects read from file names may not be people" in note
-    flagged = _result(worst)  # the bootstrap's own flag counts too
-    flagged["models"]["m"]["bootstrap_accuracy"]["subjects_trusted"] = False
+    flagged = _result(worst, bootstrap_trusted=False)  # the bootstrap's own flag counts too
     assert "may not be people" in "".join(metrics_table(flagged).columns)

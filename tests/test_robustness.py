@@ -140,10 +140,11 @@ def test_stratified_sample():
 @pytest.mark.parametrize("count", [1, 4, len(SWEEPS)])
 def test_sweep_grid_has_a_panel_per_sweep(count):
     from eyebench.evaluate.plots import sweep_grid_figure
+    from eyebench.evaluate.results import SweepCurves, SweepResults
 
-    sweeps = {name: {"levels": levels, "models": {m: {"accuracy": [0.9] * len(levels)} for m in ("a", "b")}}
+    sweeps = {name: SweepCurves(levels, {m: {"accuracy": [0.9] * len(levels)} for m in ("a", "b")})
               for name, (_, levels) in list(SWEEPS.items())[:count]}
-    fig = sweep_grid_figure(sweeps)
+    fig = sweep_grid_figure(SweepResults("", 10, sweeps))
     assert [a.text for a in fig.layout.annotations] == list(sweeps)  # one titled panel each, three to a row
     assert len(fig.data) == 2 * count and sum(t.showlegend for t in fig.data) == 2  # one legend entry per model
 

@@ -32,15 +32,9 @@ TABLE_COLUMNS = ("model", "n", "accuracy %", CI_COLUMN, "closed recall %", "open
                  "uncertain %", "worst subject")
 
 
-def analysis(result) -> workbench.Analysis:
-    """An evaluation, also from its JSON form (evaluation.json)."""
-    return workbench.Analysis.from_dict(result) if isinstance(result, dict) else result
-
-
 def metrics_table(result: workbench.Analysis) -> pd.DataFrame:
     """A row per model: accuracy with its subject-level CI, recalls, ROC-AUC, ECE, AURC, uncertain share and the worst
     subject. The CI column says so when the data's subjects may not be people (`subjects_trusted` False)."""
-    result = analysis(result)
     ci_column = CI_COLUMN if result.subjects_trusted() else CI_COLUMN_DOUBTED
     rows = []
     for name, r in result.models.items():
@@ -83,9 +77,8 @@ def data_note(result: workbench.Analysis) -> str:
             + "".join(f"<br>⚠ {w}" for w in d.get("warnings") or []) + result_notes(result))
 
 
-def result_notes(result) -> str:
+def result_notes(result: workbench.Analysis) -> str:
     """The notes every evaluation carries: missing confidence intervals, doubted subjects, one class, leaks."""
-    result = analysis(result)
     ci_notes = sorted({(r.bootstrap_accuracy or {}).get("note") for r in result.models.values()} - {None})
     return ("".join(f"<br>95% CI: {n}" for n in ci_notes) + subject_note(result) + class_note(result.data)
             + leak_note(result))
@@ -204,7 +197,7 @@ class EvaluateTab:
     def shown(self, note: str, result: workbench.Analysis, cache: workbench.ProbabilityCache) -> dict:
         """The tab's own results: note, metrics table, confusion matrices, ROC + risk-coverage and downloads."""
         return {self.note: note, self.table: metrics_table(result),
-                self.conf: plots.confusion_grid_figure(result.to_dict()),
+                self.conf: plots.confusion_grid_figure(result),
                 self.curves: legend_below(plots.roc_risk_coverage_figure(cache.labels, cache.p_closed,
                                                                          cache.risk_coverage)),
                 self.files: downloads(result, cache)}

@@ -61,14 +61,12 @@ class RobustnessTab:
 
     def shown(self, rows: list[dict], sweeps: workbench.SweepResults, where: str, stale: str = "") -> dict:
         """Note, subset table, closed recall per subset, sweep curves and the raw numbers of one analysis."""
-        raw = sweeps.to_dict()
         return {self.note: f"{ANGLE_NOTE} Sweeps: {where}.{stale}",
                 self.table: subset_table(rows),
                 self.bars: legend_below(plots.subset_figure(rows, "recall_closed").update_yaxes(
                     title_text="closed recall")) if rows else go.Figure(),
-                self.sweeps: legend_below(plots.sweep_grid_figure(raw["sweeps"]).update_yaxes(
-                    title_text="accuracy", col=1)),
-                self.raw: {"subsets": rows, "sweeps": raw}}
+                self.sweeps: legend_below(plots.sweep_grid_figure(sweeps).update_yaxes(title_text="accuracy", col=1)),
+                self.raw: {"subsets": rows, "sweeps": sweeps.to_dict()}}
 
     def opening(self) -> dict:
         """What the tab shows as the page opens, before any click: the precomputed results of every model they hold

@@ -128,8 +128,8 @@ def render_report(analysis: Analysis, models: list, examples: tuple[list, list] 
         parts.append("<h2>Perturbation sweeps</h2>")
         parts.append(f'<p class="note">{html.escape(sw.note)} {sw.n} images per level.</p>')
         for name, block in sw.sweeps.items():
-            parts.append(_fig(plots.sweep_figure(name, block.to_dict(), "accuracy")))
-            parts.append(_fig(plots.sweep_figure(name, block.to_dict(), "recall_closed")))
+            parts.append(_fig(plots.sweep_figure(name, block, "accuracy")))
+            parts.append(_fig(plots.sweep_figure(name, block, "recall_closed")))
     if examples and models:
         parts.append("<h2>Where each model looks</h2>")
         parts.append(map_grid(models, *examples))

@@ -7,6 +7,7 @@ from plotly.subplots import make_subplots
 
 from ..config import CLASS_NAMES
 from ..results import EyeState
+from .results import Analysis, SweepCurves, SweepResults
 
 LAYOUT = dict(template="plotly_white", margin=dict(l=50, r=20, t=50, b=45), height=360)
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
@@ -52,11 +53,11 @@ def reliability_figure(bins_by_model: dict[str, list[dict]]) -> go.Figure:
     return fig
 
 
-def sweep_figure(name: str, block: dict, metric: str = "accuracy") -> go.Figure:
+def sweep_figure(name: str, block: SweepCurves, metric: str = "accuracy") -> go.Figure:
     """One perturbation sweep: metric per level, one line per model."""
     fig = go.Figure()
-    for model, res in block["models"].items():
-        fig.add_trace(go.Scatter(x=[str(v) for v in block["levels"]], y=res[metric], mode="lines+markers", name=model))
+    for model, res in block.models.items():
+        fig.add_trace(go.Scatter(x=[str(v) for v in block.levels], y=res[metric], mode="lines+markers", name=model))
     fig.update_layout(title=f"{name}: {metric.replace('_', ' ')}", xaxis_title=name, yaxis_title=metric,
                       yaxis_range=[0, 1.02], **LAYOUT)
     return fig
@@ -97,15 +98,15 @@ def subset_figure(rows: list[dict], metric: str = "accuracy") -> go.Figure:
     return fig
 
 
-def confusion_grid_figure(result: dict, per_row: int = 3) -> go.Figure:
+def confusion_grid_figure(result: Analysis, per_row: int = 3) -> go.Figure:
     """One confusion matrix per model of an evaluation result, `per_row` to a row (readable on a phone too), titled
     with the model names; the class names only left of each row."""
-    names = list(result["models"])
+    names = list(result.models)
     cols = min(per_row, len(names))
     rows = -(-len(names) // cols)
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=names, shared_yaxes=True, vertical_spacing=0.3 / rows)
     for i, name in enumerate(names):
-        sub = confusion_figure(result["models"][name]["confusion_matrix"])
+        sub = confusion_figure(result.models[name].confusion_matrix)
         fig.add_trace(sub.data[0], row=i // cols + 1, col=i % cols + 1)
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(title="rows: true class · columns: predicted", template="plotly_white",
@@ -149,14 +150,15 @@ def band_figure(model: str, curve: dict, coverage, selective_risk) -> go.Figure:
     return fig
 
 
-def sweep_grid_figure(sweeps: dict[str, dict], per_row: int = 3) -> go.Figure:
+def sweep_grid_figure(sweeps: SweepResults, per_row: int = 3) -> go.Figure:
     """Accuracy per perturbation level, one panel per sweep (`per_row` to a row: titles readable on a phone too), one
     colour per model."""
-    rows = max(1, -(-len(sweeps) // per_row))
-    fig = make_subplots(rows=rows, cols=per_row, subplot_titles=list(sweeps))
-    for i, block in enumerate(sweeps.values()):
-        for j, (model, res) in enumerate(block["models"].items()):
-            fig.add_trace(go.Scatter(x=[str(v) for v in block["levels"]], y=res["accuracy"], mode="lines+markers",
+    blocks = sweeps.sweeps
+    rows = max(1, -(-len(blocks) // per_row))
+    fig = make_subplots(rows=rows, cols=per_row, subplot_titles=list(blocks))
+    for i, block in enumerate(blocks.values()):
+        for j, (model, res) in enumerate(block.models.items()):
+            fig.add_trace(go.Scatter(x=[str(v) for v in block.levels], y=res["accuracy"], mode="lines+markers",
                                      name=model, legendgroup=model, showlegend=i == 0,
                                      line=dict(color=colour(j))), row=i // per_row + 1, col=i % per_row + 1)
     fig.update_yaxes(range=[0, 1.02])

@@ -88,18 +88,9 @@ class ProbabilityCache:
     p_closed: dict
     risk_coverage: dict
 
-    KEYS = {"y": "labels", "subjects": "subjects", "sources": "sources", "paths": "paths", "subsets": "subsets",
-            "proba": "p_closed", "risk_coverage": "risk_coverage"}  # its dict form (from_dict's keys)
-
     def holds(self, model) -> bool:
         """Whether the cache has p(closed) of `model`."""
         return model in self.p_closed
-
-    @classmethod
-    def from_dict(cls, d: dict) -> ProbabilityCache:
-        """A cache from its dict form (`KEYS`; what it lacks is empty)."""
-        return cls(**{attr: d.get(key, {} if key in ("subsets", "proba", "risk_coverage") else [])
-                      for key, attr in cls.KEYS.items()})
 
 
 def band_stats(y_true, p_closed, band) -> BandStats:
