@@ -11,7 +11,7 @@ from eyebench.data.dataset import load_dataset, load_images
 from eyebench.evaluate.analysis import analyse_models, restrict
 from eyebench.evaluate.calibration import ECE_DEFINITION
 from eyebench.evaluate.confidence import mcnemar
-from eyebench.evaluate.report import evaluate_checkpoint
+from eyebench.evaluate.report import evaluate_model
 
 N = N_SUBJECTS * IMAGES_PER_SUBJECT
 ROW_KEYS = {"name", "checkpoint", "n", "accuracy", "balanced_accuracy", "recall_closed", "recall_open", "roc_auc",
@@ -50,9 +50,9 @@ def test_keys_and_rows(analysis, two_models):
 
 def test_same_numbers_as_evaluate(analysis, two_models, mrl_dir):
     for clf, row in zip(two_models, analysis.models.values()):
-        ev, _ = evaluate_checkpoint(clf, load_dataset(mrl_dir))
+        ev, _ = evaluate_model(clf, load_dataset(mrl_dir))
         for key in ("n", "accuracy", "balanced_accuracy", "recall_closed", "roc_auc", "confusion_matrix"):
-            assert getattr(row, key) == ev[key], key
+            assert getattr(row, key) == getattr(ev, key), key
 
 
 def test_paired_mcnemar(analysis, two_models, mrl_dir):

@@ -777,9 +777,15 @@ def test_worst_subject_is_named_with_its_n_and_the_minimum(capsys, tmp_path, tra
     ws = result["models"][0]["worst_subject"]
     assert ws is None  # the synthetic people have 8 images each: none reaches the minimum
     assert "worst subject (of those with n>=20)" in out and "none has n>=20" in out
-    from eyebench.evaluate.report import format_table
+    from eyebench.evaluate.results import CheckpointEvaluation
+    from eyebench.formatters.evaluation import format_table
 
-    row = {**result["models"][0], "worst_subject": {"subject": "s0024", "accuracy": 0.83, "n": 752, "min_n": 20}}
+    first = result["models"][0]
+    row = CheckpointEvaluation(
+        name=first["name"], checkpoint=first["checkpoint"], seconds=first["seconds"],
+        metrics={k: first[k] for k in ("n", "accuracy", "balanced_accuracy", "recall_closed", "recall_open", "roc_auc")},
+        per_source=first["per_source"], per_subject=first["per_subject"], band=first["band"], leak=first["leak"],
+        worst_subject={"subject": "s0024", "accuracy": 0.83, "n": 752, "min_n": 20})
     assert "s0024 0.8300 (n=752)" in format_table([row])
 
 

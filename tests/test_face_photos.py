@@ -8,7 +8,9 @@ from test_faces import closed_astronaut
 
 from eyebench.data.dataset import load_dataset, scan_folder
 from eyebench.data.face_photos import PITCH_BINS, YAW_BINS, angle_bin
-from eyebench.evaluate.report import format_head_angles, per_head_angle
+from eyebench.evaluate.report import per_head_angle
+from eyebench.evaluate.results import CheckpointEvaluation
+from eyebench.formatters.evaluation import format_head_angles
 from eyebench.evaluate.robustness import subset_factors
 
 
@@ -84,7 +86,9 @@ def test_evaluation_reports_accuracy_per_measured_head_angle(photos):
     assert set(angles) == {"head_yaw", "head_pitch"}
     (yaw_bin, m), = angles["head_yaw"].items()
     assert yaw_bin == "|yaw| 0-15" and m["n"] == 6 and m["accuracy"] == pytest.approx(5 / 6)
-    lines = format_head_angles({"name": "m", "per_head_angle": angles})
+    row = CheckpointEvaluation(name="m", checkpoint="", metrics={"n": len(ds)}, seconds=0.0, per_source={},
+                               per_subject={}, worst_subject=None, band=None, leak=None, per_head_angle=angles)
+    lines = format_head_angles(row)
     assert lines[0].startswith("m: head_yaw |yaw| 0-15 (degrees): n=6, accuracy")
     assert per_head_angle(ds.subset([i for i, s in enumerate(ds.samples) if "photo" not in s.meta]),
                           proba[:1]) == {}

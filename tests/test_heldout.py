@@ -14,7 +14,7 @@ from eyebench.evaluate.heldout import (
     write_bundle,
 )
 from eyebench.evaluate.metrics import classification_metrics
-from eyebench.evaluate.report import evaluate_checkpoint
+from eyebench.evaluate.report import evaluate_model
 from eyebench.models.checkpoint import load_classifier
 
 
@@ -32,23 +32,23 @@ def test_bundle_holds_the_test_people_only_with_metadata_and_no_pixels(bundle_di
     header = (bundle_dir / "predictions.csv").read_text().splitlines()[0].split(",")
     assert header[:6] == ["file", "source", "subject", "label", "height", "width"]
     assert "glasses" in header and "p_closed:cnn" in header
-    assert bundle.summary["command"] == "test command"
+    assert bundle.record.command == "test command"
     assert "test command" in (bundle_dir / "README.md").read_text()
 
 
 def test_bundle_accuracy_equals_evaluate_on_the_test_split(bundle_dir, trained_cnn, mrl_dir):
     clf = load_classifier(trained_cnn)
-    row, used = evaluate_checkpoint(clf, load_dataset([mrl_dir]), "test")
+    row, used = evaluate_model(clf, load_dataset([mrl_dir]), "test")
     bundle = HeldoutBundle(bundle_dir)
-    assert len(bundle.dataset) == row["n"]
-    assert classification_metrics(bundle.dataset.labels, bundle.proba("cnn"))["accuracy"] == pytest.approx(row["accuracy"])
+    assert len(bundle.dataset) == row.n
+    assert classification_metrics(bundle.dataset.labels, bundle.proba("cnn"))["accuracy"] == pytest.approx(row.accuracy)
 
 
 def test_bundle_sweeps_are_keyed_by_model_with_one_value_per_level(bundle_dir):
-    sweeps = HeldoutBundle(bundle_dir).summary["sweeps"]
-    assert sweeps["models"] == ["cnn"] and sweeps["n"] > 0
-    for block in sweeps["sweeps"].values():
-        assert len(block["models"]["cnn"]["accuracy"]) == len(block["levels"])
+    sweeps = HeldoutBundle(bundle_dir).record.sweeps
+    assert sweeps.models == ["cnn"] and sweeps.n > 0
+    for block in sweeps.sweeps.values():
+        assert len(block.models["cnn"]["accuracy"]) == len(block.levels)
 
 
 def test_weight_hash_detects_a_changed_checkpoint(bundle_dir, trained_cnn, tmp_path):

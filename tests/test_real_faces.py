@@ -45,7 +45,7 @@ def test_real_face_photos_as_labelled_data_give_measured_head_angles(tmp_path, s
     import shutil
 
     from eyebench.data.dataset import load_dataset
-    from eyebench.evaluate.report import evaluate_checkpoint
+    from eyebench.evaluate.report import evaluate_model
 
     with open(REAL / "faces" / "labels.csv", newline="") as fh:
         for r in csv.DictReader(fh):
@@ -56,7 +56,7 @@ def test_real_face_photos_as_labelled_data_give_measured_head_angles(tmp_path, s
     photos = len(list(tmp_path.glob("*/*")))
     ds = load_dataset(tmp_path)
     assert ds.sources[tmp_path.name]["face_photos"] == photos and len(ds) == 2 * photos
-    row, _ = evaluate_checkpoint(small_cnn["small_cnn"], ds)
-    yaw = row["per_head_angle"]["head_yaw"]
+    row, _ = evaluate_model(small_cnn["small_cnn"], ds)
+    yaw = row.per_head_angle["head_yaw"]
     assert sum(m["n"] for m in yaw.values()) == len(ds) and len(yaw) >= 2  # frontal and turned heads among them
-    assert row["accuracy"] >= 0.9
+    assert row.accuracy >= 0.9

@@ -134,11 +134,14 @@ def test_report_renders_offline_in_chromium(report, tmp_path):
 
 
 def test_metric_table_keeps_long_source_and_model_names_apart():
-    from eyebench.evaluate.report import format_table
+    from eyebench.evaluate.results import CheckpointEvaluation
+    from eyebench.formatters.evaluation import format_table
 
     m = {"n": 325, "accuracy": 0.97, "balanced_accuracy": 0.96, "recall_closed": 0.95, "recall_open": 0.99,
          "roc_auc": 0.99}
-    row = {"name": "runs/a_long_model_name", **m, "per_source": {"my_eye_dataset": m, "cew": m}}
+    row = CheckpointEvaluation(name="runs/a_long_model_name", checkpoint="", metrics=m, seconds=0.0,
+                               per_source={"my_eye_dataset": m, "cew": m}, per_subject={}, worst_subject=None,
+                               band=None, leak=None)
     lines = format_table([row]).splitlines()
     assert lines[1].split()[:3] == ["a_long_model_name", "all", "325"]
     assert lines[2].split()[:2] == ["my_eye_dataset", "325"]

@@ -10,12 +10,9 @@ from eyebench.data.splits import SavedSplit
 from eyebench.config import DataConfig
 from eyebench.data.dataset import describe, load_dataset, scan_folder
 from eyebench.evaluate.confidence import subject_bootstrap
-from eyebench.evaluate.report import (
-    MIN_GROUP_N,
-    evaluate_checkpoint,
-    format_table,
-    worst_group,
-)
+from eyebench.evaluate.report import MIN_GROUP_N, evaluate_model, worst_group
+from eyebench.evaluate.results import CheckpointEvaluation
+from eyebench.formatters.evaluation import format_table
 from eyebench.results import EyeState
 
 
@@ -186,14 +183,14 @@ class Always:
 
 
 def test_evaluate_carries_the_doubt_and_names_no_small_worst_subject(tmp_path):
-    row, _ = evaluate_checkpoint(Always(), load_dataset(counter_set(tmp_path / "colour")), bootstrap=30)
-    ci = row["bootstrap_accuracy"]
+    row, _ = evaluate_model(Always(), load_dataset(counter_set(tmp_path / "colour")), bootstrap=30)
+    ci = row.bootstrap_accuracy
     assert ci["subjects_trusted"] is False and "look like counters" in ci["note"] and "not be over people" in ci["note"]
-    assert row["per_subject"] and max(v["n"] for v in row["per_subject"].values()) < MIN_GROUP_N
-    assert row["worst_subject"] is None
+    assert row.per_subject and max(v["n"] for v in row.per_subject.values()) < MIN_GROUP_N
+    assert row.worst_subject is None
     assert f"none has n>={MIN_GROUP_N}" in format_table([row])
-    trusted, _ = evaluate_checkpoint(Always(), load_dataset(named_set(tmp_path / "people")), bootstrap=30)
-    assert trusted["bootstrap_accuracy"]["subjects_trusted"] is True and trusted["bootstrap_accuracy"]["note"] is None
+    trusted, _ = evaluate_model(Always(), load_dataset(named_set(tmp_path / "people")), bootstrap=30)
+    assert trusted.bootstrap_accuracy["subjects_trusted"] is True and trusted.bootstrap_accuracy["note"] is None
 
 
 def test_the_worst_subject_is_named_only_among_big_groups():
@@ -203,8 +200,11 @@ def test_the_worst_subject_is_named_only_among_big_groups():
     assert worst_group({"tiny": per["tiny"], "small": {"n": MIN_GROUP_N - 1, "accuracy": 0.5}}) is None
     assert worst_group({}) is None
     m = {"n": 10, "accuracy": 0.5, "balanced_accuracy": 0.5, "recall_closed": 1.0, "recall_open": 0.0, "roc_auc": None}
-    none_big = format_table([{"name": "m", **m, "per_source": {}, "per_subject": {"tiny": per["tiny"]},
-                              "worst_subject": None}])
+    def row(per_subject, worst):
+        return CheckpointEvaluation(name="m", checkpoint="", metrics=m, seconds=0.0, per_source={},
+                                    per_subject=per_subject, worst_subject=worst, band=None, leak=None)
+
+    none_big = format_table([row({"tiny": per["tiny"]}, None)])
     assert f"none has n>={MIN_GROUP_N}" in none_big and "tiny" not in none_big
-    named = format_table([{"name": "m", **m, "per_source": {}, "per_subject": per, "worst_subject": worst_group(per)}])
+    named = format_table([row(per, worst_group(per))])
     assert "big 0.8000 (n=20)" in named

@@ -125,7 +125,8 @@ def bundle_readme(summary: HeldoutSummary, rows: list[dict]) -> str:
 
 
 class HeldoutBundle:
-    """A bundle read back: the images as a Dataset (paths are file names), p(closed) per model, and its summary."""
+    """A bundle read back: the images as a Dataset (paths are file names), p(closed) per model, and its summary
+    (`record`, bundle.json as a HeldoutSummary)."""
 
     def __init__(self, folder):
         folder = Path(folder)
@@ -146,11 +147,6 @@ class HeldoutBundle:
             {src: {"root": "precomputed", "layout": "held-out bundle", "subjects_from": "bundle"}
              for src in sorted({r["source"] for r in rows})})
         self.p_closed = {name: np.array([float(r[f"p_closed:{name}"]) for r in rows]) for name in self.record.models}
-
-    @property
-    def summary(self) -> dict:
-        """bundle.json as written."""
-        return self.record.to_dict()
 
     @property
     def models(self) -> list[str]:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -91,12 +90,6 @@ def evaluate_model(clf, dataset: Dataset, split: str | None = None,
         if bootstrap else None), dataset
 
 
-def evaluate_checkpoint(clf, dataset: Dataset, split: str | None = None, bootstrap: int = 0) -> tuple[dict, Dataset]:
-    """`evaluate_model` as the JSON row `evaluate --json` writes, and the images used."""
-    row, used = evaluate_model(clf, dataset, split, bootstrap)
-    return row.to_dict(), used
-
-
 def label_comparison(clf, used: Dataset) -> dict:
     """A model's metrics on the original and the corrected labels of the same images (--compare-labels)."""
     arrays, kept = load_images(used, clf.data_config.input_size, clf.data_config.channels)
@@ -120,36 +113,3 @@ def per_head_angle(dataset: Dataset, proba: np.ndarray) -> dict:
             out[factor] = {b: classification_metrics(y[col == b], proba[col == b]) for b in bins}
     return out
 
-
-def format_head_angles(row: dict) -> list[str]:
-    """A line per measured head-angle bin of one evaluation row: n, accuracy and closed recall."""
-    def fmt(v):
-        return "-" if v is None else f"{100 * v:.2f}%"
-
-    return [f"{row['name']}: {factor} {b} (degrees): n={m['n']}, accuracy {fmt(m['accuracy'])}, closed recall "
-            f"{fmt(m['recall_closed'])}" for factor, bins in row.get("per_head_angle", {}).items()
-            for b, m in bins.items()]
-
-
-def format_table(rows: list[dict]) -> str:
-    """A readable fixed-width table of the main metrics, one line per model (and per source)."""
-    cols = [("model", 14), ("source", 10), ("n", 6), ("acc", 7), ("bal_acc", 8), ("rec_closed", 11),
-            ("rec_open", 9), ("auc", 7), (f"worst subject (of those with n>={MIN_GROUP_N})", 30)]
-    table = []
-
-    def fmt(v):
-        return "-" if v is None else f"{v:.4f}"
-
-    for r in rows:
-        worst = r.get("worst_subject") or {}
-        ws = f"{worst['subject']} {fmt(worst.get('accuracy'))} (n={worst.get('n')})" if worst else "-"
-        # no subject has that many images: none is named (min_n 0: a row written when the worst of all was named)
-        if (not worst and r.get("per_subject")) or worst.get("min_n") == 0:
-            ws = f"none has n>={MIN_GROUP_N}"
-        blocks = [("all", r)] + (list(r["per_source"].items()) if len(r.get("per_source", {})) > 1 else [])
-        for src, m in blocks:
-            table.append([Path(r["name"]).name if src == "all" else "", src, str(m["n"]), fmt(m["accuracy"]),
-                          fmt(m["balanced_accuracy"]), fmt(m["recall_closed"]), fmt(m["recall_open"]),
-                          fmt(m["roc_auc"]), ws if src == "all" else ""])
-    widths = [max([w] + [len(row[i]) + 1 for row in table]) for i, (_, w) in enumerate(cols)]  # long names stay apart
-    return "\n".join("".join(f"{v:<{w}}" for v, w in zip(vals, widths)) for vals in [[c for c, _ in cols]] + table)

@@ -1,14 +1,16 @@
 """The text `evaluate`, `robustness` and `heldout` print, from the evaluation result types."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..config import pct
-from ..evaluate.report import format_head_angles, format_table
+from ..evaluate.report import MIN_GROUP_N
 from ..evaluate.results import Analysis, CheckpointEvaluation, HeldoutSummary
 
 
 def evaluate_lines(rows: list[CheckpointEvaluation], data: dict, compare_labels: bool = False) -> list[str]:
     """The metrics table, then per model its split, leak warning, head angles, CI and band; the images read."""
-    lines = [format_table([r.to_dict() for r in rows])]
+    lines = [format_table(rows)]
     lines += [comparison_line(r) for r in rows] if compare_labels else []
     for r in rows:
         lines += model_notes(r)
@@ -25,7 +27,7 @@ def model_notes(r: CheckpointEvaluation) -> list[str]:
                      f"{r.split_removed} others")
     if r.leak:
         lines.append(f"WARNING {r.name}: {r.leak['message']}")
-    lines += format_head_angles(r.to_dict())
+    lines += format_head_angles(r)
     ci = r.bootstrap_accuracy
     if ci:
         lines.append(f"{r.name}: accuracy 95% CI over subjects " + (
@@ -39,6 +41,39 @@ def model_notes(r: CheckpointEvaluation) -> list[str]:
                      f"(coverage {100 * u['coverage']:.2f}%, selective risk "
                      + ("-" if u["selective_risk"] is None else f"{100 * u['selective_risk']:.2f}%") + ")")
     return lines
+
+
+def format_table(rows: list[CheckpointEvaluation]) -> str:
+    """A readable fixed-width table of the main metrics, one line per model (and per source)."""
+    cols = [("model", 14), ("source", 10), ("n", 6), ("acc", 7), ("bal_acc", 8), ("rec_closed", 11),
+            ("rec_open", 9), ("auc", 7), (f"worst subject (of those with n>={MIN_GROUP_N})", 30)]
+    table = []
+
+    def fmt(v):
+        return "-" if v is None else f"{v:.4f}"
+
+    for r in rows:
+        worst = r.worst_subject or {}
+        ws = f"{worst['subject']} {fmt(worst.get('accuracy'))} (n={worst.get('n')})" if worst else "-"
+        # no subject has that many images: none is named (min_n 0: a row written when the worst of all was named)
+        if (not worst and r.per_subject) or worst.get("min_n") == 0:
+            ws = f"none has n>={MIN_GROUP_N}"
+        blocks = [("all", r.metrics)] + (list(r.per_source.items()) if len(r.per_source) > 1 else [])
+        for src, m in blocks:
+            table.append([Path(r.name).name if src == "all" else "", src, str(m["n"]), fmt(m["accuracy"]),
+                          fmt(m["balanced_accuracy"]), fmt(m["recall_closed"]), fmt(m["recall_open"]),
+                          fmt(m["roc_auc"]), ws if src == "all" else ""])
+    widths = [max([w] + [len(row[i]) + 1 for row in table]) for i, (_, w) in enumerate(cols)]  # long names stay apart
+    return "\n".join("".join(f"{v:<{w}}" for v, w in zip(vals, widths)) for vals in [[c for c, _ in cols]] + table)
+
+
+def format_head_angles(row: CheckpointEvaluation) -> list[str]:
+    """A line per measured head-angle bin of one evaluation row: n, accuracy and closed recall."""
+    def fmt(v):
+        return "-" if v is None else f"{100 * v:.2f}%"
+
+    return [f"{row.name}: {factor} {b} (degrees): n={m['n']}, accuracy {fmt(m['accuracy'])}, closed recall "
+            f"{fmt(m['recall_closed'])}" for factor, bins in row.per_head_angle.items() for b, m in bins.items()]
 
 
 def comparison_line(r: CheckpointEvaluation) -> str:
