@@ -319,9 +319,10 @@ def test_suggest_band_warns_when_no_band_reaches_the_target():
 
     from eyebench.app.common import Bench
     from eyebench.app.threshold_tab import POOLED, ThresholdTab
+    from eyebench.evaluate.thresholds import ProbabilityCache
 
-    cache = {"y": np.array([0, 1, 0, 1]), "proba": {"m": np.array([1.0, 0.0, 1.0, 0.0])},
-             "subjects": ["a", "a", "b", "b"], "sources": ["s"] * 4}
+    cache = ProbabilityCache(np.array([0, 1, 0, 1]), ["a", "a", "b", "b"], ["s"] * 4, [""] * 4, {},
+                             {"m": np.array([1.0, 0.0, 1.0, 0.0])}, {})
     tab = ThresholdTab(Bench({}, [], SAMPLES, {}), gr.State())
     with pytest.warns(UserWarning, match="No band keeps the selective risk at or under 5%"):
         assert tab.suggest({"cache": cache}, "m", 5.0, POOLED) == (0.0, 1.0)
