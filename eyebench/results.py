@@ -1,4 +1,4 @@
-"""What models say of eyes, as types: the eye's class and a model's decision (JSON and files keep their numbers)."""
+"""Result types: the eye-state and decision enums, what models say of a picture, and bench measurements."""
 from __future__ import annotations
 
 import dataclasses
@@ -52,7 +52,7 @@ class ModelAnswer:
     decision: Decision
     p_open: float
     p_closed: float
-    band: tuple[float, float] | None  # the model's stored band, as it holds it
+    band: list[float] | None  # the model's stored band [low, high], as it holds it
     ms_predict: float
     ms_map: float
     map: np.ndarray | None = None  # the map drawn over the crop (RGB); None without maps

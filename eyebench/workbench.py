@@ -28,7 +28,7 @@ from .evaluate.thresholds import (
 )
 from .evaluate.triage import write_csv
 from .explain import explain_map, overlay
-from .faces import CROP_SCALE, Face, draw_eyes, locate_eyes
+from .faces import CROP_SCALE, Face, HeadPose, draw_eyes, locate_eyes
 from .faces import finder_notice as finder_notice  # the app says when MediaPipe cannot run
 from .faces.aspect_ratio import EyeAspectRatio
 from .models.checkpoint import CheckpointError, load_classifier
@@ -155,7 +155,7 @@ class LiveFrame:
     """What one live frame gave: its eyes, the head pose (None without landmarks) and the running summary."""
 
     eyes: tuple[LiveEye, ...]
-    pose: object  # faces.HeadPose or None
+    pose: HeadPose | None
     summary: dict  # OnlineTimeline.summary(), with "perclos_window": the PERCLOS of the last window
 
 
@@ -345,8 +345,6 @@ def worst_mistakes(cache: ProbabilityCache, dataset: Dataset, k: int = 12) -> li
 
 def write_predictions(cache: ProbabilityCache, path) -> None:
     """predictions.csv of an evaluation: per image its file name, subject, label and every model's p(closed)."""
-    from .evaluate.triage import write_csv
-
     write_csv([{"path": Path(p).name, "subject": s, "label": CLASS_NAMES[y],
                 **{f"p_closed[{m}]": round(float(cache.p_closed[m][i]), 6) for m in cache.p_closed}}
                for i, (p, s, y) in enumerate(zip(cache.paths, cache.subjects, cache.labels))], path)

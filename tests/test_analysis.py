@@ -8,6 +8,7 @@ from conftest import IMAGES_PER_SUBJECT, N_SUBJECTS, write_broken_files
 
 from eyebench import load_classifier
 from eyebench.data.dataset import load_dataset, load_images
+from eyebench.data.splits import SavedSplit
 from eyebench.evaluate.analysis import analyse_models, restrict
 from eyebench.evaluate.calibration import ECE_DEFINITION
 from eyebench.evaluate.confidence import mcnemar
@@ -96,7 +97,8 @@ def test_same_checkpoint_twice_gives_two_rows(trained_cnn, mrl_dir):
 
 # -- restrict: --split keeps the subjects that every model's saved split put in that part ------------------
 def fake(name, split):
-    return SimpleNamespace(name=name, checkpoint=f"ckpt/{name}", info={"split": split} if split else {})
+    """A stand-in checkpoint with what `restrict` reads: its name, folder and saved split."""
+    return SimpleNamespace(name=name, checkpoint=f"ckpt/{name}", split=SavedSplit.from_record(split))
 
 
 def test_restrict_intersects_the_saved_splits(mrl_dir):

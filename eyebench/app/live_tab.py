@@ -5,12 +5,18 @@ import dataclasses
 import threading
 import time
 from collections import deque
+from typing import TYPE_CHECKING
 
 import gradio as gr
 import numpy as np
 
 from .. import workbench
 from .common import Bench, on_model_threads
+
+if TYPE_CHECKING:  # names for the annotations only: the tab reaches them through workbench
+    from ..video.landmark_tracking import LandmarkTracker
+    from ..video.temporal import OnlineTimeline
+    from ..video.tracking import EyeTracker
 
 STREAM_EVERY_S = 0.15  # the browser sends a frame this often, and none while the last one is still being handled
 TIME_LIMIT_S = 600  # one live run lasts at most this long (the webcam stops; start it again for more)
@@ -23,8 +29,8 @@ class LiveSession:
     """One visitor's live run: the tracker, the online temporal analysis, when it started and the frames handled."""
 
     model: str
-    tracker: object  # workbench.live_tracker()
-    timeline: object  # workbench.live_timeline(): video.temporal.OnlineTimeline
+    tracker: LandmarkTracker | EyeTracker  # workbench.live_tracker()
+    timeline: OnlineTimeline  # workbench.live_timeline()
     start: float
     handled: deque = dataclasses.field(default_factory=deque)  # arrival times of the frames handled lately
     busy: bool = False

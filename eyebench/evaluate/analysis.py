@@ -52,10 +52,9 @@ def restrict(dataset: Dataset, models: list, split: str | None) -> Dataset:
     if not split:
         return dataset
     for clf in models:
-        saved = clf.info.get("split")
-        if not saved:
-            raise EyebenchError(f"{getattr(clf, 'checkpoint', clf.name)} has no saved split; drop --split")
-        dataset = apply_split(dataset, saved, split)
+        if not clf.split:
+            raise EyebenchError(f"{clf.checkpoint or clf.name} has no saved split; drop --split")
+        dataset = apply_split(dataset, clf.split, split)
     if not len(dataset):
         raise EyebenchError(f"no image belongs to the {split} subjects of all the models given")
     return dataset

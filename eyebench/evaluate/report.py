@@ -68,10 +68,9 @@ def evaluate_model(clf, dataset: Dataset, split: str | None = None,
     cfg = clf.data_config
     n_given = len(dataset)
     if split:  # keep the split's people before decoding: no image of the other people is read
-        saved = clf.info.get("split")
-        if not saved:
+        if not clf.split:
             raise EyebenchError(f"{clf.checkpoint}: has no saved split, so --split {split} cannot be applied")
-        mask = split_mask(dataset, saved, split)
+        mask = split_mask(dataset, clf.split, split)
         if not mask.any():
             raise EyebenchError(f"no image of {clf.checkpoint}'s {split} subjects is in the data given")
         dataset = dataset.subset(mask)

@@ -1,8 +1,14 @@
-"""Evaluation results as frozen dataclasses; `to_dict` writes the JSON records users get, `from_dict` reads them back."""
+"""Evaluation results as frozen dataclasses; `to_dict` writes the JSON users get (the held-out bundle is read back)."""
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..data.dataset import Dataset
 
 CURVES = ("accuracy", "recall_closed", "recall_open")  # a model's curves over the levels of one sweep
 
@@ -126,13 +132,6 @@ class ModelEvaluation(OverallMetrics):
             out["leak"] = self.leak
         return out
 
-    @classmethod
-    def from_dict(cls, d: dict) -> ModelEvaluation:
-        """A row read back (evaluation.json); what it lacks is None, and keys of no field are its metrics."""
-        named = {f.name for f in dataclasses.fields(cls)} - {"metrics", "leak_checked"}
-        return cls(metrics={k: v for k, v in d.items() if k not in named}, leak_checked="leak" in d,
-                   **{k: d.get(k) for k in named})
-
 
 @dataclass(frozen=True)
 class CheckpointEvaluation(OverallMetrics):
@@ -170,8 +169,8 @@ class CheckpointEvaluation(OverallMetrics):
 @dataclass(frozen=True)
 class Predictions:
     """The images an analysis used (a Dataset) and each model's p(closed) on them (not written to JSON)."""
-    dataset: object
-    p_closed: dict
+    dataset: Dataset
+    p_closed: dict[str, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -188,16 +187,6 @@ class Analysis:
         if self.sweeps is not None:
             out["sweeps"] = self.sweeps.to_dict()
         return out
-
-    @classmethod
-    def from_dict(cls, d: dict) -> Analysis:
-        """An analysis read back from its JSON form (evaluation.json); what it lacks is empty."""
-        return cls({n: ModelEvaluation.from_dict(m) for n, m in d["models"].items()}, d.get("data") or {},
-                   d.get("paired") or [], SweepResults.from_dict(d["sweeps"]) if d.get("sweeps") else None)
-
-    def renamed(self, names: list[str]) -> Analysis:
-        """The same analysis with the models renamed, in order, to `names`."""
-        return dataclasses.replace(self, models=dict(zip(names, self.models.values())))
 
     def curves(self) -> dict[str, dict]:
         """Each model's risk-coverage curve, by name."""

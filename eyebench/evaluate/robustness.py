@@ -161,15 +161,15 @@ def sweep_models(models: list, images: np.ndarray, y: np.ndarray, sweeps: dict |
         if copies:
             report.advance(len(copies), "levels with an input seen before (identity levels): predictions reused")
     report.close()
-    curves: dict[str, SweepCurves] = {}
+    curves: dict[str, dict[str, dict[str, list]]] = {}  # sweep -> model -> curve -> one value per level
     for (name, level), row in zip(levels, probas):
-        block = curves.setdefault(name, SweepCurves(list(sweeps[name]), {}))
         for key, proba in zip(keys, row):
             met = classification_metrics(y, proba)
-            res = block.models.setdefault(key, {k: [] for k in CURVES})
+            res = curves.setdefault(name, {}).setdefault(key, {k: [] for k in CURVES})
             for k in res:
                 res[k].append(met[k])
-    return SweepResults(ANGLE_NOTE, int(len(y)), curves)
+    return SweepResults(ANGLE_NOTE, int(len(y)), {name: SweepCurves(list(sweeps[name]), models)
+                                                  for name, models in curves.items()})
 
 
 # -- running several models at once ----------------------------------------------------------------------------

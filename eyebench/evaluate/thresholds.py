@@ -81,12 +81,12 @@ class ProbabilityCache:
     sources, paths, the Robustness tab's subsets {(factor, value): mask}, p(closed) and risk-coverage curve by model."""
 
     labels: np.ndarray
-    subjects: list
-    sources: list
-    paths: list
-    subsets: dict
-    p_closed: dict
-    risk_coverage: dict
+    subjects: np.ndarray  # one person per image (dtype object)
+    sources: list[str]
+    paths: list[str]
+    subsets: dict[tuple[str, str], np.ndarray]
+    p_closed: dict[str, np.ndarray]
+    risk_coverage: dict[str, dict]
 
     def holds(self, model) -> bool:
         """Whether the cache has p(closed) of `model`."""
