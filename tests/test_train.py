@@ -3,6 +3,7 @@ run, resume, and TrainConfig (checks by field, the flags generated from its fiel
 import argparse
 import ast
 import dataclasses
+import shutil
 import subprocess
 import sys
 
@@ -429,3 +430,33 @@ def test_the_parser_and_the_card_import_no_training_code():
             "assert loaded == ['eyebench.train.config'], loaded")
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+# -- each command scans its data once ----------------------------------------------------------------------
+@pytest.fixture
+def scans(monkeypatch):
+    """The folders scanned while a test runs (a counting wrapper around `scan_folder`)."""
+    from eyebench.data import dataset
+
+    seen, scan = [], dataset.scan_folder
+    monkeypatch.setattr(dataset, "scan_folder", lambda root, *a, **kw: seen.append(str(root)) or scan(root, *a, **kw))
+    return seen
+
+
+def test_calibrate_scans_the_data_once_for_every_checkpoint(scans, svm_checkpoint, mrl_dir, tmp_path, capsys):
+    from eyebench.cli import main
+
+    models = [shutil.copytree(svm_checkpoint, tmp_path / name) for name in ("a", "b")]
+    assert main(["calibrate", "--model", str(models[0]), "--model", str(models[1]), "--data", str(mrl_dir)]) == 0
+    out = capsys.readouterr().out
+    assert out.index(f"{models[0]}: temperature") < out.index(f"{models[1]}: temperature")
+    assert scans == [str(mrl_dir)]
+
+
+def test_cv_repeats_scan_the_data_once(scans, mrl_dir, tmp_path, capsys):
+    from eyebench.cli import main
+
+    assert main(["cv", "lbp_hog_svm", "--data", str(mrl_dir), "--out", str(tmp_path / "cv"), "--folds", "2",
+                 "--repeats", "2"]) == 0
+    assert (tmp_path / "cv" / "seed_1" / "cv_recipe.json").is_file()
+    assert scans == [str(mrl_dir)]

@@ -8,10 +8,13 @@ from .args import EPILOG, SHARE, _add_data, _add_zoom_average, input_path
 
 def run(args) -> int:
     from ..data.dataset import DataSpec
+    from ..models.checkpoint import load_classifier
     from ..train.pipeline import recalibrate
 
-    for model in args.model:
-        recalibrate(model, DataSpec(args.data, args.subject_from), args.target_risk, args.band_rule, args.command_line,
+    first = load_classifier(args.model[0])  # a bad first checkpoint is reported before the data is read
+    dataset = DataSpec(args.data, args.subject_from).load()  # scanned once for every checkpoint
+    for model in [first, *args.model[1:]]:
+        recalibrate(model, dataset, args.target_risk, args.band_rule, args.command_line,
                     flip_average=args.flip_average, zoom_average=args.zoom_average)
     return 0
 

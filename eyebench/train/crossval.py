@@ -57,17 +57,19 @@ def held_out_subjects(checkpoint: str) -> set[str]:
 
 
 def cross_validate(model: str, data: DataSpec, out: str, config: TrainConfig = TrainConfig(), k: int = 5,
-                   holdout_of: str | None = None, train_share: float = 1.0, log=print) -> dict:
+                   holdout_of: str | None = None, train_share: float = 1.0, log=print,
+                   scanned: Dataset | None = None) -> dict:
     """Train one model per fold with `config`; summarise test accuracy as mean +- std, per fold and person, the worst
     fold and subject (the folds are drawn with config.seed, validation people with config.val_frac).
 
     With `holdout_of` the test people of that checkpoint are left out entirely: the folds are made of its
     train and val people, so a recipe can be chosen for it without looking at its test set. With `config.resume`
     (`cv --resume`) a run stopped part-way goes on: finished folds are reused, a stopped one continues.
+    `scanned` is `data` already loaded (`repeat_cross_validation` scans it once for every seed).
     """
     seed = config.seed
     spec = data if isinstance(data, DataSpec) else DataSpec(data)
-    dataset = full = spec.load()  # every fold trains on it: its split leaves the held-out people out
+    dataset = full = spec.load() if scanned is None else scanned  # every fold trains on it (without held-out people)
     left_out: list[str] = []
     if holdout_of:
         held = held_out_subjects(holdout_of)
@@ -289,9 +291,12 @@ def _headline(views: dict) -> dict:
 
 def repeat_cross_validation(model: str, data: DataSpec, out: str, seeds: list[int],
                             config: TrainConfig = TrainConfig(), log=print, **kw) -> dict:
-    """Cross-validate once per seed (folders out/seed_S): the spread of the means is the noise a recipe must beat."""
-    runs = [cross_validate(model, data, str(Path(out) / f"seed_{s}"), dataclasses.replace(config, seed=s), log=log,
-                           **kw) for s in seeds]
+    """Cross-validate once per seed (folders out/seed_S): the spread of the means is the noise a recipe must beat.
+    The data is scanned once, for every seed."""
+    spec = data if isinstance(data, DataSpec) else DataSpec(data)
+    scanned = spec.load()
+    runs = [cross_validate(model, spec, str(Path(out) / f"seed_{s}"), dataclasses.replace(config, seed=s), log=log,
+                           scanned=scanned, **kw) for s in seeds]
     means = np.array([r["accuracy_mean"] for r in runs], dtype=float)
     people = [r["people_balanced_accuracy"] for r in runs]
     return {"model": model, "seeds": list(seeds), "runs": runs, "accuracy_mean": float(means.mean()),

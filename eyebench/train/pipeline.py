@@ -261,14 +261,16 @@ def calibrate(clf, x_val: np.ndarray, y_val: np.ndarray, target_risk: float = 0.
             "ece_after": expected_calibration_error(y_val, after), "ece_definition": ECE_DEFINITION, "band": band}
 
 
-def recalibrate(checkpoint: str, data: DataSpec | Dataset, target_risk: float | None = None,
+def recalibrate(checkpoint, data: DataSpec | Dataset, target_risk: float | None = None,
                 band_rule: str | None = None, command: str = "", log=print, flip_average: bool | None = None,
                 zoom_average: float | None = None) -> dict:
     """Refit a saved checkpoint's temperature and band on its own validation subjects; rewrite config and card.
-    `target_risk` and `band_rule` None keep the ones its band was fitted with (0.01 per person when unrecorded);
-    `flip_average` True or False switches flip averaging on or off first, `zoom_average` sets zoom averaging's scale
-    (1 is off); None keeps the checkpoint's setting."""
-    clf = load_classifier(checkpoint)
+    `checkpoint` is its folder or the classifier loaded from it; `data` a Dataset (scanned once for several
+    checkpoints) or a DataSpec to scan. `target_risk` and `band_rule` None keep the ones its band was fitted with
+    (0.01 per person when unrecorded); `flip_average` True or False switches flip averaging on or off first,
+    `zoom_average` sets zoom averaging's scale (1 is off); None keeps the checkpoint's setting."""
+    clf = load_classifier(checkpoint) if isinstance(checkpoint, (str, os.PathLike)) else checkpoint
+    checkpoint = clf.checkpoint
     fitted = (clf.info.get("calibration") or {}).get("band") or {}
     target_risk = fitted.get("target_risk", 0.01) if target_risk is None else target_risk
     band_rule = band_rule or fitted.get("rule", "per person").replace(" ", "-")
