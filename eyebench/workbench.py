@@ -5,6 +5,7 @@ import dataclasses
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -38,8 +39,11 @@ from .video.outputs import summary_sentence as summary_sentence, timeline_figure
 from .video.outputs import write_outputs as write_outputs  # the Video tab's text, figure and files
 from .video.pipeline import analyse_video as analyse_video
 
+if TYPE_CHECKING:
+    from .models.base import Classifier
 
-def load_all(folder="checkpoints") -> tuple[dict, list[str]]:
+
+def load_all(folder="checkpoints") -> tuple[dict[str, Classifier], list[str]]:
     """Every loadable checkpoint under `folder`, by folder name, plus a notice for each one that failed."""
     models, notices = {}, []
     root = Path(folder)
@@ -58,7 +62,7 @@ def load_all(folder="checkpoints") -> tuple[dict, list[str]]:
     return models, notices
 
 
-def predict_picture(models: dict, rgb: np.ndarray, whole_image: bool = False, maps: bool = True,
+def predict_picture(models: dict[str, Classifier], rgb: np.ndarray, whole_image: bool = False, maps: bool = True,
                     crop_scale: float = CROP_SCALE) -> PictureResult:
     """Find the eyes (`faces.locate_eyes`: the app's and the CLI's one rule), then each model's decision (its band on
     p(closed)), probabilities, map (unless `maps` is False) and latency per eye, and the search's message."""
@@ -220,7 +224,7 @@ def open_dataset(path, sample_dir="sample_images", source: str | None = None) ->
     return scan_folder(path, source)
 
 
-def evaluate_models(models: dict, dataset: Dataset, bootstrap: int = 200, sweeps: bool = False,
+def evaluate_models(models: dict[str, Classifier], dataset: Dataset, bootstrap: int = 200, sweeps: bool = False,
                     sweep_max: int = 300) -> tuple[Analysis, ProbabilityCache]:
     """Analysis of the chosen models (named as in `models`, with the leak guard's finding), plus per-image
     probabilities cached for the threshold tab."""

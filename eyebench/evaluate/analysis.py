@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections import Counter
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,6 +33,9 @@ from .robustness import (
     sweep_models,
 )
 from .thresholds import band_metrics, risk_coverage
+
+if TYPE_CHECKING:
+    from ..models.base import Classifier
 
 BASE_SIZE = 96  # perturbations are drawn on RGB crops at this size, then each model resizes as it likes
 # Images per perturbation level (class-stratified). The sweeps' cost is model inference: every level runs every model
@@ -69,7 +73,7 @@ def require_images(dataset: Dataset, n_reasons: int = 3) -> None:
                      + (": " + "; ".join(f"{r} ({n})" for r, n in reasons) if reasons else ""))
 
 
-def analyse_models(models: list, dataset: Dataset, bootstrap: int = 0, sweeps: bool = True,
+def analyse_models(models: list[Classifier], dataset: Dataset, bootstrap: int = 0, sweeps: bool = True,
                    sweep_max: int = SWEEP_IMAGES, subsets: bool = True, seed: int = 0, progress=True,
                    keep_predictions: bool = False, sweep_names: list[str] | None = None) -> Analysis:
     """Everything the report and the app show (`to_dict()` for JSON); `sweep_names` limits the sweeps.

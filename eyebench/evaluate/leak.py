@@ -1,10 +1,15 @@
 """The person-leak guard: how many evaluated images belong to people a checkpoint was trained or validated on."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..data.dataset import Dataset
 
+if TYPE_CHECKING:
+    from ..models.base import Classifier
 
-def leak_report(clf, dataset: Dataset) -> dict | None:
+
+def leak_report(clf: Classifier, dataset: Dataset) -> dict | None:
     """Counts of images whose subject is in the model's saved train or val split, with a message; None if none.
 
     Scores on those images are not a test of new people: the research's central lesson (a random split gave ~99%

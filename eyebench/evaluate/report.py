@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,6 +17,9 @@ from .leak import leak_report
 from .metrics import classification_metrics, per_group_accuracy
 from .results import CheckpointEvaluation
 from .thresholds import band_metrics
+
+if TYPE_CHECKING:
+    from ..models.base import Classifier
 
 
 def evaluate_arrays(clf, arrays: np.ndarray, dataset: Dataset) -> dict:
@@ -61,7 +65,7 @@ def worst_group(per_group: dict[str, dict], min_n: int = MIN_GROUP_N) -> dict | 
     return {"subject": name, **row, "min_n": min_n}
 
 
-def evaluate_model(clf, dataset: Dataset, split: str | None = None,
+def evaluate_model(clf: Classifier, dataset: Dataset, split: str | None = None,
                    bootstrap: int = 0) -> tuple[CheckpointEvaluation, Dataset]:
     """One loaded classifier evaluated on `dataset` (optionally only its saved split's subjects), and the images used."""
     t0 = time.time()

@@ -7,6 +7,7 @@ import os
 import threading
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -18,6 +19,9 @@ from .metrics import classification_metrics
 from .perturbations import ANGLE_NOTE, SWEEPS, perturb_batch
 from .results import CURVES, SweepCurves, SweepResults
 from .thresholds import band_metrics
+
+if TYPE_CHECKING:
+    from ..models.base import Classifier
 
 SKIP_FACTORS = {"image_id", "path", "photo"}
 MAX_LEVELS = 30  # a column with more distinct values is not a subset factor (ids, free text)
@@ -117,7 +121,7 @@ def _with_accuracy(cell: dict) -> dict:
     return out
 
 
-def sweep_models(models: list, images: np.ndarray, y: np.ndarray, sweeps: dict | None = None,
+def sweep_models(models: list[Classifier], images: np.ndarray, y: np.ndarray, sweeps: dict | None = None,
                  progress=True) -> SweepResults:
     """Accuracy and closed recall per perturbation level for every model, on the same perturbed images.
 

@@ -29,6 +29,8 @@ class Classifier(Protocol):
     class_names: tuple[str, ...]
     data_config: DataConfig  # the input it expects (size, channels, normalisation, flip and zoom averaging)
     uncertain_band: list[float] | None  # [low, high] of p(closed) it leaves undecided (None: it decides every image)
+    temperature: float  # divides its closed logit before the sigmoid (calibration)
+    model_args: dict  # the registry arguments it was built with
     checkpoint: str  # the folder it was loaded from ("" for a model made or trained in this process)
     info: dict  # what config.json records besides the model: metrics, split, train command, ...
 
