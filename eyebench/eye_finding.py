@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .data.images import decode_image
+from .errors import EyebenchError
 from .faces import CROP_SCALE
 from .faces.aspect_ratio import EyeAspectRatio
 
@@ -89,12 +90,33 @@ class VideoScore:
                 "models": {n: dataclasses.asdict(c) for n, c in self.models.items()}}
 
 
-def _rows(folder: Path) -> list[dict]:
-    path = folder / "labels.csv"
+def _rows(folder: Path, counts: tuple[str, ...]) -> list[dict]:
+    """The rows of `folder`'s labels.csv with its `counts` columns as integers; a damaged file is refused, naming the
+    file and the line."""
+    path, columns = folder / "labels.csv", ",".join(("file", *counts))
     if not path.is_file():
-        raise FileNotFoundError(f"{folder}: no labels.csv (file,faces,open_eyes,closed_eyes) in it")
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
+        raise FileNotFoundError(f"{folder}: no labels.csv ({columns}) in it")
+    rows = []
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            for r in reader:
+                where = f"{path}:{reader.line_num}"
+                missing = [c for c in ("file", *counts) if r.get(c) is None]
+                if missing:
+                    raise EyebenchError(f"{where}: no {', '.join(missing)} (labels.csv needs the columns {columns})")
+                rows.append({**r, **{c: _count(r[c], f"{where}: {c}") for c in counts}})
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise EyebenchError(f"{path}: not a UTF-8 CSV file ({exc})") from None
+    return rows
+
+
+def _count(text: str, where: str) -> int:
+    """A labelled count as an integer, or an EyebenchError saying `where` it is not one."""
+    try:
+        return int(text)
+    except ValueError:
+        raise EyebenchError(f"{where} is {text!r}, not a whole number") from None
 
 
 def _tally(decisions: list[str], n_open: int, n_closed: int) -> tuple[int, int]:
@@ -111,14 +133,14 @@ def score_photos(models: dict, folder, progress: bool = False, crop_scale: float
     from .workbench import predict_picture
 
     folder = Path(folder)
-    rows = _rows(folder)
+    rows = _rows(folder, ("faces", "open_eyes", "closed_eyes"))
     names = [*models, EyeAspectRatio.name]
     labelled, found_all, right_all, judged_all, per_photo = 0, 0, dict.fromkeys(names, 0), dict.fromkeys(names, 0), []
     ear = EyeAspectRatio()
     for r in tqdm(rows, desc="photos", unit="photo", disable=not progress):
         res = predict_picture(models, decode_image(folder / r["file"]), maps=False, crop_scale=crop_scale)
-        n_open, n_closed = int(r["open_eyes"]), int(r["closed_eyes"])
-        eyes = [e for e in res.eyes if e.side != "crop" and e.face < int(r["faces"])]
+        n_open, n_closed = r["open_eyes"], r["closed_eyes"]
+        eyes = [e for e in res.eyes if e.side != "crop" and e.face < r["faces"]]
         found = min(len(eyes), n_open + n_closed)
         labelled += n_open + n_closed
         found_all += found
@@ -143,12 +165,12 @@ def score_videos(models: dict, folder) -> list[VideoScore]:
 
     folder = Path(folder)
     out = []
-    for r in _rows(folder):
+    for r in _rows(folder, ("blinks", "long_closures")):
         analysis = analyse_video(folder / r["file"], models)
         counts = {}
         for name, timeline in analysis.timelines.items():
             summary = timeline.summary()
             counts[name] = ClosureCounts(summary["blinks"], summary["long_closures"], summary["closures"])
-        out.append(VideoScore(r["file"], int(r["blinks"]), int(r["long_closures"]), analysis.frames_per_second,
+        out.append(VideoScore(r["file"], r["blinks"], r["long_closures"], analysis.frames_per_second,
                               counts))
     return out

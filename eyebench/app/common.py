@@ -14,6 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import gradio as gr
@@ -23,6 +24,9 @@ from .. import workbench
 from ..data.images import ImageError, decode_image
 from ..errors import EyebenchError
 from ..safezip import extract_zip, remove_tree
+
+if TYPE_CHECKING:
+    from ..evaluate.heldout import HeldoutBundle
 
 USER_ERRORS = (EyebenchError, FileNotFoundError)  # what a user can fix; anything else is a bug, logged with its traceback
 MAX_FILE_SIZE = "50mb"
@@ -280,7 +284,7 @@ class Bench:
     notices: list[str]
     samples: Path
     datasets: dict[str, Path]  # the test sets offered by name; a request can name no other folder
-    heldout: object = None  # the held-out bundle (evaluate.heldout.HeldoutBundle) the tabs open on, if shipped
+    heldout: HeldoutBundle | None = None  # the held-out bundle the tabs open on, if shipped
     fresh: list = dataclasses.field(default_factory=list)  # models whose weights the bundle was computed from
 
     def precomputed(self, choice, zip_file) -> bool:
@@ -327,7 +331,7 @@ class Bench:
             with reported(folder, Path(zip_file).name):  # the message names the upload, not the server's temp folder
                 try:
                     ds = workbench.open_dataset(folder, source=Path(zip_file).stem)
-                except ValueError as exc:  # e.g. no image found: say which entries the archive refused
+                except EyebenchError as exc:  # e.g. no image found: say which entries the archive refused
                     refused = "; ".join(f"{n} ({r})" for n, r in skipped[:3])
                     raise EyebenchError(f"{exc}; skipped in the archive: {refused}" if refused else str(exc)) from None
                 ds.skipped[:0] = list(skipped)  # the archive's own refusals first, so the note shows them

@@ -109,26 +109,31 @@ def _walk_images(root: Path) -> tuple[list[Path], list[Path]]:
 
 
 def _scan_manifest(csv_path: Path, source: str) -> Dataset:
+    """The labelled rows of a CSV manifest (path, label[, subject, ...]); a file that is not a UTF-8 CSV is refused."""
     samples, skipped = [], []
-    with open(csv_path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        cols = [c.strip() for c in (reader.fieldnames or [])]
-        if "path" not in cols or "label" not in cols:
-            raise EyebenchError(f"{csv_path}: a manifest needs the columns 'path' and 'label' (found {cols})")
-        for row in reader:
-            if None in row:  # csv puts the fields beyond the header's columns under the key None
-                skipped.append((f"{csv_path}:{reader.line_num}", "malformed: manifest row has more fields than the header"))
-                continue
-            row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
-            path = Path(row["path"])
-            path = path if path.is_absolute() else csv_path.parent / path
-            label = parse_label(row["label"])
-            if label is None:
-                skipped.append((str(path), f"unlabelled: label {row['label']!r} is not one of {CLASS_NAMES}"))
-                continue
-            subject = row.get("subject") or identity_from_name(path.name)
-            meta = {k: v for k, v in row.items() if k not in ("path", "label", "subject") and k}
-            samples.append(Sample(str(path), label, subject, source, meta))
+    try:
+        with open(csv_path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            cols = [c.strip() for c in (reader.fieldnames or [])]
+            if "path" not in cols or "label" not in cols:
+                raise EyebenchError(f"{csv_path}: a manifest needs the columns 'path' and 'label' (found {cols})")
+            for row in reader:
+                if None in row:  # csv puts the fields beyond the header's columns under the key None
+                    skipped.append((f"{csv_path}:{reader.line_num}",
+                                    "malformed: manifest row has more fields than the header"))
+                    continue
+                row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
+                path = Path(row["path"])
+                path = path if path.is_absolute() else csv_path.parent / path
+                label = parse_label(row["label"])
+                if label is None:
+                    skipped.append((str(path), f"unlabelled: label {row['label']!r} is not one of {CLASS_NAMES}"))
+                    continue
+                subject = row.get("subject") or identity_from_name(path.name)
+                meta = {k: v for k, v in row.items() if k not in ("path", "label", "subject") and k}
+                samples.append(Sample(str(path), label, subject, source, meta))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise EyebenchError(f"{csv_path}: not a UTF-8 CSV manifest ({exc})") from None
     subjects_from = MANIFEST_SUBJECTS if "subject" in cols else "file names (left/right grouped)"
     return Dataset(samples, skipped, {source: {"root": str(csv_path), "layout": "manifest", "subjects_from": subjects_from}})
 
@@ -328,9 +333,7 @@ def _drop_duplicates(dataset: Dataset) -> Dataset:
             skipped.append((s.path, f"duplicate: already read from source {dataset.samples[seen[key]].source}"))
         else:
             samples.append(s)
-    if len(samples) == len(dataset.samples):
-        return dataset
-    return Dataset(samples, skipped, dataset.sources)
+    return dataset if len(samples) == len(dataset.samples) else Dataset(samples, skipped, dataset.sources)
 
 
 def _cache_key(paths: list[str], size: int, channels: int) -> str:
@@ -346,11 +349,8 @@ def _cache_key(paths: list[str], size: int, channels: int) -> str:
 
 def load_images(dataset: Dataset, size: int, channels: int, use_cache: bool = True,
                 progress: bool = True) -> tuple[np.ndarray, Dataset]:
-    """Decode and resize every sample to uint8 (n, size, size, channels); unreadable files move to skipped.
-
-    Results are cached in `cache_dir()` keyed by the paths, their sizes and mtimes, and the target size.
-    Returns the array and the dataset restricted to the samples that decoded.
-    """
+    """Decode and resize every sample to uint8 (n, size, size, channels); unreadable files move to skipped. Returns the
+    array and the dataset of the samples that decoded, cached in `cache_dir()` by paths, file sizes, mtimes and `size`."""
     paths = [s.path for s in dataset.samples]
     key = _cache_key(paths, size, channels)
     folder = cache_dir()

@@ -134,19 +134,36 @@ class HeldoutBundle:
             raw = json.loads((folder / SUMMARY).read_text())
             with open(folder / PREDICTIONS, newline="") as fh:
                 rows = list(csv.DictReader(fh))
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, csv.Error) as exc:
             raise BundleError(f"cannot read the held-out bundle in {folder}: {exc}") from None
         if not isinstance(raw, dict) or raw.get("format") != FORMAT:
             raise BundleError(f"{folder / SUMMARY} is not an eyebench held-out bundle")
         self.folder = folder
-        self.record = HeldoutSummary.from_dict(raw)
+        path = folder / SUMMARY
+        try:
+            self.record = HeldoutSummary.from_dict(raw)
+            if not all(isinstance(m, dict) and isinstance(m.get("weights_sha256"), str)
+                       for m in self.record.models.values()):
+                raise ValueError("a model without its weights_sha256")
+            path = folder / PREDICTIONS
+            self.dataset, self.p_closed = self._read_rows(rows)
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            raise BundleError(f"{path} is damaged: {exc!r}") from None
+
+    def _read_rows(self, rows: list[dict]) -> tuple[Dataset, dict[str, np.ndarray]]:
+        """The images of predictions.csv as a Dataset, and p(closed) per model of the record."""
+        if not rows:
+            raise ValueError("no images")
+        ragged = next((i for i, r in enumerate(rows, 1) if None in r or None in r.values()), None)
+        if ragged is not None:
+            raise ValueError(f"row {ragged} has another number of fields than the header")
         meta = self.record.metadata_columns
-        self.dataset = Dataset(
+        dataset = Dataset(
             [Sample(r["file"], CLASS_NAMES.index(r["label"]), r["subject"], r["source"],
                     {k: r[k] for k in meta}) for r in rows], [],
             {src: {"root": "precomputed", "layout": "held-out bundle", "subjects_from": "bundle"}
              for src in sorted({r["source"] for r in rows})})
-        self.p_closed = {name: np.array([float(r[f"p_closed:{name}"]) for r in rows]) for name in self.record.models}
+        return dataset, {name: np.array([float(r[f"p_closed:{name}"]) for r in rows]) for name in self.record.models}
 
     @property
     def models(self) -> list[str]:

@@ -185,8 +185,14 @@ def saved_split(checkpoint: str) -> dict:
     path = Path(checkpoint) / "split.json"
     if not path.is_file():
         raise EyebenchError(f"{checkpoint}: no split.json (not a checkpoint written by eyebench train)")
-    split = json.loads(path.read_text())
-    return {k: list(split.get(k, [])) for k in SPLITS}
+    try:
+        split = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise EyebenchError(f"{path}: not a split file ({exc})") from None
+    parts = [split.get(k) or [] for k in SPLITS] if isinstance(split, dict) else None
+    if parts is None or not all(isinstance(v, list) and all(isinstance(p, str) for p in v) for v in parts):
+        raise EyebenchError(f"{path}: not a split file (an object with the lists of people train, val and test)")
+    return SavedSplit.from_record(split).parts()
 
 
 def check_teachers_split(teachers: list, split: dict) -> None:
