@@ -54,8 +54,15 @@ def main(argv=None) -> int:
         if status == 0 and replaced:
             print("\n".join(replaced))
         return status
-    except (EyebenchError, FileNotFoundError) as exc:  # what the user can fix; anything else is a bug: its traceback
-        missing = isinstance(exc, FileNotFoundError) and exc.filename
-        print(f"eyebench {args.cmd}: error: {f'{exc.filename}: no such file or folder' if missing else exc}",
-              file=sys.stderr)
+    except (EyebenchError, OSError) as exc:
+        if isinstance(exc, OSError) and not exc.filename:
+            raise  # what the user can fix is an EyebenchError, or a file of theirs; anything else is a bug: its traceback
+        print(f"eyebench {args.cmd}: error: {_user_text(exc)}", file=sys.stderr)
         return 2
+
+
+def _user_text(exc: Exception) -> str:
+    """What to tell the user: the message, or for a file of theirs its name and what the system said of it."""
+    if isinstance(exc, FileNotFoundError):
+        return f"{exc.filename}: no such file or folder"
+    return f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) else str(exc)

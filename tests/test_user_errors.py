@@ -143,3 +143,29 @@ def test_bad_rows_of_a_bundle_are_a_notice(tmp_path, bundle_dir, column, value):
 def test_the_intact_bundle_still_reads(bundle_dir):
     bundle, message = workbench.read_heldout(bundle_dir)
     assert message is None and bundle.models == ["svm"]
+
+
+def test_a_system_error_on_a_users_file_is_a_message_and_any_other_a_traceback(capsys, monkeypatch, small_mrl):
+    """An OSError naming a file (a folder without permission, a full disk) is the user's to fix: exit 2 and one line;
+    one naming no file is a bug and keeps its traceback, as does any other exception."""
+    import eyebench.commands.summary as summary
+
+    def denied(args):
+        raise PermissionError(13, "Permission denied", "runs/locked/config.json")
+
+    monkeypatch.setattr(summary, "run", denied)
+    assert refused(capsys, "summary", small_mrl[0]) == "eyebench summary: error: runs/locked/config.json: Permission denied"
+    for bug in (OSError("no file named"), KeyError("accuracy"), ValueError("a library's own error")):
+        monkeypatch.setattr(summary, "run", lambda args, bug=bug: (_ for _ in ()).throw(bug))
+        with pytest.raises(type(bug)):
+            main(["summary", str(small_mrl[0])])
+
+
+def test_evaluate_refuses_data_whose_images_all_fail_to_decode(capsys, tmp_path, trained_cnn):
+    (tmp_path / "broken.png").write_bytes(b"not a picture")
+    (tmp_path / "eyes.csv").write_text("path,label,subject\nbroken.png,open,p1\n")
+    assert main(["evaluate", "--model", str(trained_cnn), "--data", str(tmp_path / "eyes.csv")]) == 2
+    err = capsys.readouterr().err  # after the progress lines of the model and the decoding
+    assert "Traceback" not in err and err.splitlines()[-1].endswith(
+        "eyebench evaluate: error: no usable image: 1 file(s) skipped: unreadable: not a readable image (unknown or "
+        "corrupt format) (1)")

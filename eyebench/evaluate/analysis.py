@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections import Counter
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,7 +20,7 @@ from .calibration import (
 )
 from .confidence import mcnemar, subject_bootstrap
 from .perturbations import SWEEPS
-from .report import metrics_from_proba
+from .report import metrics_from_proba, require_images
 from .results import Analysis, ModelEvaluation, Predictions
 from .robustness import (
     Reporter,
@@ -62,15 +61,6 @@ def restrict(dataset: Dataset, models: list, split: str | None) -> Dataset:
     if not len(dataset):
         raise EyebenchError(f"no image belongs to the {split} subjects of all the models given")
     return dataset
-
-
-def require_images(dataset: Dataset, n_reasons: int = 3) -> None:
-    """A ValueError saying why, when no image of `dataset` can be used (all unlabelled, unreadable or too small)."""
-    if len(dataset):
-        return
-    reasons = Counter(r for _, r in dataset.skipped).most_common(n_reasons)
-    raise EyebenchError(f"no usable image: {len(dataset.skipped)} file(s) skipped"
-                     + (": " + "; ".join(f"{r} ({n})" for r, n in reasons) if reasons else ""))
 
 
 def analyse_models(models: list[Classifier], dataset: Dataset, bootstrap: int = 0, sweeps: bool = True,

@@ -1,6 +1,8 @@
 """Run classifiers over datasets and assemble the evaluation contract (overall, per source, per subject)."""
 from __future__ import annotations
 
+from collections import Counter
+
 import time
 from typing import TYPE_CHECKING
 
@@ -65,6 +67,15 @@ def worst_group(per_group: dict[str, dict], min_n: int = MIN_GROUP_N) -> dict | 
     return {"subject": name, **row, "min_n": min_n}
 
 
+def require_images(dataset: Dataset, n_reasons: int = 3) -> None:
+    """An EyebenchError saying why, when no image of `dataset` can be used (all unlabelled, unreadable or too small)."""
+    if len(dataset):
+        return
+    reasons = Counter(r for _, r in dataset.skipped).most_common(n_reasons)
+    raise EyebenchError(f"no usable image: {len(dataset.skipped)} file(s) skipped"
+                     + (": " + "; ".join(f"{r} ({n})" for r, n in reasons) if reasons else ""))
+
+
 def evaluate_model(clf: Classifier, dataset: Dataset, split: str | None = None,
                    bootstrap: int = 0) -> tuple[CheckpointEvaluation, Dataset]:
     """One loaded classifier evaluated on `dataset` (optionally only its saved split's subjects), and the images used."""
@@ -79,7 +90,8 @@ def evaluate_model(clf: Classifier, dataset: Dataset, split: str | None = None,
             raise EyebenchError(f"no image of {clf.checkpoint}'s {split} subjects is in the data given")
         dataset = dataset.subset(mask)
     arrays, dataset = load_images(dataset, cfg.input_size, cfg.channels)
-    proba = clf.proba_prepared(arrays) if len(arrays) else np.zeros((0, 2))
+    require_images(dataset)
+    proba = clf.proba_prepared(arrays)
     result = metrics_from_proba(dataset, proba)
     seconds = round(time.time() - t0, 3)
     return CheckpointEvaluation(
