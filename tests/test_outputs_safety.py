@@ -10,6 +10,7 @@ from conftest import write_png
 
 from eyebench.cli import build_parser, main
 from eyebench.commands.args import OVERWRITE_RULE, Output, _check_outputs
+from eyebench.evaluate.heldout import FORMAT
 
 OUTPUT_DESTS = {"out", "json", "csv", "onnx", "sheet"}
 
@@ -109,7 +110,7 @@ def test_heldout_replaces_its_own_bundle_and_refuses_other_files(tmp_path, train
     base = ["heldout", "--model", trained_cnn, "--data", mrl_dir, "--out"]
     bundle = tmp_path / "heldout"
     bundle.mkdir()
-    (bundle / "bundle.json").write_text(json.dumps({"split": {}, "models": {}, "sweeps": {}}))
+    (bundle / "bundle.json").write_text(json.dumps({"format": FORMAT, "split": {}, "models": {}, "sweeps": {}}))
     (bundle / "README.md").write_text("written by heldout")
     assert checked(*base, bundle) == [f"replaced {bundle / 'README.md'}, {bundle / 'bundle.json'} (an earlier output "
                                       "of this command)"]

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 from pathlib import Path
 
@@ -93,12 +92,10 @@ class Output:
 
 
 def heldout_bundle(folder: Path) -> bool:
-    """Whether `folder` holds a bundle `heldout` wrote (its bundle.json names the split, models and sweeps)."""
-    try:
-        summary = json.loads((folder / "bundle.json").read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return False
-    return isinstance(summary, dict) and {"split", "models", "sweeps"} <= set(summary)
+    """Whether `folder` holds a bundle `heldout` wrote (evaluate.heldout.is_bundle, imported when outputs are checked)."""
+    from ..evaluate.heldout import is_bundle
+
+    return is_bundle(folder)
 
 
 def _writable(path: str, folder: bool) -> None:

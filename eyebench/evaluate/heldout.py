@@ -124,6 +124,15 @@ def bundle_readme(summary: HeldoutSummary, rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def is_bundle(folder) -> bool:
+    """Whether `folder` holds a bundle `heldout` wrote (its bundle.json says it is one)."""
+    try:
+        raw = json.loads((Path(folder) / SUMMARY).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(raw, dict) and raw.get("format") == FORMAT
+
+
 class HeldoutBundle:
     """A bundle read back: the images as a Dataset (paths are file names), p(closed) per model, and its summary
     (`record`, bundle.json as a HeldoutSummary)."""
