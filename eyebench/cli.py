@@ -55,7 +55,7 @@ def main(argv=None) -> int:
             print("\n".join(replaced))
         return status
     except (EyebenchError, OSError) as exc:
-        if isinstance(exc, OSError) and not exc.filename:
+        if isinstance(exc, OSError) and not (exc.filename or isinstance(exc, FileNotFoundError)):
             raise  # what the user can fix is an EyebenchError, or a file of theirs; anything else is a bug: its traceback
         print(f"eyebench {args.cmd}: error: {_user_text(exc)}", file=sys.stderr)
         return 2
@@ -63,6 +63,6 @@ def main(argv=None) -> int:
 
 def _user_text(exc: Exception) -> str:
     """What to tell the user: the message, or for a file of theirs its name and what the system said of it."""
-    if isinstance(exc, FileNotFoundError):
+    if isinstance(exc, FileNotFoundError) and exc.filename:
         return f"{exc.filename}: no such file or folder"
-    return f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) else str(exc)
+    return f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and exc.filename else str(exc)

@@ -10,29 +10,28 @@ if TYPE_CHECKING:
     import numpy as np
 
 
-class EyeState(IntEnum):
+class _Named:
+    """`text`: the member's name as files, tables and the app write it ("open", "closed", "uncertain")."""
+
+    @property
+    def text(self) -> str:
+        """The lower-case name."""
+        return self.name.lower()
+
+
+class EyeState(_Named, IntEnum):
     """The class of an eye: its label in data and the column of its probability (p_open, p_closed)."""
 
     OPEN = 0
     CLOSED = 1
 
-    @property
-    def text(self) -> str:
-        """The class name used in files, tables and the app: "open" or "closed"."""
-        return self.name.lower()
 
-
-class Decision(IntEnum):
+class Decision(_Named, IntEnum):
     """A model's decision on one eye: a class, or uncertain when p(closed) lies inside its band."""
 
     OPEN = 0
     CLOSED = 1
     UNCERTAIN = 2
-
-    @property
-    def text(self) -> str:
-        """"open", "closed" or "uncertain"."""
-        return self.name.lower()
 
 
 class FrameState(StrEnum):

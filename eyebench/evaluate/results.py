@@ -62,37 +62,26 @@ class SweepResults:
                 for s, b in self.sweeps.items() for n, res in b.models.items() for i, lvl in enumerate(b.levels)]
 
 
+def _metric(key: str) -> property:
+    """An attribute reading one overall metric (None where the evaluation has none, e.g. ROC-AUC of one class)."""
+    return property(lambda self: self.metrics.get(key), doc=f"the overall {key}, or None")
+
+
 class OverallMetrics:
     """The overall metrics of an evaluation (its `metrics` record) as attributes; None where there is none."""
     metrics: dict
 
     @property
     def n(self) -> int:
+        """Images evaluated."""
         return self.metrics["n"]
 
-    @property
-    def accuracy(self) -> float | None:
-        return self.metrics.get("accuracy")
-
-    @property
-    def balanced_accuracy(self) -> float | None:
-        return self.metrics.get("balanced_accuracy")
-
-    @property
-    def recall_closed(self) -> float | None:
-        return self.metrics.get("recall_closed")
-
-    @property
-    def recall_open(self) -> float | None:
-        return self.metrics.get("recall_open")
-
-    @property
-    def roc_auc(self) -> float | None:
-        return self.metrics.get("roc_auc")
-
-    @property
-    def confusion_matrix(self) -> list | None:
-        return self.metrics.get("confusion_matrix")
+    accuracy = _metric("accuracy")
+    balanced_accuracy = _metric("balanced_accuracy")
+    recall_closed = _metric("recall_closed")
+    recall_open = _metric("recall_open")
+    roc_auc = _metric("roc_auc")
+    confusion_matrix = _metric("confusion_matrix")
 
 
 @dataclass(frozen=True)
