@@ -11,10 +11,13 @@ import numpy as np
 
 from .config import CLASS_NAMES
 from .data.dataset import Dataset, scan_folder
+from .data.images import ImageError as ImageError, decode_image as decode_image  # the app reads uploads with them
+from .evaluate import plots as plots  # the figures the tabs lay out
 from .evaluate.analysis import analyse_models, analyse_probabilities
 from .evaluate.audit import REVIEW_FIELDS, audit_models, review_rows
 from .evaluate.heldout import SUMMARY, BundleError, HeldoutBundle
 from .evaluate.leak import leak_report
+from .evaluate.perturbations import ANGLE_NOTE as ANGLE_NOTE  # what the Robustness tab says of simulated yaw
 from .evaluate.report import MIN_GROUP_N as MIN_GROUP_N  # the Threshold tab's smaller people
 from .evaluate.results import Analysis, SweepResults
 from .evaluate.robustness import model_keys, subset_masks
@@ -33,6 +36,7 @@ from .faces import CROP_SCALE, Face, HeadPose, draw_eyes, locate_eyes
 from .faces import finder_notice as finder_notice  # the app says when MediaPipe cannot run
 from .faces.aspect_ratio import EyeAspectRatio
 from .models.checkpoint import CheckpointError, load_classifier
+from .safezip import extract_zip as extract_zip, remove_tree as remove_tree  # uploaded test sets
 from .results import Decision, EyePrediction, EyeState, ModelAnswer, PictureResult
 from .threads import single_image_threads
 from .video.outputs import summary_sentence as summary_sentence, timeline_figure as timeline_figure
@@ -127,8 +131,6 @@ def flops_per_prediction(clf) -> float | None:
 def training_curves(clf, title: str):
     """The figure of the checkpoint's history.json (epochs along x), or None without a history."""
     import json
-
-    from .evaluate import plots
 
     path = Path(clf.checkpoint) / "history.json"
     history = json.loads(path.read_text()) if path.exists() else None
@@ -298,8 +300,6 @@ def write_uncertain(cache: ProbabilityCache, model: str, low: float, high: float
 def band_figures(cache: ProbabilityCache, model: str, stats: BandDetail):
     """The Threshold tab's figures of a band: the model's risk-coverage curve with the band's point, and p(closed)
     per true class with the band."""
-    from .evaluate import plots
-
     low, high = stats.band
     return (plots.band_figure(model, cache.risk_coverage[model], stats.coverage, stats.selective_risk),
             plots.band_histogram_figure(cache.labels, cache.p_closed[model], low, high))

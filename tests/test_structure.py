@@ -216,3 +216,25 @@ def test_command_modules_only_build_their_parser_and_run():
              for node in ast.parse(path.read_text()).body if isinstance(node, (ast.FunctionDef, ast.ClassDef))
              and node.name not in ("add_parser", "run") and not node.name.startswith(("run_", "add_"))]
     assert not extra, extra
+
+
+APP_MAY_IMPORT = {"eyebench.workbench", "eyebench.config", "eyebench.results", "eyebench.errors"}
+
+
+def runtime_imports(tree: ast.Module) -> list[ast.ImportFrom]:
+    """The `from ... import` statements a module runs (those under `if TYPE_CHECKING:` only name annotations)."""
+    checking = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and getattr(node.test, "id", "") ==
+                "TYPE_CHECKING" for n in ast.walk(node)}
+    return [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and id(n) not in checking]
+
+
+def test_app_tabs_get_their_work_from_workbench():
+    """The app lays out what workbench.py does: besides it, only constants, result types and the error type."""
+    found = []
+    for path in sorted((PACKAGE / "app").glob("*.py")):
+        for node in runtime_imports(ast.parse(path.read_text())):
+            if node.level == 2:  # from .. import workbench / from ..config import X
+                target = "eyebench" + (f".{node.module}" if node.module else "")
+                names = [target] if node.module else [f"eyebench.{a.name}" for a in node.names]
+                found += [f"{path.name}: {n}" for n in names if n not in APP_MAY_IMPORT]
+    assert not found, found

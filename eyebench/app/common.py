@@ -21,9 +21,7 @@ import gradio as gr
 import numpy as np
 
 from .. import workbench
-from ..data.images import ImageError, decode_image
 from ..errors import EyebenchError
-from ..safezip import extract_zip, remove_tree
 
 if TYPE_CHECKING:
     from ..evaluate.heldout import HeldoutBundle
@@ -82,9 +80,9 @@ def read_image(path) -> np.ndarray:
     if path is None:
         raise gr.Error("Upload an image, take a webcam picture or pick an example first.", print_exception=False)
     try:
-        return decode_image(path)
-    except ImageError as exc:
-        fail(ImageError(f"Cannot use this file: {exc}"))
+        return workbench.decode_image(path)
+    except workbench.ImageError as exc:
+        fail(workbench.ImageError(f"Cannot use this file: {exc}"))
 
 
 class OutputFolder:
@@ -326,7 +324,7 @@ class Bench:
                 yield workbench.open_dataset(self.datasets[choice], self.samples)
             return
         with reported():
-            folder, skipped = extract_zip(zip_file)
+            folder, skipped = workbench.extract_zip(zip_file)
         try:
             with reported(folder, Path(zip_file).name):  # the message names the upload, not the server's temp folder
                 try:
@@ -337,7 +335,7 @@ class Bench:
                 ds.skipped[:0] = list(skipped)  # the archive's own refusals first, so the note shows them
                 yield ds
         finally:
-            remove_tree(folder)
+            workbench.remove_tree(folder)
 
 
 def model_and_data_inputs(bench: Bench, zip_label: str, **dataset_options):

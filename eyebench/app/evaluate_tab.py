@@ -11,7 +11,6 @@ import pandas as pd
 
 from .. import workbench
 from ..config import CLASS_NAMES
-from ..evaluate import plots
 from ..workbench import MIN_GROUP_N
 from .common import (
     OUTPUT_FOLDER,
@@ -197,8 +196,8 @@ class EvaluateTab:
     def shown(self, note: str, result: workbench.Analysis, cache: workbench.ProbabilityCache) -> dict:
         """The tab's own results: note, metrics table, confusion matrices, ROC + risk-coverage and downloads."""
         return {self.note: note, self.table: metrics_table(result),
-                self.conf: plots.confusion_grid_figure(result),
-                self.curves: legend_below(plots.roc_risk_coverage_figure(cache.labels, cache.p_closed,
+                self.conf: workbench.plots.confusion_grid_figure(result),
+                self.curves: legend_below(workbench.plots.roc_risk_coverage_figure(cache.labels, cache.p_closed,
                                                                          cache.risk_coverage)),
                 self.files: downloads(result, cache)}
 

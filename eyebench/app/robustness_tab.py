@@ -9,8 +9,6 @@ import plotly.graph_objects as go
 
 from .. import workbench
 from ..config import QUICK_SWEEP_IMAGES
-from ..evaluate import plots
-from ..evaluate.perturbations import ANGLE_NOTE
 from .common import (
     Bench,
     legend_below,
@@ -61,11 +59,11 @@ class RobustnessTab:
 
     def shown(self, rows: list[dict], sweeps: workbench.SweepResults, where: str, stale: str = "") -> dict:
         """Note, subset table, closed recall per subset, sweep curves and the raw numbers of one analysis."""
-        return {self.note: f"{ANGLE_NOTE} Sweeps: {where}.{stale}",
+        return {self.note: f"{workbench.ANGLE_NOTE} Sweeps: {where}.{stale}",
                 self.table: subset_table(rows),
-                self.bars: legend_below(plots.subset_figure(rows, "recall_closed").update_yaxes(
+                self.bars: legend_below(workbench.plots.subset_figure(rows, "recall_closed").update_yaxes(
                     title_text="closed recall")) if rows else go.Figure(),
-                self.sweeps: legend_below(plots.sweep_grid_figure(sweeps).update_yaxes(title_text="accuracy", col=1)),
+                self.sweeps: legend_below(workbench.plots.sweep_grid_figure(sweeps).update_yaxes(title_text="accuracy", col=1)),
                 self.raw: {"subsets": rows, "sweeps": sweeps.to_dict()}}
 
     def opening(self) -> dict:
