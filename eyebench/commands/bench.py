@@ -1,13 +1,11 @@
 """`eyebench bench`: inference speed on this machine; eyes found in face photos and closures in face videos."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 from ..config import EYE_CROP_SCALE
 from ..errors import EyebenchError
 from .args import _add_output, bounded, input_path, output_file
-from .common import _load_models, _named_models, _picture
+from .common import _load_models, _named_models, _picture, _write_json
 
 
 def run(args) -> int:
@@ -60,7 +58,7 @@ def run(args) -> int:
             print(text.BUSY_WARNING)
         result = [r.to_dict() for r in rows]
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1))
+        _write_json(args.json, result)
     if args.record and rows:
         record_bench(rows, args.command_line)
         print("recorded in each checkpoint's config.json and model card")

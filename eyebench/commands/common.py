@@ -1,6 +1,7 @@
 """What several commands share: loading checkpoints and data, reading pictures, the picture-finding help text."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,19 @@ def _load_data(args):
     dataset = DataSpec(args.data, args.subject_from).load()
     print("\n".join(describe(dataset.report())))
     return dataset
+
+
+def _write_json(path, record) -> None:
+    """Write a command's --json file (every command writes its record the same way)."""
+    Path(path).write_text(json.dumps(record, indent=1))
+
+
+def _print_report(lines: list[str], record, path) -> None:
+    """Print a report's lines; with a --json path, also write its record there and say so."""
+    print("\n".join(lines))
+    if path:
+        _write_json(path, record)
+        print(f"wrote {path}")
 
 
 def _named_models(dirs) -> dict:

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-from pathlib import Path
 
 from ..train.config import RECIPE, TrainConfig, add_options
 from .args import (
@@ -15,7 +13,7 @@ from .args import (
     input_path,
     output_file,
 )
-from .common import trainable_classifiers
+from .common import _write_json, trainable_classifiers
 
 CV_OUT = Output(folder=True, whole=True, note="; it does not apply to --out: a cross-validation there is continued "
                                                "with --resume and never replaced (give a new --out to start again)")
@@ -36,7 +34,7 @@ def run(args) -> int:
         res = repeat_cross_validation(args.model, data, args.out, seeds, config, **kw)
     print("\n".join(cv_lines(res)))
     if args.json:
-        Path(args.json).write_text(json.dumps(res, indent=1))
+        _write_json(args.json, res)
     return 0
 
 

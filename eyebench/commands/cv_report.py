@@ -12,6 +12,7 @@ from .args import (
     output_file,
     recipe_run,
 )
+from .common import _print_report
 
 CV_COMMITTEES = Output(folder=True, writes=("fold_*/config.json",), whole=True,
                        note="; fold committees (fold_K/config.json) in --out are replaced only with it")
@@ -25,29 +26,23 @@ def run(args) -> int:
 
 def run_pooled(args) -> int:
     """`cv-report pooled`."""
-    from ..evaluate.cvreport import pooled_rows, write_json
+    from ..evaluate.cvreport import pooled_rows
     from ..formatters.training import format_pooled
 
     rows = pooled_rows(args.files)
-    print("\n".join(format_pooled(rows)))
-    if args.json:
-        write_json(rows, args.json)
-        print(f"wrote {args.json}")
+    _print_report(format_pooled(rows), rows, args.json)
     return 0
 
 
 def run_ensemble(args) -> int:
     """`cv-report ensemble`."""
     from ..data.dataset import DataSpec
-    from ..evaluate.cvreport import ensemble_rows, fold_logits, write_json
+    from ..evaluate.cvreport import ensemble_rows, fold_logits
     from ..formatters.training import format_ensemble
 
     runs = [tuple(r.split("=", 1)) if "=" in r else (r, r) for r in args.run]
     rows = ensemble_rows(runs, fold_logits([folder for _, folder in runs], DataSpec(args.data, args.subject_from)))
-    print("\n".join(format_ensemble(rows)))
-    if args.json:
-        write_json(rows, args.json)
-        print(f"wrote {args.json}")
+    _print_report(format_ensemble(rows), rows, args.json)
     return 0
 
 
@@ -74,15 +69,11 @@ def run_committee(args) -> int:
     """`cv-report committee`."""
     from ..data.dataset import DataSpec
     from ..formatters.training import cv_run_lines
-    from ..evaluate.cvreport import write_json
     from ..train.crossval import cross_validate_committee
 
     res = cross_validate_committee(args.run, DataSpec(args.data, args.subject_from), args.out, args.grid_step,
                                    args.flip_average, target_risk=args.target_risk, zoom_average=args.zoom_average)
-    print("\n".join(cv_run_lines(res, "committee")))
-    if args.json:
-        write_json(res, args.json)
-        print(f"wrote {args.json}")
+    _print_report(cv_run_lines(res, "committee"), res, args.json)
     return 0
 
 

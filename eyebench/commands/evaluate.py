@@ -3,12 +3,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
-from pathlib import Path
 
 from .args import EPILOG, _add_data, _add_output, bounded, input_path, output_file
-from .common import _load_data, _load_models
+from .common import _load_data, _load_models, _write_json
 
 
 def run(args) -> int:
@@ -29,7 +27,7 @@ def run(args) -> int:
     for line in evaluate_lines(rows, rep, args.compare_labels):
         print(line)
     if args.json:
-        Path(args.json).write_text(json.dumps({"models": [r.to_dict() for r in rows], "data": rep}, indent=1))
+        _write_json(args.json, {"models": [r.to_dict() for r in rows], "data": rep})
         print(f"wrote {args.json}")
     return 0
 

@@ -1,13 +1,12 @@
 """`eyebench robustness`: metrics per metadata subset and per perturbation level, per model."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..config import SWEEP_IMAGES
 from ..errors import EyebenchError
 from .args import Output, _add_model_data_args, _add_output, bounded, output_file
-from .common import _load_data, _load_models
+from .common import _load_data, _load_models, _write_json
 
 CSV_FOLDER = Output(folder=True, writes=("subsets.csv", "sweeps.csv"))
 
@@ -23,7 +22,7 @@ def run(args) -> int:
     models = _load_models(args.model)
     dataset = restrict(_load_data(args), models, args.split)
     result = analyse_models(models, dataset, sweep_max=args.sweep_images, seed=args.seed, sweep_names=args.sweep)
-    Path(args.json).write_text(json.dumps(result.robustness_dict(), indent=1))
+    _write_json(args.json, result.robustness_dict())
     for line in robustness_lines(result):
         print(line)
     if args.csv:

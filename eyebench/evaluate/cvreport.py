@@ -16,11 +16,6 @@ SHEET_CAPTION = 14  # pixels of caption under each image
 
 
 # -- pooled out-of-fold accuracy from cv JSON files ---------------------------------------------------------
-def write_json(rows, path) -> None:
-    """Write a report's rows (or a cross-validation record) as the JSON file `--json` names."""
-    Path(path).write_text(json.dumps(rows, indent=1))
-
-
 def pooled_rows(paths) -> list[dict]:
     """Per cv JSON file (`cv --json`; one row per seed of a `--repeats` file): the out-of-fold accuracy pooled over
     every tested image (sum of n x accuracy over the folds / sum of n) next to the plain mean of the folds."""
