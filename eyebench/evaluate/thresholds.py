@@ -5,7 +5,7 @@ import dataclasses
 
 import numpy as np
 
-from ..config import CLASS_NAMES, DECISION_NAMES, MIN_GROUP_IMAGES
+from ..config import MIN_GROUP_IMAGES
 from ..results import Decision, EyeState
 
 
@@ -116,14 +116,13 @@ def band_detail(y_true, p_closed, band, subjects, subsets: dict) -> BandDetail:
     d = apply_band(p, band)
     acc = d != Decision.UNCERTAIN
     closed = y == EyeState.CLOSED
-    order = [DECISION_NAMES.index(name) for name in ("open", "uncertain", "closed")]
+    order = (Decision.OPEN, Decision.UNCERTAIN, Decision.CLOSED)
     return BandDetail(
-        **{f.name: getattr(band_stats(y, p, band), f.name) for f in dataclasses.fields(BandStats)},
+        **dataclasses.asdict(band_stats(y, p, band)),
         accepted_accuracy=float((d[acc] == y[acc]).mean()) if acc.any() else None,
         closed_recall_accepted=float((d[acc & closed] == EyeState.CLOSED).mean()) if (acc & closed).any() else None,
         closed_recall_overall=float((d[closed] == EyeState.CLOSED).mean()) if closed.any() else None,
-        three_way={CLASS_NAMES[c]: {DECISION_NAMES[k]: int(np.sum((y == c) & (d == k))) for k in order}
-                   for c in (0, 1)},
+        three_way={c.text: {k.text: int(np.sum((y == c) & (d == k))) for k in order} for c in EyeState},
         subset_rejection=[{"factor": k, "value": v, "n": int(m.sum()), "rejected": float((~acc[m]).mean())}
                           for (k, v), m in subsets.items() if m.any()],
         person_rejection=person_rejection(subjects, y, d))

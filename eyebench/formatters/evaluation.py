@@ -69,11 +69,8 @@ def format_table(rows: list[CheckpointEvaluation]) -> str:
 
 def format_head_angles(row: CheckpointEvaluation) -> list[str]:
     """A line per measured head-angle bin of one evaluation row: n, accuracy and closed recall."""
-    def fmt(v):
-        return "-" if v is None else f"{100 * v:.2f}%"
-
-    return [f"{row.name}: {factor} {b} (degrees): n={m['n']}, accuracy {fmt(m['accuracy'])}, closed recall "
-            f"{fmt(m['recall_closed'])}" for factor, bins in row.per_head_angle.items() for b, m in bins.items()]
+    return [f"{row.name}: {factor} {b} (degrees): n={m['n']}, accuracy {pct(m['accuracy'])}, closed recall "
+            f"{pct(m['recall_closed'])}" for factor, bins in row.per_head_angle.items() for b, m in bins.items()]
 
 
 def comparison_line(r: CheckpointEvaluation) -> str:

@@ -68,8 +68,7 @@ def cross_validate(model: str, data: DataSpec, out: str, config: TrainConfig = T
     `scanned` is `data` already loaded (`repeat_cross_validation` scans it once for every seed).
     """
     seed = config.seed
-    spec = data if isinstance(data, DataSpec) else DataSpec(data)
-    dataset = full = spec.load() if scanned is None else scanned  # every fold trains on it (without held-out people)
+    dataset = full = data.load() if scanned is None else scanned  # every fold trains on it (without held-out people)
     left_out: list[str] = []
     if holdout_of:
         held = held_out_subjects(holdout_of)
@@ -80,8 +79,8 @@ def cross_validate(model: str, data: DataSpec, out: str, config: TrainConfig = T
         dataset = dataset.subset(keep)
         log(f"left out {len(left_out)} test subjects of {holdout_of} ({(~keep).sum()} images)")
     folds = subject_folds(dataset, k, config.val_frac, seed, train_share)
-    keep_recipe(Path(out), {"model": model, "data": list(spec.paths), "k": k, "holdout_of": holdout_of,
-                            "train_share": train_share, "subject_from": spec.subject_from,
+    keep_recipe(Path(out), {"model": model, "data": list(data.paths), "k": k, "holdout_of": holdout_of,
+                            "train_share": train_share, "subject_from": data.subject_from,
                             "config": {**dataclasses.asdict(config), "resume": False}}, config.resume)
     results, subjects, fold_views = [], {}, []
     for i, split in enumerate(folds):
@@ -186,9 +185,9 @@ def cross_validate_committee(runs: list[str], data: DataSpec | Dataset, out: str
         views = fold_test_views(folder, dataset)
         fold_views.append(views)
         per_subject = {p: {"n": n, "accuracy": r / n} for p, (n, r, _) in views[views["as_trained"]]["people"].items()}
-        members, metrics = info["committee"], info["metrics"]
+        committee, metrics = info["committee"], info["metrics"]  # config.json's sections
         results.append({"fold": i, "test_subjects": list(SavedSplit.from_record(info["split"]).test),
-                        "weights": {m["checkpoint"]: m["weight"] for m in members["members"]},
+                        "weights": {m["checkpoint"]: m["weight"] for m in committee["members"]},
                         **_fold_scores(metrics["test"], views), "per_subject": per_subject})
         subjects.update(per_subject)
     return {"model": "committee", "member_runs": list(runs), "k": k, "grid_step": grid_step, "target_risk": target_risk,
@@ -293,9 +292,8 @@ def repeat_cross_validation(model: str, data: DataSpec, out: str, seeds: list[in
                             config: TrainConfig = TrainConfig(), log=print, **kw) -> dict:
     """Cross-validate once per seed (folders out/seed_S): the spread of the means is the noise a recipe must beat.
     The data is scanned once, for every seed."""
-    spec = data if isinstance(data, DataSpec) else DataSpec(data)
-    scanned = spec.load()
-    runs = [cross_validate(model, spec, str(Path(out) / f"seed_{s}"), dataclasses.replace(config, seed=s), log=log,
+    scanned = data.load()
+    runs = [cross_validate(model, data, str(Path(out) / f"seed_{s}"), dataclasses.replace(config, seed=s), log=log,
                            scanned=scanned, **kw) for s in seeds]
     means = np.array([r["accuracy_mean"] for r in runs], dtype=float)
     people = [r["people_balanced_accuracy"] for r in runs]
